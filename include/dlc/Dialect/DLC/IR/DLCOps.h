@@ -1,0 +1,45 @@
+//===- DLCOps.h - dlc operations and shape rules ----------------*- C++ -*-===//
+//
+// Declares the dlc operations and the Keras/TensorFlow spatial shape rules
+// they share with the importer and the lowerings.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DLC_DIALECT_DLC_IR_DLCOPS_H
+#define DLC_DIALECT_DLC_IR_DLCOPS_H
+
+#include "dlc/Dialect/DLC/IR/DLCDialect.h"
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+namespace mlir::dlc {
+
+/// Spatial extent of a window of size `kernel` dilated by `dilation`.
+inline int64_t effectiveKernelSize(int64_t kernel, int64_t dilation) {
+  return (kernel - 1) * dilation + 1;
+}
+
+/// Output size of one spatial dimension of a convolution or pooling window,
+/// or a value <= 0 when the window does not fit. `padBefore`/`padAfter` are
+/// used only for PaddingMode::explicit.
+int64_t computeWindowOutputSize(int64_t input, int64_t kernel, int64_t stride,
+                                int64_t dilation, PaddingMode mode,
+                                int64_t padBefore = 0, int64_t padAfter = 0);
+
+/// TensorFlow's `same` padding of one dimension as {before, after}: the total
+/// pad is max((out - 1) * stride + effective kernel - in, 0) and the odd
+/// element goes after.
+std::pair<int64_t, int64_t> computeSamePadding(int64_t input, int64_t kernel,
+                                               int64_t stride,
+                                               int64_t dilation);
+
+} // namespace mlir::dlc
+
+#define GET_OP_CLASSES
+#include "dlc/Dialect/DLC/IR/DLCOps.h.inc"
+
+#endif // DLC_DIALECT_DLC_IR_DLCOPS_H

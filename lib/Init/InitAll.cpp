@@ -1,0 +1,23 @@
+//===- InitAll.cpp - Register everything dlc tools need -------------------===//
+//
+// Upstream registration uses MLIR's own InitAll helpers: dlc-opt must accept
+// any IR and pass that mlir-opt accepts, since every stage of dlc's pipeline
+// is upstream IR after convert-dlc-to-linalg.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dlc/InitAll.h"
+#include "dlc/Dialect/DLC/IR/DLCDialect.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+
+void dlc::registerAllDialects(mlir::DialectRegistry &registry) {
+  registry.insert<mlir::dlc::DLCDialect>();
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+}
+
+void dlc::registerAllPasses() { mlir::registerAllPasses(); }
