@@ -56,6 +56,34 @@ std::pair<int64_t, int64_t> mlir::dlc::computeSamePadding(int64_t input,
   return {total / 2, total - total / 2};
 }
 
+FailureOr<Operation *>
+mlir::dlc::createWithInferredTypes(OpBuilder &builder, OperationState &state) {
+  MLIRContext *ctx = builder.getContext();
+  // Probe on a detached, result-less copy: creating it moves the inherent
+  // attributes into the op's properties exactly as for the final op, which
+  // the shape rule's adaptor reads.
+  Operation *probe = Operation::create(
+      state.location, state.name, /*resultTypes=*/{}, state.operands,
+      state.attributes.getDictionary(ctx), /*properties=*/nullptr,
+      /*successors=*/{}, /*numRegions=*/0);
+  auto iface = dyn_cast<InferTypeOpInterface>(probe);
+  SmallVector<Type> types;
+  LogicalResult inferred =
+      iface ? iface.inferReturnTypes(ctx, state.location, probe->getOperands(),
+                                     probe->getRawDictionaryAttrs(),
+                                     probe->getPropertiesStorage(),
+                                     probe->getRegions(), types)
+            : failure();
+  probe->destroy();
+  if (!iface)
+    return mlir::emitError(state.location)
+           << "'" << state.name << "' does not infer its result types";
+  if (failed(inferred))
+    return failure();
+  state.types.assign(types.begin(), types.end());
+  return builder.create(state);
+}
+
 //===----------------------------------------------------------------------===//
 // Diagnostics helpers
 //===----------------------------------------------------------------------===//
@@ -121,18 +149,15 @@ LogicalResult checkChannelVector(const OpDiag &diag, StringRef name, Value v,
     return diag() << name << " must be a 1D tensor";
   if (type.getDimSize(0) != channels)
     return diag() << name << " has " << type.getDimSize(0)
-                  << " elements but the input has " << channels << " "
-                  << what;
+                  << " elements but the input has " << channels << " " << what;
   return success();
 }
 
 /// Resolves the [top, bottom, left, right] padding of a window op.
-SmallVector<int64_t, 4> resolvePads(RankedTensorType input,
-                                    ArrayRef<int64_t> kernel,
-                                    ArrayRef<int64_t> strides,
-                                    ArrayRef<int64_t> dilations,
-                                    PaddingMode mode,
-                                    ArrayRef<int64_t> explicitPads) {
+SmallVector<int64_t, 4>
+resolvePads(RankedTensorType input, ArrayRef<int64_t> kernel,
+            ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations,
+            PaddingMode mode, ArrayRef<int64_t> explicitPads) {
   switch (mode) {
   case PaddingMode::valid:
     return {0, 0, 0, 0};
@@ -216,20 +241,27 @@ LogicalResult checkLogitsAndLabels(const OpDiag &diag, Value logits,
     return diag() << "expects logits [N, K] and labels [N]";
   if (l.getDimSize(0) != y.getDimSize(0))
     return diag() << "labels have " << y.getDimSize(0)
-                  << " entries but logits have a batch of "
-                  << l.getDimSize(0);
+                  << " entries but logits have a batch of " << l.getDimSize(0);
   if (l.getDimSize(1) < 1)
     return diag() << "logits must have at least one class";
   return success();
 }
 
-/// The verifier of every shaped op: run its shape rule with diagnostics on.
-/// The InferTypeOpInterface trait then compares the result types.
-template <typename OpTy>
-LogicalResult verifyWithShapeRule(OpTy op) {
+/// The verifier of every shaped op: run its shape rule with diagnostics on,
+/// then compare the declared result types with the inferred ones. (The
+/// InferTypeOpInterface trait would only say "failed to infer".)
+template <typename OpTy> LogicalResult verifyWithShapeRule(OpTy op) {
   SmallVector<Type> types;
-  return OpTy::inferReturnTypes(op->getContext(), op.getLoc(),
-                                typename OpTy::Adaptor(op), types);
+  if (failed(OpTy::inferReturnTypes(op->getContext(), op.getLoc(),
+                                    typename OpTy::Adaptor(op), types)))
+    return failure();
+  for (auto [i, declared, inferred] :
+       llvm::enumerate(op->getResultTypes(), types))
+    if (declared != inferred)
+      return op.emitOpError("result #")
+             << i << " has type " << declared << " but the shape rule gives "
+             << inferred;
+  return success();
 }
 } // namespace
 
@@ -275,12 +307,12 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *ctx,
     return diag() << "input channels (" << channels
                   << ") must be divisible by groups (" << groups << ")";
   if (filters % groups != 0)
-    return diag() << "filters (" << filters
-                  << ") must be divisible by groups (" << groups << ")";
+    return diag() << "filters (" << filters << ") must be divisible by groups ("
+                  << groups << ")";
   if (filter.getDimSize(2) != channels / groups)
     return diag() << "filter expects " << filter.getDimSize(2)
-                  << " input channels per group but the input has "
-                  << channels << " channels in " << groups << " group(s)";
+                  << " input channels per group but the input has " << channels
+                  << " channels in " << groups << " group(s)";
   if (Value bias = adaptor.getBias()) {
     RankedTensorType b = rankedOf(bias, 1);
     if (!b || b.getDimSize(0) != filters)
@@ -396,9 +428,9 @@ static LogicalResult inferPool2D(const OpDiag &diag, Adaptor adaptor,
                                ones, mode, zeros);
   if (failed(out))
     return failure();
-  types.push_back(RankedTensorType::get({input.getDimSize(0), out->first,
-                                         out->second, input.getDimSize(3)},
-                                        input.getElementType()));
+  types.push_back(RankedTensorType::get(
+      {input.getDimSize(0), out->first, out->second, input.getDimSize(3)},
+      input.getElementType()));
   return success();
 }
 
@@ -490,8 +522,8 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *ctx,
   int64_t elements = input.getNumElements();
   if (inferredAt >= 0) {
     if (elements % known != 0)
-      return diag() << "cannot reshape " << elements
-                    << " elements into shape " << formatList(shape);
+      return diag() << "cannot reshape " << elements << " elements into shape "
+                    << formatList(shape);
     shape[inferredAt] = elements / known;
   } else if (known != elements) {
     return diag() << "cannot reshape " << elements << " elements into shape "
@@ -617,8 +649,8 @@ LogicalResult BatchNormTrainOp::inferReturnTypes(MLIRContext *ctx,
   if (!(momentum >= 0.0f && momentum <= 1.0f))
     return diag() << "momentum must be in [0, 1], got " << momentum;
   Type input = adaptor.getInput().getType();
-  Type vector =
-      RankedTensorType::get({*channels}, cast<ShapedType>(input).getElementType());
+  Type vector = RankedTensorType::get({*channels},
+                                      cast<ShapedType>(input).getElementType());
   types.append({input, vector, vector, vector, vector});
   return success();
 }
@@ -668,8 +700,8 @@ LogicalResult RandomCropOp::inferReturnTypes(MLIRContext *ctx,
                   << " must be positive";
   if (height > input.getDimSize(1) || width > input.getDimSize(2))
     return diag() << "crop size " << height << "x" << width
-                  << " is larger than the input (" << input.getDimSize(1)
-                  << "x" << input.getDimSize(2) << ")";
+                  << " is larger than the input (" << input.getDimSize(1) << "x"
+                  << input.getDimSize(2) << ")";
   types.push_back(RankedTensorType::get(
       {input.getDimSize(0), height, width, input.getDimSize(3)},
       input.getElementType()));

@@ -10,6 +10,7 @@
 
 #include "dlc/Dialect/DLC/IR/DLCDialect.h"
 #include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/IR/OpImplementation.h"
@@ -36,6 +37,14 @@ int64_t computeWindowOutputSize(int64_t input, int64_t kernel, int64_t stride,
 std::pair<int64_t, int64_t> computeSamePadding(int64_t input, int64_t kernel,
                                                int64_t stride,
                                                int64_t dilation);
+
+/// Creates the operation described by `state` (name, operands, attributes;
+/// no result types) with its result types inferred by its shape rule. When
+/// the operands and attributes are invalid, the shape rule's error is emitted
+/// at `state.location` and nothing is created. This is the safe way to build
+/// ops from user input: the generated inferring builders abort instead.
+FailureOr<Operation *> createWithInferredTypes(OpBuilder &builder,
+                                               OperationState &state);
 
 } // namespace mlir::dlc
 

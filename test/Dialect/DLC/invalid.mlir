@@ -1,0 +1,407 @@
+// RUN: dlc-opt %s -split-input-file -verify-diagnostics
+
+// Every verifier message of the dlc dialect, once each.
+
+func.func @conv2d_strides(%x: tensor<1x8x8x3xf32>, %w: tensor<3x3x3x4xf32>) {
+  // expected-error @+1 {{'dlc.conv2d' op strides must be positive, got [0, 1]}}
+  %0 = dlc.conv2d %x, %w {strides = array<i64: 0, 1>} : (tensor<1x8x8x3xf32>, tensor<3x3x3x4xf32>) -> tensor<1x6x6x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv2d_dilations(%x: tensor<1x8x8x3xf32>, %w: tensor<3x3x3x4xf32>) {
+  // expected-error @+1 {{'dlc.conv2d' op dilations must be positive, got [1, -2]}}
+  %0 = dlc.conv2d %x, %w {dilations = array<i64: 1, -2>} : (tensor<1x8x8x3xf32>, tensor<3x3x3x4xf32>) -> tensor<1x6x6x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv2d_strides_count(%x: tensor<1x8x8x3xf32>, %w: tensor<3x3x3x4xf32>) {
+  // expected-error @+1 {{'dlc.conv2d' op attribute 'strides' failed to satisfy constraint: i64 dense array attribute with exactly 2 elements}}
+  %0 = dlc.conv2d %x, %w {strides = array<i64: 1, 1, 1>} : (tensor<1x8x8x3xf32>, tensor<3x3x3x4xf32>) -> tensor<1x6x6x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv2d_groups(%x: tensor<1x8x8x4xf32>, %w: tensor<3x3x4x4xf32>) {
+  // expected-error @+1 {{'dlc.conv2d' op groups must be positive, got 0}}
+  %0 = dlc.conv2d %x, %w {groups = 0} : (tensor<1x8x8x4xf32>, tensor<3x3x4x4xf32>) -> tensor<1x6x6x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv2d_pads_count(%x: tensor<1x8x8x3xf32>, %w: tensor<3x3x3x4xf32>) {
+  // expected-error @+1 {{'dlc.conv2d' op pads must have 4 entries [top, bottom, left, right], got 2}}
+  %0 = dlc.conv2d %x, %w {padding = #dlc.padding<explicit>, pads = array<i64: 1, 1>} : (tensor<1x8x8x3xf32>, tensor<3x3x3x4xf32>) -> tensor<1x8x8x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv2d_pads_negative(%x: tensor<1x8x8x3xf32>, %w: tensor<3x3x3x4xf32>) {
+  // expected-error @+1 {{'dlc.conv2d' op pads must be non-negative, got [1, -1, 0, 0]}}
+  %0 = dlc.conv2d %x, %w {padding = #dlc.padding<explicit>, pads = array<i64: 1, -1, 0, 0>} : (tensor<1x8x8x3xf32>, tensor<3x3x3x4xf32>) -> tensor<1x6x6x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv2d_pads_without_explicit(%x: tensor<1x8x8x3xf32>, %w: tensor<3x3x3x4xf32>) {
+  // expected-error @+1 {{'dlc.conv2d' op pads [1, 1, 1, 1] require explicit padding, not same}}
+  %0 = dlc.conv2d %x, %w {padding = #dlc.padding<same>, pads = array<i64: 1, 1, 1, 1>} : (tensor<1x8x8x3xf32>, tensor<3x3x3x4xf32>) -> tensor<1x8x8x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv2d_channels_vs_groups(%x: tensor<1x8x8x6xf32>, %w: tensor<3x3x2x8xf32>) {
+  // expected-error @+1 {{'dlc.conv2d' op input channels (6) must be divisible by groups (4)}}
+  %0 = dlc.conv2d %x, %w {groups = 4} : (tensor<1x8x8x6xf32>, tensor<3x3x2x8xf32>) -> tensor<1x6x6x8xf32>
+  return
+}
+
+// -----
+
+func.func @conv2d_filters_vs_groups(%x: tensor<1x8x8x6xf32>, %w: tensor<3x3x3x5xf32>) {
+  // expected-error @+1 {{'dlc.conv2d' op filters (5) must be divisible by groups (2)}}
+  %0 = dlc.conv2d %x, %w {groups = 2} : (tensor<1x8x8x6xf32>, tensor<3x3x3x5xf32>) -> tensor<1x6x6x5xf32>
+  return
+}
+
+// -----
+
+func.func @conv2d_filter_channels(%x: tensor<1x8x8x3xf32>, %w: tensor<3x3x1x4xf32>) {
+  // expected-error @+1 {{'dlc.conv2d' op filter expects 1 input channels per group but the input has 3 channels in 1 group(s)}}
+  %0 = dlc.conv2d %x, %w : (tensor<1x8x8x3xf32>, tensor<3x3x1x4xf32>) -> tensor<1x6x6x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv2d_bias(%x: tensor<1x8x8x3xf32>, %w: tensor<3x3x3x4xf32>, %b: tensor<3xf32>) {
+  // expected-error @+1 {{'dlc.conv2d' op bias must have 4 elements, one per filter}}
+  %0 = dlc.conv2d %x, %w, %b : (tensor<1x8x8x3xf32>, tensor<3x3x3x4xf32>, tensor<3xf32>) -> tensor<1x6x6x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv2d_kernel_too_large(%x: tensor<1x4x4x3xf32>, %w: tensor<3x3x3x4xf32>) {
+  // expected-error @+1 {{'dlc.conv2d' op dilated kernel (5x5) is larger than the input (4x4)}}
+  %0 = dlc.conv2d %x, %w {dilations = array<i64: 2, 2>} : (tensor<1x4x4x3xf32>, tensor<3x3x3x4xf32>) -> tensor<1x1x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv2d_wrong_result(%x: tensor<1x8x8x3xf32>, %w: tensor<3x3x3x4xf32>) {
+  // expected-error @+1 {{'dlc.conv2d' op result #0 has type 'tensor<1x6x6x4xf32>' but the shape rule gives 'tensor<1x8x8x4xf32>'}}
+  %0 = dlc.conv2d %x, %w {padding = #dlc.padding<same>} : (tensor<1x8x8x3xf32>, tensor<3x3x3x4xf32>) -> tensor<1x6x6x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv2d_rank(%x: tensor<8x8x3xf32>, %w: tensor<3x3x3x4xf32>) {
+  // expected-error @+1 {{'dlc.conv2d' op operand #0 must be statically shaped 4D tensor of f32, but got 'tensor<8x8x3xf32>'}}
+  %0 = dlc.conv2d %x, %w : (tensor<8x8x3xf32>, tensor<3x3x3x4xf32>) -> tensor<1x6x6x4xf32>
+  return
+}
+
+// -----
+
+func.func @conv2d_dynamic(%x: tensor<?x8x8x3xf32>, %w: tensor<3x3x3x4xf32>) {
+  // expected-error @+1 {{'dlc.conv2d' op operand #0 must be statically shaped 4D tensor of f32, but got 'tensor<?x8x8x3xf32>'}}
+  %0 = dlc.conv2d %x, %w : (tensor<?x8x8x3xf32>, tensor<3x3x3x4xf32>) -> tensor<1x6x6x4xf32>
+  return
+}
+
+// -----
+
+func.func @dense_features(%x: tensor<4x16xf32>, %w: tensor<32x10xf32>) {
+  // expected-error @+1 {{'dlc.dense' op input has 16 features but the kernel expects 32}}
+  %0 = dlc.dense %x, %w : (tensor<4x16xf32>, tensor<32x10xf32>) -> tensor<4x10xf32>
+  return
+}
+
+// -----
+
+func.func @dense_bias(%x: tensor<4x32xf32>, %w: tensor<32x10xf32>, %b: tensor<32xf32>) {
+  // expected-error @+1 {{'dlc.dense' op bias must have 10 elements, one per unit}}
+  %0 = dlc.dense %x, %w, %b : (tensor<4x32xf32>, tensor<32x10xf32>, tensor<32xf32>) -> tensor<4x10xf32>
+  return
+}
+
+// -----
+
+func.func @bias_add_scalar(%x: tensor<f32>, %b: tensor<1xf32>) {
+  // expected-error @+1 {{'dlc.bias_add' op input must have a channel dimension}}
+  %0 = dlc.bias_add %x, %b : (tensor<f32>, tensor<1xf32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @bias_add_channels(%x: tensor<4x10xf32>, %b: tensor<8xf32>) {
+  // expected-error @+1 {{'dlc.bias_add' op bias has 8 elements but the input has 10 channels}}
+  %0 = dlc.bias_add %x, %b : (tensor<4x10xf32>, tensor<8xf32>) -> tensor<4x10xf32>
+  return
+}
+
+// -----
+
+func.func @leaky_relu_alpha(%x: tensor<4x10xf32>) {
+  // expected-error @+1 {{'dlc.leaky_relu' op alpha must be a finite non-negative number, got -1.000000e-01}}
+  %0 = dlc.leaky_relu %x {alpha = -0.1 : f32} : tensor<4x10xf32>
+  return
+}
+
+// -----
+
+func.func @softmax_axis(%x: tensor<4x10xf32>) {
+  // expected-error @+1 {{'dlc.softmax' op axis 2 is out of range for an input of rank 2}}
+  %0 = dlc.softmax %x {axis = 2} : tensor<4x10xf32>
+  return
+}
+
+// -----
+
+func.func @relu_type(%x: tensor<4x10xf32>) {
+  // expected-error @+1 {{'dlc.relu' op requires the same type for all operands and results}}
+  %0 = "dlc.relu"(%x) : (tensor<4x10xf32>) -> tensor<4x11xf32>
+  return
+}
+
+// -----
+
+func.func @pool_size(%x: tensor<1x8x8x3xf32>) {
+  // expected-error @+1 {{'dlc.max_pool2d' op pool_size must be positive, got [0, 2]}}
+  %0 = dlc.max_pool2d %x {pool_size = array<i64: 0, 2>, strides = array<i64: 2, 2>} : (tensor<1x8x8x3xf32>) -> tensor<1x4x4x3xf32>
+  return
+}
+
+// -----
+
+func.func @pool_strides(%x: tensor<1x8x8x3xf32>) {
+  // expected-error @+1 {{'dlc.avg_pool2d' op strides must be positive, got [2, 0]}}
+  %0 = dlc.avg_pool2d %x {pool_size = array<i64: 2, 2>, strides = array<i64: 2, 0>} : (tensor<1x8x8x3xf32>) -> tensor<1x4x4x3xf32>
+  return
+}
+
+// -----
+
+func.func @pool_explicit(%x: tensor<1x8x8x3xf32>) {
+  // expected-error @+1 {{'dlc.max_pool2d' op padding must be valid or same}}
+  %0 = dlc.max_pool2d %x {padding = #dlc.padding<explicit>, pool_size = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x8x8x3xf32>) -> tensor<1x4x4x3xf32>
+  return
+}
+
+// -----
+
+func.func @pool_too_large(%x: tensor<1x2x2x3xf32>) {
+  // expected-error @+1 {{'dlc.max_pool2d' op pool window (3x3) is larger than the input (2x2)}}
+  %0 = dlc.max_pool2d %x {pool_size = array<i64: 3, 3>, strides = array<i64: 1, 1>} : (tensor<1x2x2x3xf32>) -> tensor<1x1x1x3xf32>
+  return
+}
+
+// -----
+
+func.func @flatten_scalar(%x: tensor<f32>) {
+  // expected-error @+1 {{'dlc.flatten' op input must have a batch dimension}}
+  %0 = dlc.flatten %x : (tensor<f32>) -> tensor<1x1xf32>
+  return
+}
+
+// -----
+
+func.func @reshape_two_inferred(%x: tensor<2x12xf32>) {
+  // expected-error @+1 {{'dlc.reshape' op shape [2, -1, -1] may contain at most one -1}}
+  %0 = dlc.reshape %x {shape = array<i64: 2, -1, -1>} : (tensor<2x12xf32>) -> tensor<2x3x4xf32>
+  return
+}
+
+// -----
+
+func.func @reshape_nonpositive(%x: tensor<2x12xf32>) {
+  // expected-error @+1 {{'dlc.reshape' op shape [2, 0, 12] must have positive sizes (or one -1)}}
+  %0 = dlc.reshape %x {shape = array<i64: 2, 0, 12>} : (tensor<2x12xf32>) -> tensor<2x1x12xf32>
+  return
+}
+
+// -----
+
+func.func @reshape_indivisible(%x: tensor<2x12xf32>) {
+  // expected-error @+1 {{'dlc.reshape' op cannot reshape 24 elements into shape [5, -1]}}
+  %0 = dlc.reshape %x {shape = array<i64: 5, -1>} : (tensor<2x12xf32>) -> tensor<5x5xf32>
+  return
+}
+
+// -----
+
+func.func @reshape_count(%x: tensor<2x12xf32>) {
+  // expected-error @+1 {{'dlc.reshape' op cannot reshape 24 elements into shape [2, 13] (26 elements)}}
+  %0 = dlc.reshape %x {shape = array<i64: 2, 13>} : (tensor<2x12xf32>) -> tensor<2x13xf32>
+  return
+}
+
+// -----
+
+func.func @add_types(%a: tensor<2x4xf32>, %b: tensor<2x5xf32>) {
+  // expected-error @+1 {{'dlc.add' op requires the same type for all operands and results}}
+  %0 = "dlc.add"(%a, %b) : (tensor<2x4xf32>, tensor<2x5xf32>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @concat_empty() {
+  // expected-error @+1 {{'dlc.concat' op requires at least one input}}
+  %0 = "dlc.concat"() : () -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @concat_axis(%a: tensor<2x4xf32>) {
+  // expected-error @+1 {{'dlc.concat' op axis -3 is out of range for inputs of rank 2}}
+  %0 = dlc.concat %a, %a {axis = -3} : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @concat_rank(%a: tensor<2x4xf32>, %b: tensor<2x4x1xf32>) {
+  // expected-error @+1 {{'dlc.concat' op input #1 has rank 3 but input #0 has rank 2}}
+  %0 = dlc.concat %a, %b : (tensor<2x4xf32>, tensor<2x4x1xf32>) -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @concat_shape(%a: tensor<2x7x7x4xf32>, %b: tensor<2x6x7x4xf32>) {
+  // expected-error @+1 {{'dlc.concat' op input #1 has shape 2x6x7x4, which differs from input #0 (2x7x7x4) outside the concatenation axis 3}}
+  %0 = dlc.concat %a, %b : (tensor<2x7x7x4xf32>, tensor<2x6x7x4xf32>) -> tensor<2x7x7x8xf32>
+  return
+}
+
+// -----
+
+func.func @dropout_rate(%x: tensor<4x10xf32>) {
+  // expected-error @+1 {{'dlc.dropout' op rate must be in [0, 1), got 1.000000e+00}}
+  %0 = dlc.dropout %x {rate = 1.0 : f32} : (tensor<4x10xf32>) -> tensor<4x10xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_rank(%x: tensor<4xf32>, %v: tensor<4xf32>) {
+  // expected-error @+1 {{'dlc.batch_norm' op input must have a batch and a channel dimension}}
+  %0 = dlc.batch_norm %x, %v, %v, %v, %v : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_epsilon(%x: tensor<2x4xf32>, %v: tensor<4xf32>) {
+  // expected-error @+1 {{'dlc.batch_norm' op epsilon must be positive, got 0.000000e+00}}
+  %0 = dlc.batch_norm %x, %v, %v, %v, %v {epsilon = 0.0 : f32} : (tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_channels(%x: tensor<2x4xf32>, %v: tensor<4xf32>, %w: tensor<3xf32>) {
+  // expected-error @+1 {{'dlc.batch_norm' op variance has 3 elements but the input has 4 channels}}
+  %0 = dlc.batch_norm %x, %v, %v, %v, %w : (tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<3xf32>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_train_momentum(%x: tensor<2x4xf32>, %v: tensor<4xf32>) {
+  // expected-error @+1 {{'dlc.batch_norm_train' op momentum must be in [0, 1], got 1.500000e+00}}
+  %0:5 = dlc.batch_norm_train %x, %v, %v, %v, %v {momentum = 1.5 : f32}
+      : (tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+     -> (tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @batch_norm_train_running_mean(%x: tensor<2x4xf32>, %v: tensor<4xf32>, %w: tensor<5xf32>) {
+  // expected-error @+1 {{'dlc.batch_norm_train' op running_mean has 5 elements but the input has 4 channels}}
+  %0:5 = dlc.batch_norm_train %x, %v, %v, %w, %v
+      : (tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<5xf32>, tensor<4xf32>)
+     -> (tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @translation_count(%x: tensor<1x8x8x3xf32>) {
+  // expected-error @+1 {{'dlc.random_translation' op height_factor must be [lower, upper], got 1 values}}
+  %0 = dlc.random_translation %x {height_factor = array<f32: 0.1>, width_factor = array<f32: -0.1, 0.1>}
+      : (tensor<1x8x8x3xf32>) -> tensor<1x8x8x3xf32>
+  return
+}
+
+// -----
+
+func.func @translation_range(%x: tensor<1x8x8x3xf32>) {
+  // expected-error @+1 {{'dlc.random_translation' op width_factor [-2.000000e+00, 5.000000e-01] must satisfy -1 <= lower <= upper <= 1}}
+  %0 = dlc.random_translation %x {height_factor = array<f32: -0.1, 0.1>, width_factor = array<f32: -2.0, 0.5>}
+      : (tensor<1x8x8x3xf32>) -> tensor<1x8x8x3xf32>
+  return
+}
+
+// -----
+
+func.func @crop_nonpositive(%x: tensor<1x8x8x3xf32>) {
+  // expected-error @+1 {{'dlc.random_crop' op crop size 0x4 must be positive}}
+  %0 = dlc.random_crop %x {height = 0, width = 4} : (tensor<1x8x8x3xf32>) -> tensor<1x1x4x3xf32>
+  return
+}
+
+// -----
+
+func.func @crop_too_large(%x: tensor<1x8x8x3xf32>) {
+  // expected-error @+1 {{'dlc.random_crop' op crop size 9x4 is larger than the input (8x8)}}
+  %0 = dlc.random_crop %x {height = 9, width = 4} : (tensor<1x8x8x3xf32>) -> tensor<1x9x4x3xf32>
+  return
+}
+
+// -----
+
+func.func @cross_entropy_batch(%l: tensor<8x10xf32>, %y: tensor<4xi32>) {
+  // expected-error @+1 {{'dlc.softmax_cross_entropy' op labels have 4 entries but logits have a batch of 8}}
+  %0 = dlc.softmax_cross_entropy %l, %y : (tensor<8x10xf32>, tensor<4xi32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @cross_entropy_classes(%l: tensor<8x0xf32>, %y: tensor<8xi32>) {
+  // expected-error @+1 {{'dlc.accuracy' op logits must have at least one class}}
+  %0 = dlc.accuracy %l, %y : (tensor<8x0xf32>, tensor<8xi32>) -> tensor<i32>
+  return
+}
+
+// -----
+
+func.func @cross_entropy_label_type(%l: tensor<8x10xf32>, %y: tensor<8xf32>) {
+  // expected-error @+1 {{'dlc.softmax_cross_entropy' op operand #1 must be statically shaped 1D tensor of i32 class labels, but got 'tensor<8xf32>'}}
+  %0 = dlc.softmax_cross_entropy %l, %y : (tensor<8x10xf32>, tensor<8xf32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @mse_shapes(%p: tensor<8x1xf32>, %t: tensor<8xf32>) {
+  // expected-error @+1 {{'dlc.mse' op targets shape (8) differs from predictions shape (8x1)}}
+  %0 = dlc.mse %p, %t : (tensor<8x1xf32>, tensor<8xf32>) -> tensor<f32>
+  return
+}
