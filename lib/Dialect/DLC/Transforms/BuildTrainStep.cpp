@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dlc/Dialect/DLC/IR/DLCOps.h"
+#include "dlc/Dialect/DLC/Transforms/Autodiff.h"
 #include "dlc/Dialect/DLC/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -448,46 +449,17 @@ private:
     ops->push_back(lossOp);
 
     // Reverse mode: gradients only for values a trainable parameter reaches.
-    DenseSet<Value> varied;
+    SmallVector<Value> roots;
     for (unsigned i : params)
-      varied.insert(mapping.lookup(forward.getArgument(i)));
-    for (Operation *op : *ops)
-      if (llvm::any_of(op->getOperands(),
-                       [&](Value v) { return varied.contains(v); }))
-        varied.insert(op->getResults().begin(), op->getResults().end());
-
+      roots.push_back(mapping.lookup(forward.getArgument(i)));
+    DenseSet<Value> varied = computeVariedValues(*ops, roots);
     DenseMap<Value, Value> grads;
-    auto accumulate = [&](Value v, Value g) {
-      auto [it, inserted] = grads.try_emplace(v, g);
-      if (!inserted) // A value used twice (residual): gradients add up.
-        it->second = AddOp::create(body, loc, g.getType(), it->second, g);
-    };
     grads[lossValue] = arith::ConstantOp::create(
         body, loc,
         DenseElementsAttr::get(RankedTensorType::get({}, body.getF32Type()),
                                1.0f));
-    for (Operation *op : llvm::reverse(*ops)) {
-      SmallVector<Value> dys;
-      for (Value r : op->getResults())
-        dys.push_back(grads.lookup(r));
-      if (llvm::none_of(dys, [](Value v) { return bool(v); }))
-        continue;
-      SmallVector<bool> needed;
-      for (Value v : op->getOperands())
-        needed.push_back(varied.contains(v));
-      if (llvm::none_of(needed, [](bool n) { return n; }))
-        continue;
-      auto differentiable = dyn_cast<DifferentiableOpInterface>(op);
-      if (!differentiable)
-        return op->emitOpError("has no gradient rule, but a trainable "
-                               "parameter reaches the loss through it");
-      SmallVector<Value> dxs;
-      if (failed(differentiable.buildGradients(body, dys, needed, dxs)))
-        return failure();
-      for (auto [operand, dx, need] : llvm::zip(op->getOperands(), dxs, needed))
-        if (need && dx)
-          accumulate(operand, dx);
-    }
+    if (failed(buildReverseMode(body, *ops, varied, grads)))
+      return failure();
 
     // Optimizer updates, one op per parameter.
     SmallVector<Value> newParams, newSlots;

@@ -69,4 +69,30 @@ def DLCBuildTrainStep : Pass<"dlc-build-train-step", "::mlir::ModuleOp"> {
   ];
 }
 
+def DLCTestVJP : Pass<"dlc-test-vjp", "::mlir::ModuleOp"> {
+  let summary = "Add @f_vjp (vector-Jacobian product) next to every function";
+  let description = [{
+    For every public `@f(%a...) -> (%r...)` of dlc ops, adds
+    `@f_vjp(%a..., %dr...) -> (%da...)`: given a gradient for each result,
+    the gradient of each f32 tensor argument (zeros where an argument does
+    not reach a result), built by the same reverse-mode engine and gradient
+    rules as `dlc-build-train-step`. The gradient checks compare it with
+    finite differences of `@f`; it also shows any single op's gradient in
+    isolation.
+
+    Example:
+    ```mlir
+    func.func @f(%x: tensor<4x8xf32>, %w: tensor<8x2xf32>) -> tensor<4x2xf32>
+    // becomes also
+    func.func @f_vjp(%x: tensor<4x8xf32>, %w: tensor<8x2xf32>, %dy: tensor<4x2xf32>)
+        -> (tensor<4x8xf32>, tensor<8x2xf32>)
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 #endif // DLC_DIALECT_DLC_TRANSFORMS_PASSES_TD
