@@ -6,7 +6,7 @@
 // and the dense input; the first layer gets no input gradient.
 
 // CHECK-LABEL: func.func @predict(
-// CHECK-SAME: {dlc.name = "conv/kernel", dlc.role = "param"}
+// CHECK-SAME: {dlc.init = "glorot_uniform", dlc.name = "conv/kernel", dlc.role = "param"}
 // CHECK-SAME: {dlc.name = "bn/moving_mean", dlc.role = "state"}
 // CHECK-SAME: {dlc.name = "input", dlc.role = "input"}
 // CHECK-NOT: dlc.dropout
@@ -23,7 +23,7 @@
 // CHECK: dlc.accuracy
 
 // CHECK-LABEL: func.func @train_step(
-// CHECK-SAME: %[[K:[^:]+]]: tensor<3x3x1x4xf32> {dlc.name = "conv/kernel", dlc.role = "param"}
+// CHECK-SAME: %[[K:[^:]+]]: tensor<3x3x1x4xf32> {dlc.init = "glorot_uniform", dlc.name = "conv/kernel", dlc.role = "param"}
 // CHECK-SAME: %[[G:[^:]+]]: tensor<4xf32> {dlc.name = "bn/gamma", dlc.role = "param"}
 // CHECK-SAME: {dlc.name = "conv/kernel/m", dlc.role = "opt_state"}
 // CHECK-SAME: {dlc.name = "conv/kernel/v", dlc.role = "opt_state"}
@@ -57,7 +57,7 @@
 // CHECK: %[[NEWK:.*]], %{{.*}}, %{{.*}} = dlc.adam_update %[[K]], %[[DK]], %{{.*}}, %{{.*}}, %[[LR]], %[[T]]
 // CHECK: return %[[NEWK]], {{.*}}, %[[NEWMEAN]], {{.*}}, %[[LOSS]]
 func.func @forward(%x: tensor<2x6x6x1xf32>,
-    %k: tensor<3x3x1x4xf32> {dlc.name = "conv/kernel"},
+    %k: tensor<3x3x1x4xf32> {dlc.init = "glorot_uniform", dlc.name = "conv/kernel"},
     %g: tensor<4xf32> {dlc.name = "bn/gamma"}, %b: tensor<4xf32> {dlc.name = "bn/beta"},
     %m: tensor<4xf32> {dlc.name = "bn/moving_mean"}, %v: tensor<4xf32> {dlc.name = "bn/moving_variance"},
     %w: tensor<64x3xf32> {dlc.name = "dense/kernel"}, %c: tensor<3xf32> {dlc.name = "dense/bias"}) -> tensor<2x3xf32> {

@@ -225,6 +225,9 @@ private:
     Type type;
     std::string name;
     StringRef role;
+    /// The initializer of a parameter or state tensor (`dlc.init`), kept so
+    /// the runtime can initialize every tensor of the step by itself.
+    Attribute init = {};
   };
 
   func::FuncOp createFunc(OpBuilder &b, StringRef name, ArrayRef<Slot> args,
@@ -237,9 +240,12 @@ private:
     auto fn = func::FuncOp::create(b, forward.getLoc(), name,
                                    b.getFunctionType(argTypes, resultTypes));
     auto annotate = [&](const Slot &s) {
-      return b.getDictionaryAttr(
-          {b.getNamedAttr("dlc.name", b.getStringAttr(s.name)),
-           b.getNamedAttr("dlc.role", b.getStringAttr(s.role))});
+      SmallVector<NamedAttribute, 3> attrs = {
+          b.getNamedAttr("dlc.name", b.getStringAttr(s.name)),
+          b.getNamedAttr("dlc.role", b.getStringAttr(s.role))};
+      if (s.init)
+        attrs.push_back(b.getNamedAttr("dlc.init", s.init));
+      return b.getDictionaryAttr(attrs);
     };
     for (auto [i, s] : llvm::enumerate(args))
       fn.setArgAttrs(i, annotate(s));
@@ -520,7 +526,8 @@ private:
   SmallVector<Slot> groupSlots(ArrayRef<unsigned> group, StringRef role) {
     SmallVector<Slot> slots;
     for (unsigned i : group)
-      slots.push_back({argType(i), argName(i), role});
+      slots.push_back(
+          {argType(i), argName(i), role, forward.getArgAttr(i, "dlc.init")});
     return slots;
   }
 
