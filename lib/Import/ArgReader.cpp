@@ -273,9 +273,8 @@ LogicalResult ArgReader::requireValue(StringRef key, StringRef expected) {
   const DocNode *value = lookup(key);
   if (!value || (value->asString() && *value->asString() == expected))
     return success();
-  return emitError(value) << "'" << key << "' " << value->describe()
-                          << " is not supported by dlc (only '" << expected
-                          << "')";
+  return emitError(value) << "'" << key << "' must be '" << expected
+                          << "' in dlc, got " << value->describe();
 }
 
 LogicalResult ArgReader::requireUnset(StringRef key) {

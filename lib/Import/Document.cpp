@@ -159,6 +159,18 @@ private:
     return nullptr;
   }
 
+  /// The parser locates a flow collection at its first item; messages read
+  /// better at the opening bracket.
+  llvm::SMLoc flowStart(llvm::SMLoc loc, char open) const {
+    const char *begin = source.getBuffer().begin();
+    const char *p = loc.getPointer();
+    while (p > begin && llvm::is_contained(" \t\r\n", p[-1]))
+      --p;
+    if (p > begin && p[-1] == open)
+      return llvm::SMLoc::getFromPointer(p - 1);
+    return loc;
+  }
+
   const ModelSource &source;
   Document &doc;
   bool &failed;
@@ -188,6 +200,10 @@ const DocNode *Converter::convert(llvm::yaml::Node *node, unsigned depth) {
   if (failed || !node)
     return nullptr;
   llvm::SMLoc loc = node->getSourceRange().Start;
+  if (isa<SequenceNode>(node))
+    loc = flowStart(loc, '[');
+  else if (isa<MappingNode>(node))
+    loc = flowStart(loc, '{');
   if (depth > kMaxDepth)
     return fail(loc, "nesting is deeper than " + Twine(kMaxDepth) + " levels");
   if (!node->getAnchor().empty() || isa<AliasNode>(node))

@@ -323,6 +323,11 @@ OwningOpRef<ModuleOp> mlir::dlc::importModel(llvm::SourceMgr &sourceMgr,
   if (failed(doc))
     return {};
   const DocNode *root = (*doc)->getRoot();
+  if (root->isNull()) {
+    source.emitError(source.startLoc())
+        << "the model file is empty (it has only comments)";
+    return {};
+  }
   if (!root->isMapping()) {
     source.emitError(root)
         << "expected a model: a YAML mapping with 'layers' (dlc) or the "
@@ -374,6 +379,17 @@ OwningOpRef<ModuleOp> mlir::dlc::importModel(llvm::SourceMgr &sourceMgr,
 
   SmallVector<int64_t, 4> inputShape = {batchSize};
   llvm::append_range(inputShape, spec->input.shape);
+  // readInputShape bounds one example to 2^28 values; a batch of them must
+  // stay within dlc's 2^31-element tensors too.
+  int64_t inputElements = 1;
+  for (int64_t d : inputShape)
+    inputElements *= d;
+  if (inputElements > (int64_t(1) << 31)) {
+    source.emitError(spec->input.node)
+        << "a batch of " << batchSize << " inputs of this shape is too large: "
+        << "dlc tensors hold at most 2^31 elements";
+    return {};
+  }
   Location inputLoc = NameLoc::get(builder.getStringAttr(spec->input.name),
                                    source.getLoc(spec->input.node));
   Value input = body->addArgument(

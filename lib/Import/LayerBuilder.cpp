@@ -16,7 +16,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/Support/MathExtras.h"
+#include "llvm/Support/CheckedArithmetic.h"
 
 using namespace mlir;
 using namespace mlir::dlc;
@@ -25,6 +25,9 @@ using namespace mlir::dlc::import;
 /// Bounds that keep every shape computation far from int64 overflow.
 static constexpr int64_t kMaxUnits = int64_t(1) << 20;
 static constexpr int64_t kMaxWindow = int64_t(1) << 16;
+/// The largest tensor dlc accepts (8 GiB of f32): larger ones are mistakes,
+/// and their sizes would overflow later computations.
+static constexpr int64_t kMaxElements = int64_t(1) << 31;
 
 struct LayerBuilder::Layer {
   const LayerSpec &spec;
@@ -233,13 +236,33 @@ FailureOr<Value> LayerBuilder::createOp(Layer &layer, StringRef opName,
     });
     op = createWithInferredTypes(builder, state);
   }
-  if (succeeded(op))
-    return (*op)->getResult(0);
+  if (succeeded(op)) {
+    Value result = (*op)->getResult(0);
+    if (failed(checkSize(layer, dimsOf(result), "output")))
+      return failure();
+    return result;
+  }
   StringRef text = message;
   if (size_t pos = text.find("' op "); pos != StringRef::npos)
     text = text.drop_front(pos + 5);
   layer.emitError() << (text.empty() ? "invalid arguments" : text);
   return failure();
+}
+
+LogicalResult LayerBuilder::checkSize(Layer &layer, ArrayRef<int64_t> shape,
+                                      StringRef what) {
+  std::optional<int64_t> elements = 1;
+  for (int64_t d : shape)
+    if (elements)
+      elements = llvm::checkedMul(*elements, d);
+  if (elements && *elements <= kMaxElements)
+    return success();
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  llvm::interleave(shape, os, "x");
+  return layer.emitError() << "its " << what << " (" << s
+                           << ") is too large: dlc tensors hold at most 2^31 "
+                              "elements";
 }
 
 IntegerAttr LayerBuilder::nextStream() {
@@ -273,6 +296,8 @@ FailureOr<Value> LayerBuilder::addParameter(Layer &layer, StringRef weight,
       return failure();
     init = *read;
   }
+  if (failed(checkSize(layer, shape, "parameter " + weight.str())))
+    return failure();
   MLIRContext *ctx = source.getContext();
   auto type = RankedTensorType::get(shape, Float32Type::get(ctx));
   Value param = body->addArgument(type, layer.loc);

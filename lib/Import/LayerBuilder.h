@@ -92,6 +92,9 @@ private:
                                 StringRef defaultInit, bool trainable);
   /// Checks that `value` is an NHWC image; `what` names the requirement.
   LogicalResult requireImage(Layer &layer, Value value);
+  /// Rejects tensors of more than 2^31 elements.
+  LogicalResult checkSize(Layer &layer, ArrayRef<int64_t> shape,
+                          StringRef what);
   /// The next stream number of a randomized op.
   IntegerAttr nextStream();
 

@@ -179,9 +179,7 @@ static LogicalResult readYamlInput(const ModelSource &source,
            << node->describe();
   const DocNode *shape = args.lookup("shape");
   if (!shape)
-    return source.emitError(args.keyOrOwner("shape"))
-           << "the input has no shape; write input: {shape: [height, width, "
-              "channels]}";
+    return args.emitMissing("shape");
   if (failed(readInputShape(source, shape, "input shape", /*hasBatch=*/false,
                             input)))
     return failure();
