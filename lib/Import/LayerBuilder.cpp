@@ -600,8 +600,12 @@ FailureOr<Value> LayerBuilder::buildBatchNorm(Layer &layer) {
                                 {x, gamma, beta, *mean, *variance}, attrs);
   if (failed(y))
     return failure();
-  y->getDefiningOp()->setAttr(attrs::kMomentum,
-                              builder.getF32FloatAttr(float(*momentum)));
+  Operation *op = y->getDefiningOp();
+  op->setAttr(attrs::kMomentum, builder.getF32FloatAttr(float(*momentum)));
+  // Keras runs a non-trainable BatchNormalization in inference mode even
+  // while training (fine-tuning): the train-step builder must keep it so.
+  if (!layer.trainable)
+    op->setAttr(attrs::kTrainable, builder.getBoolAttr(false));
   return *y;
 }
 

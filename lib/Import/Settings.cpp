@@ -89,7 +89,8 @@ static FailureOr<KerasObject> readKerasObject(const ModelSource &source,
 static FailureOr<StringRef> lookupName(const ModelSource &source,
                                        const KerasObject &object,
                                        StringRef what, ArrayRef<Spelling> table,
-                                       ArrayRef<StringRef> unsupported) {
+                                       ArrayRef<StringRef> unsupported,
+                                       StringRef context = {}) {
   for (const Spelling &s : table)
     if (object.name == s.canonical ||
         llvm::is_contained(s.aliases, object.name))
@@ -101,6 +102,8 @@ static FailureOr<StringRef> lookupName(const ModelSource &source,
     llvm::append_range(all, s.aliases);
   }
   InFlightDiagnostic diag = source.emitError(object.nameNode);
+  if (!context.empty())
+    diag << context << ": ";
   if (llvm::is_contained(unsupported, object.name)) {
     diag << what << " '" << object.name << "' is not supported by dlc";
   } else {
@@ -143,7 +146,7 @@ FailureOr<Initializer> mlir::dlc::import::readInitializer(
   if (failed(object))
     return failure();
   FailureOr<StringRef> name =
-      lookupName(source, *object, "initializer", table, unsupported);
+      lookupName(source, *object, "initializer", table, unsupported, owner);
   if (failed(name))
     return failure();
 
