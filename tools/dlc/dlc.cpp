@@ -32,6 +32,8 @@ namespace cl = llvm::cl;
 // dlc compile
 //===----------------------------------------------------------------------===//
 
+static cl::OptionCategory compileCategory("dlc compile options");
+
 static cl::SubCommand compileCommand("compile",
                                      "Compile a model file (YAML or Keras "
                                      "JSON)");
@@ -46,24 +48,27 @@ enum class Stage {
 
 static cl::opt<std::string> modelFile(cl::Positional, cl::Required,
                                       cl::desc("<model.yaml|model.json>"),
-                                      cl::sub(compileCommand));
+                                      cl::sub(compileCommand),
+                                      cl::cat(compileCategory));
 
 static cl::opt<Stage>
     emitStage("emit", cl::desc("The stage to print"), cl::init(Stage::DLC),
               cl::values(clEnumValN(Stage::DLC, "mlir",
                                     "the imported model in the dlc dialect "
                                     "(func.func @forward)")),
-              cl::sub(compileCommand));
+              cl::sub(compileCommand), cl::cat(compileCategory));
 
 static cl::opt<std::string> outputFile("o", cl::desc("Output file"),
                                        cl::value_desc("filename"),
-                                       cl::init("-"), cl::sub(compileCommand));
+                                       cl::init("-"), cl::sub(compileCommand),
+                                       cl::cat(compileCategory));
 
 static cl::opt<int64_t>
     batchSize("batch-size",
               cl::desc("Batch size to compile for (default: the model "
                        "file's batch_size, else 32)"),
-              cl::value_desc("n"), cl::init(0), cl::sub(compileCommand));
+              cl::value_desc("n"), cl::init(0), cl::sub(compileCommand),
+              cl::cat(compileCategory));
 
 /// Lowers the imported `module` to `stage`. The imported IR is the only
 /// stage so far; the pipelines of later stages are added here, in order.
