@@ -747,6 +747,12 @@ LogicalResult KerasReader::readModel(const DocNode *root) {
     layers = config;
     spec.layersNode = root->getKey("config");
   } else if (config && config->isMapping()) {
+    // A frozen model has nothing to train; dlc compiles training steps.
+    if (const DocNode *trainable = config->get("trainable");
+        trainable && trainable->asBool() == false)
+      return source.emitError(trainable)
+             << "the whole model is frozen (trainable: false); freeze "
+                "individual layers instead";
     layers = config->get("layers");
     spec.layersNode = config->getKey("layers");
     if (const DocNode *name = config->get("name"))
