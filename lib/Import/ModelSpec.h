@@ -124,15 +124,17 @@ LogicalResult readTrainingSettings(const ModelSource &source,
 FailureOr<int64_t> readBatchSize(const ModelSource &source,
                                  const ModelSpec &spec);
 
-/// Reads an initializer given as a Keras name ("glorot_uniform",
-/// "GlorotUniform"), a one-entry mapping ({RandomNormal: {stddev: 0.01}}) or
-/// a Keras config ({class_name: RandomNormal, config: {...}}). Returns the
-/// canonical snake-case name and its full configuration (empty for
-/// initializers without parameters).
+/// A parameter initializer: its canonical snake-case name and its full
+/// configuration (empty for initializers without parameters).
 struct Initializer {
   StringRef name;
   DictionaryAttr config;
 };
+
+/// Reads an initializer given as a Keras name ("glorot_uniform",
+/// "GlorotUniform"), a one-entry mapping ({RandomNormal: {stddev: 0.01}}) or
+/// a Keras config ({class_name: RandomNormal, config: {...}}); `owner`
+/// starts error messages.
 FailureOr<Initializer> readInitializer(const ModelSource &source,
                                        const DocNode *node,
                                        const std::string &owner);

@@ -188,54 +188,56 @@ static LogicalResult readYamlInput(const ModelSource &source,
     if (failed(checkLayerName(source, name, "input name", input.name)))
       return failure();
 
-  const DocNode *scale = args.lookup("scale"), *offset = args.lookup("offset");
-  const DocNode *mean = args.lookup("mean"), *std = args.lookup("std");
-  if ((scale || offset) && (mean || std))
-    return source.emitError(mean ? mean : std)
+  const DocNode *scaleNode = args.lookup("scale");
+  const DocNode *offsetNode = args.lookup("offset");
+  const DocNode *meanNode = args.lookup("mean"), *stdNode = args.lookup("std");
+  if ((scaleNode || offsetNode) && (meanNode || stdNode))
+    return source.emitError(meanNode ? meanNode : stdNode)
            << "give the input normalization either as scale/offset or as "
               "mean/std, not both";
-  SmallVector<double, 3> a, b;
-  if (scale && failed(readPerChannel(source, scale, "scale", false, a)))
+  // Each list holds one value for all channels or one value per channel.
+  int64_t channels = input.shape.back();
+  auto read = [&](const DocNode *n, StringRef key, bool positive,
+                  SmallVectorImpl<double> &values) -> LogicalResult {
+    if (!n)
+      return success();
+    if (failed(readPerChannel(source, n, key, positive, values)))
+      return failure();
+    if (values.size() != 1 && int64_t(values.size()) != channels)
+      return source.emitError(n)
+             << "input '" << key << "' has " << values.size()
+             << " values but the input has " << channels << " channels";
+    return success();
+  };
+  SmallVector<double, 3> scale, offset, mean, stddev;
+  if (failed(read(scaleNode, "scale", false, scale)) ||
+      failed(read(offsetNode, "offset", false, offset)) ||
+      failed(read(meanNode, "mean", false, mean)) ||
+      failed(read(stdNode, "std", true, stddev)))
     return failure();
-  if (offset && failed(readPerChannel(source, offset, "offset", false, b)))
-    return failure();
-  if (mean && failed(readPerChannel(source, mean, "mean", false, b)))
-    return failure();
-  if (std && failed(readPerChannel(source, std, "std", true, a)))
-    return failure();
-  if (mean || std) {
+  if (meanNode || stdNode) {
     // (x - mean) / std == x * (1 / std) + (-mean / std).
-    if (a.empty())
-      a.push_back(1.0);
-    if (b.empty())
-      b.push_back(0.0);
-    size_t n = std::max(a.size(), b.size());
-    SmallVector<double, 3> s, o;
-    for (size_t i = 0; i < n; ++i) {
-      double sd = a[a.size() == 1 ? 0 : std::min(i, a.size() - 1)];
-      double m = b[b.size() == 1 ? 0 : std::min(i, b.size() - 1)];
-      s.push_back(1.0 / sd);
-      o.push_back(-m / sd);
+    if (mean.empty())
+      mean.push_back(0.0);
+    if (stddev.empty())
+      stddev.push_back(1.0);
+    for (size_t i = 0, e = std::max(mean.size(), stddev.size()); i < e; ++i) {
+      double sd = stddev[stddev.size() == 1 ? 0 : i];
+      double m = mean[mean.size() == 1 ? 0 : i];
+      scale.push_back(1.0 / sd);
+      offset.push_back(-m / sd);
     }
-    a = s;
-    b = o;
   }
-  if (scale || offset || mean || std) {
-    if (a.empty())
-      a.push_back(1.0);
-    if (b.empty())
-      b.push_back(0.0);
-    int64_t channels = input.shape.back();
-    for (auto [values, n] : {std::make_pair(&a, scale ? scale : std),
-                             std::make_pair(&b, offset ? offset : mean)}) {
-      if (values->size() != 1 && int64_t(values->size()) != channels)
-        return source.emitError(n ? n : node)
-               << "the input normalization has " << values->size()
-               << " values but the input has " << channels << " channels";
-    }
-    input.scale = a;
-    input.offset = b;
-    input.normalizationNode = scale ? scale : mean ? mean : std ? std : offset;
+  if (scaleNode || offsetNode || meanNode || stdNode) {
+    if (scale.empty())
+      scale.push_back(1.0);
+    if (offset.empty())
+      offset.push_back(0.0);
+    input.scale = scale;
+    input.offset = offset;
+    for (const DocNode *n : {scaleNode, offsetNode, meanNode, stdNode})
+      if (n && !input.normalizationNode)
+        input.normalizationNode = n;
   }
   return args.finish();
 }
