@@ -8,6 +8,7 @@
 
 #include "dlc/InitAll.h"
 #include "dlc/Dialect/DLC/IR/DLCDialect.h"
+#include "dlc/Dialect/DLC/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -20,4 +21,7 @@ void dlc::registerAllDialects(mlir::DialectRegistry &registry) {
   mlir::registerAllExtensions(registry);
 }
 
-void dlc::registerAllPasses() { mlir::registerAllPasses(); }
+void dlc::registerAllPasses() {
+  mlir::registerAllPasses();
+  mlir::dlc::registerDLCPasses();
+}

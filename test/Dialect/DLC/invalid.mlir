@@ -405,3 +405,99 @@ func.func @mse_shapes(%p: tensor<8x1xf32>, %t: tensor<8xf32>) {
   %0 = dlc.mse %p, %t : (tensor<8x1xf32>, tensor<8xf32>) -> tensor<f32>
   return
 }
+
+// -----
+
+func.func @conv_grad_input_shape(%dy: tensor<1x6x6x4xf32>, %w: tensor<3x3x3x4xf32>) {
+  // expected-error @+1 {{'dlc.conv2d_grad_input' op input_shape [1, 8, 8] must have 4 positive sizes}}
+  %0 = dlc.conv2d_grad_input %dy, %w {input_shape = array<i64: 1, 8, 8>} : (tensor<1x6x6x4xf32>, tensor<3x3x3x4xf32>) -> tensor<1x8x8x3xf32>
+  return
+}
+
+// -----
+
+func.func @conv_grad_input_mismatch(%dy: tensor<1x7x7x4xf32>, %w: tensor<3x3x3x4xf32>) {
+  // expected-error @+1 {{'dlc.conv2d_grad_input' op output_grad has type 'tensor<1x7x7x4xf32>' but the forward op produces 'tensor<1x6x6x4xf32>'}}
+  %0 = dlc.conv2d_grad_input %dy, %w {input_shape = array<i64: 1, 8, 8, 3>} : (tensor<1x7x7x4xf32>, tensor<3x3x3x4xf32>) -> tensor<1x8x8x3xf32>
+  return
+}
+
+// -----
+
+func.func @conv_grad_filter_kernel(%x: tensor<1x8x8x3xf32>, %dy: tensor<1x6x6x4xf32>) {
+  // expected-error @+1 {{'dlc.conv2d_grad_filter' op kernel_size must be positive, got [0, 3]}}
+  %0 = dlc.conv2d_grad_filter %x, %dy {kernel_size = array<i64: 0, 3>} : (tensor<1x8x8x3xf32>, tensor<1x6x6x4xf32>) -> tensor<1x3x3x4xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_contraction(%a: tensor<4x10xf32>, %b: tensor<32x10xf32>) {
+  // expected-error @+1 {{'dlc.matmul' op contracts 10 columns of the lhs with 32 rows of the rhs}}
+  %0 = dlc.matmul %a, %b : (tensor<4x10xf32>, tensor<32x10xf32>) -> tensor<4x10xf32>
+  return
+}
+
+// -----
+
+func.func @channel_sum_scalar(%a: tensor<f32>) {
+  // expected-error @+1 {{'dlc.channel_sum' op input must have a channel dimension}}
+  %0 = dlc.channel_sum %a : (tensor<f32>) -> tensor<1xf32>
+  return
+}
+
+// -----
+
+func.func @sgd_momentum(%p: tensor<4xf32>, %lr: f32) {
+  // expected-error @+1 {{'dlc.sgd_update' op momentum must be in [0, 1), got 1.000000e+00}}
+  %0:2 = dlc.sgd_update %p, %p, %p, %lr {momentum = 1.0 : f32} : tensor<4xf32>, f32
+  return
+}
+
+// -----
+
+func.func @sgd_nesterov(%p: tensor<4xf32>, %lr: f32) {
+  // expected-error @+1 {{'dlc.sgd_update' op nesterov requires a non-zero momentum}}
+  %0:2 = dlc.sgd_update %p, %p, %p, %lr {nesterov} : tensor<4xf32>, f32
+  return
+}
+
+// -----
+
+func.func @sgd_weight_decay(%p: tensor<4xf32>, %lr: f32) {
+  // expected-error @+1 {{'dlc.sgd_update' op weight_decay must be non-negative, got -1.000000e+00}}
+  %0:2 = dlc.sgd_update %p, %p, %p, %lr {weight_decay = -1.0 : f32} : tensor<4xf32>, f32
+  return
+}
+
+// -----
+
+func.func @adam_beta(%p: tensor<4xf32>, %lr: f32, %t: i64) {
+  // expected-error @+1 {{'dlc.adam_update' op beta2 must be in [0, 1), got 1.000000e+00}}
+  %0:3 = dlc.adam_update %p, %p, %p, %p, %lr, %t {beta2 = 1.0 : f32} : tensor<4xf32>, f32, i64
+  return
+}
+
+// -----
+
+func.func @adam_epsilon(%p: tensor<4xf32>, %lr: f32, %t: i64) {
+  // expected-error @+1 {{'dlc.adam_update' op epsilon must be positive, got 0.000000e+00}}
+  %0:3 = dlc.adam_update %p, %p, %p, %p, %lr, %t {epsilon = 0.0 : f32} : tensor<4xf32>, f32, i64
+  return
+}
+
+// -----
+
+func.func @adam_weight_decay(%p: tensor<4xf32>, %lr: f32, %t: i64) {
+  // expected-error @+1 {{'dlc.adam_update' op weight_decay must be non-negative, got -1.000000e-02}}
+  %0:3 = dlc.adam_update %p, %p, %p, %p, %lr, %t {weight_decay = -0.01 : f32} : tensor<4xf32>, f32, i64
+  return
+}
+
+// -----
+
+func.func @adam_types(%p: tensor<4xf32>, %q: tensor<5xf32>, %lr: f32, %t: i64) {
+  // expected-error @+1 {{'dlc.adam_update' op failed to verify that all of {param, grad, m, v, new_param, new_m, new_v} have same type}}
+  %0:3 = "dlc.adam_update"(%p, %q, %p, %p, %lr, %t) : (tensor<4xf32>, tensor<5xf32>, tensor<4xf32>, tensor<4xf32>, f32, i64) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}

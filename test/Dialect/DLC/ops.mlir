@@ -149,3 +149,87 @@ func.func @losses_and_metrics(%logits: tensor<8x10xf32>, %labels: tensor<8xi32>,
   %3 = dlc.accuracy %logits, %labels : (tensor<8x10xf32>, tensor<8xi32>) -> tensor<i32>
   return %0, %1, %2, %3 : tensor<f32>, tensor<f32>, tensor<f32>, tensor<i32>
 }
+
+// -----
+
+// CHECK-LABEL: func @conv_gradients
+func.func @conv_gradients(%x: tensor<8x28x28x3xf32>, %w: tensor<3x3x3x16xf32>, %dy: tensor<8x14x14x16xf32>)
+    -> (tensor<8x28x28x3xf32>, tensor<3x3x3x16xf32>, tensor<16xf32>) {
+  // CHECK: dlc.conv2d_grad_input %{{.*}}, %{{.*}} {input_shape = array<i64: 8, 28, 28, 3>, padding = #dlc.padding<same>, strides = array<i64: 2, 2>}
+  %0 = dlc.conv2d_grad_input %dy, %w {input_shape = array<i64: 8, 28, 28, 3>, padding = #dlc.padding<same>, strides = array<i64: 2, 2>}
+      : (tensor<8x14x14x16xf32>, tensor<3x3x3x16xf32>) -> tensor<8x28x28x3xf32>
+  // CHECK: dlc.conv2d_grad_filter %{{.*}}, %{{.*}} {kernel_size = array<i64: 3, 3>, padding = #dlc.padding<same>, strides = array<i64: 2, 2>}
+  %1 = dlc.conv2d_grad_filter %x, %dy {kernel_size = array<i64: 3, 3>, padding = #dlc.padding<same>, strides = array<i64: 2, 2>}
+      : (tensor<8x28x28x3xf32>, tensor<8x14x14x16xf32>) -> tensor<3x3x3x16xf32>
+  // CHECK: dlc.channel_sum %{{.*}} : (tensor<8x14x14x16xf32>) -> tensor<16xf32>
+  %2 = dlc.channel_sum %dy : (tensor<8x14x14x16xf32>) -> tensor<16xf32>
+  return %0, %1, %2 : tensor<8x28x28x3xf32>, tensor<3x3x3x16xf32>, tensor<16xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @dense_and_activation_gradients
+func.func @dense_and_activation_gradients(%x: tensor<4x32xf32>, %w: tensor<32x10xf32>, %dy: tensor<4x10xf32>, %y: tensor<4x10xf32>)
+    -> (tensor<4x32xf32>, tensor<32x10xf32>, tensor<4x10xf32>) {
+  // CHECK: dlc.matmul %{{.*}}, %{{.*}} {transpose_rhs} : (tensor<4x10xf32>, tensor<32x10xf32>) -> tensor<4x32xf32>
+  %0 = dlc.matmul %dy, %w {transpose_rhs} : (tensor<4x10xf32>, tensor<32x10xf32>) -> tensor<4x32xf32>
+  // CHECK: dlc.matmul %{{.*}}, %{{.*}} {transpose_lhs} : (tensor<4x32xf32>, tensor<4x10xf32>) -> tensor<32x10xf32>
+  %1 = dlc.matmul %x, %dy {transpose_lhs} : (tensor<4x32xf32>, tensor<4x10xf32>) -> tensor<32x10xf32>
+  // CHECK: dlc.relu_grad %{{.*}}, %{{.*}} : tensor<4x10xf32>
+  %2 = dlc.relu_grad %dy, %y : tensor<4x10xf32>
+  // CHECK: dlc.leaky_relu_grad %{{.*}}, %{{.*}} {alpha = 1.000000e-01 : f32} : tensor<4x10xf32>
+  %3 = dlc.leaky_relu_grad %2, %y {alpha = 0.1 : f32} : tensor<4x10xf32>
+  // CHECK: dlc.sigmoid_grad
+  %4 = dlc.sigmoid_grad %3, %y : tensor<4x10xf32>
+  // CHECK: dlc.tanh_grad
+  %5 = dlc.tanh_grad %4, %y : tensor<4x10xf32>
+  // CHECK: dlc.softmax_grad %{{.*}}, %{{.*}} : tensor<4x10xf32>
+  %6 = dlc.softmax_grad %5, %y : tensor<4x10xf32>
+  return %0, %1, %6 : tensor<4x32xf32>, tensor<32x10xf32>, tensor<4x10xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @pool_gradients
+func.func @pool_gradients(%x: tensor<2x24x24x8xf32>, %dy: tensor<2x12x12x8xf32>, %dg: tensor<2x8xf32>)
+    -> (tensor<2x24x24x8xf32>, tensor<2x24x24x8xf32>, tensor<2x24x24x8xf32>) {
+  // CHECK: dlc.max_pool2d_grad %{{.*}}, %{{.*}} {pool_size = array<i64: 2, 2>, strides = array<i64: 2, 2>}
+  %0 = dlc.max_pool2d_grad %dy, %x {pool_size = array<i64: 2, 2>, strides = array<i64: 2, 2>}
+      : (tensor<2x12x12x8xf32>, tensor<2x24x24x8xf32>) -> tensor<2x24x24x8xf32>
+  // CHECK: dlc.avg_pool2d_grad %{{.*}} {input_shape = array<i64: 2, 24, 24, 8>, padding = #dlc.padding<same>, pool_size = array<i64: 3, 3>, strides = array<i64: 2, 2>}
+  %1 = dlc.avg_pool2d_grad %dy {input_shape = array<i64: 2, 24, 24, 8>, padding = #dlc.padding<same>, pool_size = array<i64: 3, 3>, strides = array<i64: 2, 2>}
+      : (tensor<2x12x12x8xf32>) -> tensor<2x24x24x8xf32>
+  // CHECK: dlc.global_avg_pool_grad %{{.*}} {input_shape = array<i64: 2, 24, 24, 8>} : (tensor<2x8xf32>) -> tensor<2x24x24x8xf32>
+  %2 = dlc.global_avg_pool_grad %dg {input_shape = array<i64: 2, 24, 24, 8>} : (tensor<2x8xf32>) -> tensor<2x24x24x8xf32>
+  return %0, %1, %2 : tensor<2x24x24x8xf32>, tensor<2x24x24x8xf32>, tensor<2x24x24x8xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @batch_norm_and_loss_gradients
+func.func @batch_norm_and_loss_gradients(%dy: tensor<2x5x5x4xf32>, %x: tensor<2x5x5x4xf32>, %v: tensor<4xf32>,
+    %logits: tensor<8x10xf32>, %labels: tensor<8xi32>, %p: tensor<8x1xf32>, %t: tensor<8x1xf32>, %one: tensor<f32>)
+    -> (tensor<2x5x5x4xf32>, tensor<8x10xf32>, tensor<8x1xf32>, tensor<8x1xf32>) {
+  // CHECK: dlc.batch_norm_grad {{.*}} -> (tensor<2x5x5x4xf32>, tensor<4xf32>, tensor<4xf32>)
+  %0:3 = dlc.batch_norm_grad %dy, %x, %v, %v, %v
+      : (tensor<2x5x5x4xf32>, tensor<2x5x5x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+     -> (tensor<2x5x5x4xf32>, tensor<4xf32>, tensor<4xf32>)
+  // CHECK: dlc.softmax_cross_entropy_grad {{.*}} -> tensor<8x10xf32>
+  %1 = dlc.softmax_cross_entropy_grad %logits, %labels, %one : (tensor<8x10xf32>, tensor<8xi32>, tensor<f32>) -> tensor<8x10xf32>
+  // CHECK: dlc.mse_grad {{.*}} -> tensor<8x1xf32>
+  %2 = dlc.mse_grad %p, %t, %one : (tensor<8x1xf32>, tensor<8x1xf32>, tensor<f32>) -> tensor<8x1xf32>
+  // CHECK: dlc.binary_cross_entropy_grad {{.*}} {from_logits} {{.*}} -> tensor<8x1xf32>
+  %3 = dlc.binary_cross_entropy_grad %p, %t, %one {from_logits} : (tensor<8x1xf32>, tensor<8x1xf32>, tensor<f32>) -> tensor<8x1xf32>
+  return %0#0, %1, %2, %3 : tensor<2x5x5x4xf32>, tensor<8x10xf32>, tensor<8x1xf32>, tensor<8x1xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @optimizer_updates
+func.func @optimizer_updates(%p: tensor<16xf32>, %g: tensor<16xf32>, %s: tensor<16xf32>, %lr: f32, %t: i64) -> tensor<16xf32> {
+  // CHECK: dlc.sgd_update %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {momentum = 0.899999976 : f32, nesterov} : tensor<16xf32>, f32
+  %0:2 = dlc.sgd_update %p, %g, %s, %lr {momentum = 0.9 : f32, nesterov} : tensor<16xf32>, f32
+  // CHECK: dlc.adam_update %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {decoupled_weight_decay, weight_decay = 0.00999999977 : f32} : tensor<16xf32>, f32, i64
+  %1:3 = dlc.adam_update %0#0, %g, %s, %s, %lr, %t {decoupled_weight_decay, weight_decay = 0.01 : f32} : tensor<16xf32>, f32, i64
+  return %1#0 : tensor<16xf32>
+}

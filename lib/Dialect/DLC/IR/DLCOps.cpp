@@ -269,20 +269,16 @@ template <typename OpTy> LogicalResult verifyWithShapeRule(OpTy op) {
 // Conv2DOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *ctx,
-                                         std::optional<Location> loc,
-                                         Adaptor adaptor,
-                                         SmallVectorImpl<Type> &types) {
-  OpDiag diag(loc, getOperationName());
-  RankedTensorType input = rankedOf(adaptor.getInput(), 4);
-  RankedTensorType filter = rankedOf(adaptor.getFilter(), 4);
-  if (!input || !filter)
+/// The convolution rule on types, shared by conv2d and its two gradients.
+/// `bias` may be null.
+static LogicalResult inferConv2D(const OpDiag &diag, RankedTensorType input,
+                                 RankedTensorType filter, RankedTensorType bias,
+                                 ArrayRef<int64_t> strides,
+                                 ArrayRef<int64_t> dilations, PaddingMode mode,
+                                 ArrayRef<int64_t> pads, int64_t groups,
+                                 SmallVectorImpl<Type> &types) {
+  if (!input || !filter || input.getRank() != 4 || filter.getRank() != 4)
     return diag() << "expects a 4D input and a 4D filter";
-  ArrayRef<int64_t> strides = adaptor.getStrides();
-  ArrayRef<int64_t> dilations = adaptor.getDilations();
-  ArrayRef<int64_t> pads = adaptor.getPads();
-  int64_t groups = adaptor.getGroups();
-  PaddingMode mode = adaptor.getPadding();
   if (strides.size() != 2 || dilations.size() != 2)
     return diag() << "strides and dilations must have 2 entries [h, w]";
   if (failed(checkPositive(diag, "strides", strides)) ||
@@ -313,12 +309,9 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *ctx,
     return diag() << "filter expects " << filter.getDimSize(2)
                   << " input channels per group but the input has " << channels
                   << " channels in " << groups << " group(s)";
-  if (Value bias = adaptor.getBias()) {
-    RankedTensorType b = rankedOf(bias, 1);
-    if (!b || b.getDimSize(0) != filters)
-      return diag() << "bias must have " << filters
-                    << " elements, one per filter";
-  }
+  if (bias && (bias.getRank() != 1 || bias.getDimSize(0) != filters))
+    return diag() << "bias must have " << filters
+                  << " elements, one per filter";
   auto out = inferWindowOutput(diag, "dilated kernel", input,
                                filter.getShape().take_front(2), strides,
                                dilations, mode, pads);
@@ -328,6 +321,40 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *ctx,
       {input.getDimSize(0), out->first, out->second, filters},
       input.getElementType()));
   return success();
+}
+
+/// A shape given as an attribute (the input of a gradient op), checked to
+/// be a positive `rank`-D shape.
+static FailureOr<RankedTensorType> shapeAttrType(const OpDiag &diag,
+                                                 StringRef name,
+                                                 ArrayRef<int64_t> shape,
+                                                 int64_t rank, Type element) {
+  if (static_cast<int64_t>(shape.size()) != rank ||
+      llvm::any_of(shape, [](int64_t d) { return d <= 0; }))
+    return diag() << name << " " << formatList(shape) << " must have " << rank
+                  << " positive sizes";
+  return RankedTensorType::get(shape, element);
+}
+
+/// Checks that `forward` (the result a forward op would have) matches the
+/// given output gradient.
+static LogicalResult checkOutputGrad(const OpDiag &diag, Type forward,
+                                     Value outputGrad) {
+  if (forward == outputGrad.getType())
+    return success();
+  return diag() << "output_grad has type " << outputGrad.getType()
+                << " but the forward op produces " << forward;
+}
+
+LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *ctx,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  return inferConv2D(
+      OpDiag(loc, getOperationName()), rankedOf(adaptor.getInput()),
+      rankedOf(adaptor.getFilter()), rankedOf(adaptor.getBias()),
+      adaptor.getStrides(), adaptor.getDilations(), adaptor.getPadding(),
+      adaptor.getPads(), adaptor.getGroups(), types);
 }
 
 LogicalResult Conv2DOp::verify() { return verifyWithShapeRule(*this); }
@@ -389,13 +416,16 @@ LogicalResult BiasAddOp::verify() { return verifyWithShapeRule(*this); }
 // Activations
 //===----------------------------------------------------------------------===//
 
-LogicalResult LeakyReluOp::verify() {
-  float alpha = getAlpha().convertToFloat();
+/// Keras rejects negative slopes; so does dlc, forward and backward.
+static LogicalResult checkAlpha(Operation *op, APFloat alphaAttr) {
+  float alpha = alphaAttr.convertToFloat();
   if (!(alpha >= 0.0f) || std::isinf(alpha))
-    return emitOpError("alpha must be a finite non-negative number, got ")
+    return op->emitOpError("alpha must be a finite non-negative number, got ")
            << alpha;
   return success();
 }
+
+LogicalResult LeakyReluOp::verify() { return checkAlpha(*this, getAlpha()); }
 
 LogicalResult SoftmaxOp::verify() {
   return checkAxis(OpDiag(getLoc(), getOperationName()), getAxis(),
@@ -406,21 +436,18 @@ LogicalResult SoftmaxOp::verify() {
 // Pooling and reshaping
 //===----------------------------------------------------------------------===//
 
-/// Shared by max_pool2d and avg_pool2d.
-template <typename Adaptor>
-static LogicalResult inferPool2D(const OpDiag &diag, Adaptor adaptor,
-                                 SmallVectorImpl<Type> &types) {
-  RankedTensorType input = rankedOf(adaptor.getInput(), 4);
-  if (!input)
+/// The pooling rule on types, shared by both poolings and their gradients.
+static LogicalResult inferPool2DOn(const OpDiag &diag, RankedTensorType input,
+                                   ArrayRef<int64_t> poolSize,
+                                   ArrayRef<int64_t> strides, PaddingMode mode,
+                                   SmallVectorImpl<Type> &types) {
+  if (!input || input.getRank() != 4)
     return diag() << "expects a 4D input";
-  ArrayRef<int64_t> poolSize = adaptor.getPoolSize();
-  ArrayRef<int64_t> strides = adaptor.getStrides();
   if (poolSize.size() != 2 || strides.size() != 2)
     return diag() << "pool_size and strides must have 2 entries [h, w]";
   if (failed(checkPositive(diag, "pool_size", poolSize)) ||
       failed(checkPositive(diag, "strides", strides)))
     return failure();
-  PaddingMode mode = adaptor.getPadding();
   if (mode == PaddingMode::explicit_)
     return diag() << "padding must be valid or same";
   int64_t ones[] = {1, 1}, zeros[] = {0, 0, 0, 0};
@@ -432,6 +459,14 @@ static LogicalResult inferPool2D(const OpDiag &diag, Adaptor adaptor,
       {input.getDimSize(0), out->first, out->second, input.getDimSize(3)},
       input.getElementType()));
   return success();
+}
+
+template <typename Adaptor>
+static LogicalResult inferPool2D(const OpDiag &diag, Adaptor adaptor,
+                                 SmallVectorImpl<Type> &types) {
+  return inferPool2DOn(diag, rankedOf(adaptor.getInput()),
+                       adaptor.getPoolSize(), adaptor.getStrides(),
+                       adaptor.getPadding(), types);
 }
 
 LogicalResult MaxPool2DOp::inferReturnTypes(MLIRContext *ctx,
@@ -599,6 +634,13 @@ LogicalResult DropoutOp::inferReturnTypes(MLIRContext *ctx,
 
 LogicalResult DropoutOp::verify() { return verifyWithShapeRule(*this); }
 
+// Without a key (inference) or with rate 0, dropout is the identity.
+OpFoldResult DropoutOp::fold(FoldAdaptor) {
+  if (!getKey() || getRate().isZero())
+    return getInput();
+  return {};
+}
+
 /// Shared by both forms of batch normalization: checks the per-channel
 /// operands and epsilon, returns the channel count.
 template <typename Adaptor>
@@ -671,6 +713,11 @@ LogicalResult RandomFlipOp::inferReturnTypes(MLIRContext *ctx,
 
 LogicalResult RandomFlipOp::verify() { return verifyWithShapeRule(*this); }
 
+// Augmentation is active in training only: keyless, it is the identity.
+OpFoldResult RandomFlipOp::fold(FoldAdaptor) {
+  return getKey() ? OpFoldResult() : OpFoldResult(getInput());
+}
+
 LogicalResult RandomTranslationOp::inferReturnTypes(
     MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
     SmallVectorImpl<Type> &types) {
@@ -684,6 +731,10 @@ LogicalResult RandomTranslationOp::inferReturnTypes(
 
 LogicalResult RandomTranslationOp::verify() {
   return verifyWithShapeRule(*this);
+}
+
+OpFoldResult RandomTranslationOp::fold(FoldAdaptor) {
+  return getKey() ? OpFoldResult() : OpFoldResult(getInput());
 }
 
 LogicalResult RandomCropOp::inferReturnTypes(MLIRContext *ctx,
@@ -763,6 +814,273 @@ LogicalResult AccuracyOp::inferReturnTypes(MLIRContext *ctx,
 }
 
 LogicalResult AccuracyOp::verify() { return verifyWithShapeRule(*this); }
+
+//===----------------------------------------------------------------------===//
+// Gradient ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult Conv2DGradInputOp::inferReturnTypes(
+    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  OpDiag diag(loc, getOperationName());
+  RankedTensorType dy = rankedOf(adaptor.getOutputGrad(), 4);
+  if (!dy)
+    return diag() << "expects a 4D output_grad";
+  FailureOr<RankedTensorType> input = shapeAttrType(
+      diag, "input_shape", adaptor.getInputShape(), 4, dy.getElementType());
+  if (failed(input))
+    return failure();
+  SmallVector<Type> forward;
+  if (failed(inferConv2D(diag, *input, rankedOf(adaptor.getFilter()), {},
+                         adaptor.getStrides(), adaptor.getDilations(),
+                         adaptor.getPadding(), adaptor.getPads(),
+                         adaptor.getGroups(), forward)) ||
+      failed(checkOutputGrad(diag, forward[0], adaptor.getOutputGrad())))
+    return failure();
+  types.push_back(*input);
+  return success();
+}
+
+LogicalResult Conv2DGradInputOp::verify() { return verifyWithShapeRule(*this); }
+
+LogicalResult Conv2DGradFilterOp::inferReturnTypes(
+    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  OpDiag diag(loc, getOperationName());
+  RankedTensorType input = rankedOf(adaptor.getInput(), 4);
+  RankedTensorType dy = rankedOf(adaptor.getOutputGrad(), 4);
+  if (!input || !dy)
+    return diag() << "expects a 4D input and a 4D output_grad";
+  ArrayRef<int64_t> kernel = adaptor.getKernelSize();
+  int64_t groups = adaptor.getGroups();
+  if (failed(checkPositive(diag, "kernel_size", kernel)))
+    return failure();
+  if (groups < 1)
+    return diag() << "groups must be positive, got " << groups;
+  auto filter = RankedTensorType::get(
+      {kernel[0], kernel[1], input.getDimSize(3) / groups, dy.getDimSize(3)},
+      input.getElementType());
+  SmallVector<Type> forward;
+  if (failed(inferConv2D(diag, input, filter, {}, adaptor.getStrides(),
+                         adaptor.getDilations(), adaptor.getPadding(),
+                         adaptor.getPads(), groups, forward)) ||
+      failed(checkOutputGrad(diag, forward[0], adaptor.getOutputGrad())))
+    return failure();
+  types.push_back(filter);
+  return success();
+}
+
+LogicalResult Conv2DGradFilterOp::verify() {
+  return verifyWithShapeRule(*this);
+}
+
+LogicalResult MatmulOp::inferReturnTypes(MLIRContext *ctx,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
+  OpDiag diag(loc, getOperationName());
+  RankedTensorType lhs = rankedOf(adaptor.getLhs(), 2);
+  RankedTensorType rhs = rankedOf(adaptor.getRhs(), 2);
+  if (!lhs || !rhs)
+    return diag() << "expects 2D operands";
+  bool tl = adaptor.getTransposeLhs(), tr = adaptor.getTransposeRhs();
+  int64_t m = lhs.getDimSize(tl ? 1 : 0), kl = lhs.getDimSize(tl ? 0 : 1);
+  int64_t kr = rhs.getDimSize(tr ? 1 : 0), n = rhs.getDimSize(tr ? 0 : 1);
+  if (kl != kr)
+    return diag() << "contracts " << kl << " columns of the lhs with " << kr
+                  << " rows of the rhs";
+  types.push_back(RankedTensorType::get({m, n}, lhs.getElementType()));
+  return success();
+}
+
+LogicalResult MatmulOp::verify() { return verifyWithShapeRule(*this); }
+
+LogicalResult ChannelSumOp::inferReturnTypes(MLIRContext *ctx,
+                                             std::optional<Location> loc,
+                                             Adaptor adaptor,
+                                             SmallVectorImpl<Type> &types) {
+  RankedTensorType input = rankedOf(adaptor.getInput());
+  if (!input || input.getRank() < 1)
+    return OpDiag(loc, getOperationName())()
+           << "input must have a channel dimension";
+  types.push_back(
+      RankedTensorType::get({input.getShape().back()}, input.getElementType()));
+  return success();
+}
+
+LogicalResult ChannelSumOp::verify() { return verifyWithShapeRule(*this); }
+
+LogicalResult MaxPool2DGradOp::inferReturnTypes(MLIRContext *ctx,
+                                                std::optional<Location> loc,
+                                                Adaptor adaptor,
+                                                SmallVectorImpl<Type> &types) {
+  OpDiag diag(loc, getOperationName());
+  SmallVector<Type> forward;
+  if (failed(inferPool2D(diag, adaptor, forward)) ||
+      failed(checkOutputGrad(diag, forward[0], adaptor.getOutputGrad())))
+    return failure();
+  types.push_back(adaptor.getInput().getType());
+  return success();
+}
+
+LogicalResult MaxPool2DGradOp::verify() { return verifyWithShapeRule(*this); }
+
+LogicalResult AvgPool2DGradOp::inferReturnTypes(MLIRContext *ctx,
+                                                std::optional<Location> loc,
+                                                Adaptor adaptor,
+                                                SmallVectorImpl<Type> &types) {
+  OpDiag diag(loc, getOperationName());
+  RankedTensorType dy = rankedOf(adaptor.getOutputGrad(), 4);
+  if (!dy)
+    return diag() << "expects a 4D output_grad";
+  FailureOr<RankedTensorType> input = shapeAttrType(
+      diag, "input_shape", adaptor.getInputShape(), 4, dy.getElementType());
+  if (failed(input))
+    return failure();
+  SmallVector<Type> forward;
+  if (failed(inferPool2DOn(diag, *input, adaptor.getPoolSize(),
+                           adaptor.getStrides(), adaptor.getPadding(),
+                           forward)) ||
+      failed(checkOutputGrad(diag, forward[0], adaptor.getOutputGrad())))
+    return failure();
+  types.push_back(*input);
+  return success();
+}
+
+LogicalResult AvgPool2DGradOp::verify() { return verifyWithShapeRule(*this); }
+
+LogicalResult GlobalAvgPoolGradOp::inferReturnTypes(
+    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  OpDiag diag(loc, getOperationName());
+  RankedTensorType dy = rankedOf(adaptor.getOutputGrad(), 2);
+  if (!dy)
+    return diag() << "expects a 2D output_grad";
+  FailureOr<RankedTensorType> input = shapeAttrType(
+      diag, "input_shape", adaptor.getInputShape(), 4, dy.getElementType());
+  if (failed(input))
+    return failure();
+  Type forward = RankedTensorType::get(
+      {input->getDimSize(0), input->getDimSize(3)}, dy.getElementType());
+  if (failed(checkOutputGrad(diag, forward, adaptor.getOutputGrad())))
+    return failure();
+  types.push_back(*input);
+  return success();
+}
+
+LogicalResult GlobalAvgPoolGradOp::verify() {
+  return verifyWithShapeRule(*this);
+}
+
+LogicalResult BatchNormGradOp::inferReturnTypes(MLIRContext *ctx,
+                                                std::optional<Location> loc,
+                                                Adaptor adaptor,
+                                                SmallVectorImpl<Type> &types) {
+  OpDiag diag(loc, getOperationName());
+  StringRef names[] = {"gamma", "mean", "variance"};
+  Value vectors[] = {adaptor.getGamma(), adaptor.getMean(),
+                     adaptor.getVariance()};
+  FailureOr<int64_t> channels = checkBatchNorm(diag, adaptor, vectors, names);
+  if (failed(channels))
+    return failure();
+  Type input = adaptor.getInput().getType();
+  if (failed(checkOutputGrad(diag, input, adaptor.getOutputGrad())))
+    return failure();
+  Type vector = RankedTensorType::get({*channels},
+                                      cast<ShapedType>(input).getElementType());
+  types.append({input, vector, vector});
+  return success();
+}
+
+LogicalResult BatchNormGradOp::verify() { return verifyWithShapeRule(*this); }
+
+LogicalResult SoftmaxCrossEntropyGradOp::inferReturnTypes(
+    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  if (failed(checkLogitsAndLabels(OpDiag(loc, getOperationName()),
+                                  adaptor.getLogits(), adaptor.getLabels())))
+    return failure();
+  types.push_back(adaptor.getLogits().getType());
+  return success();
+}
+
+LogicalResult SoftmaxCrossEntropyGradOp::verify() {
+  return verifyWithShapeRule(*this);
+}
+
+LogicalResult MseGradOp::inferReturnTypes(MLIRContext *ctx,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &types) {
+  SmallVector<Type> loss;
+  if (failed(inferElementwiseLoss(OpDiag(loc, getOperationName()), ctx,
+                                  adaptor.getPredictions(),
+                                  adaptor.getTargets(), loss)))
+    return failure();
+  types.push_back(adaptor.getPredictions().getType());
+  return success();
+}
+
+LogicalResult MseGradOp::verify() { return verifyWithShapeRule(*this); }
+
+LogicalResult BinaryCrossEntropyGradOp::inferReturnTypes(
+    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  SmallVector<Type> loss;
+  if (failed(inferElementwiseLoss(OpDiag(loc, getOperationName()), ctx,
+                                  adaptor.getPredictions(),
+                                  adaptor.getTargets(), loss)))
+    return failure();
+  types.push_back(adaptor.getPredictions().getType());
+  return success();
+}
+
+LogicalResult BinaryCrossEntropyGradOp::verify() {
+  return verifyWithShapeRule(*this);
+}
+
+LogicalResult SoftmaxGradOp::verify() {
+  return checkAxis(OpDiag(getLoc(), getOperationName()), getAxis(),
+                   getOutput().getType().getRank(), "an input");
+}
+
+LogicalResult LeakyReluGradOp::verify() {
+  return checkAlpha(*this, getAlpha());
+}
+
+//===----------------------------------------------------------------------===//
+// Optimizer updates
+//===----------------------------------------------------------------------===//
+
+LogicalResult SgdUpdateOp::verify() {
+  float momentum = getMomentum().convertToFloat();
+  if (!(momentum >= 0.0f && momentum < 1.0f))
+    return emitOpError("momentum must be in [0, 1), got ") << momentum;
+  if (getNesterov() && momentum == 0.0f)
+    return emitOpError("nesterov requires a non-zero momentum");
+  if (!(getWeightDecay().convertToFloat() >= 0.0f))
+    return emitOpError("weight_decay must be non-negative, got ")
+           << getWeightDecay().convertToFloat();
+  return success();
+}
+
+LogicalResult AdamUpdateOp::verify() {
+  for (auto [name, value] : {std::make_pair("beta1", getBeta1()),
+                             std::make_pair("beta2", getBeta2())}) {
+    float beta = value.convertToFloat();
+    if (!(beta >= 0.0f && beta < 1.0f))
+      return emitOpError() << name << " must be in [0, 1), got " << beta;
+  }
+  if (!(getEpsilon().convertToFloat() > 0.0f))
+    return emitOpError("epsilon must be positive, got ")
+           << getEpsilon().convertToFloat();
+  if (!(getWeightDecay().convertToFloat() >= 0.0f))
+    return emitOpError("weight_decay must be non-negative, got ")
+           << getWeightDecay().convertToFloat();
+  return success();
+}
+
+#include "dlc/Dialect/DLC/IR/DLCInterfaces.cpp.inc"
 
 #define GET_OP_CLASSES
 #include "dlc/Dialect/DLC/IR/DLCOps.cpp.inc"

@@ -48,6 +48,8 @@ FailureOr<Operation *> createWithInferredTypes(OpBuilder &builder,
 
 } // namespace mlir::dlc
 
+#include "dlc/Dialect/DLC/IR/DLCInterfaces.h.inc"
+
 #define GET_OP_CLASSES
 #include "dlc/Dialect/DLC/IR/DLCOps.h.inc"
 

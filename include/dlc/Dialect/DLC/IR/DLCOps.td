@@ -10,6 +10,7 @@
 #define DLC_DIALECT_DLC_IR_DLCOPS_TD
 
 include "dlc/Dialect/DLC/IR/DLCDialect.td"
+include "dlc/Dialect/DLC/IR/DLCInterfaces.td"
 include "mlir/IR/CommonAttrConstraints.td"
 include "mlir/IR/CommonTypeConstraints.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
@@ -43,6 +44,10 @@ def DLC_Key : TypeAlias<I64, "64-bit key">;
 
 def DLC_I64Pair : ConfinedAttr<DenseI64ArrayAttr, [DenseArrayCount<2>]>;
 
+// Ops with a gradient rule in DLCGradients.cpp.
+defvar DLC_Differentiable =
+    DeclareOpInterfaceMethods<DLC_DifferentiableOpInterface>;
+
 //===----------------------------------------------------------------------===//
 // Base class
 //===----------------------------------------------------------------------===//
@@ -70,7 +75,7 @@ class DLC_UnaryElementwiseOp<string mnemonic, list<Trait> traits = []>
 // Convolution and dense layers
 //===----------------------------------------------------------------------===//
 
-def DLC_Conv2DOp : DLC_ShapedOp<"conv2d"> {
+def DLC_Conv2DOp : DLC_ShapedOp<"conv2d", [DLC_Differentiable]> {
   let summary = "2-D convolution (Keras Conv2D), NHWC input, HWCF filter";
   let description = [{
     Cross-correlates an NHWC `input` with an HWCF `filter` of shape
@@ -109,7 +114,7 @@ def DLC_Conv2DOp : DLC_ShapedOp<"conv2d"> {
   }];
 }
 
-def DLC_DenseOp : DLC_ShapedOp<"dense"> {
+def DLC_DenseOp : DLC_ShapedOp<"dense", [DLC_Differentiable]> {
   let summary = "fully connected layer (Keras Dense without activation)";
   let description = [{
     Computes `input x kernel (+ bias)` for an input `[N, K]`, a kernel
@@ -127,7 +132,7 @@ def DLC_DenseOp : DLC_ShapedOp<"dense"> {
   let results = (outs DLC_Matrix:$output);
 }
 
-def DLC_BiasAddOp : DLC_ShapedOp<"bias_add"> {
+def DLC_BiasAddOp : DLC_ShapedOp<"bias_add", [DLC_Differentiable]> {
   let summary = "adds a per-channel bias along the last dimension";
   let description = [{
     Adds `bias` of shape `[C]` to every position of `input` `[..., C]`.
@@ -145,7 +150,7 @@ def DLC_BiasAddOp : DLC_ShapedOp<"bias_add"> {
 // Activations
 //===----------------------------------------------------------------------===//
 
-def DLC_ReluOp : DLC_UnaryElementwiseOp<"relu"> {
+def DLC_ReluOp : DLC_UnaryElementwiseOp<"relu", [DLC_Differentiable]> {
   let summary = "rectified linear unit, max(x, 0)";
   let description = [{
     Example:
@@ -155,7 +160,7 @@ def DLC_ReluOp : DLC_UnaryElementwiseOp<"relu"> {
   }];
 }
 
-def DLC_SigmoidOp : DLC_UnaryElementwiseOp<"sigmoid"> {
+def DLC_SigmoidOp : DLC_UnaryElementwiseOp<"sigmoid", [DLC_Differentiable]> {
   let summary = "logistic sigmoid, 1 / (1 + exp(-x))";
   let description = [{
     Example:
@@ -165,7 +170,7 @@ def DLC_SigmoidOp : DLC_UnaryElementwiseOp<"sigmoid"> {
   }];
 }
 
-def DLC_TanhOp : DLC_UnaryElementwiseOp<"tanh"> {
+def DLC_TanhOp : DLC_UnaryElementwiseOp<"tanh", [DLC_Differentiable]> {
   let summary = "hyperbolic tangent";
   let description = [{
     Example:
@@ -175,7 +180,8 @@ def DLC_TanhOp : DLC_UnaryElementwiseOp<"tanh"> {
   }];
 }
 
-def DLC_LeakyReluOp : DLC_Op<"leaky_relu", [SameOperandsAndResultType]> {
+def DLC_LeakyReluOp : DLC_Op<"leaky_relu", [SameOperandsAndResultType,
+    DLC_Differentiable]> {
   let summary = "leaky rectified linear unit, x >= 0 ? x : alpha * x";
   let description = [{
     `alpha` (Keras `negative_slope`, default 0.3) must be non-negative.
@@ -192,7 +198,8 @@ def DLC_LeakyReluOp : DLC_Op<"leaky_relu", [SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
-def DLC_SoftmaxOp : DLC_Op<"softmax", [SameOperandsAndResultType]> {
+def DLC_SoftmaxOp : DLC_Op<"softmax", [SameOperandsAndResultType,
+    DLC_Differentiable]> {
   let summary = "softmax along one axis (the last by default)";
   let description = [{
     `axis` may be negative (counted from the end), as in Keras.
@@ -213,7 +220,8 @@ def DLC_SoftmaxOp : DLC_Op<"softmax", [SameOperandsAndResultType]> {
 // Pooling and reshaping
 //===----------------------------------------------------------------------===//
 
-class DLC_Pool2DOp<string mnemonic> : DLC_ShapedOp<mnemonic> {
+class DLC_Pool2DOp<string mnemonic>
+    : DLC_ShapedOp<mnemonic, [DLC_Differentiable]> {
   let arguments = (ins
     DLC_Image:$input,
     DLC_I64Pair:$pool_size,
@@ -257,7 +265,7 @@ def DLC_AvgPool2DOp : DLC_Pool2DOp<"avg_pool2d"> {
   }];
 }
 
-def DLC_GlobalAvgPoolOp : DLC_ShapedOp<"global_avg_pool"> {
+def DLC_GlobalAvgPoolOp : DLC_ShapedOp<"global_avg_pool", [DLC_Differentiable]> {
   let summary = "mean over the spatial dimensions (GlobalAveragePooling2D)";
   let description = [{
     Reduces `[N, H, W, C]` to `[N, C]`.
@@ -271,7 +279,7 @@ def DLC_GlobalAvgPoolOp : DLC_ShapedOp<"global_avg_pool"> {
   let results = (outs DLC_Matrix:$output);
 }
 
-def DLC_FlattenOp : DLC_ShapedOp<"flatten"> {
+def DLC_FlattenOp : DLC_ShapedOp<"flatten", [DLC_Differentiable]> {
   let summary = "flattens all but the batch dimension (Keras Flatten)";
   let description = [{
     Reshapes `[N, d1, ..., dk]` to `[N, d1 * ... * dk]` in row-major (NHWC)
@@ -286,7 +294,7 @@ def DLC_FlattenOp : DLC_ShapedOp<"flatten"> {
   let results = (outs DLC_Matrix:$output);
 }
 
-def DLC_ReshapeOp : DLC_ShapedOp<"reshape"> {
+def DLC_ReshapeOp : DLC_ShapedOp<"reshape", [DLC_Differentiable]> {
   let summary = "reshapes to a static shape, batch dimension included";
   let description = [{
     `shape` is the full result shape; at most one entry may be -1, which is
@@ -306,7 +314,8 @@ def DLC_ReshapeOp : DLC_ShapedOp<"reshape"> {
 // Merging
 //===----------------------------------------------------------------------===//
 
-def DLC_AddOp : DLC_Op<"add", [SameOperandsAndResultType, Commutative]> {
+def DLC_AddOp : DLC_Op<"add", [SameOperandsAndResultType, Commutative,
+    DLC_Differentiable]> {
   let summary = "elementwise sum of two tensors of one shape (residual Add)";
   let description = [{
     Example:
@@ -319,7 +328,7 @@ def DLC_AddOp : DLC_Op<"add", [SameOperandsAndResultType, Commutative]> {
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($output)";
 }
 
-def DLC_ConcatOp : DLC_ShapedOp<"concat"> {
+def DLC_ConcatOp : DLC_ShapedOp<"concat", [DLC_Differentiable]> {
   let summary = "concatenation along one axis (Keras Concatenate)";
   let description = [{
     All inputs have the same rank and agree on every dimension but `axis`
@@ -340,7 +349,7 @@ def DLC_ConcatOp : DLC_ShapedOp<"concat"> {
 // Regularization and normalization
 //===----------------------------------------------------------------------===//
 
-def DLC_DropoutOp : DLC_ShapedOp<"dropout"> {
+def DLC_DropoutOp : DLC_ShapedOp<"dropout", [DLC_Differentiable]> {
   let summary = "inverted dropout with a counter-based random mask";
   let description = [{
     With a `key`, zeroes each element with probability `rate` and scales the
@@ -358,13 +367,16 @@ def DLC_DropoutOp : DLC_ShapedOp<"dropout"> {
                        F32Attr:$rate,
                        DefaultValuedAttr<I64Attr, "0">:$stream);
   let results = (outs DLC_F32Tensor:$output);
+  let hasFolder = 1;
 }
 
-def DLC_BatchNormOp : DLC_ShapedOp<"batch_norm"> {
+def DLC_BatchNormOp : DLC_ShapedOp<"batch_norm", [DLC_Differentiable]> {
   let summary = "batch normalization, inference form (running statistics)";
   let description = [{
     `(x - mean) / sqrt(variance + epsilon) * gamma + beta` per channel (the
-    last dimension), with the running `mean` and `variance`.
+    last dimension), with the running `mean` and `variance`. `momentum` is
+    not used here: it is the layer's setting that the training form
+    (`batch_norm_train`) uses when the train step is built.
 
     Example:
     ```mlir
@@ -376,11 +388,12 @@ def DLC_BatchNormOp : DLC_ShapedOp<"batch_norm"> {
   let arguments = (ins DLC_F32Tensor:$input, DLC_Vector:$gamma,
                        DLC_Vector:$beta, DLC_Vector:$mean,
                        DLC_Vector:$variance,
-                       DefaultValuedAttr<F32Attr, "1.0e-3f">:$epsilon);
+                       DefaultValuedAttr<F32Attr, "1.0e-3f">:$epsilon,
+                       DefaultValuedAttr<F32Attr, "0.99f">:$momentum);
   let results = (outs DLC_F32Tensor:$output);
 }
 
-def DLC_BatchNormTrainOp : DLC_ShapedOp<"batch_norm_train"> {
+def DLC_BatchNormTrainOp : DLC_ShapedOp<"batch_norm_train", [DLC_Differentiable]> {
   let summary = "batch normalization, training form (batch statistics)";
   let description = [{
     Normalizes with the statistics of the batch (mean and biased variance over
@@ -413,7 +426,7 @@ def DLC_BatchNormTrainOp : DLC_ShapedOp<"batch_norm_train"> {
 // Data augmentation (active only with a key, i.e. in training)
 //===----------------------------------------------------------------------===//
 
-def DLC_RandomFlipOp : DLC_ShapedOp<"random_flip"> {
+def DLC_RandomFlipOp : DLC_ShapedOp<"random_flip", [DLC_Differentiable]> {
   let summary = "flips each image with probability 1/2 (Keras RandomFlip)";
   let description = [{
     Horizontal flips mirror the width axis, vertical flips the height axis;
@@ -430,6 +443,7 @@ def DLC_RandomFlipOp : DLC_ShapedOp<"random_flip"> {
       DefaultValuedAttr<DLC_FlipModeAttr, "FlipMode::horizontal_and_vertical">:$mode,
       DefaultValuedAttr<I64Attr, "0">:$stream);
   let results = (outs DLC_Image:$output);
+  let hasFolder = 1;
 }
 
 def DLC_RandomTranslationOp : DLC_ShapedOp<"random_translation"> {
@@ -454,6 +468,7 @@ def DLC_RandomTranslationOp : DLC_ShapedOp<"random_translation"> {
       DefaultValuedAttr<F32Attr, "0.0f">:$fill_value,
       DefaultValuedAttr<I64Attr, "0">:$stream);
   let results = (outs DLC_Image:$output);
+  let hasFolder = 1;
 }
 
 def DLC_RandomCropOp : DLC_ShapedOp<"random_crop"> {
@@ -478,7 +493,7 @@ def DLC_RandomCropOp : DLC_ShapedOp<"random_crop"> {
 // Losses and metrics
 //===----------------------------------------------------------------------===//
 
-def DLC_SoftmaxCrossEntropyOp : DLC_ShapedOp<"softmax_cross_entropy"> {
+def DLC_SoftmaxCrossEntropyOp : DLC_ShapedOp<"softmax_cross_entropy", [DLC_Differentiable]> {
   let summary = "sparse categorical cross-entropy from logits, batch mean";
   let description = [{
     `mean_n(logsumexp(logits[n]) - logits[n, labels[n]])` for logits `[N, K]`
@@ -494,7 +509,7 @@ def DLC_SoftmaxCrossEntropyOp : DLC_ShapedOp<"softmax_cross_entropy"> {
   let results = (outs DLC_ScalarF32:$loss);
 }
 
-def DLC_MseOp : DLC_ShapedOp<"mse"> {
+def DLC_MseOp : DLC_ShapedOp<"mse", [DLC_Differentiable]> {
   let summary = "mean squared error over every element";
   let description = [{
     Example:
@@ -506,7 +521,7 @@ def DLC_MseOp : DLC_ShapedOp<"mse"> {
   let results = (outs DLC_ScalarF32:$loss);
 }
 
-def DLC_BinaryCrossEntropyOp : DLC_ShapedOp<"binary_cross_entropy"> {
+def DLC_BinaryCrossEntropyOp : DLC_ShapedOp<"binary_cross_entropy", [DLC_Differentiable]> {
   let summary = "binary cross-entropy, mean over every element";
   let description = [{
     Targets are probabilities in [0, 1]. With `from_logits` the predictions
@@ -538,5 +553,8 @@ def DLC_AccuracyOp : DLC_ShapedOp<"accuracy"> {
   let arguments = (ins DLC_Matrix:$logits, DLC_Labels:$labels);
   let results = (outs DLC_ScalarI32:$correct);
 }
+
+include "dlc/Dialect/DLC/IR/DLCGradientOps.td"
+include "dlc/Dialect/DLC/IR/DLCOptimizerOps.td"
 
 #endif // DLC_DIALECT_DLC_IR_DLCOPS_TD

@@ -1,0 +1,26 @@
+//===- Passes.h - dlc dialect transformations -------------------*- C++ -*-===//
+//
+// Declares the dlc -> dlc passes (see Passes.td for what each one does).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DLC_DIALECT_DLC_TRANSFORMS_PASSES_H
+#define DLC_DIALECT_DLC_TRANSFORMS_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::dlc {
+
+#define GEN_PASS_DECL
+#include "dlc/Dialect/DLC/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "dlc/Dialect/DLC/Transforms/Passes.h.inc"
+
+} // namespace mlir::dlc
+
+#endif // DLC_DIALECT_DLC_TRANSFORMS_PASSES_H

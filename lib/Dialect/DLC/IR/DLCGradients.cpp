@@ -1,0 +1,401 @@
+//===- DLCGradients.cpp - Gradient rules of the dlc ops -------------------===//
+//
+// One rule per differentiable op, all in this file so they read like a
+// table (the way tinygrad keeps its rules). A rule receives the gradients of
+// the op's results (null: the result does not reach the loss) and builds the
+// gradients of the operands the caller needs. Rules only build dlc ops (and
+// tensor slices), so every gradient is itself inspectable, fusable IR.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dlc/Dialect/DLC/IR/DLCOps.h"
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/Builders.h"
+
+using namespace mlir;
+using namespace mlir::dlc;
+
+namespace {
+/// Builds `name(operands) {attrs}` with inferred result types at `loc`; null
+/// (with the shape rule's diagnostic at `loc`) if the combination is invalid,
+/// which would be a bug in a rule, never a crash.
+class GradBuilder {
+public:
+  GradBuilder(OpBuilder &b, Operation *forward)
+      : b(b), loc(forward->getLoc()) {}
+
+  Operation *op(StringRef name, ValueRange operands,
+                ArrayRef<NamedAttribute> attrs = {}) {
+    OperationState state(loc, name);
+    state.addOperands(operands);
+    state.addAttributes(attrs);
+    FailureOr<Operation *> created = createWithInferredTypes(b, state);
+    return failed(created) ? nullptr : *created;
+  }
+
+  Value value(StringRef name, ValueRange operands,
+              ArrayRef<NamedAttribute> attrs = {}) {
+    Operation *created = op(name, operands, attrs);
+    return created ? created->getResult(0) : Value();
+  }
+
+  NamedAttribute attr(StringRef name, Attribute value) {
+    return b.getNamedAttr(name, value);
+  }
+  NamedAttribute i64s(StringRef name, ArrayRef<int64_t> values) {
+    return attr(name, b.getDenseI64ArrayAttr(values));
+  }
+  NamedAttribute unit(StringRef name) { return attr(name, b.getUnitAttr()); }
+
+  OpBuilder &b;
+  Location loc;
+};
+
+/// Fills `grads` from the built values; fails if a needed one is missing.
+LogicalResult finish(SmallVectorImpl<Value> &grads, ArrayRef<bool> needed,
+                     ArrayRef<Value> values) {
+  grads.assign(values.begin(), values.end());
+  grads.resize(needed.size());
+  for (auto [grad, need] : llvm::zip(grads, needed)) {
+    if (!need)
+      grad = Value();
+    else if (!grad)
+      return failure();
+  }
+  return success();
+}
+
+/// Rejects a request for the gradient of a non-differentiable operand.
+LogicalResult refuse(Operation *op, ArrayRef<bool> needed,
+                     ArrayRef<unsigned> operands, StringRef what) {
+  for (unsigned i : operands)
+    if (i < needed.size() && needed[i])
+      return op->emitOpError("cannot differentiate with respect to ") << what;
+  return success();
+}
+
+ArrayRef<int64_t> shapeOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getShape();
+}
+
+/// The spatial attributes shared by a convolution and its gradients.
+SmallVector<NamedAttribute> convAttrs(GradBuilder &g, Conv2DOp op) {
+  return {
+      g.i64s("strides", op.getStrides()),
+      g.i64s("dilations", op.getDilations()),
+      g.attr("padding", PaddingModeAttr::get(op.getContext(), op.getPadding())),
+      g.i64s("pads", op.getPads()),
+      g.attr("groups", g.b.getI64IntegerAttr(op.getGroups()))};
+}
+
+/// The window attributes shared by a pooling and its gradient.
+template <typename PoolOp>
+SmallVector<NamedAttribute> poolAttrs(GradBuilder &g, PoolOp op) {
+  return {g.i64s("pool_size", op.getPoolSize()),
+          g.i64s("strides", op.getStrides()),
+          g.attr("padding",
+                 PaddingModeAttr::get(op.getContext(), op.getPadding()))};
+}
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Convolution and dense layers
+//===----------------------------------------------------------------------===//
+
+LogicalResult Conv2DOp::buildGradients(OpBuilder &b, ValueRange dys,
+                                       ArrayRef<bool> needed,
+                                       SmallVectorImpl<Value> &grads) {
+  GradBuilder g(b, *this);
+  Value dy = dys[0], dx, dw, db;
+  if (needed[0]) {
+    SmallVector<NamedAttribute> attrs = convAttrs(g, *this);
+    attrs.push_back(g.i64s("input_shape", shapeOf(getInput())));
+    dx = g.value(Conv2DGradInputOp::getOperationName(), {dy, getFilter()},
+                 attrs);
+  }
+  if (needed[1]) {
+    SmallVector<NamedAttribute> attrs = convAttrs(g, *this);
+    attrs.push_back(g.i64s("kernel_size", shapeOf(getFilter()).take_front(2)));
+    dw = g.value(Conv2DGradFilterOp::getOperationName(), {getInput(), dy},
+                 attrs);
+  }
+  if (getBias() && needed[2])
+    db = g.value(ChannelSumOp::getOperationName(), {dy});
+  return finish(grads, needed, {dx, dw, db});
+}
+
+LogicalResult DenseOp::buildGradients(OpBuilder &b, ValueRange dys,
+                                      ArrayRef<bool> needed,
+                                      SmallVectorImpl<Value> &grads) {
+  GradBuilder g(b, *this);
+  Value dy = dys[0], dx, dw, db;
+  // y = x W: dx = dy W^T, dW = x^T dy, db = sum over the batch of dy.
+  if (needed[0])
+    dx = g.value(MatmulOp::getOperationName(), {dy, getKernel()},
+                 {g.unit("transpose_rhs")});
+  if (needed[1])
+    dw = g.value(MatmulOp::getOperationName(), {getInput(), dy},
+                 {g.unit("transpose_lhs")});
+  if (getBias() && needed[2])
+    db = g.value(ChannelSumOp::getOperationName(), {dy});
+  return finish(grads, needed, {dx, dw, db});
+}
+
+LogicalResult BiasAddOp::buildGradients(OpBuilder &b, ValueRange dys,
+                                        ArrayRef<bool> needed,
+                                        SmallVectorImpl<Value> &grads) {
+  GradBuilder g(b, *this);
+  Value db =
+      needed[1] ? g.value(ChannelSumOp::getOperationName(), {dys[0]}) : Value();
+  return finish(grads, needed, {dys[0], db});
+}
+
+//===----------------------------------------------------------------------===//
+// Activations: each uses whichever of input or output it needs.
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReluOp::buildGradients(OpBuilder &b, ValueRange dys,
+                                     ArrayRef<bool> needed,
+                                     SmallVectorImpl<Value> &grads) {
+  GradBuilder g(b, *this);
+  return finish(
+      grads, needed,
+      {g.value(ReluGradOp::getOperationName(), {dys[0], getOutput()})});
+}
+
+LogicalResult LeakyReluOp::buildGradients(OpBuilder &b, ValueRange dys,
+                                          ArrayRef<bool> needed,
+                                          SmallVectorImpl<Value> &grads) {
+  GradBuilder g(b, *this);
+  return finish(
+      grads, needed,
+      {g.value(
+          LeakyReluGradOp::getOperationName(), {dys[0], getInput()},
+          {g.attr("alpha", b.getF32FloatAttr(getAlpha().convertToFloat()))})});
+}
+
+LogicalResult SigmoidOp::buildGradients(OpBuilder &b, ValueRange dys,
+                                        ArrayRef<bool> needed,
+                                        SmallVectorImpl<Value> &grads) {
+  GradBuilder g(b, *this);
+  return finish(
+      grads, needed,
+      {g.value(SigmoidGradOp::getOperationName(), {dys[0], getOutput()})});
+}
+
+LogicalResult TanhOp::buildGradients(OpBuilder &b, ValueRange dys,
+                                     ArrayRef<bool> needed,
+                                     SmallVectorImpl<Value> &grads) {
+  GradBuilder g(b, *this);
+  return finish(
+      grads, needed,
+      {g.value(TanhGradOp::getOperationName(), {dys[0], getOutput()})});
+}
+
+LogicalResult SoftmaxOp::buildGradients(OpBuilder &b, ValueRange dys,
+                                        ArrayRef<bool> needed,
+                                        SmallVectorImpl<Value> &grads) {
+  GradBuilder g(b, *this);
+  return finish(
+      grads, needed,
+      {g.value(SoftmaxGradOp::getOperationName(), {dys[0], getOutput()},
+               {g.attr("axis", b.getI64IntegerAttr(getAxis()))})});
+}
+
+//===----------------------------------------------------------------------===//
+// Pooling and reshaping
+//===----------------------------------------------------------------------===//
+
+LogicalResult MaxPool2DOp::buildGradients(OpBuilder &b, ValueRange dys,
+                                          ArrayRef<bool> needed,
+                                          SmallVectorImpl<Value> &grads) {
+  GradBuilder g(b, *this);
+  return finish(grads, needed,
+                {g.value(MaxPool2DGradOp::getOperationName(),
+                         {dys[0], getInput()}, poolAttrs(g, *this))});
+}
+
+LogicalResult AvgPool2DOp::buildGradients(OpBuilder &b, ValueRange dys,
+                                          ArrayRef<bool> needed,
+                                          SmallVectorImpl<Value> &grads) {
+  GradBuilder g(b, *this);
+  SmallVector<NamedAttribute> attrs = poolAttrs(g, *this);
+  attrs.push_back(g.i64s("input_shape", shapeOf(getInput())));
+  return finish(
+      grads, needed,
+      {g.value(AvgPool2DGradOp::getOperationName(), {dys[0]}, attrs)});
+}
+
+LogicalResult GlobalAvgPoolOp::buildGradients(OpBuilder &b, ValueRange dys,
+                                              ArrayRef<bool> needed,
+                                              SmallVectorImpl<Value> &grads) {
+  GradBuilder g(b, *this);
+  return finish(grads, needed,
+                {g.value(GlobalAvgPoolGradOp::getOperationName(), {dys[0]},
+                         {g.i64s("input_shape", shapeOf(getInput()))})});
+}
+
+/// Flatten and reshape: the gradient takes the input's shape back.
+static Value reshapeBack(GradBuilder &g, Value dy, Value input) {
+  return g.value(ReshapeOp::getOperationName(), {dy},
+                 {g.i64s("shape", shapeOf(input))});
+}
+
+LogicalResult FlattenOp::buildGradients(OpBuilder &b, ValueRange dys,
+                                        ArrayRef<bool> needed,
+                                        SmallVectorImpl<Value> &grads) {
+  GradBuilder g(b, *this);
+  return finish(grads, needed, {reshapeBack(g, dys[0], getInput())});
+}
+
+LogicalResult ReshapeOp::buildGradients(OpBuilder &b, ValueRange dys,
+                                        ArrayRef<bool> needed,
+                                        SmallVectorImpl<Value> &grads) {
+  GradBuilder g(b, *this);
+  return finish(grads, needed, {reshapeBack(g, dys[0], getInput())});
+}
+
+//===----------------------------------------------------------------------===//
+// Merging
+//===----------------------------------------------------------------------===//
+
+LogicalResult AddOp::buildGradients(OpBuilder &b, ValueRange dys,
+                                    ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &grads) {
+  return finish(grads, needed, {dys[0], dys[0]});
+}
+
+LogicalResult ConcatOp::buildGradients(OpBuilder &b, ValueRange dys,
+                                       ArrayRef<bool> needed,
+                                       SmallVectorImpl<Value> &grads) {
+  // Each input's gradient is its slice of the output gradient.
+  int64_t rank = shapeOf(getOutput()).size();
+  int64_t axis = static_cast<int64_t>(getAxis()); // I64Attr reads unsigned.
+  if (axis < 0)
+    axis += rank;
+  SmallVector<Value> slices;
+  int64_t offset = 0;
+  for (auto [i, input] : llvm::enumerate(getInputs())) {
+    SmallVector<int64_t> shape(shapeOf(input));
+    if (needed[i]) {
+      SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
+          sizes = getAsIndexOpFoldResult(getContext(), shape),
+          strides(rank, b.getIndexAttr(1));
+      offsets[axis] = b.getIndexAttr(offset);
+      slices.push_back(tensor::ExtractSliceOp::create(b, getLoc(), dys[0],
+                                                      offsets, sizes, strides));
+    } else {
+      slices.push_back(Value());
+    }
+    offset += shape[axis];
+  }
+  return finish(grads, needed, slices);
+}
+
+//===----------------------------------------------------------------------===//
+// Regularization, normalization, augmentation
+//===----------------------------------------------------------------------===//
+
+LogicalResult DropoutOp::buildGradients(OpBuilder &b, ValueRange dys,
+                                        ArrayRef<bool> needed,
+                                        SmallVectorImpl<Value> &grads) {
+  if (failed(refuse(*this, needed, {1}, "the dropout key")))
+    return failure();
+  if (!getKey())
+    return finish(grads, needed, {dys[0]});
+  // Inverted dropout is linear with a mask that is a pure function of
+  // (key, stream, index): applying it again to dy is the exact gradient.
+  GradBuilder g(b, *this);
+  return finish(
+      grads, needed,
+      {g.value(getOperationName(), {dys[0], getKey()},
+               {g.attr("rate", getRateAttr()),
+                g.attr("stream", b.getI64IntegerAttr(getStream()))})});
+}
+
+LogicalResult BatchNormOp::buildGradients(OpBuilder &b, ValueRange dys,
+                                          ArrayRef<bool> needed,
+                                          SmallVectorImpl<Value> &grads) {
+  return emitOpError("is the inference form; the train step differentiates "
+                     "dlc.batch_norm_train");
+}
+
+LogicalResult BatchNormTrainOp::buildGradients(OpBuilder &b, ValueRange dys,
+                                               ArrayRef<bool> needed,
+                                               SmallVectorImpl<Value> &grads) {
+  if (llvm::any_of(dys.drop_front(), [](Value v) { return bool(v); }))
+    return emitOpError("cannot differentiate through its batch or running "
+                       "statistics results");
+  if (failed(refuse(*this, needed, {3, 4}, "the running statistics")))
+    return failure();
+  GradBuilder g(b, *this);
+  Operation *grad = g.op(
+      BatchNormGradOp::getOperationName(),
+      {dys[0], getInput(), getGamma(), getBatchMean(), getBatchVariance()},
+      {g.attr("epsilon", b.getF32FloatAttr(getEpsilon().convertToFloat()))});
+  if (!grad)
+    return failure();
+  return finish(grads, needed,
+                {grad->getResult(0), grad->getResult(1), grad->getResult(2)});
+}
+
+LogicalResult RandomFlipOp::buildGradients(OpBuilder &b, ValueRange dys,
+                                           ArrayRef<bool> needed,
+                                           SmallVectorImpl<Value> &grads) {
+  if (failed(refuse(*this, needed, {1}, "the flip key")))
+    return failure();
+  if (!getKey())
+    return finish(grads, needed, {dys[0]});
+  // A flip is its own inverse and the per-image draws depend only on
+  // (key, stream, image): flipping dy the same way is the gradient.
+  GradBuilder g(b, *this);
+  return finish(
+      grads, needed,
+      {g.value(getOperationName(), {dys[0], getKey()},
+               {g.attr("mode", FlipModeAttr::get(getContext(), getMode())),
+                g.attr("stream", b.getI64IntegerAttr(getStream()))})});
+}
+
+//===----------------------------------------------------------------------===//
+// Losses: differentiable in the predictions only.
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+SoftmaxCrossEntropyOp::buildGradients(OpBuilder &b, ValueRange dys,
+                                      ArrayRef<bool> needed,
+                                      SmallVectorImpl<Value> &grads) {
+  if (failed(refuse(*this, needed, {1}, "integer labels")))
+    return failure();
+  GradBuilder g(b, *this);
+  return finish(grads, needed,
+                {g.value(SoftmaxCrossEntropyGradOp::getOperationName(),
+                         {getLogits(), getLabels(), dys[0]})});
+}
+
+LogicalResult MseOp::buildGradients(OpBuilder &b, ValueRange dys,
+                                    ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &grads) {
+  if (failed(refuse(*this, needed, {1}, "the targets")))
+    return failure();
+  GradBuilder g(b, *this);
+  return finish(grads, needed,
+                {g.value(MseGradOp::getOperationName(),
+                         {getPredictions(), getTargets(), dys[0]})});
+}
+
+LogicalResult
+BinaryCrossEntropyOp::buildGradients(OpBuilder &b, ValueRange dys,
+                                     ArrayRef<bool> needed,
+                                     SmallVectorImpl<Value> &grads) {
+  if (failed(refuse(*this, needed, {1}, "the targets")))
+    return failure();
+  GradBuilder g(b, *this);
+  SmallVector<NamedAttribute> attrs;
+  if (getFromLogits())
+    attrs.push_back(g.unit("from_logits"));
+  return finish(grads, needed,
+                {g.value(BinaryCrossEntropyGradOp::getOperationName(),
+                         {getPredictions(), getTargets(), dys[0]}, attrs)});
+}
