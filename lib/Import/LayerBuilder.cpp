@@ -266,7 +266,9 @@ LogicalResult LayerBuilder::checkSize(Layer &layer, ArrayRef<int64_t> shape,
 }
 
 IntegerAttr LayerBuilder::nextStream() {
-  return builder.getI64IntegerAttr(streams++);
+  // Streams start at 1: the train-step builder numbers ops whose stream is
+  // 0 (unset) itself.
+  return builder.getI64IntegerAttr(++streams);
 }
 
 LogicalResult LayerBuilder::requireImage(Layer &layer, Value value) {
@@ -592,16 +594,20 @@ FailureOr<Value> LayerBuilder::buildBatchNorm(Layer &layer) {
   if (failed(variance))
     return failure();
 
+  // momentum is unused by the inference form; the train-step builder gives
+  // it to batch_norm_train.
   SmallVector<NamedAttribute> attrs;
   if (float(*epsilon) != 1e-3f)
     attrs.push_back(builder.getNamedAttr(
         "epsilon", builder.getF32FloatAttr(float(*epsilon))));
+  if (float(*momentum) != 0.99f)
+    attrs.push_back(builder.getNamedAttr(
+        "momentum", builder.getF32FloatAttr(float(*momentum))));
   FailureOr<Value> y = createOp(layer, BatchNormOp::getOperationName(),
                                 {x, gamma, beta, *mean, *variance}, attrs);
   if (failed(y))
     return failure();
   Operation *op = y->getDefiningOp();
-  op->setAttr(attrs::kMomentum, builder.getF32FloatAttr(float(*momentum)));
   // Keras runs a non-trainable BatchNormalization in inference mode even
   // while training (fine-tuning): the train-step builder must keep it so.
   if (!layer.trainable)

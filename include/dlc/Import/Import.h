@@ -26,14 +26,12 @@ namespace mlir::dlc {
 /// Names of the attributes the importer attaches; later stages read them by
 /// these names (see docs/Import.md for their contents).
 namespace attrs {
-/// Argument attributes of @forward.
+/// Argument attributes of @forward (dlc.trainable also marks the
+/// dlc.batch_norm of a frozen layer).
 inline constexpr llvm::StringLiteral kName = "dlc.name";
 inline constexpr llvm::StringLiteral kInit = "dlc.init";
 inline constexpr llvm::StringLiteral kInitConfig = "dlc.init_config";
 inline constexpr llvm::StringLiteral kTrainable = "dlc.trainable";
-/// Discardable attribute of dlc.batch_norm: the Keras momentum of the
-/// running statistics, used when the op is rewritten for training.
-inline constexpr llvm::StringLiteral kMomentum = "dlc.momentum";
 /// Module attributes: the training settings.
 inline constexpr llvm::StringLiteral kLoss = "dlc.loss";
 inline constexpr llvm::StringLiteral kOptimizer = "dlc.optimizer";
