@@ -10,17 +10,17 @@
 
 namespace mlir {
 class DialectRegistry;
-} // namespace mlir
 
 namespace dlc {
 
 /// Adds the dlc dialect and the upstream dialects (and their external
 /// interface models) used by dlc's lowerings to `registry`.
-void registerAllDialects(mlir::DialectRegistry &registry);
+void registerAllDLCDialects(DialectRegistry &registry);
 
 /// Registers dlc's passes and pipelines and the upstream passes dlc uses.
-void registerAllPasses();
+void registerAllDLCPasses();
 
 } // namespace dlc
+} // namespace mlir
 
 #endif // DLC_INITALL_H

@@ -15,13 +15,13 @@
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 
-void dlc::registerAllDialects(mlir::DialectRegistry &registry) {
+void mlir::dlc::registerAllDLCDialects(mlir::DialectRegistry &registry) {
   registry.insert<mlir::dlc::DLCDialect>();
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
 }
 
-void dlc::registerAllPasses() {
+void mlir::dlc::registerAllDLCPasses() {
   mlir::registerAllPasses();
   mlir::dlc::registerDLCPasses();
 }

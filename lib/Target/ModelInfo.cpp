@@ -96,6 +96,18 @@ FailureOr<ModelDescription> mlir::dlc::describeModel(ModuleOp module) {
   }
   if (auto name = module->getAttrOfType<StringAttr>("dlc.name"))
     model.name = name.str();
+  // Initializers with parameters (random_normal's stddev, ...) travel in the
+  // settings, keyed by tensor name: the table itself only names them.
+  llvm::json::Object initConfigs;
+  for (auto fn : module.getOps<func::FuncOp>())
+    for (unsigned i = 0, e = fn.getNumArguments(); i < e; ++i) {
+      auto name = fn.getArgAttrOfType<StringAttr>(i, "dlc.name");
+      Attribute config = fn.getArgAttr(i, "dlc.init_config");
+      if (name && config)
+        initConfigs[name.getValue()] = toJson(config);
+    }
+  if (!initConfigs.empty())
+    settings["init_config"] = std::move(initConfigs);
   model.settingsJson =
       llvm::formatv("{0}", llvm::json::Value(std::move(settings))).str();
 

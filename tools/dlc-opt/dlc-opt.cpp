@@ -12,8 +12,8 @@
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  dlc::registerAllDialects(registry);
-  dlc::registerAllPasses();
+  mlir::dlc::registerAllDLCDialects(registry);
+  mlir::dlc::registerAllDLCPasses();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "dlc optimizer driver\n", registry));
 }

@@ -97,7 +97,7 @@ static int runCompile() {
   sourceMgr.AddNewSourceBuffer(std::move(input), llvm::SMLoc());
 
   DialectRegistry registry;
-  ::dlc::registerAllDialects(registry);
+  mlir::dlc::registerAllDLCDialects(registry);
   MLIRContext context(registry);
   // Errors name file:line:col and show the line of the model file.
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);

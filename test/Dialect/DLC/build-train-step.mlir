@@ -188,3 +188,33 @@ func.func @forward(%x: tensor<2x8xf32>, %a: tensor<8x4xf32> {dlc.name = "a"}, %b
   %3 = dlc.dense %2, %w : (tensor<2x12xf32>, tensor<12x3xf32>) -> tensor<2x3xf32>
   return %3 : tensor<2x3xf32>
 }
+
+// -----
+
+// A frozen BatchNormalization keeps its inference form in training, as in
+// Keras; its running statistics pass through unchanged.
+// CHECK-LABEL: func.func @train_step(
+// CHECK-NOT: dlc.batch_norm_train
+// CHECK: dlc.batch_norm %{{.*}} {dlc.trainable = false}
+// CHECK-NOT: dlc.batch_norm_grad
+// CHECK: return
+func.func @forward(%x: tensor<2x4xf32>, %g: tensor<4xf32> {dlc.name = "bn/gamma", dlc.trainable = false},
+    %b: tensor<4xf32> {dlc.name = "bn/beta", dlc.trainable = false},
+    %m: tensor<4xf32> {dlc.name = "bn/moving_mean", dlc.trainable = false},
+    %v: tensor<4xf32> {dlc.name = "bn/moving_variance", dlc.trainable = false},
+    %w: tensor<4x2xf32> {dlc.init = "random_normal", dlc.init_config = {mean = 0.0 : f32, stddev = 0.01 : f32}, dlc.name = "w"}) -> tensor<2x2xf32> {
+  %0 = dlc.batch_norm %x, %g, %b, %m, %v {dlc.trainable = false} : (tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+  %1 = dlc.dense %0, %w : (tensor<2x4xf32>, tensor<4x2xf32>) -> tensor<2x2xf32>
+  return %1 : tensor<2x2xf32>
+}
+
+// -----
+
+// Initializer parameters travel with the tensor.
+// CHECK-LABEL: func.func @train_step(
+// CHECK-SAME: {dlc.init = "random_normal", dlc.init_config = {mean = 0.000000e+00 : f32, stddev = 0.00999999977 : f32}, dlc.name = "w", dlc.role = "param"}
+func.func @forward(%x: tensor<2x4xf32>,
+    %w: tensor<4x2xf32> {dlc.init = "random_normal", dlc.init_config = {mean = 0.0 : f32, stddev = 0.01 : f32}, dlc.name = "w"}) -> tensor<2x2xf32> {
+  %0 = dlc.dense %x, %w : (tensor<2x4xf32>, tensor<4x2xf32>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}

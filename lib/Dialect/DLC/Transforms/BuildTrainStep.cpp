@@ -225,9 +225,11 @@ private:
     Type type;
     std::string name;
     StringRef role;
-    /// The initializer of a parameter or state tensor (`dlc.init`), kept so
-    /// the runtime can initialize every tensor of the step by itself.
+    /// The initializer of a parameter or state tensor (`dlc.init` and its
+    /// `dlc.init_config`), kept so the runtime can initialize every tensor
+    /// of the step by itself.
     Attribute init = {};
+    Attribute initConfig = {};
   };
 
   func::FuncOp createFunc(OpBuilder &b, StringRef name, ArrayRef<Slot> args,
@@ -245,6 +247,8 @@ private:
           b.getNamedAttr("dlc.role", b.getStringAttr(s.role))};
       if (s.init)
         attrs.push_back(b.getNamedAttr("dlc.init", s.init));
+      if (s.initConfig)
+        attrs.push_back(b.getNamedAttr("dlc.init_config", s.initConfig));
       return b.getDictionaryAttr(attrs);
     };
     for (auto [i, s] : llvm::enumerate(args))
@@ -280,7 +284,10 @@ private:
     SmallVector<Operation *> cloned;
     int64_t nextStream = 1;
     for (Operation &op : forward.getBody().front().without_terminator()) {
-      if (key && isa<BatchNormOp>(op)) {
+      // A frozen BatchNormalization (Keras trainable=false) keeps running
+      // in inference mode, as in Keras.
+      auto frozen = op.getAttrOfType<BoolAttr>("dlc.trainable");
+      if (key && isa<BatchNormOp>(op) && !(frozen && !frozen.getValue())) {
         auto bn = cast<BatchNormOp>(op);
         auto train = BatchNormTrainOp::create(
             b, bn.getLoc(), mapping.lookup(bn.getInput()),
@@ -526,8 +533,9 @@ private:
   SmallVector<Slot> groupSlots(ArrayRef<unsigned> group, StringRef role) {
     SmallVector<Slot> slots;
     for (unsigned i : group)
-      slots.push_back(
-          {argType(i), argName(i), role, forward.getArgAttr(i, "dlc.init")});
+      slots.push_back({argType(i), argName(i), role,
+                       forward.getArgAttr(i, "dlc.init"),
+                       forward.getArgAttr(i, "dlc.init_config")});
     return slots;
   }
 
