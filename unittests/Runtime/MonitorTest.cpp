@@ -277,11 +277,13 @@ TEST(ProgressTest, BarRedrawsInPlaceAndLinesDoNot) {
   EXPECT_THAT(s, HasSubstr("ETA"));
   s.clear();
   ProgressReporter lines(os, ProgressReporter::Style::Lines, 2);
-  lines.beginEpoch(1, 2, 4, 0);
-  for (int b = 0; b < 4; ++b)
+  lines.beginEpoch(1, 2, 5, 0);
+  for (int b = 0; b < 5; ++b)
     lines.update(b, b + 1, 0.5, 0.75, 100);
   EXPECT_THAT(s, ::testing::Not(HasSubstr("\r")));
+  // Batches 2 and 4; the last batch is left to the epoch's summary line.
   EXPECT_EQ(std::count(s.begin(), s.end(), '\n'), 2);
+  EXPECT_THAT(s, HasSubstr("batch 4/5"));
   EXPECT_EQ(ProgressReporter::formatDuration(3725), "1:02:05");
   EXPECT_EQ(ProgressReporter::formatDuration(65), "1:05");
 }

@@ -61,7 +61,8 @@ void ProgressReporter::update(int64_t batch, int64_t step, double loss,
   if (style == Style::Lines) {
     int64_t every =
         logEvery > 0 ? logEvery : std::max<int64_t>(1, batches / 10);
-    if (done % every != 0 && done != batches)
+    // The last batch is followed by the epoch's summary line instead.
+    if (done % every != 0 || done == batches)
       return;
     os << llvm::formatv("epoch {0}/{1}  batch {2}/{3}  step {4}  loss {5:F4}  "
                         "acc {6:F2}%  {7:F0} img/s  ETA {8}\n",
