@@ -160,8 +160,9 @@ std::vector<uint8_t> dlc::runtime::serializeSafeTensors(
             json.attribute(key, value);
         });
       uint64_t offset = 0;
-      for (const auto &[tensorName, tensor] : tensors) {
-        json.attributeObject(tensorName, [&] {
+      for (const auto &entry : tensors) {
+        const Tensor *tensor = entry.second;
+        json.attributeObject(entry.first, [&] {
           json.attribute("dtype", dtypeName(tensor->getDType()));
           json.attributeArray("shape", [&] {
             for (int64_t d : tensor->getShape())

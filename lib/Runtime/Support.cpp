@@ -15,6 +15,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <unistd.h>
@@ -167,6 +168,16 @@ llvm::Error dlc::runtime::prepareOutputDirectory(llvm::StringRef dir) {
 std::string dlc::runtime::formatNumber(double value, int digits) {
   char buffer[32];
   std::snprintf(buffer, sizeof(buffer), "%.*g", digits, value);
+  return buffer;
+}
+
+std::string dlc::runtime::formatExact(double value) {
+  char buffer[32];
+  for (int digits = 6; digits <= 17; ++digits) {
+    std::snprintf(buffer, sizeof(buffer), "%.*g", digits, value);
+    if (std::strtod(buffer, nullptr) == value)
+      break;
+  }
   return buffer;
 }
 

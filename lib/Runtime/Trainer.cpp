@@ -178,8 +178,6 @@ std::string TrainingRun::outPath(llvm::StringRef file) const {
 }
 
 Metadata TrainingRun::metadata() const {
-  char exactSum[40];
-  std::snprintf(exactSum, sizeof(exactSum), "%.17g", position.lossSum);
   Metadata meta{
       {key::format, "dlc-checkpoint/1"},
       {key::model, model.getName().str()},
@@ -190,9 +188,9 @@ Metadata TrainingRun::metadata() const {
       {key::threads, std::to_string(options.threads)},
       {key::batchSize, std::to_string(model.getBatchSize())},
       {key::data, options.data},
-      {key::validationSplit, formatNumber(options.validationSplit, 17)},
+      {key::validationSplit, formatExact(options.validationSplit)},
       {key::dropRemainder, options.dropRemainder ? "true" : "false"},
-      {key::lossSum, exactSum},
+      {key::lossSum, formatExact(position.lossSum)},
       {key::correct, std::to_string(position.correct)},
       {key::samples, std::to_string(position.samples)},
       {key::history, historyToJson(history)},
@@ -200,9 +198,7 @@ Metadata TrainingRun::metadata() const {
                      "(SplitMix64 Fisher-Yates); resume at (epoch, batch)"},
   };
   if (bestAccuracy) {
-    char best[40];
-    std::snprintf(best, sizeof(best), "%.17g", *bestAccuracy);
-    meta[key::bestAccuracy] = best;
+    meta[key::bestAccuracy] = formatExact(*bestAccuracy);
     meta[key::bestEpoch] = std::to_string(bestEpoch);
   }
   return meta;

@@ -171,9 +171,9 @@ TEST(CheckpointTest, RejectsCheckpointOfAnotherModel) {
 
   // Missing and extra tensors.
   Tensor kernel(DType::F32, {16, 3}), extra(DType::F32, {1});
-  writeFileAtomically(
+  ASSERT_FALSE(writeFileAtomically(
       path, llvm::ArrayRef<uint8_t>(serializeSafeTensors(
-                {{"dense/kernel", &kernel}, {"conv/bias", &extra}}, {})));
+                {{"dense/kernel", &kernel}, {"conv/bias", &extra}}, {}))));
   message = errorMessage(meta = loadCheckpoint(path, **model, b.getTensors(),
                                                CheckpointUse::Inference));
   EXPECT_THAT(message, HasSubstr("it lacks param 'dense/bias'"));
@@ -191,8 +191,8 @@ TEST(CheckpointTest, InferenceDoesNotNeedOptimizerState) {
       named.push_back({spec.name, &tensor});
   TempDir dir;
   std::string path = dir.file("weights.safetensors");
-  writeFileAtomically(path,
-                      llvm::ArrayRef<uint8_t>(serializeSafeTensors(named, {})));
+  ASSERT_FALSE(writeFileAtomically(
+      path, llvm::ArrayRef<uint8_t>(serializeSafeTensors(named, {}))));
   Executor b(**model);
   auto meta =
       loadCheckpoint(path, **model, b.getTensors(), CheckpointUse::Inference);

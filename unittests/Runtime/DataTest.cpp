@@ -181,6 +181,21 @@ TEST(DatasetTest, NamedDatasetFromDlcDatasets) {
   EXPECT_THAT(splits->description, HasSubstr("mnist ("));
 }
 
+TEST(DatasetTest, FashionMnistFromTheDebianPackage) {
+  if (!isDirectory("/usr/share/datasets/fashion-mnist"))
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  unsetenv("DLC_DATASETS");
+  auto splits = loadDataset("fashion-mnist", {28, 28, 1, 10, 0});
+  ASSERT_TRUE(bool(splits)) << errorMessage(splits);
+  EXPECT_EQ(splits->train.size(), 60000);
+  EXPECT_EQ(splits->test.size(), 10000);
+  EXPECT_EQ(splits->train.imageSize(), 784);
+  // The first training image is an ankle boot (class 9), the first test
+  // image too.
+  EXPECT_EQ(splits->train.labels[0], 9);
+  EXPECT_EQ(splits->test.labels[0], 9);
+}
+
 //===----------------------------------------------------------------------===//
 // CIFAR-10
 //===----------------------------------------------------------------------===//

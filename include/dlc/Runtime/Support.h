@@ -47,6 +47,9 @@ llvm::Error prepareOutputDirectory(llvm::StringRef dir);
 /// `digits` significant digits).
 std::string formatNumber(double value, int digits = 6);
 
+/// The shortest text that reads back (strtod) as exactly `value`.
+std::string formatExact(double value);
+
 /// True if `path` names an existing directory.
 bool isDirectory(llvm::StringRef path);
 /// True if `path` names an existing file or directory.

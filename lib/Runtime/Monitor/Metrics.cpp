@@ -18,16 +18,8 @@
 
 using namespace dlc::runtime;
 
-/// Shortest text that reads back as the same double.
-static std::string exact(double x) {
-  char buffer[32];
-  for (int digits = 6; digits <= 17; ++digits) {
-    std::snprintf(buffer, sizeof(buffer), "%.*g", digits, x);
-    if (std::strtod(buffer, nullptr) == x)
-      break;
-  }
-  return buffer;
-}
+/// Numbers in files must read back exactly.
+static std::string exact(double x) { return formatExact(x); }
 
 std::string
 dlc::runtime::formatMetricsCsv(llvm::ArrayRef<EpochRecord> history) {
