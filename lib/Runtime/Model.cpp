@@ -7,6 +7,7 @@
 
 #include "dlc/Runtime/Model.h"
 #include "dlc/Runtime/Initializers.h"
+#include "dlc/Runtime/Support.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
@@ -472,7 +473,7 @@ std::string CompiledModel::describe() const {
   if (!settings.optimizer.empty()) {
     os << "optimizer: " << settings.optimizer;
     if (settings.learningRate)
-      os << " (learning rate " << *settings.learningRate << ")";
+      os << " (learning rate " << formatNumber(*settings.learningRate) << ")";
     os << "\n";
   }
   if (!settings.loss.empty())
