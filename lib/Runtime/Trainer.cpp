@@ -114,16 +114,24 @@ struct Position {
 
 /// Metadata keys of dlc checkpoints.
 namespace key {
-const char *const
-    format = "format",
-    *const model = "model", *const step = "step", *const epoch = "epoch",
-    *const batch = "batch", *const seed = "seed", *const threads = "threads",
-    *const batchSize = "batch_size", *const data = "data",
-    *const validationSplit = "validation_split",
-    *const dropRemainder = "drop_remainder", *const lossSum = "epoch_loss_sum",
-    *const correct = "epoch_correct", *const samples = "epoch_samples",
-    *const bestAccuracy = "best_accuracy", *const bestEpoch = "best_epoch",
-    *const history = "history", *const shuffle = "shuffle";
+constexpr const char *format = "format";
+constexpr const char *model = "model";
+constexpr const char *step = "step";
+constexpr const char *epoch = "epoch";
+constexpr const char *batch = "batch";
+constexpr const char *seed = "seed";
+constexpr const char *threads = "threads";
+constexpr const char *batchSize = "batch_size";
+constexpr const char *data = "data";
+constexpr const char *validationSplit = "validation_split";
+constexpr const char *dropRemainder = "drop_remainder";
+constexpr const char *lossSum = "epoch_loss_sum";
+constexpr const char *correct = "epoch_correct";
+constexpr const char *samples = "epoch_samples";
+constexpr const char *bestAccuracy = "best_accuracy";
+constexpr const char *bestEpoch = "best_epoch";
+constexpr const char *history = "history";
+constexpr const char *shuffle = "shuffle";
 } // namespace key
 
 class TrainingRun {
