@@ -15,7 +15,7 @@ mode=${1:-run}
 packages=(
   cmake ninja-build python3 git
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 lld-22
-  libzstd-dev libfmt-dev libgtest-dev googletest
+  libzstd-dev zlib1g-dev libfmt-dev libgtest-dev googletest
   dataset-fashion-mnist
 )
 

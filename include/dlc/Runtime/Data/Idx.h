@@ -1,0 +1,49 @@
+//===- Idx.h - IDX files (MNIST, Fashion-MNIST) -----------------*- C++ -*-===//
+//
+// The IDX format of LeCun's MNIST distribution: a magic number (two zero
+// bytes, a type code, the number of dimensions), big-endian 32-bit
+// dimensions, then the data. The runtime reads unsigned-byte (0x08) image
+// files of rank 3 ([N, H, W]) or 4 ([N, H, W, C]) and label files of
+// rank 1, raw or gzip-compressed.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DLC_RUNTIME_DATA_IDX_H
+#define DLC_RUNTIME_DATA_IDX_H
+
+#include "dlc/Runtime/Data/Dataset.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallVector.h"
+
+namespace dlc::runtime {
+
+/// One IDX array of unsigned bytes.
+struct IdxArray {
+  llvm::SmallVector<int64_t, 4> dims;
+  std::vector<uint8_t> data;
+};
+
+/// Parses an in-memory (already decompressed) IDX file. `name` is used in
+/// errors: bad magic, unsupported type, truncated or oversized data.
+llvm::Expected<IdxArray> parseIdx(llvm::ArrayRef<uint8_t> bytes,
+                                  llvm::StringRef name);
+
+/// Reads an IDX image file (rank 3 or 4) into a Dataset without labels
+/// (labels are all 0); used by `predict --input`.
+llvm::Expected<Dataset> readIdxImages(llvm::StringRef path);
+
+/// Reads a pair of IDX image and label files; their counts must agree.
+llvm::Expected<Dataset> readIdxDataset(llvm::StringRef imagesPath,
+                                       llvm::StringRef labelsPath);
+
+/// True if `dir` holds the four MNIST-layout files (raw or .gz).
+bool isIdxDirectory(llvm::StringRef dir);
+
+/// Reads train-{images,labels} and t10k-{images,labels} from `dir`
+/// (names as in the MNIST distribution, optionally .gz).
+llvm::Expected<DataSplits> readIdxDirectory(llvm::StringRef dir);
+
+} // namespace dlc::runtime
+
+#endif // DLC_RUNTIME_DATA_IDX_H

@@ -1,0 +1,128 @@
+//===- Model.h - The compiled model's table, validated ----------*- C++ -*-===//
+//
+// Reads the dlc_model_info table a compiled object exports (ModelABI.h),
+// checks it once (roles, dtypes, shapes, group correspondences) so the rest
+// of the runtime can rely on it, and binds every argument and result of
+// every entry point to a slot: a persistent tensor (param, opt_state,
+// state) by name, the input batch, the labels, a scalar, or an output.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DLC_RUNTIME_MODEL_H
+#define DLC_RUNTIME_MODEL_H
+
+#include "dlc/Runtime/Data/Batcher.h"
+#include "dlc/Runtime/ModelABI.h"
+#include "dlc/Runtime/Tensor.h"
+
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dlc::runtime {
+
+/// What the compiler recorded in settings_json; every field is optional.
+struct ModelSettings {
+  std::string loss;
+  /// Lower-case optimizer name ("adam", "sgd", ...), "" if not recorded.
+  std::string optimizer;
+  std::optional<double> learningRate;
+  std::optional<int64_t> epochs;
+  std::optional<int64_t> batchSize;
+  Normalization normalization;
+  std::vector<std::string> classNames;
+  /// A default for --data.
+  std::string dataset;
+};
+
+/// Parses settings_json. Unknown keys are ignored (the compiler may record
+/// more than the runtime uses); malformed known keys are errors.
+llvm::Expected<ModelSettings> parseModelSettings(llvm::StringRef json);
+
+/// The three groups of tensors that live across steps.
+enum class TensorGroup { Param, OptState, State };
+llvm::StringRef groupName(TensorGroup group);
+
+/// One tensor the runtime keeps across steps.
+struct TensorSpec {
+  std::string name;
+  TensorGroup group;
+  /// The initializer to use (defaults resolved, see CompiledModel::create).
+  std::string init;
+  DType dtype;
+  llvm::SmallVector<int64_t, 4> shape;
+};
+
+/// Where one argument or result of an entry point comes from or goes to.
+struct Slot {
+  enum Kind {
+    Persistent, ///< TensorSpec `tensor`
+    Input,
+    Labels,
+    Step,
+    Seed,
+    LearningRate,
+    Loss,
+    Correct,
+    Logits,
+  } kind;
+  unsigned tensor = 0;
+};
+
+/// An entry point with its arguments and results bound to slots.
+struct BoundFunction {
+  const dlc_function_info *info = nullptr;
+  std::vector<Slot> args, results;
+  explicit operator bool() const { return info != nullptr; }
+};
+
+/// The validated model.
+class CompiledModel {
+public:
+  /// Validates `info`; errors describe what is wrong with the table (a
+  /// compiler bug or a mismatched object file, never a user error).
+  static llvm::Expected<std::unique_ptr<CompiledModel>>
+  create(const dlc_model_info &info);
+
+  llvm::StringRef getName() const { return name; }
+  const ModelSettings &getSettings() const { return settings; }
+  llvm::StringRef getSettingsJson() const { return settingsJson; }
+
+  int64_t getBatchSize() const { return inputShape[0]; }
+  /// [batch, H, W, C].
+  llvm::ArrayRef<int64_t> getInputShape() const { return inputShape; }
+  /// The number of classes of predict's logits; 0 without predict.
+  int64_t getNumClasses() const { return numClasses; }
+
+  /// Persistent tensors: params, then opt_state, then state, each in the
+  /// order of the entry point that first mentions them.
+  llvm::ArrayRef<TensorSpec> getTensors() const { return tensors; }
+  std::optional<unsigned> lookupTensor(llvm::StringRef name) const;
+
+  const BoundFunction &getTrainStep() const { return trainStep; }
+  const BoundFunction &getEvalStep() const { return evalStep; }
+  const BoundFunction &getPredict() const { return predict; }
+
+  /// A human-readable summary (the `info` subcommand).
+  std::string describe() const;
+
+private:
+  CompiledModel() = default;
+  llvm::Error bind(const dlc_function_info &fn, BoundFunction &bound);
+
+  std::string name, settingsJson;
+  ModelSettings settings;
+  llvm::SmallVector<int64_t, 4> inputShape;
+  int64_t numClasses = 0;
+  std::vector<TensorSpec> tensors;
+  llvm::StringMap<unsigned> tensorIndex;
+  BoundFunction trainStep, evalStep, predict;
+};
+
+} // namespace dlc::runtime
+
+#endif // DLC_RUNTIME_MODEL_H

@@ -1,0 +1,77 @@
+//===- Trainer.h - The training loop ----------------------------*- C++ -*-===//
+//
+// Runs epochs of compiled train_step calls around data, evaluation,
+// monitoring and checkpoints.
+//
+// Reproducibility contract: everything random is a pure function of the
+// seed and the training position. Epoch e visits the training samples in
+// epochPermutation(seed, e); the learning rate of each update is a function
+// of the step number; initial parameters depend on (seed, name). A
+// checkpoint records the position (epoch, batch within the epoch, step)
+// and the epoch's running sums, so resuming from it, at an epoch boundary
+// or mid-epoch, reproduces the uninterrupted run bit for bit (given the
+// same seed, data, batch size and a deterministic compiled step).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DLC_RUNTIME_TRAINER_H
+#define DLC_RUNTIME_TRAINER_H
+
+#include "dlc/Runtime/Data/Batcher.h"
+#include "dlc/Runtime/Executor.h"
+#include "dlc/Runtime/LRSchedule.h"
+#include "dlc/Runtime/Monitor/Metrics.h"
+#include "dlc/Runtime/Monitor/Progress.h"
+
+#include <optional>
+
+namespace dlc::runtime {
+
+struct TrainOptions {
+  /// --data spec (see Dataset.h).
+  std::string data;
+  int64_t epochs = 10;
+  /// Only kind, warm-up and decay parameters are read; the base rate is
+  /// `learningRate` or the model's, and the step counts are filled in.
+  LRSchedule schedule;
+  std::optional<double> learningRate;
+  double validationSplit = 0.1;
+  /// The run's seed; on --resume, the checkpoint's seed when unset.
+  std::optional<uint64_t> seed;
+  int threads = 0;
+  /// Output directory ("" = no files).
+  std::string outDir;
+  /// Checkpoint to resume from ("" = start fresh).
+  std::string resume;
+  /// Also save last.safetensors every N steps (0 = at epoch ends only).
+  int64_t checkpointEvery = 0;
+  bool dropRemainder = false;
+  ProgressReporter::Style progress = ProgressReporter::Style::Lines;
+  int64_t logEvery = 0;
+};
+
+/// How a run ended (errors are reported as llvm::Error instead).
+enum class TrainStatus { Finished, Interrupted, Diverged };
+
+/// Mean loss and accuracy of eval_step over dataset samples
+/// [offset, offset + count). Exact for any count: a last partial batch is
+/// padded with copies of its first sample, and that sample's contribution
+/// (measured with a batch made only of it) is subtracted. This relies on
+/// eval_step's inference semantics: rows do not influence each other.
+Metric evaluateSamples(Executor &executor, const BatchAssembler &batches,
+                       int64_t offset, int64_t count);
+
+/// Trains `model` as `options` say. Progress and summaries go to `out`,
+/// warnings to `err`.
+llvm::Expected<TrainStatus> train(const CompiledModel &model,
+                                  const TrainOptions &options,
+                                  llvm::raw_ostream &out,
+                                  llvm::raw_ostream &err);
+
+/// Called by the SIGINT handler installed during training; exposed so
+/// tests can simulate Ctrl-C without a signal.
+void requestInterrupt();
+
+} // namespace dlc::runtime
+
+#endif // DLC_RUNTIME_TRAINER_H

@@ -1,0 +1,658 @@
+//===- Main.cpp - Command line of compiled training executables -----------===//
+//
+// A small hand-rolled parser instead of llvm::cl: dlcRuntimeMain must be
+// callable several times in one process (the tests do), and llvm::cl's
+// options are global. Every option is declared once in a table that also
+// renders --help.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dlc/Runtime/Checkpoint.h"
+#include "dlc/Runtime/Data/Dataset.h"
+#include "dlc/Runtime/Data/Idx.h"
+#include "dlc/Runtime/Runtime.h"
+#include "dlc/Runtime/Support.h"
+#include "dlc/Runtime/Trainer.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+
+using namespace dlc::runtime;
+
+namespace {
+
+enum Command : unsigned {
+  Train = 1,
+  Evaluate = 2,
+  Predict = 4,
+  Info = 8,
+};
+
+/// One command-line option. `metavar` is empty for flags.
+struct OptionSpec {
+  const char *name;
+  const char *metavar;
+  unsigned commands;
+  const char *help;
+};
+
+// clang-format off
+const OptionSpec kOptions[] = {
+  {"data", "SPEC", Train | Evaluate,
+   "fashion-mnist | mnist | cifar10 | synthetic[:train=N,test=N,shape=HxWxC,"
+   "classes=N,noise=X,seed=N] | DIR with IDX or CIFAR-10 files"},
+  {"validation-split", "F", Train | Evaluate,
+   "hold out the last fraction F of the training data for validation "
+   "(train: default 0.1; evaluate: the checkpoint's)"},
+  {"drop-remainder", "", Train,
+   "drop the last partial batch of each epoch; by default it is trained, "
+   "padded with samples from the start of the epoch's order"},
+  {"epochs", "N", Train, "number of epochs (default: the model's, else 10)"},
+  {"batch-size", "N", Train | Evaluate | Predict,
+   "must equal the batch size the model was compiled for"},
+  {"lr", "X", Train,
+   "base learning rate (default: the compiled optimizer's, else 0.001)"},
+  {"lr-schedule", "S", Train, "constant | step | cosine (default constant)"},
+  {"warmup-epochs", "X", Train,
+   "linear learning-rate warm-up over X epochs (default 0)"},
+  {"lr-decay-epochs", "X", Train,
+   "step schedule: decay every X epochs (default: a third of --epochs)"},
+  {"lr-decay-factor", "X", Train, "step schedule: multiply by X (default 0.1)"},
+  {"min-lr", "X", Train, "cosine schedule: final learning rate (default 0)"},
+  {"optimizer", "NAME", Train,
+   "the optimizer is compiled into the model; naming another one is an "
+   "error (recompile to change it)"},
+  {"seed", "N", Train | Evaluate,
+   "seed of initialization, shuffling, dropout and synthetic data "
+   "(default 0; on --resume, the checkpoint's)"},
+  {"threads", "N", Train | Evaluate | Predict,
+   "threads the compiled code may use (default: its own choice); recorded "
+   "in checkpoints"},
+  {"out", "DIR", Train,
+   "output directory (default: runs/<model>[-N], or the directory of the "
+   "--resume checkpoint)"},
+  {"resume", "CKPT", Train,
+   "continue a run from a checkpoint, exactly as if it had not stopped"},
+  {"checkpoint-every", "N", Train,
+   "also save last.safetensors every N steps (default: at epoch ends)"},
+  {"progress", "MODE", Train,
+   "auto | bar | lines | none (default auto: a bar on a terminal)"},
+  {"log-every", "N", Train,
+   "lines mode: a line every N steps (default: about 10 per epoch)"},
+  {"checkpoint", "CKPT", Evaluate | Predict,
+   "the checkpoint to load (e.g. runs/<model>/best.safetensors)"},
+  {"input", "FILE", Predict,
+   "IDX image file (raw or .gz), e.g. t10k-images-idx3-ubyte.gz"},
+  {"top", "K", Predict, "print the K most likely classes (default 3)"},
+  {"count", "N", Predict, "only the first N images (default: all)"},
+  {"help", "", Train | Evaluate | Predict | Info, "show this help"},
+};
+// clang-format on
+
+const struct {
+  const char *name;
+  Command command;
+  const char *summary;
+} kCommands[] = {
+    {"train", Train,
+     "train the model; writes checkpoints, metrics and a report"},
+    {"evaluate", Evaluate,
+     "evaluate a checkpoint on the validation and test data"},
+    {"predict", Predict, "print the top classes of the images of an IDX file"},
+    {"info", Info, "print the model's tensors and compiled settings"},
+};
+
+/// The options given on the command line, by name.
+struct ParsedArgs {
+  Command command;
+  llvm::StringMap<std::string> values;
+  bool has(llvm::StringRef name) const { return values.count(name); }
+  llvm::StringRef get(llvm::StringRef name, llvm::StringRef def = "") const {
+    auto it = values.find(name);
+    return it == values.end() ? def : llvm::StringRef(it->second);
+  }
+};
+
+/// A command-line mistake: reported with a hint to --help, exit status 2.
+struct UsageError {
+  std::string message;
+};
+
+class Cli {
+public:
+  Cli(llvm::StringRef program, const CompiledModel &model,
+      llvm::raw_ostream &out, llvm::raw_ostream &err, bool terminal)
+      : program(program), model(model), out(out), err(err), terminal(terminal) {
+  }
+
+  int run(llvm::ArrayRef<std::string> args);
+
+private:
+  std::optional<UsageError> parse(llvm::ArrayRef<std::string> args,
+                                  ParsedArgs &parsed);
+  void printHelp(std::optional<Command> command);
+  std::string modelSummary() const;
+
+  // Typed option readers: record a UsageError on bad values.
+  int64_t integer(const ParsedArgs &a, llvm::StringRef name, int64_t def,
+                  int64_t min);
+  double number(const ParsedArgs &a, llvm::StringRef name, double def,
+                double min, double max = INFINITY);
+
+  llvm::Error checkCommonOptions(const ParsedArgs &a);
+  std::string dataSpec(const ParsedArgs &a) const;
+  void applyThreads(int threads);
+
+  int train(const ParsedArgs &a);
+  int evaluate(const ParsedArgs &a);
+  int predict(const ParsedArgs &a);
+
+  int fail(llvm::Error error) {
+    err << "error: " << llvm::toString(std::move(error)) << "\n";
+    return ExitError;
+  }
+
+  llvm::StringRef program;
+  const CompiledModel &model;
+  llvm::raw_ostream &out, &err;
+  bool terminal;
+  std::optional<UsageError> usage;
+};
+
+} // namespace
+
+std::string Cli::modelSummary() const {
+  llvm::ArrayRef<int64_t> s = model.getInputShape();
+  std::string summary =
+      llvm::formatv("model '{0}': batch {1}, input {2}x{3}x{4}",
+                    model.getName(), s[0], s[1], s[2], s[3]);
+  if (model.getNumClasses())
+    summary += llvm::formatv(", {0} classes", model.getNumClasses()).str();
+  if (!model.getSettings().optimizer.empty())
+    summary += ", optimizer " + model.getSettings().optimizer;
+  return summary;
+}
+
+void Cli::printHelp(std::optional<Command> command) {
+  if (!command) {
+    out << "USAGE: " << program << " <command> [options]\n\n"
+        << "Trains, evaluates and runs the compiled " << modelSummary()
+        << ".\n\nCommands:\n";
+    for (const auto &c : kCommands)
+      out << llvm::formatv("  {0,-10} {1}\n", c.name, c.summary);
+    out << "\nRun '" << program << " <command> --help' for its options.\n"
+        << "Example: " << program
+        << " train --data fashion-mnist --epochs 10 --out runs/"
+        << model.getName() << "\n";
+    return;
+  }
+  const char *name = "";
+  for (const auto &c : kCommands)
+    if (c.command == *command)
+      name = c.name;
+  out << "USAGE: " << program << " " << name << " [options]\n\n"
+      << modelSummary() << "\n\nOptions:\n";
+  for (const OptionSpec &o : kOptions) {
+    if (!(o.commands & *command))
+      continue;
+    std::string flag = std::string("--") + o.name;
+    if (*o.metavar)
+      flag += std::string(" ") + o.metavar;
+    // Wrap the help text at ~80 columns.
+    llvm::SmallVector<llvm::StringRef> words;
+    llvm::StringRef(o.help).split(words, ' ');
+    std::string line;
+    bool first = true;
+    auto emit = [&] {
+      out << llvm::formatv("  {0,-24} {1}\n", first ? flag : "", line);
+      first = false;
+      line.clear();
+    };
+    for (llvm::StringRef w : words) {
+      if (!line.empty() && line.size() + w.size() + 1 > 52)
+        emit();
+      line += (line.empty() ? "" : " ") + w.str();
+    }
+    emit();
+  }
+  if (*command == Train)
+    out << "\nThe batch size, optimizer and loss are compiled in; the "
+           "learning rate and its\nschedule are not. In --out: "
+           "last.safetensors, best.safetensors (best validation\naccuracy), "
+           "metrics.csv, report.html, events.out.tfevents.* (TensorBoard).\n"
+           "Ctrl-C saves last.safetensors and stops; --resume continues "
+           "exactly.\n";
+  out << "\nExit status: 0 success, 1 error, 2 bad command line, 3 the loss "
+         "became NaN or\ninfinite (the last good checkpoint is kept), 130 "
+         "interrupted (checkpoint saved).\n";
+}
+
+std::optional<UsageError> Cli::parse(llvm::ArrayRef<std::string> args,
+                                     ParsedArgs &parsed) {
+  if (args.empty())
+    return UsageError{"missing command (train, evaluate, predict or info)"};
+  llvm::StringRef name = args[0];
+  auto command =
+      llvm::find_if(kCommands, [&](const auto &c) { return name == c.name; });
+  if (command == std::end(kCommands))
+    return UsageError{"unknown command '" + name.str() +
+                      "' (train, evaluate, predict or info)"};
+  parsed.command = command->command;
+  for (size_t i = 1; i < args.size(); ++i) {
+    llvm::StringRef arg = args[i];
+    if (arg == "-h")
+      arg = "--help";
+    if (!arg.consume_front("--"))
+      return UsageError{"unexpected argument '" + arg.str() + "'"};
+    auto [key, inlineValue] = arg.split('=');
+    bool hasInline = arg.contains('=');
+    const OptionSpec *spec = nullptr;
+    for (const OptionSpec &o : kOptions)
+      if (key == o.name && (o.commands & parsed.command))
+        spec = &o;
+    if (!spec) {
+      // Suggest the closest option of this command.
+      const char *best = nullptr;
+      unsigned bestDistance = 3;
+      for (const OptionSpec &o : kOptions)
+        if (o.commands & parsed.command) {
+          unsigned d = key.edit_distance(o.name);
+          if (d < bestDistance) {
+            bestDistance = d;
+            best = o.name;
+          }
+        }
+      std::string message =
+          "unknown option '--" + key.str() + "' for '" + name.str() + "'";
+      if (best)
+        message += " (did you mean '--" + std::string(best) + "'?)";
+      return UsageError{message};
+    }
+    if (!*spec->metavar) {
+      if (hasInline)
+        return UsageError{"--" + key.str() + " takes no value"};
+      parsed.values[key] = "true";
+      continue;
+    }
+    if (hasInline) {
+      parsed.values[key] = inlineValue.str();
+    } else if (i + 1 < args.size()) {
+      parsed.values[key] = args[++i];
+    } else {
+      return UsageError{"--" + key.str() + " needs a value (" + spec->metavar +
+                        ")"};
+    }
+  }
+  return std::nullopt;
+}
+
+int64_t Cli::integer(const ParsedArgs &a, llvm::StringRef name, int64_t def,
+                     int64_t min) {
+  if (!a.has(name))
+    return def;
+  int64_t value;
+  if (a.get(name).getAsInteger(10, value) || value < min) {
+    if (!usage)
+      usage = UsageError{llvm::formatv("--{0} expects an integer >= {1}, not "
+                                       "'{2}'",
+                                       name, min, a.get(name))};
+    return def;
+  }
+  return value;
+}
+
+double Cli::number(const ParsedArgs &a, llvm::StringRef name, double def,
+                   double min, double max) {
+  if (!a.has(name))
+    return def;
+  double value;
+  if (a.get(name).getAsDouble(value) || !(value >= min && value <= max)) {
+    if (!usage)
+      usage = UsageError{
+          llvm::formatv("--{0} expects a number in [{1}, {2}], not '{3}'", name,
+                        formatNumber(min), formatNumber(max), a.get(name))};
+    return def;
+  }
+  return value;
+}
+
+llvm::Error Cli::checkCommonOptions(const ParsedArgs &a) {
+  if (a.has("batch-size")) {
+    int64_t b = integer(a, "batch-size", 0, 1);
+    if (!usage && b != model.getBatchSize())
+      return llvm::createStringError(llvm::formatv(
+          "--batch-size {0}: this executable was compiled for batch size "
+          "{1} (the batch is a static shape of the compiled step); "
+          "recompile with batch_size {0} to change it",
+          b, model.getBatchSize()));
+  }
+  return llvm::Error::success();
+}
+
+std::string Cli::dataSpec(const ParsedArgs &a) const {
+  if (a.has("data"))
+    return a.get("data").str();
+  return model.getSettings().dataset;
+}
+
+void Cli::applyThreads(int threads) {
+  if (threads <= 0)
+    return;
+  // The compiled code decides how to use threads; tell it if it can listen
+  // (dlc_set_num_threads is weak) and set the OpenMP convention for
+  // runtimes that read it lazily.
+  if (dlc_set_num_threads)
+    dlc_set_num_threads(threads);
+  setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
+}
+
+/// runs/<model>, or runs/<model>-N for the first N that is unused.
+static std::string defaultOutDir(llvm::StringRef modelName) {
+  std::string base = ("runs/" + modelName).str();
+  for (int n = 1;; ++n) {
+    std::string dir = n == 1 ? base : base + "-" + std::to_string(n);
+    if (!pathExists(dir))
+      return dir;
+  }
+}
+
+int Cli::train(const ParsedArgs &a) {
+  TrainOptions o;
+  const ModelSettings &settings = model.getSettings();
+  o.data = dataSpec(a);
+  o.epochs = integer(a, "epochs", settings.epochs.value_or(10), 0);
+  if (a.has("lr"))
+    o.learningRate = number(a, "lr", 0.001, 0);
+  auto kind = parseScheduleKind(a.get("lr-schedule", "constant"));
+  if (!kind) {
+    usage = UsageError{llvm::toString(kind.takeError())};
+    return ExitUsage;
+  }
+  o.schedule.kind = *kind;
+  o.schedule.warmupEpochs = number(a, "warmup-epochs", 0, 0);
+  o.schedule.decayEpochs =
+      number(a, "lr-decay-epochs", std::max<int64_t>(1, o.epochs / 3), 1e-9);
+  o.schedule.decayFactor = number(a, "lr-decay-factor", 0.1, 0);
+  o.schedule.minRate = number(a, "min-lr", 0, 0);
+  o.validationSplit = number(a, "validation-split", 0.1, 0, 0.99);
+  if (a.has("seed"))
+    o.seed = static_cast<uint64_t>(integer(a, "seed", 0, 0));
+  o.threads = static_cast<int>(integer(a, "threads", 0, 0));
+  o.checkpointEvery = integer(a, "checkpoint-every", 0, 0);
+  o.dropRemainder = a.has("drop-remainder");
+  o.logEvery = integer(a, "log-every", 0, 1);
+  o.resume = a.get("resume").str();
+  llvm::StringRef progress = a.get("progress", "auto");
+  if (progress == "auto")
+    o.progress = terminal ? ProgressReporter::Style::Bar
+                          : ProgressReporter::Style::Lines;
+  else if (progress == "bar")
+    o.progress = ProgressReporter::Style::Bar;
+  else if (progress == "lines")
+    o.progress = ProgressReporter::Style::Lines;
+  else if (progress == "none")
+    o.progress = ProgressReporter::Style::Quiet;
+  else if (!usage)
+    usage = UsageError{"--progress expects auto, bar, lines or none, not '" +
+                       progress.str() + "'"};
+  if (usage)
+    return ExitUsage;
+
+  if (llvm::Error e = checkCommonOptions(a))
+    return fail(std::move(e));
+  if (usage)
+    return ExitUsage;
+  if (a.has("optimizer")) {
+    std::string wanted = a.get("optimizer").lower();
+    if (wanted != settings.optimizer)
+      return fail(llvm::createStringError(llvm::formatv(
+          "--optimizer {0}: the optimizer is compiled into this executable "
+          "({1}); to train with {0}, set it in the model file and run "
+          "'dlc compile' again. The learning rate and its schedule can be "
+          "changed here (--lr, --lr-schedule).",
+          wanted,
+          settings.optimizer.empty() ? "see 'info'" : settings.optimizer)));
+  }
+  if (o.data.empty()) {
+    usage = UsageError{"--data is required (fashion-mnist, mnist, cifar10, "
+                       "synthetic or a directory)"};
+    return ExitUsage;
+  }
+  if (a.has("out")) {
+    o.outDir = a.get("out").str();
+  } else if (!o.resume.empty()) {
+    llvm::SmallString<256> dir(o.resume);
+    llvm::sys::path::remove_filename(dir);
+    o.outDir = dir.empty() ? "." : dir.str().str();
+  } else {
+    o.outDir = defaultOutDir(model.getName());
+  }
+  if (!o.resume.empty() && !pathExists(o.resume))
+    return fail(llvm::createStringError("--resume: no such checkpoint '%s'",
+                                        o.resume.c_str()));
+  applyThreads(o.threads);
+
+  auto status = dlc::runtime::train(model, o, out, err);
+  if (!status)
+    return fail(status.takeError());
+  switch (*status) {
+  case TrainStatus::Finished:
+    return ExitSuccess;
+  case TrainStatus::Interrupted:
+    return ExitInterrupted;
+  case TrainStatus::Diverged:
+    return ExitDiverged;
+  }
+  return ExitError;
+}
+
+/// Loads --checkpoint into a fresh executor; returns its metadata.
+static llvm::Expected<Metadata> loadForInference(const ParsedArgs &a,
+                                                 Executor &executor) {
+  if (!a.has("checkpoint"))
+    return llvm::createStringError(
+        "--checkpoint CKPT is required (e.g. runs/<model>/best.safetensors)");
+  return loadCheckpoint(a.get("checkpoint"), executor.getModel(),
+                        executor.getTensors(), CheckpointUse::Inference);
+}
+
+int Cli::evaluate(const ParsedArgs &a) {
+  if (llvm::Error e = checkCommonOptions(a))
+    return fail(std::move(e));
+  if (usage)
+    return ExitUsage;
+  if (!model.getEvalStep())
+    return fail(llvm::createStringError("model '%s' has no eval_step",
+                                        model.getName().str().c_str()));
+  std::string spec = dataSpec(a);
+  if (spec.empty()) {
+    usage = UsageError{"--data is required"};
+    return ExitUsage;
+  }
+  Executor executor(model);
+  auto meta = loadForInference(a, executor);
+  if (!meta)
+    return fail(meta.takeError());
+  // Defaults from the checkpoint's run, so the same samples are held out.
+  double savedSplit = 0;
+  if (auto it = meta->find("validation_split"); it != meta->end())
+    savedSplit = std::strtod(it->second.c_str(), nullptr);
+  uint64_t savedSeed = 0;
+  if (auto it = meta->find("seed"); it != meta->end())
+    savedSeed = std::strtoull(it->second.c_str(), nullptr, 10);
+  double split = number(a, "validation-split", savedSplit, 0, 0.99);
+  uint64_t seed = static_cast<uint64_t>(
+      integer(a, "seed", static_cast<int64_t>(savedSeed), 0));
+  applyThreads(static_cast<int>(integer(a, "threads", 0, 0)));
+  if (usage)
+    return ExitUsage;
+
+  llvm::ArrayRef<int64_t> shape = model.getInputShape();
+  auto data = loadDataset(
+      spec, {shape[1], shape[2], shape[3], model.getNumClasses(), seed});
+  if (!data)
+    return fail(data.takeError());
+  const Normalization &norm = model.getSettings().normalization;
+  BatchAssembler trainBatches(data->train, norm), testBatches(data->test, norm);
+  int64_t validation = validationCount(data->train.size(), split);
+  out << "Evaluating " << a.get("checkpoint") << " on " << data->description
+      << "\n";
+  auto report = [&](const char *name, const BatchAssembler &batches,
+                    int64_t offset, int64_t count) {
+    auto start = std::chrono::steady_clock::now();
+    Metric m = evaluateSamples(executor, batches, offset, count);
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    out << llvm::formatv("  {0,-10} loss {1:F4}  accuracy {2:F2}%  ({3} "
+                         "images, {4:F0} images/s)\n",
+                         name, m.loss, 100 * m.accuracy, count,
+                         seconds > 0 ? count / seconds : 0);
+  };
+  if (validation > 0)
+    report("validation", trainBatches, data->train.size() - validation,
+           validation);
+  if (data->test.size() > 0)
+    report("test", testBatches, 0, data->test.size());
+  out.flush();
+  return ExitSuccess;
+}
+
+int Cli::predict(const ParsedArgs &a) {
+  if (llvm::Error e = checkCommonOptions(a))
+    return fail(std::move(e));
+  int64_t top = integer(a, "top", 3, 1);
+  int64_t count = integer(a, "count", -1, 1);
+  applyThreads(static_cast<int>(integer(a, "threads", 0, 0)));
+  if (usage)
+    return ExitUsage;
+  if (!a.has("input")) {
+    usage = UsageError{"--input FILE is required (an IDX image file)"};
+    return ExitUsage;
+  }
+  if (!model.getPredict())
+    return fail(llvm::createStringError("model '%s' has no predict function",
+                                        model.getName().str().c_str()));
+  Executor executor(model);
+  auto meta = loadForInference(a, executor);
+  if (!meta)
+    return fail(meta.takeError());
+  auto images = readIdxImages(a.get("input"));
+  if (!images)
+    return fail(images.takeError());
+  llvm::ArrayRef<int64_t> shape = model.getInputShape();
+  if (llvm::Error e =
+          checkDataset(*images, {shape[1], shape[2], shape[3], 0, 0}))
+    return fail(std::move(e));
+
+  int64_t n = count < 0 ? images->size() : std::min(count, images->size());
+  int64_t b = model.getBatchSize(), k = model.getNumClasses();
+  top = std::min(top, k);
+  const std::vector<std::string> &names = model.getSettings().classNames;
+  BatchAssembler batches(*images, model.getSettings().normalization);
+  llvm::SmallVector<uint32_t> rows(b);
+  for (int64_t first = 0; first < n; first += b) {
+    // A partial last batch is padded with its first image; padded rows are
+    // not printed (predict's rows are independent).
+    for (int64_t r = 0; r < b; ++r)
+      rows[r] = static_cast<uint32_t>(first + (first + r < n ? r : 0));
+    batches.assemble(rows, 0, executor.getInput(), executor.getLabels());
+    const float *logits = executor.predict();
+    for (int64_t r = 0; r < b && first + r < n; ++r) {
+      const float *row = logits + r * k;
+      double maxLogit = *std::max_element(row, row + k), sum = 0;
+      for (int64_t c = 0; c < k; ++c)
+        sum += std::exp(double(row[c]) - maxLogit);
+      std::vector<int64_t> order(k);
+      std::iota(order.begin(), order.end(), 0);
+      std::partial_sort(order.begin(), order.begin() + top, order.end(),
+                        [&](int64_t x, int64_t y) { return row[x] > row[y]; });
+      out << first + r << ":";
+      for (int64_t t = 0; t < top; ++t) {
+        int64_t c = order[t];
+        double p = std::exp(double(row[c]) - maxLogit) / sum;
+        out << llvm::formatv(" {0}{1} ({2:F2}%)", c,
+                             size_t(c) < names.size() ? " " + names[c] : "",
+                             100 * p)
+            << (t + 1 < top ? "," : "");
+      }
+      out << "\n";
+    }
+  }
+  out.flush();
+  return ExitSuccess;
+}
+
+int Cli::run(llvm::ArrayRef<std::string> args) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" ||
+      args[0] == "help") {
+    printHelp(std::nullopt);
+    return args.empty() ? ExitUsage : ExitSuccess;
+  }
+  ParsedArgs parsed;
+  usage = parse(args, parsed);
+  if (!usage && parsed.has("help")) {
+    printHelp(parsed.command);
+    return ExitSuccess;
+  }
+  int status = ExitUsage;
+  if (!usage) {
+    switch (parsed.command) {
+    case Train:
+      status = train(parsed);
+      break;
+    case Evaluate:
+      status = evaluate(parsed);
+      break;
+    case Predict:
+      status = predict(parsed);
+      break;
+    case Info:
+      out << model.describe();
+      status = ExitSuccess;
+      break;
+    }
+  }
+  if (usage) {
+    err << "error: " << usage->message << "\n"
+        << "Run '" << program << " " << (args.empty() ? "" : args[0] + " ")
+        << "--help' for usage.\n";
+    return ExitUsage;
+  }
+  return status;
+}
+
+int dlc::runtime::runMain(llvm::StringRef program,
+                          llvm::ArrayRef<std::string> args,
+                          const dlc_model_info &info, llvm::raw_ostream &out,
+                          llvm::raw_ostream &err, bool terminal) {
+  auto model = CompiledModel::create(info);
+  if (!model) {
+    err << "error: " << llvm::toString(model.takeError()) << "\n";
+    return ExitError;
+  }
+  Cli cli(program, **model, out, err, terminal);
+  int status = cli.run(args);
+  out.flush();
+  return status;
+}
+
+int dlcRuntimeMain(int argc, char **argv, const dlc_model_info &model) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  llvm::StringRef program =
+      argc > 0 ? llvm::sys::path::filename(argv[0]) : llvm::StringRef("model");
+  return runMain(program, args, model, llvm::outs(), llvm::errs(),
+                 stdoutIsTerminal());
+}
+
+extern "C" int dlc_runtime_main(int argc, char **argv,
+                                const dlc_model_info *model) {
+  return dlcRuntimeMain(argc, argv, *model);
+}

@@ -1,0 +1,166 @@
+//===- EventFile.cpp - TensorBoard event files ----------------------------===//
+//
+// The protobuf wire format by hand: varint keys (field << 3 | wire type),
+// wire type 1 = 64-bit, 2 = length-delimited, 5 = 32-bit, 0 = varint.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dlc/Runtime/Monitor/EventFile.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <unistd.h>
+
+using namespace dlc::runtime;
+
+static const uint32_t *crc32cTable() {
+  static uint32_t table[256];
+  static bool ready = [] {
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k)
+        c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1; // Reflected 0x1EDC6F41.
+      table[i] = c;
+    }
+    return true;
+  }();
+  (void)ready;
+  return table;
+}
+
+uint32_t dlc::runtime::crc32c(llvm::ArrayRef<uint8_t> data, uint32_t crc) {
+  const uint32_t *table = crc32cTable();
+  crc = ~crc;
+  for (uint8_t byte : data)
+    crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8);
+  return ~crc;
+}
+
+uint32_t dlc::runtime::maskedCrc32c(llvm::ArrayRef<uint8_t> data) {
+  uint32_t crc = crc32c(data);
+  return ((crc >> 15) | (crc << 17)) + 0xa282ead8u;
+}
+
+namespace {
+/// A minimal protobuf writer.
+class ProtoWriter {
+public:
+  void varint(uint64_t v) {
+    while (v >= 0x80) {
+      out.push_back(static_cast<char>((v & 0x7F) | 0x80));
+      v >>= 7;
+    }
+    out.push_back(static_cast<char>(v));
+  }
+  void key(int field, int wireType) { varint(uint64_t(field) << 3 | wireType); }
+  void fixed(const void *p, size_t n) {
+    out.append(static_cast<const char *>(p), n); // Little-endian host.
+  }
+  void doubleField(int field, double v) {
+    key(field, 1);
+    fixed(&v, 8);
+  }
+  void floatField(int field, float v) {
+    key(field, 5);
+    fixed(&v, 4);
+  }
+  void int64Field(int field, int64_t v) {
+    key(field, 0);
+    varint(static_cast<uint64_t>(v));
+  }
+  void bytesField(int field, llvm::StringRef v) {
+    key(field, 2);
+    varint(v.size());
+    out.append(v.data(), v.size());
+  }
+  std::string out;
+};
+} // namespace
+
+std::string dlc::runtime::encodeScalarEvent(
+    double wallTime, int64_t step,
+    llvm::ArrayRef<std::pair<std::string, float>> scalars,
+    llvm::StringRef fileVersion) {
+  ProtoWriter summary;
+  for (const auto &[tag, value] : scalars) {
+    ProtoWriter v;
+    v.bytesField(1, tag);
+    v.floatField(2, value);
+    summary.bytesField(1, v.out);
+  }
+  ProtoWriter event;
+  event.doubleField(1, wallTime);
+  event.int64Field(2, step);
+  if (!fileVersion.empty())
+    event.bytesField(3, fileVersion);
+  if (!scalars.empty())
+    event.bytesField(5, summary.out);
+  return event.out;
+}
+
+std::string dlc::runtime::frameRecord(llvm::StringRef data) {
+  auto bytes = [](const void *p, size_t n) {
+    return llvm::ArrayRef<uint8_t>(static_cast<const uint8_t *>(p), n);
+  };
+  uint64_t length = data.size();
+  uint32_t lengthCrc = maskedCrc32c(bytes(&length, 8));
+  uint32_t dataCrc = maskedCrc32c(bytes(data.data(), data.size()));
+  std::string record;
+  record.append(reinterpret_cast<const char *>(&length), 8);
+  record.append(reinterpret_cast<const char *>(&lengthCrc), 4);
+  record.append(data.data(), data.size());
+  record.append(reinterpret_cast<const char *>(&dataCrc), 4);
+  return record;
+}
+
+static double wallTime() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+EventFileWriter::~EventFileWriter() {
+  if (file)
+    std::fclose(file);
+}
+
+llvm::Error EventFileWriter::open(llvm::StringRef dir) {
+  char host[256] = "localhost";
+  gethostname(host, sizeof(host) - 1);
+  std::string base = "events.out.tfevents." +
+                     std::to_string(static_cast<int64_t>(wallTime())) + "." +
+                     host;
+  for (int suffix = 0;; ++suffix) {
+    llvm::SmallString<256> candidate(dir);
+    llvm::sys::path::append(
+        candidate, suffix ? base + "." + std::to_string(suffix) : base);
+    if (!llvm::sys::fs::exists(candidate)) {
+      path = candidate.str().str();
+      break;
+    }
+  }
+  file = std::fopen(path.c_str(), "wb");
+  if (!file)
+    return llvm::createStringError("cannot create '%s': %s", path.c_str(),
+                                   std::strerror(errno));
+  return write(
+      frameRecord(encodeScalarEvent(wallTime(), 0, {}, "brain.Event:2")));
+}
+
+llvm::Error EventFileWriter::addScalars(
+    int64_t step, llvm::ArrayRef<std::pair<std::string, float>> scalars) {
+  return write(frameRecord(encodeScalarEvent(wallTime(), step, scalars)));
+}
+
+llvm::Error EventFileWriter::write(llvm::StringRef record) {
+  if (!file)
+    return llvm::Error::success();
+  if (std::fwrite(record.data(), 1, record.size(), file) != record.size() ||
+      std::fflush(file) != 0)
+    return llvm::createStringError("cannot write '%s': %s", path.c_str(),
+                                   std::strerror(errno));
+  return llvm::Error::success();
+}

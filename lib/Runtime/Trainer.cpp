@@ -1,0 +1,624 @@
+//===- Trainer.cpp - The training loop ------------------------------------===//
+//
+// One TrainingRun object holds everything a run needs; `train` sets it up
+// (options, checkpoint, data, output directory, in the order that lets
+// every user error surface before the first step) and runs the epochs.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dlc/Runtime/Trainer.h"
+#include "dlc/Runtime/Checkpoint.h"
+#include "dlc/Runtime/Data/Dataset.h"
+#include "dlc/Runtime/Monitor/EventFile.h"
+#include "dlc/Runtime/Monitor/Report.h"
+#include "dlc/Runtime/Random.h"
+#include "dlc/Runtime/Support.h"
+
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+
+#include <chrono>
+#include <cmath>
+#include <csignal>
+
+using namespace dlc::runtime;
+
+//===----------------------------------------------------------------------===//
+// Ctrl-C
+//===----------------------------------------------------------------------===//
+
+static volatile std::sig_atomic_t interrupted = 0;
+
+extern "C" void dlcRuntimeOnSigint(int) { interrupted = 1; }
+
+void dlc::runtime::requestInterrupt() { interrupted = 1; }
+
+namespace {
+/// Catches the first SIGINT while it lives: the loop finishes the current
+/// step, saves a checkpoint and returns. SA_RESETHAND restores the default
+/// action, so a second Ctrl-C kills the process as usual (the atomic
+/// checkpoint write makes that safe too).
+class InterruptScope {
+public:
+  InterruptScope() {
+    interrupted = 0;
+    struct sigaction action {};
+    action.sa_handler = dlcRuntimeOnSigint;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &action, &previous);
+  }
+  ~InterruptScope() { sigaction(SIGINT, &previous, nullptr); }
+
+private:
+  struct sigaction previous {};
+};
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Evaluation
+//===----------------------------------------------------------------------===//
+
+Metric dlc::runtime::evaluateSamples(Executor &executor,
+                                     const BatchAssembler &batches,
+                                     int64_t offset, int64_t count) {
+  int64_t b = executor.getModel().getBatchSize();
+  llvm::SmallVector<uint32_t> rows(b);
+  double lossSum = 0;
+  int64_t correct = 0;
+  int64_t full = count / b, tail = count % b;
+  for (int64_t i = 0; i < full; ++i) {
+    for (int64_t r = 0; r < b; ++r)
+      rows[r] = static_cast<uint32_t>(i * b + r);
+    batches.assemble(rows, offset, executor.getInput(), executor.getLabels());
+    StepResult result = executor.evaluate();
+    lossSum += double(result.loss) * b;
+    correct += result.correct;
+  }
+  if (tail) {
+    // Pad with copies of the tail's first sample, then subtract what those
+    // copies contributed, measured on a batch made only of that sample.
+    uint32_t first = static_cast<uint32_t>(full * b);
+    for (int64_t r = 0; r < b; ++r)
+      rows[r] = r < tail ? first + static_cast<uint32_t>(r) : first;
+    batches.assemble(rows, offset, executor.getInput(), executor.getLabels());
+    StepResult padded = executor.evaluate();
+    std::fill(rows.begin(), rows.end(), first);
+    batches.assemble(rows, offset, executor.getInput(), executor.getLabels());
+    StepResult copies = executor.evaluate();
+    int64_t pad = b - tail;
+    lossSum += double(padded.loss) * b - double(copies.loss) * pad;
+    correct += padded.correct - std::llround(double(copies.correct) * pad / b);
+  }
+  if (count == 0)
+    return {};
+  return {lossSum / count, double(correct) / count};
+}
+
+//===----------------------------------------------------------------------===//
+// The run
+//===----------------------------------------------------------------------===//
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+/// Where training stands: the next batch to run is `batch` of epoch
+/// `epoch` (both 0-based); `step` updates have been applied. The sums are
+/// those of the epoch in progress.
+struct Position {
+  int64_t epoch = 0, batch = 0, step = 0;
+  double lossSum = 0;
+  int64_t correct = 0, samples = 0;
+};
+
+/// Metadata keys of dlc checkpoints.
+namespace key {
+constexpr const char *format = "format";
+constexpr const char *model = "model";
+constexpr const char *step = "step";
+constexpr const char *epoch = "epoch";
+constexpr const char *batch = "batch";
+constexpr const char *seed = "seed";
+constexpr const char *threads = "threads";
+constexpr const char *batchSize = "batch_size";
+constexpr const char *data = "data";
+constexpr const char *validationSplit = "validation_split";
+constexpr const char *dropRemainder = "drop_remainder";
+constexpr const char *lossSum = "epoch_loss_sum";
+constexpr const char *correct = "epoch_correct";
+constexpr const char *samples = "epoch_samples";
+constexpr const char *bestAccuracy = "best_accuracy";
+constexpr const char *bestEpoch = "best_epoch";
+constexpr const char *history = "history";
+constexpr const char *shuffle = "shuffle";
+} // namespace key
+
+class TrainingRun {
+public:
+  TrainingRun(const CompiledModel &model, const TrainOptions &options,
+              llvm::raw_ostream &out, llvm::raw_ostream &err)
+      : model(model), options(options), out(out), err(err), executor(model),
+        progress(out, options.progress, options.logEvery) {}
+
+  llvm::Expected<TrainStatus> run();
+
+private:
+  llvm::Error setUp();
+  llvm::Error restore(const Metadata &meta);
+  llvm::Expected<TrainStatus> runEpochs();
+  llvm::Error finishEpoch(double trainSeconds, int64_t trainedImages);
+
+  Metadata metadata() const;
+  llvm::Error saveCheckpoint(llvm::StringRef file);
+  std::string outPath(llvm::StringRef file) const;
+  llvm::Error writeReports(llvm::StringRef status);
+  void warn(const llvm::Twine &message) {
+    progress.clear();
+    err << "warning: " << message << "\n";
+  }
+
+  const CompiledModel &model;
+  const TrainOptions &options;
+  llvm::raw_ostream &out, &err;
+  Executor executor;
+  ProgressReporter progress;
+
+  uint64_t seed = 0;
+  DataSplits data;
+  std::unique_ptr<BatchAssembler> trainBatches, testBatches;
+  int64_t trainCount = 0, validationCount = 0, stepsPerEpoch = 0;
+  LRSchedule schedule;
+  Position position;
+  std::vector<EpochRecord> history;
+  std::optional<double> bestAccuracy;
+  int64_t bestEpoch = 0;
+  std::string lastCheckpoint;
+  EventFileWriter events;
+  std::string started;
+};
+} // namespace
+
+std::string TrainingRun::outPath(llvm::StringRef file) const {
+  llvm::SmallString<256> path(options.outDir);
+  llvm::sys::path::append(path, file);
+  return path.str().str();
+}
+
+Metadata TrainingRun::metadata() const {
+  Metadata meta{
+      {key::format, "dlc-checkpoint/1"},
+      {key::model, model.getName().str()},
+      {key::step, std::to_string(position.step)},
+      {key::epoch, std::to_string(position.epoch)},
+      {key::batch, std::to_string(position.batch)},
+      {key::seed, std::to_string(seed)},
+      {key::threads, std::to_string(options.threads)},
+      {key::batchSize, std::to_string(model.getBatchSize())},
+      {key::data, options.data},
+      {key::validationSplit, formatExact(options.validationSplit)},
+      {key::dropRemainder, options.dropRemainder ? "true" : "false"},
+      {key::lossSum, formatExact(position.lossSum)},
+      {key::correct, std::to_string(position.correct)},
+      {key::samples, std::to_string(position.samples)},
+      {key::history, historyToJson(history)},
+      {key::shuffle, "epoch e visits samples in epochPermutation(seed, e) "
+                     "(SplitMix64 Fisher-Yates); resume at (epoch, batch)"},
+  };
+  if (bestAccuracy) {
+    meta[key::bestAccuracy] = formatExact(*bestAccuracy);
+    meta[key::bestEpoch] = std::to_string(bestEpoch);
+  }
+  return meta;
+}
+
+llvm::Error TrainingRun::saveCheckpoint(llvm::StringRef file) {
+  if (options.outDir.empty())
+    return llvm::Error::success();
+  std::string path = outPath(file);
+  if (llvm::Error e = dlc::runtime::saveCheckpoint(
+          path, model, executor.getTensors(), metadata()))
+    return e;
+  if (file == "last.safetensors")
+    lastCheckpoint = path;
+  return llvm::Error::success();
+}
+
+llvm::Error TrainingRun::writeReports(llvm::StringRef status) {
+  if (options.outDir.empty())
+    return llvm::Error::success();
+  if (llvm::Error e = writeFileAtomically(outPath("metrics.csv"),
+                                          formatMetricsCsv(history)))
+    return e;
+  ReportInfo info;
+  info.modelName = model.getName().str();
+  info.status = status.str();
+  const ModelSettings &s = model.getSettings();
+  info.details = {
+      {"data", data.description},
+      {"samples", llvm::formatv("{0} train, {1} validation, {2} test",
+                                trainCount, validationCount, data.test.size())},
+      {"batch",
+       llvm::formatv(
+           "{0} ({1} steps per epoch{2})", model.getBatchSize(), stepsPerEpoch,
+           options.dropRemainder ? ", last partial batch dropped" : "")},
+      {"epochs", std::to_string(options.epochs)},
+      {"optimizer", s.optimizer.empty() ? "(compiled in)" : s.optimizer},
+      {"loss", s.loss.empty() ? "(compiled in)" : s.loss},
+      {"learning rate", schedule.describe()},
+      {"seed", std::to_string(seed)},
+      {"threads", options.threads ? std::to_string(options.threads)
+                                  : std::string("default")},
+      {"started", started},
+  };
+  if (bestAccuracy)
+    info.details.push_back(
+        {"best", llvm::formatv("epoch {0}: {1:F2}% {2} accuracy", bestEpoch,
+                               100 * *bestAccuracy,
+                               validationCount ? "validation" : "training")});
+  return writeFileAtomically(outPath("report.html"),
+                             renderHtmlReport(info, history));
+}
+
+/// Parses an integer metadata field of a checkpoint.
+static llvm::Error readInt(const Metadata &meta, const char *name,
+                           int64_t &value, bool required = true) {
+  auto it = meta.find(name);
+  if (it == meta.end())
+    return required ? llvm::createStringError(
+                          "the checkpoint has no '%s' metadata; it was not "
+                          "written by a dlc training run",
+                          name)
+                    : llvm::Error::success();
+  if (llvm::StringRef(it->second).getAsInteger(10, value))
+    return llvm::createStringError("checkpoint metadata '%s' is not an "
+                                   "integer: '%s'",
+                                   name, it->second.c_str());
+  return llvm::Error::success();
+}
+
+llvm::Error TrainingRun::restore(const Metadata &meta) {
+  int64_t savedSeed = 0, savedBatch = 0;
+  if (llvm::Error e = readInt(meta, key::step, position.step))
+    return e;
+  if (llvm::Error e = readInt(meta, key::epoch, position.epoch))
+    return e;
+  if (llvm::Error e = readInt(meta, key::batch, position.batch))
+    return e;
+  if (llvm::Error e = readInt(meta, key::seed, savedSeed))
+    return e;
+  if (llvm::Error e = readInt(meta, key::correct, position.correct, false))
+    return e;
+  if (llvm::Error e = readInt(meta, key::samples, position.samples, false))
+    return e;
+  if (llvm::Error e = readInt(meta, key::batchSize, savedBatch, false))
+    return e;
+  if (auto it = meta.find(key::lossSum); it != meta.end())
+    position.lossSum = std::strtod(it->second.c_str(), nullptr);
+  if (auto it = meta.find(key::bestAccuracy); it != meta.end()) {
+    bestAccuracy = std::strtod(it->second.c_str(), nullptr);
+    if (llvm::Error e = readInt(meta, key::bestEpoch, bestEpoch, false))
+      return e;
+  }
+  if (auto it = meta.find(key::history); it != meta.end()) {
+    auto h = historyFromJson(it->second);
+    if (!h)
+      return llvm::createStringError("checkpoint metadata 'history': " +
+                                     llvm::toString(h.takeError()));
+    history = std::move(*h);
+  }
+  if (options.seed && *options.seed != uint64_t(savedSeed))
+    return llvm::createStringError(
+        "--seed %llu differs from the checkpoint's seed %lld; a resumed run "
+        "continues with the checkpoint's seed (drop --seed)",
+        (unsigned long long)*options.seed, (long long)savedSeed);
+  seed = static_cast<uint64_t>(savedSeed);
+  if (auto it = meta.find(key::model);
+      it != meta.end() && it->second != model.getName())
+    warn("the checkpoint was saved by model '" + it->second +
+         "'; its tensors match, continuing");
+  // Settings that change which samples a step sees break exactness only.
+  if (auto it = meta.find(key::data);
+      it != meta.end() && it->second != options.data)
+    warn("the checkpoint was trained on --data " + it->second +
+         "; continuing on " + options.data);
+  if (auto it = meta.find(key::validationSplit);
+      it != meta.end() &&
+      std::strtod(it->second.c_str(), nullptr) != options.validationSplit)
+    warn("the checkpoint used --validation-split " + it->second +
+         "; the resumed run will not match an uninterrupted one");
+  if (auto it = meta.find(key::dropRemainder);
+      it != meta.end() && (it->second == "true") != options.dropRemainder)
+    warn("the checkpoint used a different --drop-remainder; the resumed run "
+         "will not match an uninterrupted one");
+  return llvm::Error::success();
+}
+
+llvm::Error TrainingRun::setUp() {
+  auto now =
+      std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char buffer[64];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%d %H:%M:%S",
+                std::localtime(&now));
+  started = buffer;
+
+  if (!model.getTrainStep())
+    return llvm::createStringError("model '%s' has no train_step; it was "
+                                   "compiled for inference only",
+                                   model.getName().str().c_str());
+  // The output directory first: a bad --out must not cost a data load.
+  if (!options.outDir.empty())
+    if (llvm::Error e = prepareOutputDirectory(options.outDir))
+      return e;
+
+  if (!options.resume.empty()) {
+    auto meta = loadCheckpoint(options.resume, model, executor.getTensors(),
+                               CheckpointUse::Training);
+    if (!meta)
+      return meta.takeError();
+    if (llvm::Error e = restore(*meta))
+      return llvm::createStringError("cannot resume from '" + options.resume +
+                                     "': " + llvm::toString(std::move(e)));
+  } else {
+    seed = options.seed.value_or(0);
+    if (llvm::Error e = executor.initialize(seed))
+      return e;
+  }
+
+  llvm::ArrayRef<int64_t> shape = model.getInputShape();
+  DataRequest request{shape[1], shape[2], shape[3], model.getNumClasses(),
+                      seed};
+  auto loaded = loadDataset(options.data, request);
+  if (!loaded)
+    return loaded.takeError();
+  data = std::move(*loaded);
+
+  int64_t b = model.getBatchSize();
+  validationCount =
+      dlc::runtime::validationCount(data.train.size(), options.validationSplit);
+  trainCount = data.train.size() - validationCount;
+  if (trainCount <= 0)
+    return llvm::createStringError(
+        "--validation-split %g leaves no training samples",
+        options.validationSplit);
+  stepsPerEpoch = batchesPerEpoch(trainCount, b, options.dropRemainder);
+  if (stepsPerEpoch == 0)
+    return llvm::createStringError(
+        "the %lld training samples do not fill one batch of %lld and "
+        "--drop-remainder drops partial batches",
+        (long long)trainCount, (long long)b);
+  if (position.batch > stepsPerEpoch)
+    return llvm::createStringError(
+        "the checkpoint is at batch %lld of an epoch but this data has %lld "
+        "batches per epoch",
+        (long long)position.batch, (long long)stepsPerEpoch);
+
+  const ModelSettings &settings = model.getSettings();
+  schedule = options.schedule;
+  schedule.baseRate =
+      options.learningRate.value_or(settings.learningRate.value_or(0.001));
+  schedule.stepsPerEpoch = stepsPerEpoch;
+  schedule.epochs = options.epochs;
+
+  trainBatches =
+      std::make_unique<BatchAssembler>(data.train, settings.normalization);
+  testBatches =
+      std::make_unique<BatchAssembler>(data.test, settings.normalization);
+
+  if (!options.outDir.empty())
+    if (llvm::Error e = events.open(options.outDir))
+      return e;
+
+  // What is about to happen, in a few lines.
+  out << llvm::formatv("Training '{0}' on {1}\n", model.getName(),
+                       data.description);
+  int64_t padded = trainCount % b ? b - trainCount % b : 0;
+  out << llvm::formatv(
+      "  {0} train / {1} validation / {2} test images; batch {3}, {4} "
+      "steps per epoch{5}\n",
+      trainCount, validationCount, data.test.size(), b, stepsPerEpoch,
+      padded == 0 ? std::string()
+      : options.dropRemainder
+          ? llvm::formatv(" (last {0} images dropped)", trainCount % b).str()
+          : llvm::formatv(" (last batch padded with {0} "
+                          "images from the epoch's start)",
+                          padded)
+                .str());
+  out << llvm::formatv(
+      "  {0} epochs, learning rate {1}, seed {2}, threads {3}\n",
+      options.epochs, schedule.describe(), seed,
+      options.threads ? std::to_string(options.threads)
+                      : std::string("default"));
+  if (!options.resume.empty())
+    out << llvm::formatv("  resuming from {0} at epoch {1}, batch {2} (step "
+                         "{3})\n",
+                         options.resume, position.epoch + 1, position.batch,
+                         position.step);
+  if (!options.outDir.empty())
+    out << llvm::formatv("  writing {0}/: report.html, metrics.csv, "
+                         "TensorBoard events, last/best.safetensors\n",
+                         options.outDir);
+  out.flush();
+  return llvm::Error::success();
+}
+
+llvm::Error TrainingRun::finishEpoch(double trainSeconds,
+                                     int64_t trainedImages) {
+  EpochRecord record;
+  record.epoch = position.epoch + 1;
+  record.step = position.step;
+  int64_t batchesRun = position.samples / model.getBatchSize();
+  record.train = {position.lossSum / std::max<int64_t>(1, batchesRun),
+                  double(position.correct) /
+                      double(std::max<int64_t>(1, position.samples))};
+  record.learningRate = schedule.at(std::max<int64_t>(0, position.step - 1));
+  record.seconds = trainSeconds;
+  record.imagesPerSecond = trainSeconds > 0 ? trainedImages / trainSeconds : 0;
+  if (model.getEvalStep()) {
+    if (validationCount > 0)
+      record.validation =
+          evaluateSamples(executor, *trainBatches, trainCount, validationCount);
+    if (data.test.size() > 0)
+      record.test =
+          evaluateSamples(executor, *testBatches, 0, data.test.size());
+  }
+  history.push_back(record);
+  progress.println(formatEpochLine(record, options.epochs));
+
+  // Advance to the next epoch before saving: the checkpoint describes
+  // where to continue.
+  position.epoch += 1;
+  position.batch = 0;
+  position.lossSum = 0;
+  position.correct = 0;
+  position.samples = 0;
+
+  double accuracy =
+      record.validation ? record.validation->accuracy : record.train.accuracy;
+  bool best = !bestAccuracy || accuracy > *bestAccuracy;
+  if (best) {
+    bestAccuracy = accuracy;
+    bestEpoch = record.epoch;
+  }
+  if (llvm::Error e = saveCheckpoint("last.safetensors"))
+    return e;
+  if (best)
+    if (llvm::Error e = saveCheckpoint("best.safetensors"))
+      return e;
+  std::vector<std::pair<std::string, float>> scalars = {
+      {"loss", float(record.train.loss)},
+      {"accuracy", float(record.train.accuracy)},
+      {"learning_rate", float(record.learningRate)},
+      {"images_per_sec", float(record.imagesPerSecond)}};
+  if (record.validation) {
+    scalars.push_back({"val_loss", float(record.validation->loss)});
+    scalars.push_back({"val_accuracy", float(record.validation->accuracy)});
+  }
+  if (record.test) {
+    scalars.push_back({"test_loss", float(record.test->loss)});
+    scalars.push_back({"test_accuracy", float(record.test->accuracy)});
+  }
+  if (llvm::Error e = events.addScalars(record.epoch, scalars))
+    return e;
+  return writeReports(position.epoch == options.epochs
+                          ? "finished"
+                          : llvm::formatv("running: {0} of {1} epochs done",
+                                          position.epoch, options.epochs)
+                                .str());
+}
+
+llvm::Expected<TrainStatus> TrainingRun::runEpochs() {
+  InterruptScope interruptScope;
+  int64_t b = model.getBatchSize();
+  llvm::SmallVector<uint32_t> rows;
+  while (position.epoch < options.epochs) {
+    std::vector<uint32_t> order =
+        epochPermutation(seed, position.epoch, uint32_t(trainCount));
+    progress.beginEpoch(position.epoch + 1, options.epochs, stepsPerEpoch,
+                        position.batch);
+    double seconds = 0;
+    int64_t images = 0;
+    while (position.batch < stepsPerEpoch) {
+      auto start = Clock::now();
+      batchIndices(order, position.batch, b, rows);
+      trainBatches->assemble(rows, 0, executor.getInput(),
+                             executor.getLabels());
+      float lr = float(schedule.at(position.step));
+      StepResult result = executor.train(position.step, int64_t(seed), lr);
+      seconds += std::chrono::duration<double>(Clock::now() - start).count();
+      images += b;
+
+      if (!std::isfinite(result.loss)) {
+        // The tensors just written came from a step that saw a non-finite
+        // loss; nothing is saved, so the last checkpoint stays good.
+        progress.clear();
+        err << llvm::formatv(
+            "error: the loss is {0} at step {1} (epoch {2}, batch {3}); "
+            "stopping. ",
+            std::isnan(result.loss) ? "NaN" : "infinite", position.step + 1,
+            position.epoch + 1, position.batch + 1);
+        if (lastCheckpoint.empty())
+          err << "No checkpoint was written before it.";
+        else
+          err << "The last good checkpoint is " << lastCheckpoint << ".";
+        err << " Try a lower --lr (now " << formatNumber(lr)
+            << ") or a warm-up (--warmup-epochs).\n";
+        if (llvm::Error e = writeReports(
+                llvm::formatv("stopped: the loss became {0} at step {1}",
+                              std::isnan(result.loss) ? "NaN" : "infinite",
+                              position.step + 1)
+                    .str()))
+          return std::move(e);
+        return TrainStatus::Diverged;
+      }
+
+      position.step += 1;
+      position.batch += 1;
+      position.lossSum += result.loss;
+      position.correct += result.correct;
+      position.samples += b;
+      progress.update(position.batch - 1, position.step,
+                      position.lossSum / (position.samples / b),
+                      double(position.correct) / position.samples,
+                      seconds > 0 ? images / seconds : 0);
+
+      bool periodic = options.checkpointEvery > 0 &&
+                      position.step % options.checkpointEvery == 0;
+      if (interrupted || periodic) {
+        if (llvm::Error e = saveCheckpoint("last.safetensors"))
+          return std::move(e);
+      }
+      if (interrupted) {
+        progress.clear();
+        out << llvm::formatv("Interrupted at step {0} (epoch {1}, batch "
+                             "{2}/{3}).",
+                             position.step, position.epoch + 1, position.batch,
+                             stepsPerEpoch);
+        if (!lastCheckpoint.empty())
+          out << " Saved " << lastCheckpoint << "; continue with --resume "
+              << lastCheckpoint;
+        out << "\n";
+        out.flush();
+        if (llvm::Error e = writeReports(
+                llvm::formatv("interrupted at step {0}", position.step).str()))
+          return std::move(e);
+        return TrainStatus::Interrupted;
+      }
+    }
+    if (llvm::Error e = finishEpoch(seconds, images))
+      return std::move(e);
+  }
+  return TrainStatus::Finished;
+}
+
+llvm::Expected<TrainStatus> TrainingRun::run() {
+  if (llvm::Error e = setUp())
+    return std::move(e);
+  if (position.epoch >= options.epochs)
+    out << llvm::formatv("Nothing to train: the checkpoint has finished {0} "
+                         "of --epochs {1}.\n",
+                         position.epoch, options.epochs);
+  auto status = runEpochs();
+  if (!status)
+    return status;
+  if (*status == TrainStatus::Finished && !history.empty()) {
+    out << "\n";
+    printEpochTable(out, history);
+    if (bestAccuracy)
+      out << llvm::formatv("Best {0} accuracy {1:F2}% at epoch {2}.\n",
+                           validationCount ? "validation" : "training",
+                           100 * *bestAccuracy, bestEpoch);
+    if (!options.outDir.empty())
+      out << llvm::formatv("Report: {0}\n", outPath("report.html"));
+  }
+  out.flush();
+  return status;
+}
+
+llvm::Expected<TrainStatus> dlc::runtime::train(const CompiledModel &model,
+                                                const TrainOptions &options,
+                                                llvm::raw_ostream &out,
+                                                llvm::raw_ostream &err) {
+  TrainingRun run(model, options, out, err);
+  return run.run();
+}

@@ -1,0 +1,139 @@
+//===- ModelTest.cpp - Validation and binding of the model table ----------===//
+
+#include "FakeModel.h"
+#include "TestUtil.h"
+
+#include "dlc/Runtime/Executor.h"
+#include "dlc/Runtime/Model.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+using namespace dlc::runtime;
+using namespace dlc::runtime::testing;
+using ::testing::HasSubstr;
+
+namespace {
+
+TEST(ModelTest, BindsTheFakeModel) {
+  auto model = CompiledModel::create(fakeModel());
+  ASSERT_TRUE(bool(model)) << errorMessage(model);
+  const CompiledModel &m = **model;
+  EXPECT_EQ(m.getName(), "fake_logreg");
+  EXPECT_EQ(m.getBatchSize(), kFakeBatch);
+  EXPECT_EQ(m.getNumClasses(), kFakeClasses);
+  ASSERT_EQ(m.getTensors().size(), 6u);
+  // Group order: params, opt_state, state.
+  EXPECT_EQ(m.getTensors()[0].name, "dense/kernel");
+  EXPECT_EQ(m.getTensors()[2].group, TensorGroup::OptState);
+  EXPECT_EQ(m.getTensors()[5].name, "stats/moving_variance");
+  // Defaults for an empty init: moving_variance starts at one.
+  EXPECT_EQ(m.getTensors()[5].init, "ones");
+  EXPECT_EQ(m.getTensors()[4].init, "zeros");
+  EXPECT_EQ(m.getSettings().optimizer, "sgd");
+  EXPECT_EQ(*m.getSettings().learningRate, 0.1);
+  EXPECT_EQ(m.getSettings().classNames.size(), 3u);
+  EXPECT_FLOAT_EQ(m.getSettings().normalization.scale[0], 1.0f / 255);
+  // train_step's results update its arguments of the same group position.
+  const BoundFunction &train = m.getTrainStep();
+  EXPECT_EQ(train.results[2].kind, Slot::Persistent);
+  EXPECT_EQ(train.results[2].tensor, *m.lookupTensor("dense/kernel/velocity"));
+  EXPECT_EQ(train.results[6].kind, Slot::Loss);
+}
+
+TEST(ModelTest, SettingsVariants) {
+  auto s =
+      parseModelSettings(R"({"optimizer": {"Adam": {"learning_rate": 0.002}},
+                                  "input": {"scale": [0.1, 0.2, 0.3], "offset": -1}})");
+  ASSERT_TRUE(bool(s)) << errorMessage(s);
+  EXPECT_EQ(s->optimizer, "adam");
+  EXPECT_EQ(*s->learningRate, 0.002);
+  EXPECT_EQ(s->normalization.scale.size(), 3u);
+  EXPECT_THAT(errorMessage(s = parseModelSettings("{")),
+              HasSubstr("not valid JSON"));
+  EXPECT_THAT(errorMessage(s = parseModelSettings(R"({"batch_size": -2})")),
+              HasSubstr("batch_size must be a positive integer"));
+}
+
+void noop(void **) {}
+
+const dlc_tensor_info kInput = {"input",       "input", "",
+                                DLC_DTYPE_F32, 4,       {2, 3, 3, 1}};
+const dlc_tensor_info kLogits = {"logits",      "logits", "",
+                                 DLC_DTYPE_F32, 2,        {2, 5, 0, 0}};
+
+std::string createError(const dlc_tensor_info *args, int numArgs,
+                        const dlc_tensor_info *results, int numResults,
+                        const char *name = "predict") {
+  dlc_function_info fn = {name, noop, numArgs, numResults, args, results};
+  dlc_model_info info = {"bad", "", 1, &fn};
+  auto model = CompiledModel::create(info);
+  return errorMessage(model);
+}
+
+TEST(ModelTest, RejectsMalformedTables) {
+  dlc_tensor_info badRole[] = {kInput,
+                               {"w", "weights", "", DLC_DTYPE_F32, 1, {5}}};
+  EXPECT_THAT(createError(badRole, 2, &kLogits, 1),
+              HasSubstr("predict argument 1 ('w'): unknown role 'weights'"));
+
+  dlc_tensor_info badInput[] = {
+      {"input", "input", "", DLC_DTYPE_F32, 2, {2, 9}}};
+  EXPECT_THAT(createError(badInput, 1, &kLogits, 1),
+              HasSubstr("role 'input' must have rank 4, not 2"));
+
+  dlc_tensor_info badDtype[] = {kInput, {"w", "param", "", 7, 1, {5}}};
+  EXPECT_THAT(createError(badDtype, 2, &kLogits, 1),
+              HasSubstr("unknown dtype code 7"));
+
+  dlc_tensor_info badInit[] = {kInput, {"w", "param", "xavier", 0, 1, {5}}};
+  EXPECT_THAT(createError(badInit, 2, &kLogits, 1),
+              HasSubstr("unknown initializer 'xavier'"));
+
+  dlc_tensor_info twice[] = {
+      kInput, {"w", "param", "", 0, 1, {5}}, {"w", "param", "", 0, 1, {5}}};
+  EXPECT_THAT(createError(twice, 3, &kLogits, 1),
+              HasSubstr("the name is used twice"));
+
+  dlc_tensor_info logits3[] = {{"logits", "logits", "", 0, 2, {4, 5}}};
+  EXPECT_THAT(createError(&kInput, 1, logits3, 1),
+              HasSubstr("batch dimension 4 differs from the input's 2"));
+
+  // train_step must return one result per persistent argument.
+  dlc_tensor_info trainArgs[] = {
+      {"w", "param", "", 0, 1, {5}},
+      kInput,
+      {"labels", "labels", "", 1, 1, {2}},
+      {"step", "step", "", 2, -1, {}},
+      {"seed", "seed", "", 2, -1, {}},
+      {"learning_rate", "learning_rate", "", 0, -1, {}}};
+  dlc_tensor_info trainResults[] = {{"loss", "loss", "", 0, 0, {}},
+                                    {"correct", "correct", "", 1, 0, {}}};
+  EXPECT_THAT(createError(trainArgs, 6, trainResults, 2, "train_step"),
+              HasSubstr("train_step has 1 'param' arguments but 0 results"));
+
+  dlc_model_info empty = {"empty", "", 0, nullptr};
+  auto model = CompiledModel::create(empty);
+  EXPECT_THAT(errorMessage(model),
+              HasSubstr("no train_step, eval_step or predict function"));
+}
+
+TEST(ExecutorTest, PingPongKeepsArgumentsAndResultsApart) {
+  resetFakeHooks();
+  auto model = CompiledModel::create(fakeModel());
+  ASSERT_TRUE(bool(model));
+  Executor executor(**model);
+  ASSERT_FALSE(executor.initialize(1));
+  const void *before = executor.getTensors()[0].data();
+  std::fill(executor.getInput(), executor.getInput() + kFakeBatch * 16, 0.5f);
+  std::fill(executor.getLabels(), executor.getLabels() + kFakeBatch, 1);
+  StepResult r = executor.train(0, 0, 0.1f);
+  EXPECT_GT(r.loss, 0);
+  EXPECT_NE(executor.getTensors()[0].data(), before);
+  executor.train(1, 0, 0.1f);
+  EXPECT_EQ(executor.getTensors()[0].data(), before);
+  EXPECT_EQ(fakeHooks().abiErrors, 0);
+  EXPECT_EQ(fakeHooks().trainCalls, 2);
+}
+
+} // namespace
