@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dlc/InitAll.h"
+#include "dlc/Conversion/Passes.h"
 #include "dlc/Dialect/DLC/IR/DLCDialect.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -20,4 +21,7 @@ void dlc::registerAllDialects(mlir::DialectRegistry &registry) {
   mlir::registerAllExtensions(registry);
 }
 
-void dlc::registerAllPasses() { mlir::registerAllPasses(); }
+void dlc::registerAllPasses() {
+  mlir::registerAllPasses();
+  mlir::dlc::registerDLCConversionPasses();
+}
