@@ -9,6 +9,8 @@
 #include "dlc/InitAll.h"
 #include "dlc/Conversion/Passes.h"
 #include "dlc/Dialect/DLC/IR/DLCDialect.h"
+#include "dlc/Target/CPU/CPUTarget.h"
+#include "dlc/Target/CPU/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -24,4 +26,6 @@ void dlc::registerAllDialects(mlir::DialectRegistry &registry) {
 void dlc::registerAllPasses() {
   mlir::registerAllPasses();
   mlir::dlc::registerDLCConversionPasses();
+  mlir::dlc::registerDLCCPUPasses();
+  mlir::dlc::registerCPUPipelines();
 }

@@ -1,0 +1,148 @@
+//===- Pipeline.cpp - dlc-lower-to-cpu: linalg on tensors to LLVM ---------===//
+//
+// The whole CPU pipeline in one function, buildLowerToCPUPipeline, read top
+// to bottom: schedule the heavy ops on tensors, bufferize with dlc's calling
+// convention, lower vectors, then convert everything to the LLVM dialect.
+// The dlc-specific passes are in this directory; the rest is upstream.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dlc/Target/CPU/CPUTarget.h"
+
+#include "dlc/Conversion/Passes.h"
+#include "dlc/Target/CPU/Passes.h"
+
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
+#include "mlir/Conversion/LinalgToStandard/LinalgToStandard.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+using namespace mlir::dlc;
+
+void mlir::dlc::buildLowerToLinalgPipeline(OpPassManager &pm) {
+  pm.addPass(createConvertDLCToLinalgPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void mlir::dlc::buildLowerToCPUPipeline(OpPassManager &pm,
+                                        const CPUPipelineOptions &options) {
+  // 1. Register-tile and vectorize convolutions, matmuls and pooling while
+  //    they are still tensors (tile sizes come from each op's shape).
+  pm.addPass(createCanonicalizerPass());
+  if (options.vectorize) {
+    CPUTileAndVectorizePassOptions tiling;
+    tiling.accumulatorRegisters = options.accumulatorRegisters;
+    pm.addNestedPass<func::FuncOp>(createCPUTileAndVectorizePass(tiling));
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+  }
+
+  // 2. Buffers. Public functions get C entry points and read-only arguments
+  //    (unless donated); results are written into buffers the caller passes
+  //    (buffer-results-to-out-params), so a result computed in a temporary
+  //    is computed in the caller's buffer directly (hoist-static-allocs).
+  pm.addPass(createCPUPrepareABIPass());
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // Folds loop-carried buffers and self-copies so that a result is visibly
+  // its allocation, which buffer-results-to-out-params then replaces.
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.hoistStaticAllocs = true;
+  outParams.modifyPublicFunctions = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  pm.addPass(createCanonicalizerPass());
+
+  // 3. Accumulators into registers, vectors down to 1-D; whatever linalg is
+  //    left (elementwise ops, reductions, gathers) becomes loops that the
+  //    LLVM loop vectorizer handles. Temporaries get freed.
+  if (options.vectorize) {
+    pm.addPass(memref::createFoldMemRefAliasOpsPass());
+    pm.addNestedPass<func::FuncOp>(createCPULowerVectorsPass());
+  }
+  pm.addNestedPass<func::FuncOp>(createCPUExpandStridedCopiesPass());
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+
+  // 4. The LLVM dialect. tanh has no LLVM intrinsic: expand it to exp.
+  pm.addPass(createConvertVectorToSCFPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(math::createMathExpandOpsPass({/*opMnemonics=*/{"tanh"}}));
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+namespace {
+/// dlc-opt's view of CPUPipelineOptions.
+struct CPUPipelineCLOptions : PassPipelineOptions<CPUPipelineCLOptions> {
+  Option<bool> vectorize{*this, "vectorize",
+                         llvm::cl::desc("Tile and vectorize conv, matmul and "
+                                        "pooling (off: plain loops)"),
+                         llvm::cl::init(true)};
+  Option<int64_t> accumulatorRegisters{
+      *this, "accumulator-registers",
+      llvm::cl::desc("AVX2 registers a tile's accumulators may use"),
+      llvm::cl::init(12)};
+};
+} // namespace
+
+void mlir::dlc::registerCPUPipelines() {
+  PassPipelineRegistration<CPUPipelineCLOptions>(
+      "dlc-lower-to-cpu",
+      "Lower linalg on tensors to the LLVM dialect for the host CPU (tile, "
+      "vectorize, bufferize with dlc's C calling convention)",
+      [](OpPassManager &pm, const CPUPipelineCLOptions &cl) {
+        CPUPipelineOptions options;
+        options.vectorize = cl.vectorize;
+        options.accumulatorRegisters = cl.accumulatorRegisters;
+        buildLowerToCPUPipeline(pm, options);
+      });
+}
+
+LogicalResult mlir::dlc::lowerToLinalg(ModuleOp module) {
+  PassManager pm(module.getContext());
+  buildLowerToLinalgPipeline(pm);
+  return pm.run(module);
+}
+
+LogicalResult mlir::dlc::lowerToLLVMDialect(ModuleOp module,
+                                            const CPUPipelineOptions &options) {
+  PassManager pm(module.getContext());
+  buildLowerToCPUPipeline(pm, options);
+  return pm.run(module);
+}

@@ -1,0 +1,181 @@
+//===- TileAndVectorize.cpp - Register tiling for AVX2 --------------------===//
+//
+// The CPU schedule of the compute-heavy linalg ops, written with the C++
+// tiling and vectorization APIs (the same building blocks as the transform
+// dialect's tile_using_for / decompose / vectorize_children_and_apply_patterns)
+// so that tile sizes can be computed from each op's static shape.
+//
+// The target is one AVX2 core: 16 ymm registers of 8 floats. A tile keeps
+// W x F outputs in registers (F a multiple of 8 when the shape allows it) and
+// streams the reduction (filter rows and input channels) through them, so
+// that each loaded input value feeds F / 8 FMAs and each filter vector W.
+// Every tile size divides its loop range: partial tiles would be dynamic and
+// the vectorizer would leave them scalar.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dlc/Target/CPU/Passes.h"
+
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Tensor/Transforms/Transforms.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+namespace mlir::dlc {
+#define GEN_PASS_DEF_CPUTILEANDVECTORIZEPASS
+#include "dlc/Target/CPU/Passes.h.inc"
+} // namespace mlir::dlc
+
+using namespace mlir;
+using namespace mlir::dlc;
+
+namespace {
+
+/// f32 lanes of one AVX2 register.
+constexpr int64_t kLanes = 8;
+
+/// The largest divisor of `extent` that is at most `cap` (at least 1).
+int64_t largestDivisorAtMost(int64_t extent, int64_t cap) {
+  for (int64_t d = std::min(extent, std::max<int64_t>(cap, 1)); d > 1; --d)
+    if (extent % d == 0)
+      return d;
+  return 1;
+}
+
+/// The tile of a dimension that becomes the vector lanes: the largest
+/// multiple of the register width that divides `extent` and is at most
+/// `cap`, or else the largest divisor at most `cap`.
+int64_t laneTile(int64_t extent, int64_t cap) {
+  for (int64_t d = cap - cap % kLanes; d >= kLanes; d -= kLanes)
+    if (extent % d == 0)
+      return d;
+  return largestDivisorAtMost(extent, cap);
+}
+
+/// Registers that a vector of `elements` floats occupies.
+int64_t registersOf(int64_t elements) {
+  return (elements + kLanes - 1) / kLanes;
+}
+
+/// Tile sizes for `op`, or nothing when the op is not scheduled here. A 0
+/// leaves a loop untiled (it is unrolled by the vectorizer).
+std::optional<SmallVector<int64_t>> chooseTileSizes(linalg::LinalgOp op,
+                                                    int64_t accumulators) {
+  SmallVector<int64_t> range = op.getStaticLoopRanges();
+  if (ShapedType::isDynamicShape(range))
+    return std::nullopt;
+  // A strip of output pixels times a lane tile of channels, at most
+  // `accumulators` registers.
+  auto stripOf = [&](int64_t pixels, int64_t channelTile) {
+    return largestDivisorAtMost(pixels,
+                                accumulators / registersOf(channelTile));
+  };
+  using Sizes = std::optional<SmallVector<int64_t>>;
+  return llvm::TypeSwitch<Operation *, Sizes>(op)
+      .Case([&](linalg::Conv2DNhwcHwcfOp) -> Sizes {
+        // (n, oh, ow, f, kh, kw, c)
+        int64_t f = laneTile(range[3], 32);
+        int64_t c = largestDivisorAtMost(range[6], kLanes);
+        return SmallVector<int64_t>{1, 1, stripOf(range[2], f), f, 1, 0, c};
+      })
+      .Case<linalg::DepthwiseConv2DNhwcHwcOp, linalg::PoolingNhwcMaxOp,
+            linalg::PoolingNhwcSumOp>([&](auto) -> Sizes {
+        // (n, oh, ow, c, kh, kw)
+        int64_t c = laneTile(range[3], 32);
+        return SmallVector<int64_t>{1, 1, stripOf(range[2], c), c, 1, 0};
+      })
+      .Case([&](linalg::MatmulOp matmul) -> Sizes {
+        // Only the default (row-major, untransposed) matmul.
+        if (!matmul.getIndexingMaps().empty() &&
+            matmul.getIndexingMapsArray() !=
+                matmul.getDefaultIndexingMaps(matmul->getContext()))
+          return std::nullopt;
+        // (m, n, k)
+        int64_t n = laneTile(range[1], 16);
+        int64_t k = largestDivisorAtMost(range[2], kLanes);
+        return SmallVector<int64_t>{stripOf(range[0], n), n, k};
+      })
+      .Default([](Operation *) -> Sizes { return std::nullopt; });
+}
+
+/// The ops the schedule produces and vectorizes: 1-D windows after the
+/// decomposition, and the matmul tiles.
+bool isScheduledTile(Operation *op) {
+  return isa<linalg::Conv1DNwcWcfOp, linalg::DepthwiseConv1DNwcWcOp,
+             linalg::PoolingNwcMaxOp, linalg::PoolingNwcSumOp,
+             linalg::MatmulOp>(op) &&
+         op->getParentOfType<scf::ForOp>();
+}
+
+struct CPUTileAndVectorizePass
+    : mlir::dlc::impl::CPUTileAndVectorizePassBase<CPUTileAndVectorizePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    MLIRContext *ctx = &getContext();
+    IRRewriter rewriter(ctx);
+
+    // 1. Tile every scheduled op with loops (n, oh, ow, f | kh, c) around a
+    //    register-sized tile.
+    SmallVector<std::pair<linalg::LinalgOp, SmallVector<int64_t>>> work;
+    func.walk([&](linalg::LinalgOp op) {
+      if (!op.hasPureTensorSemantics())
+        return;
+      if (auto sizes = chooseTileSizes(op, accumulatorRegisters))
+        work.emplace_back(op, std::move(*sizes));
+    });
+    for (auto &[op, sizes] : work) {
+      rewriter.setInsertionPoint(op);
+      scf::SCFTilingOptions options;
+      options.setTileSizes(getAsIndexOpFoldResult(ctx, sizes));
+      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+          rewriter, cast<TilingInterface>(op.getOperation()), options);
+      // An op that cannot be tiled stays as it is: slower, still correct.
+      if (failed(tiled))
+        continue;
+      rewriter.replaceOp(op, tiled->replacements);
+    }
+
+    // 2. Windows of one row are 1-D windows: conv_2d -> conv_1d, etc.
+    {
+      RewritePatternSet patterns(ctx);
+      linalg::populateDecomposeConvolutionPatterns(patterns);
+      if (failed(applyPatternsGreedily(func, std::move(patterns))))
+        return signalPassFailure();
+    }
+
+    // 3. Vectorize the tiles (static shapes by construction).
+    SmallVector<Operation *> tiles;
+    func.walk([&](Operation *op) {
+      if (isScheduledTile(op))
+        tiles.push_back(op);
+    });
+    for (Operation *op : tiles) {
+      rewriter.setInsertionPoint(op);
+      FailureOr<linalg::VectorizationResult> vectorized =
+          linalg::vectorize(rewriter, op);
+      if (failed(vectorized))
+        continue;
+      rewriter.replaceOp(op, vectorized->replacements);
+    }
+
+    // 4. Fold the slices into the transfers and simplify, as
+    //    transform.structured.vectorize_children_and_apply_patterns does.
+    RewritePatternSet patterns(ctx);
+    vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
+    vector::populateVectorReductionToContractPatterns(patterns);
+    vector::populateSinkVectorOpsPatterns(patterns);
+    vector::TransferReadOp::getCanonicalizationPatterns(patterns, ctx);
+    vector::TransferWriteOp::getCanonicalizationPatterns(patterns, ctx);
+    tensor::populateFoldTensorSubsetIntoVectorTransferPatterns(patterns);
+    if (failed(applyPatternsGreedily(func, std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+
+} // namespace
