@@ -1,0 +1,190 @@
+//===- TestSupport.cpp - Compile, call and compare in e2e tests -----------===//
+
+#include "TestSupport.h"
+
+#include "dlc/InitAll.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+
+using namespace dlc::test;
+
+std::string dlc::test::shapeString(const std::vector<int64_t> &shape) {
+  std::string s;
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? "x" : "") + std::to_string(shape[i]);
+  return s;
+}
+
+HostTensor HostTensor::f32(std::vector<int64_t> shape, float value) {
+  HostTensor t;
+  t.dims = std::move(shape);
+  t.floats.assign(t.numElements(), value);
+  return t;
+}
+
+HostTensor HostTensor::i32(std::vector<int64_t> shape, int32_t value) {
+  HostTensor t;
+  t.dims = std::move(shape);
+  t.isI32 = true;
+  t.ints.assign(t.numElements(), value);
+  return t;
+}
+
+int64_t HostTensor::numElements() const {
+  int64_t n = 1;
+  for (int64_t d : dims)
+    n *= d;
+  return n;
+}
+
+std::string HostTensor::type() const {
+  std::string s = "tensor<" + shapeString(dims);
+  return s + (dims.empty() ? "" : "x") + (isI32 ? "i32>" : "f32>");
+}
+
+void *HostTensor::descriptor() {
+  void *data = isI32 ? static_cast<void *>(ints.data())
+                     : static_cast<void *>(floats.data());
+  int64_t rank = dims.size();
+  desc.assign(3 + 2 * rank, 0);
+  desc[0] = desc[1] = reinterpret_cast<intptr_t>(data);
+  int64_t stride = 1;
+  for (int64_t d = rank - 1; d >= 0; --d) {
+    desc[3 + d] = dims[d];
+    desc[3 + rank + d] = stride;
+    stride *= dims[d];
+  }
+  return desc.data();
+}
+
+HostTensor &HostTensor::randomize(std::mt19937 &rng, float lo, float hi) {
+  std::uniform_real_distribution<float> dist(lo, hi);
+  for (float &v : floats)
+    v = dist(rng);
+  return *this;
+}
+
+std::unique_ptr<mlir::dlc::LoadedObject>
+dlc::test::compileSource(const std::string &source,
+                         const mlir::dlc::CPUPipelineOptions &options) {
+  mlir::DialectRegistry registry;
+  dlc::registerAllDialects(registry);
+  mlir::MLIRContext context(registry);
+  std::string diagnostics;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
+    llvm::raw_string_ostream os(diagnostics);
+    os << d.getLocation() << ": " << d << "\n";
+    return mlir::success();
+  });
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceString<mlir::ModuleOp>(source, &context);
+  if (!module) {
+    ADD_FAILURE() << "cannot parse the test module:\n"
+                  << diagnostics << "\n"
+                  << source;
+    return nullptr;
+  }
+  auto object = mlir::dlc::compileAndLoad(*module, options);
+  if (!object) {
+    ADD_FAILURE() << "compilation failed: "
+                  << llvm::toString(object.takeError()) << "\n"
+                  << diagnostics;
+    return nullptr;
+  }
+  return std::move(*object);
+}
+
+void dlc::test::call(mlir::dlc::LoadedObject &object, const std::string &name,
+                     std::vector<CallArg> args) {
+  auto address = object.lookup("_mlir_ciface_" + name);
+  if (!address) {
+    ADD_FAILURE() << llvm::toString(address.takeError());
+    return;
+  }
+  std::vector<uintptr_t> a;
+  for (CallArg &arg : args)
+    a.push_back(arg.tensor
+                    ? reinterpret_cast<uintptr_t>(arg.tensor->descriptor())
+                    : static_cast<uintptr_t>(arg.scalar));
+  using U = uintptr_t;
+  void *fn = *address;
+  switch (a.size()) {
+  case 1:
+    return reinterpret_cast<void (*)(U)>(fn)(a[0]);
+  case 2:
+    return reinterpret_cast<void (*)(U, U)>(fn)(a[0], a[1]);
+  case 3:
+    return reinterpret_cast<void (*)(U, U, U)>(fn)(a[0], a[1], a[2]);
+  case 4:
+    return reinterpret_cast<void (*)(U, U, U, U)>(fn)(a[0], a[1], a[2], a[3]);
+  case 5:
+    return reinterpret_cast<void (*)(U, U, U, U, U)>(fn)(a[0], a[1], a[2], a[3],
+                                                         a[4]);
+  case 6:
+    return reinterpret_cast<void (*)(U, U, U, U, U, U)>(fn)(a[0], a[1], a[2],
+                                                            a[3], a[4], a[5]);
+  case 7:
+    return reinterpret_cast<void (*)(U, U, U, U, U, U, U)>(fn)(
+        a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+  case 8:
+    return reinterpret_cast<void (*)(U, U, U, U, U, U, U, U)>(fn)(
+        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+  case 9:
+    return reinterpret_cast<void (*)(U, U, U, U, U, U, U, U, U)>(fn)(
+        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+  case 10:
+    return reinterpret_cast<void (*)(U, U, U, U, U, U, U, U, U, U)>(fn)(
+        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  case 11:
+    return reinterpret_cast<void (*)(U, U, U, U, U, U, U, U, U, U, U)>(fn)(
+        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  case 12:
+    return reinterpret_cast<void (*)(U, U, U, U, U, U, U, U, U, U, U, U)>(fn)(
+        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
+        a[11]);
+  default:
+    ADD_FAILURE() << "call() supports up to 12 arguments, got " << a.size();
+  }
+}
+
+::testing::AssertionResult
+dlc::test::allClose(const std::vector<float> &actual,
+                    const std::vector<float> &expected, float atol,
+                    float rtol) {
+  if (actual.size() != expected.size())
+    return ::testing::AssertionFailure()
+           << "size " << actual.size() << " != expected " << expected.size();
+  size_t bad = 0, worst = 0;
+  double worstExcess = -1;
+  for (size_t k = 0; k < actual.size(); ++k) {
+    float a = actual[k], e = expected[k];
+    if (std::isnan(a) || std::isnan(e)) {
+      if (std::isnan(a) != std::isnan(e)) {
+        ++bad;
+        worst = k;
+        worstExcess = INFINITY;
+      }
+      continue;
+    }
+    double excess = std::fabs(double(a) - e) - (atol + rtol * std::fabs(e));
+    if (!(excess > 0))
+      continue;
+    ++bad;
+    if (excess > worstExcess) {
+      worstExcess = excess;
+      worst = k;
+    }
+  }
+  if (bad == 0)
+    return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << bad << " of " << actual.size() << " elements differ (atol " << atol
+         << ", rtol " << rtol << "); worst at flat index " << worst << ": got "
+         << actual[worst] << ", expected " << expected[worst];
+}
