@@ -146,7 +146,10 @@ struct SoftmaxLowering : OpConversionPattern<SoftmaxOp> {
     int64_t rank = type.getRank();
     if (rank == 0)
       return rewriter.notifyMatchFailure(op, "softmax of a 0-D tensor");
-    int64_t axis = op.getAxis() < 0 ? op.getAxis() + rank : op.getAxis();
+    // I64Attr reads back as uint64_t: recover the sign before normalizing.
+    int64_t axis = static_cast<int64_t>(op.getAxis());
+    if (axis < 0)
+      axis += rank;
     Value x = adaptor.getInput();
 
     SmallVector<bool> reduced(rank, false);

@@ -93,7 +93,10 @@ struct ConcatLowering : OpConversionPattern<ConcatOp> {
     Location loc = op.getLoc();
     auto resultType = cast<RankedTensorType>(op.getType());
     int64_t rank = resultType.getRank();
-    int64_t axis = op.getAxis() < 0 ? op.getAxis() + rank : op.getAxis();
+    // I64Attr reads back as uint64_t: recover the sign before normalizing.
+    int64_t axis = static_cast<int64_t>(op.getAxis());
+    if (axis < 0)
+      axis += rank;
     Value result = createEmpty(rewriter, loc, resultType.getShape(),
                                resultType.getElementType());
     int64_t offset = 0;
