@@ -305,8 +305,10 @@ float ref::binaryCrossEntropy(const HostTensor &p, const HostTensor &t,
     if (fromLogits) {
       sum += std::max(x, 0.0) - x * y + std::log1p(std::exp(-std::fabs(x)));
     } else {
-      double q = std::clamp(x, 1e-7, 1.0 - 1e-7);
-      sum -= y * std::log(q) + (1 - y) * std::log(1 - q);
+      // Keras clips in f32: 1 - 1e-7 rounds to 1 - 2^-23, and 1 - q too.
+      float q = std::clamp(float(x), 1e-7f, 1.0f - 1e-7f);
+      float oneMinusQ = 1.0f - q;
+      sum -= y * std::log(double(q)) + (1 - y) * std::log(double(oneMinusQ));
     }
   }
   return float(sum / p.numElements());

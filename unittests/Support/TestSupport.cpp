@@ -188,3 +188,22 @@ dlc::test::allClose(const std::vector<float> &actual,
          << ", rtol " << rtol << "); worst at flat index " << worst << ": got "
          << actual[worst] << ", expected " << expected[worst];
 }
+
+std::string dlc::test::makeFunction(
+    const std::string &name, const std::vector<std::string> &argTypes,
+    const std::string &body, const std::vector<std::string> &results,
+    const std::vector<std::string> &resultTypes) {
+  std::string s = "func.func @" + name + "(";
+  for (size_t i = 0; i < argTypes.size(); ++i)
+    s += (i ? ", %a" : "%a") + std::to_string(i) + ": " + argTypes[i];
+  s += ") -> (";
+  for (size_t i = 0; i < resultTypes.size(); ++i)
+    s += (i ? ", " : "") + resultTypes[i];
+  s += ") {\n  " + body + "\n  return ";
+  for (size_t i = 0; i < results.size(); ++i)
+    s += (i ? ", " : "") + results[i];
+  s += " : ";
+  for (size_t i = 0; i < resultTypes.size(); ++i)
+    s += (i ? ", " : "") + resultTypes[i];
+  return s + "\n}\n";
+}

@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -86,6 +87,65 @@ void call(mlir::dlc::LoadedObject &object, const std::string &name,
 
 /// "AxBxC" for an MLIR type.
 std::string shapeString(const std::vector<int64_t> &shape);
+
+/// One e2e case: a function of the suite's module and how to check it.
+struct OpCase {
+  /// The test name and the symbol of its function.
+  std::string name;
+  /// The whole func.func, named @`name`.
+  std::string function;
+  /// Creates inputs, calls the function, compares with the reference.
+  std::function<void(mlir::dlc::LoadedObject &object, const std::string &name)>
+      run;
+};
+
+/// func.func @name(%a0: argTypes[0], ...) -> (resultTypes...) whose body is
+/// `body` (which may use %a0, %a1, ...) followed by a return of `results`.
+std::string makeFunction(const std::string &name,
+                         const std::vector<std::string> &argTypes,
+                         const std::string &body,
+                         const std::vector<std::string> &results,
+                         const std::vector<std::string> &resultTypes);
+
+/// A parameterized suite over the cases returned by `Cases`: all functions
+/// are compiled as one module once per suite (compile time dominates the
+/// suite's run time), then each case runs as its own test.
+template <std::vector<OpCase> (*Cases)()>
+class OpCaseSuite : public ::testing::TestWithParam<size_t> {
+public:
+  static std::vector<OpCase> &cases() {
+    static std::vector<OpCase> all = Cases();
+    return all;
+  }
+  static std::string caseName(const ::testing::TestParamInfo<size_t> &info) {
+    return cases()[info.param].name;
+  }
+
+protected:
+  static void SetUpTestSuite() {
+    std::string source;
+    for (const OpCase &c : cases())
+      source += c.function;
+    object() = compileSource(source);
+  }
+  static void TearDownTestSuite() { object().reset(); }
+  static std::unique_ptr<mlir::dlc::LoadedObject> &object() {
+    static std::unique_ptr<mlir::dlc::LoadedObject> compiled;
+    return compiled;
+  }
+  void runCase() {
+    ASSERT_TRUE(object()) << "the suite's module did not compile";
+    const OpCase &c = cases()[GetParam()];
+    c.run(*object(), c.name);
+  }
+};
+
+/// Instantiates `Suite` (an OpCaseSuite) over all its cases.
+#define DLC_INSTANTIATE_OP_CASES(Suite)                                        \
+  TEST_P(Suite, MatchesReference) { runCase(); }                               \
+  INSTANTIATE_TEST_SUITE_P(Grid, Suite,                                        \
+                           ::testing::Range<size_t>(0, Suite::cases().size()), \
+                           Suite::caseName)
 
 } // namespace dlc::test
 
