@@ -15,6 +15,7 @@
 
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/TargetSelect.h"
@@ -29,7 +30,7 @@ using namespace mlir;
 using namespace mlir::dlc;
 
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
-mlir::dlc::createHostTargetMachine() {
+mlir::dlc::createTargetMachine(const CPUPipelineOptions &options) {
   static std::once_flag initialized;
   std::call_once(initialized, [] {
     llvm::InitializeNativeTarget();
@@ -42,17 +43,39 @@ mlir::dlc::createHostTargetMachine() {
   if (!target)
     return llvm::createStringError("no LLVM target for the host (" +
                                    triple.str() + "): " + error);
-  llvm::SubtargetFeatures features;
-  for (const auto &feature : llvm::sys::getHostCPUFeatures())
-    features.AddFeature(feature.first(), feature.second);
+  std::string cpu = options.cpu, features = options.features;
+  if (cpu.empty()) {
+    cpu = llvm::sys::getHostCPUName().str();
+    llvm::SubtargetFeatures host;
+    for (const auto &feature : llvm::sys::getHostCPUFeatures())
+      host.AddFeature(feature.first(), feature.second);
+    features = host.getString() + (features.empty() ? "" : "," + features);
+  }
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, llvm::sys::getHostCPUName(), features.getString(),
-      llvm::TargetOptions(), llvm::Reloc::PIC_, std::nullopt,
-      llvm::CodeGenOptLevel::Aggressive));
+      triple, cpu, features, llvm::TargetOptions(), llvm::Reloc::PIC_,
+      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
   if (!machine)
     return llvm::createStringError("cannot create a TargetMachine for " +
-                                   triple.str());
+                                   triple.str() + " (" + cpu + ")");
   return machine;
+}
+
+VectorRegisterFile
+mlir::dlc::getVectorRegisterFile(const CPUPipelineOptions &options) {
+  // AVX2: 16 ymm of 8 floats; AVX-512: 32 zmm of 16. A quarter of the
+  // registers stays free for the broadcast inputs and filter rows.
+  VectorRegisterFile file{8, 12};
+  if (auto machine = createTargetMachine(options)) {
+    if ((*machine)->getMCSubtargetInfo()->checkFeatures("+avx512f"))
+      file = {16, 24};
+  } else {
+    llvm::consumeError(machine.takeError());
+  }
+  if (options.vectorLanes > 0)
+    file.lanes = options.vectorLanes;
+  if (options.accumulatorRegisters > 0)
+    file.accumulators = options.accumulatorRegisters;
+  return file;
 }
 
 /// Runs LLVM's default per-module pipeline at `level` for `machine`.
@@ -93,7 +116,7 @@ mlir::dlc::translateToLLVMIR(ModuleOp module, llvm::LLVMContext &llvmContext,
     module.emitError("translation to LLVM IR failed");
     return nullptr;
   }
-  auto machine = createHostTargetMachine();
+  auto machine = createTargetMachine(options);
   if (!machine) {
     module.emitError(llvm::toString(machine.takeError()));
     return nullptr;
@@ -105,8 +128,9 @@ mlir::dlc::translateToLLVMIR(ModuleOp module, llvm::LLVMContext &llvmContext,
 }
 
 llvm::Error mlir::dlc::emitObjectFile(llvm::Module &module,
-                                      llvm::raw_pwrite_stream &os) {
-  auto machine = createHostTargetMachine();
+                                      llvm::raw_pwrite_stream &os,
+                                      const CPUPipelineOptions &options) {
+  auto machine = createTargetMachine(options);
   if (!machine)
     return machine.takeError();
   module.setDataLayout((*machine)->createDataLayout());
@@ -131,5 +155,5 @@ llvm::Error mlir::dlc::compileToObjectFile(ModuleOp module,
       translateToLLVMIR(module, llvmContext, options);
   if (!llvmModule)
     return llvm::createStringError("translation to LLVM IR failed");
-  return emitObjectFile(*llvmModule, os);
+  return emitObjectFile(*llvmModule, os, options);
 }

@@ -49,8 +49,10 @@ void mlir::dlc::buildLowerToCPUPipeline(OpPassManager &pm,
   //    they are still tensors (tile sizes come from each op's shape).
   pm.addPass(createCanonicalizerPass());
   if (options.vectorize) {
+    VectorRegisterFile registers = getVectorRegisterFile(options);
     CPUTileAndVectorizePassOptions tiling;
-    tiling.accumulatorRegisters = options.accumulatorRegisters;
+    tiling.vectorLanes = registers.lanes;
+    tiling.accumulatorRegisters = registers.accumulators;
     pm.addNestedPass<func::FuncOp>(createCPUTileAndVectorizePass(tiling));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
@@ -114,10 +116,19 @@ struct CPUPipelineCLOptions : PassPipelineOptions<CPUPipelineCLOptions> {
                          llvm::cl::desc("Tile and vectorize conv, matmul and "
                                         "pooling (off: plain loops)"),
                          llvm::cl::init(true)};
+  Option<std::string> cpu{*this, "cpu",
+                          llvm::cl::desc("LLVM CPU name (default: the host)")};
+  Option<std::string> features{
+      *this, "features", llvm::cl::desc("LLVM target features (+avx2,...)")};
+  Option<int64_t> vectorLanes{
+      *this, "vector-lanes",
+      llvm::cl::desc("f32 lanes per vector register (0: from the target)"),
+      llvm::cl::init(0)};
   Option<int64_t> accumulatorRegisters{
       *this, "accumulator-registers",
-      llvm::cl::desc("AVX2 registers a tile's accumulators may use"),
-      llvm::cl::init(12)};
+      llvm::cl::desc("Registers a tile's accumulators may use (0: from the "
+                     "target)"),
+      llvm::cl::init(0)};
 };
 } // namespace
 
@@ -129,6 +140,9 @@ void mlir::dlc::registerCPUPipelines() {
       [](OpPassManager &pm, const CPUPipelineCLOptions &cl) {
         CPUPipelineOptions options;
         options.vectorize = cl.vectorize;
+        options.cpu = cl.cpu;
+        options.features = cl.features;
+        options.vectorLanes = cl.vectorLanes;
         options.accumulatorRegisters = cl.accumulatorRegisters;
         buildLowerToCPUPipeline(pm, options);
       });

@@ -35,9 +35,6 @@ using namespace mlir::dlc;
 
 namespace {
 
-/// f32 lanes of one AVX2 register.
-constexpr int64_t kLanes = 8;
-
 /// The largest divisor of `extent` that is at most `cap` (at least 1).
 int64_t largestDivisorAtMost(int64_t extent, int64_t cap) {
   for (int64_t d = std::min(extent, std::max<int64_t>(cap, 1)); d > 1; --d)
@@ -49,22 +46,25 @@ int64_t largestDivisorAtMost(int64_t extent, int64_t cap) {
 /// The tile of a dimension that becomes the vector lanes: the largest
 /// multiple of the register width that divides `extent` and is at most
 /// `cap`, or else the largest divisor at most `cap`.
-int64_t laneTile(int64_t extent, int64_t cap) {
-  for (int64_t d = cap - cap % kLanes; d >= kLanes; d -= kLanes)
+int64_t laneTile(int64_t extent, int64_t cap, int64_t lanes) {
+  for (int64_t d = cap - cap % lanes; d >= lanes; d -= lanes)
     if (extent % d == 0)
       return d;
   return largestDivisorAtMost(extent, cap);
 }
 
 /// Registers that a vector of `elements` floats occupies.
-int64_t registersOf(int64_t elements) {
-  return (elements + kLanes - 1) / kLanes;
+int64_t registersOf(int64_t elements, int64_t lanes) {
+  return (elements + lanes - 1) / lanes;
 }
 
-/// Tile sizes for `op`, or nothing when the op is not scheduled here. A 0
-/// leaves a loop untiled (it is unrolled by the vectorizer).
-std::optional<SmallVector<int64_t>> chooseTileSizes(linalg::LinalgOp op,
-                                                    int64_t accumulators) {
+/// Tile sizes for one level of tiling; a 0 leaves a loop untiled.
+using TileSizes = SmallVector<int64_t>;
+
+/// The tiling levels of `op`, outermost first (the last one is the register
+/// tile, vectorized whole), or nothing when the op is not scheduled here.
+std::optional<SmallVector<TileSizes>>
+chooseTileSizes(linalg::LinalgOp op, int64_t lanes, int64_t accumulators) {
   SmallVector<int64_t> range = op.getStaticLoopRanges();
   if (ShapedType::isDynamicShape(range))
     return std::nullopt;
@@ -72,21 +72,21 @@ std::optional<SmallVector<int64_t>> chooseTileSizes(linalg::LinalgOp op,
   // `accumulators` registers.
   auto stripOf = [&](int64_t pixels, int64_t channelTile) {
     return largestDivisorAtMost(pixels,
-                                accumulators / registersOf(channelTile));
+                                accumulators / registersOf(channelTile, lanes));
   };
-  using Sizes = std::optional<SmallVector<int64_t>>;
+  using Sizes = std::optional<SmallVector<TileSizes>>;
   return llvm::TypeSwitch<Operation *, Sizes>(op)
       .Case([&](linalg::Conv2DNhwcHwcfOp) -> Sizes {
         // (n, oh, ow, f, kh, kw, c)
-        int64_t f = laneTile(range[3], 32);
-        int64_t c = largestDivisorAtMost(range[6], kLanes);
-        return SmallVector<int64_t>{1, 1, stripOf(range[2], f), f, 1, 0, c};
+        int64_t f = laneTile(range[3], 4 * lanes, lanes);
+        int64_t c = largestDivisorAtMost(range[6], 8);
+        return SmallVector<TileSizes>{{1, 1, stripOf(range[2], f), f, 1, 0, c}};
       })
       .Case<linalg::DepthwiseConv2DNhwcHwcOp, linalg::PoolingNhwcMaxOp,
             linalg::PoolingNhwcSumOp>([&](auto) -> Sizes {
         // (n, oh, ow, c, kh, kw)
-        int64_t c = laneTile(range[3], 32);
-        return SmallVector<int64_t>{1, 1, stripOf(range[2], c), c, 1, 0};
+        int64_t c = laneTile(range[3], 4 * lanes, lanes);
+        return SmallVector<TileSizes>{{1, 1, stripOf(range[2], c), c, 1, 0}};
       })
       .Case([&](linalg::MatmulOp matmul) -> Sizes {
         // Only the default (row-major, untransposed) matmul.
@@ -94,10 +94,18 @@ std::optional<SmallVector<int64_t>> chooseTileSizes(linalg::LinalgOp op,
             matmul.getIndexingMapsArray() !=
                 matmul.getDefaultIndexingMaps(matmul->getContext()))
           return std::nullopt;
-        // (m, n, k)
-        int64_t n = laneTile(range[1], 16);
-        int64_t k = largestDivisorAtMost(range[2], kLanes);
-        return SmallVector<int64_t>{stripOf(range[0], n), n, k};
+        // (m, n, k). First a block of the reduction, so that the rows of A
+        // and the panel of B it touches stay in L2 while every register tile
+        // of the output passes over them (without it, B is streamed from
+        // memory once per row strip); then the register tile.
+        int64_t n = laneTile(range[1], 2 * lanes, lanes);
+        int64_t kBlock = largestDivisorAtMost(range[2], 512);
+        int64_t k = largestDivisorAtMost(kBlock, 8);
+        SmallVector<TileSizes> levels;
+        if (kBlock < range[2])
+          levels.push_back({0, 0, kBlock});
+        levels.push_back({stripOf(range[0], n), n, k});
+        return levels;
       })
       .Default([](Operation *) -> Sizes { return std::nullopt; });
 }
@@ -122,23 +130,27 @@ struct CPUTileAndVectorizePass
 
     // 1. Tile every scheduled op with loops (n, oh, ow, f | kh, c) around a
     //    register-sized tile.
-    SmallVector<std::pair<linalg::LinalgOp, SmallVector<int64_t>>> work;
+    SmallVector<std::pair<linalg::LinalgOp, SmallVector<TileSizes>>> work;
     func.walk([&](linalg::LinalgOp op) {
       if (!op.hasPureTensorSemantics())
         return;
-      if (auto sizes = chooseTileSizes(op, accumulatorRegisters))
-        work.emplace_back(op, std::move(*sizes));
+      if (auto levels = chooseTileSizes(op, vectorLanes, accumulatorRegisters))
+        work.emplace_back(op, std::move(*levels));
     });
-    for (auto &[op, sizes] : work) {
-      rewriter.setInsertionPoint(op);
-      scf::SCFTilingOptions options;
-      options.setTileSizes(getAsIndexOpFoldResult(ctx, sizes));
-      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
-          rewriter, cast<TilingInterface>(op.getOperation()), options);
-      // An op that cannot be tiled stays as it is: slower, still correct.
-      if (failed(tiled))
-        continue;
-      rewriter.replaceOp(op, tiled->replacements);
+    for (auto &[op, levels] : work) {
+      Operation *current = op;
+      for (const TileSizes &sizes : levels) {
+        rewriter.setInsertionPoint(current);
+        scf::SCFTilingOptions options;
+        options.setTileSizes(getAsIndexOpFoldResult(ctx, sizes));
+        FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+            rewriter, cast<TilingInterface>(current), options);
+        // An op that cannot be tiled stays as it is: slower, still correct.
+        if (failed(tiled) || tiled->tiledOps.size() != 1)
+          break;
+        rewriter.replaceOp(current, tiled->replacements);
+        current = tiled->tiledOps.front();
+      }
     }
 
     // 2. Windows of one row are 1-D windows: conv_2d -> conv_1d, etc.

@@ -49,6 +49,7 @@
 #include "llvm/Support/Error.h"
 
 #include <memory>
+#include <string>
 
 namespace llvm {
 class LLVMContext;
@@ -67,11 +68,28 @@ struct CPUPipelineOptions {
   /// Tile and vectorize convolutions, matmuls and pooling. Off, they become
   /// plain loops (about 25x slower; useful as a reference).
   bool vectorize = true;
-  /// AVX2 registers one register tile's accumulators may use.
-  int64_t accumulatorRegisters = 12;
+  /// LLVM CPU name and feature string to compile for; empty: the host CPU
+  /// and its detected features. E.g. cpu = "x86-64-v3" targets AVX2 + FMA
+  /// without AVX-512.
+  std::string cpu;
+  std::string features;
+  /// Register-tile shape; 0: derived from the target (8 lanes and 12
+  /// accumulator registers of 16 with AVX2, 16 lanes and 24 of 32 with
+  /// AVX-512).
+  int64_t vectorLanes = 0;
+  int64_t accumulatorRegisters = 0;
   /// LLVM optimization level of translateToLLVMIR (0 to 3).
   unsigned llvmOptLevel = 3;
 };
+
+/// The register file that the tile sizes are chosen for.
+struct VectorRegisterFile {
+  int64_t lanes;        // f32 lanes per vector register
+  int64_t accumulators; // registers a tile's accumulators may occupy
+};
+
+/// The register file of the target of `options` (explicit values win).
+VectorRegisterFile getVectorRegisterFile(const CPUPipelineOptions &options);
 
 /// Adds convert-dlc-to-linalg and a cleanup to `pm` (anchored on a module).
 void buildLowerToLinalgPipeline(OpPassManager &pm);
@@ -92,20 +110,23 @@ LogicalResult lowerToLinalg(ModuleOp module);
 LogicalResult lowerToLLVMDialect(ModuleOp module,
                                  const CPUPipelineOptions &options = {});
 
-/// A TargetMachine for the host CPU (its name and features as detected),
-/// PIC, optimizing aggressively. Initializes the native LLVM target once.
-llvm::Expected<std::unique_ptr<llvm::TargetMachine>> createHostTargetMachine();
+/// A TargetMachine for `options.cpu` / `options.features` (the host CPU
+/// and its detected features when empty), PIC, optimizing aggressively.
+/// Initializes the native LLVM target once.
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(const CPUPipelineOptions &options = {});
 
 /// Translates an LLVM-dialect `module` to LLVM IR in `llvmContext`, sets the
-/// host triple and data layout and runs the LLVM O`options.llvmOptLevel`
-/// pipeline tuned for the host. Returns null after emitting an MLIR
+/// target's triple and data layout and runs the LLVM O`options.llvmOptLevel`
+/// pipeline tuned for the target. Returns null after emitting an MLIR
 /// diagnostic on failure.
 std::unique_ptr<llvm::Module>
 translateToLLVMIR(ModuleOp module, llvm::LLVMContext &llvmContext,
                   const CPUPipelineOptions &options = {});
 
-/// Writes `module` (from translateToLLVMIR) as a host object file to `os`.
-llvm::Error emitObjectFile(llvm::Module &module, llvm::raw_pwrite_stream &os);
+/// Writes `module` (from translateToLLVMIR) as an object file to `os`.
+llvm::Error emitObjectFile(llvm::Module &module, llvm::raw_pwrite_stream &os,
+                           const CPUPipelineOptions &options = {});
 
 /// Every stage at once: a module of dlc and/or linalg ops to a host object.
 llvm::Error compileToObjectFile(ModuleOp module, llvm::raw_pwrite_stream &os,

@@ -15,7 +15,7 @@ include "mlir/Pass/PassBase.td"
 
 def CPUTileAndVectorizePass
     : Pass<"dlc-cpu-tile-and-vectorize", "::mlir::func::FuncOp"> {
-  let summary = "Tile and vectorize convolutions, matmuls and pooling (AVX2)";
+  let summary = "Tile and vectorize convolutions, matmuls and pooling";
   let description = [{
     Register-tiles every statically shaped `linalg.conv_2d_nhwc_hwcf`,
     `linalg.depthwise_conv_2d_nhwc_hwc`, `linalg.pooling_nhwc_{max,sum}` and
@@ -27,8 +27,8 @@ def CPUTileAndVectorizePass
     remainder that the vectorizer skips (measured: 2.4 instead of 50
     GFLOP/s). For a convolution the loops (n, oh, ow, f, kh, kw, c) get tiles
     (1, 1, W, F, 1, full, C): an output row strip of W pixels by F filters
-    (at most 12 AVX2 accumulators), one filter row, all filter columns, and C
-    input channels per step.
+    (at most `accumulator-registers` vector registers), one filter row, all
+    filter columns, and C input channels per step.
 
     Example (32 -> 64 channels, 3x3, 24x24 output):
     ```mlir
@@ -38,6 +38,8 @@ def CPUTileAndVectorizePass
     around `vector.contract`s of `vector<1x3x8xf32>` by `vector<8x32xf32>`.
   }];
   let options = [
+    Option<"vectorLanes", "vector-lanes", "int64_t", /*default=*/"8",
+           "f32 lanes of one vector register (8: AVX2, 16: AVX-512)">,
     Option<"accumulatorRegisters", "accumulator-registers", "int64_t",
            /*default=*/"12",
            "Vector registers a tile's accumulators may use (AVX2 has 16)">,
