@@ -8,9 +8,18 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Support/xxhash.h"
+
+#include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 
 using namespace dlc::test;
 
@@ -70,9 +79,62 @@ HostTensor &HostTensor::randomize(std::mt19937 &rng, float lo, float hi) {
   return *this;
 }
 
+/// Where compiled test modules are kept between test processes: ctest runs
+/// every case in its own process, and each would otherwise recompile its
+/// whole suite. Empty: no cache.
+static std::string objectCacheDir() {
+  if (const char *dir = std::getenv("DLC_TEST_OBJECT_CACHE"))
+    return dir;
+#ifdef DLC_TEST_OBJECT_CACHE_DIR
+  return DLC_TEST_OBJECT_CACHE_DIR;
+#else
+  return "";
+#endif
+}
+
+/// A key for an object compiled from `source` with `options` by this very
+/// test binary (its size and mtime stand for the compiler's version, so a
+/// rebuilt compiler never reuses stale objects).
+static std::string
+objectCacheKey(const std::string &source,
+               const mlir::dlc::CPUPipelineOptions &options) {
+  llvm::sys::fs::file_status exe;
+  std::string self = llvm::sys::fs::getMainExecutable(nullptr, nullptr);
+  (void)llvm::sys::fs::status(self, exe);
+  std::string identity =
+      source + "\n" + options.cpu + "\n" + options.features + "\n" +
+      std::to_string(options.vectorize) + "\n" +
+      std::to_string(options.vectorLanes) + "\n" +
+      std::to_string(options.accumulatorRegisters) + "\n" +
+      std::to_string(options.llvmOptLevel) + "\n" +
+      std::to_string(exe.getSize()) + "\n" +
+      std::to_string(exe.getLastModificationTime().time_since_epoch().count());
+  return llvm::utohexstr(llvm::xxh3_64bits(identity)) + ".o";
+}
+
 std::unique_ptr<mlir::dlc::LoadedObject>
 dlc::test::compileSource(const std::string &source,
                          const mlir::dlc::CPUPipelineOptions &options) {
+  // DLC_TEST_CPU=x86-64-v3 runs the suite on the AVX2 schedule and code on
+  // a host with AVX-512 (ctest runs both).
+  mlir::dlc::CPUPipelineOptions effective = options;
+  if (const char *cpu = std::getenv("DLC_TEST_CPU");
+      cpu && effective.cpu.empty())
+    effective.cpu = cpu;
+
+  std::string cacheDir = objectCacheDir(), cachePath;
+  if (!cacheDir.empty()) {
+    llvm::SmallString<256> path(cacheDir);
+    llvm::sys::path::append(path, objectCacheKey(source, effective));
+    cachePath = std::string(path);
+    if (auto cached = llvm::MemoryBuffer::getFile(cachePath)) {
+      auto object = mlir::dlc::LoadedObject::load(std::move(*cached));
+      if (object)
+        return std::move(*object);
+      llvm::consumeError(object.takeError());
+    }
+  }
+
   mlir::DialectRegistry registry;
   dlc::registerAllDialects(registry);
   mlir::MLIRContext context(registry);
@@ -90,11 +152,35 @@ dlc::test::compileSource(const std::string &source,
                   << source;
     return nullptr;
   }
-  auto object = mlir::dlc::compileAndLoad(*module, options);
-  if (!object) {
-    ADD_FAILURE() << "compilation failed: "
-                  << llvm::toString(object.takeError()) << "\n"
+  llvm::SmallString<0> bytes;
+  llvm::raw_svector_ostream os(bytes);
+  if (llvm::Error error =
+          mlir::dlc::compileToObjectFile(*module, os, effective)) {
+    ADD_FAILURE() << "compilation failed: " << llvm::toString(std::move(error))
+                  << "\n"
                   << diagnostics;
+    return nullptr;
+  }
+  if (!cachePath.empty()) {
+    // Write a temporary and rename it: concurrent test processes never see
+    // a partial object.
+    (void)llvm::sys::fs::create_directories(cacheDir);
+    std::string temp = cachePath + "." + std::to_string(::getpid()) + ".tmp";
+    std::error_code ec;
+    {
+      llvm::raw_fd_ostream file(temp, ec);
+      if (!ec)
+        file << bytes;
+    }
+    if (!ec)
+      (void)llvm::sys::fs::rename(temp, cachePath);
+  }
+  auto object =
+      mlir::dlc::LoadedObject::load(llvm::MemoryBuffer::getMemBufferCopy(
+          llvm::StringRef(bytes.data(), bytes.size()), "test-module.o"));
+  if (!object) {
+    ADD_FAILURE() << "loading the object failed: "
+                  << llvm::toString(object.takeError());
     return nullptr;
   }
   return std::move(*object);
