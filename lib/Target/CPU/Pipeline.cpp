@@ -59,9 +59,10 @@ void mlir::dlc::buildLowerToCPUPipeline(OpPassManager &pm,
   }
 
   // 2. Buffers. Public functions get C entry points and read-only arguments
-  //    (unless donated); results are written into buffers the caller passes
-  //    (buffer-results-to-out-params), so a result computed in a temporary
-  //    is computed in the caller's buffer directly (hoist-static-allocs).
+  //    (unless donated); results tied to an argument (dlc.result) are
+  //    written in place there; the other results go into buffers the caller
+  //    passes (buffer-results-to-out-params), computed there directly rather
+  //    than in a temporary (hoist-static-allocs).
   pm.addPass(createCPUPrepareABIPass());
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   bufferization::OneShotBufferizePassOptions bufferize;
@@ -73,6 +74,7 @@ void mlir::dlc::buildLowerToCPUPipeline(OpPassManager &pm,
   // its allocation, which buffer-results-to-out-params then replaces.
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  pm.addPass(createCPUFinalizeABIPass());
   bufferization::BufferResultsToOutParamsPassOptions outParams;
   outParams.hoistStaticAllocs = true;
   outParams.modifyPublicFunctions = true;

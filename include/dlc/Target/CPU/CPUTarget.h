@@ -28,11 +28,18 @@
 // * Every tensor result becomes one more descriptor pointer after the
 //   arguments, in result order: the caller owns and allocates the buffer
 //   (static shape, row-major) and the function writes it. Nothing returned by
-//   the function needs to be freed by the caller.
+//   the function needs to be freed by the caller. Out-parameters must not
+//   alias the arguments.
 // * Arguments are read-only, unless the func.func argument carries
 //   `bufferization.writable = true`: the caller then donates that buffer and
-//   the function may overwrite it (e.g. parameters updated in place by a
-//   training step).
+//   the function may overwrite it with anything.
+// * An argument with `dlc.result = N` is updated in place: result N is
+//   written into that argument's buffer and has no out-parameter (the
+//   remaining results keep their order). This is how a training step
+//   updates parameters and optimizer state without copies:
+//     func.func @sgd(%w: tensor<8xf32> {dlc.result = 0 : i64},
+//                    %g: tensor<8xf32>) -> (tensor<8xf32>, tensor<f32>)
+//     ==> void _mlir_ciface_sgd(MemRef1D *w, MemRef1D *g, MemRef0D *loss);
 // * Temporary buffers are allocated with malloc and freed before returning;
 //   the object needs only libc and libm.
 //

@@ -76,11 +76,39 @@ def CPUPrepareABIPass : Pass<"dlc-cpu-prepare-abi", "::mlir::ModuleOp"> {
     Runs before bufferization. Every public `func.func` gets
     `llvm.emit_c_interface`, so its compiled form has a
     `_mlir_ciface_<name>` entry point taking memref descriptors by pointer
-    (see dlc/Target/CPU/CPUTarget.h for the full convention). A tensor
-    argument is read-only unless it carries `bufferization.writable = true`
-    (the caller donates that buffer and the function may update it in
-    place): an unmarked argument gets `bufferization.writable = false`.
+    (see dlc/Target/CPU/CPUTarget.h for the full convention).
+
+    A tensor argument is read-only unless it carries
+    `bufferization.writable = true` (the caller donates that buffer and the
+    function may overwrite it): an unmarked argument gets
+    `bufferization.writable = false`.
+
+    An argument with `dlc.result = N` is updated in place: result N is
+    written into that argument's buffer instead of an out-parameter
+    (dlc-cpu-finalize-abi removes it from the signature after
+    bufferization). The argument becomes writable, and when result N comes
+    out of a destination-style op that writes into a `tensor.empty`, the op
+    writes into the argument instead, so that bufferization can compute it
+    there directly.
+
+    ```mlir
+    func.func @sgd(%w: tensor<8xf32> {dlc.result = 0 : i64}, %g: tensor<8xf32>)
+        -> tensor<8xf32>
+    // compiles to: void _mlir_ciface_sgd(MemRef1D *w, MemRef1D *g);
+    ```
   }];
+}
+
+def CPUFinalizeABIPass : Pass<"dlc-cpu-finalize-abi", "::mlir::ModuleOp"> {
+  let summary = "Drop results tied to arguments after bufferization";
+  let description = [{
+    Runs after one-shot bufferization and before
+    buffer-results-to-out-params. For every argument with `dlc.result = N`,
+    result N is removed from the function's results; when bufferization
+    did not compute it in the argument's buffer already, it is copied there
+    just before returning.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
 def CPUExpandStridedCopiesPass
