@@ -20,6 +20,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <utility>
 
 using namespace dlc::test;
 
@@ -186,6 +187,26 @@ dlc::test::compileSource(const std::string &source,
   return std::move(*object);
 }
 
+/// Calls `fn` as a C function of `sizeof...(I)` pointer-sized arguments.
+template <size_t... I>
+static void callWith(void *fn, const std::vector<uintptr_t> &a,
+                     std::index_sequence<I...>) {
+  using Fn = void (*)(decltype((void)I, uintptr_t())...);
+  reinterpret_cast<Fn>(fn)(a[I]...);
+}
+
+/// Picks the arity of `a` at run time, up to 32 arguments.
+template <size_t N>
+static void dispatch(void *fn, const std::vector<uintptr_t> &a) {
+  if constexpr (N > 32) {
+    ADD_FAILURE() << "call() supports up to 32 arguments, got " << a.size();
+  } else {
+    if (a.size() == N)
+      return callWith(fn, a, std::make_index_sequence<N>());
+    dispatch<N + 1>(fn, a);
+  }
+}
+
 void dlc::test::call(mlir::dlc::LoadedObject &object, const std::string &name,
                      std::vector<CallArg> args) {
   auto address = object.lookup("_mlir_ciface_" + name);
@@ -198,45 +219,7 @@ void dlc::test::call(mlir::dlc::LoadedObject &object, const std::string &name,
     a.push_back(arg.tensor
                     ? reinterpret_cast<uintptr_t>(arg.tensor->descriptor())
                     : static_cast<uintptr_t>(arg.scalar));
-  using U = uintptr_t;
-  void *fn = *address;
-  switch (a.size()) {
-  case 1:
-    return reinterpret_cast<void (*)(U)>(fn)(a[0]);
-  case 2:
-    return reinterpret_cast<void (*)(U, U)>(fn)(a[0], a[1]);
-  case 3:
-    return reinterpret_cast<void (*)(U, U, U)>(fn)(a[0], a[1], a[2]);
-  case 4:
-    return reinterpret_cast<void (*)(U, U, U, U)>(fn)(a[0], a[1], a[2], a[3]);
-  case 5:
-    return reinterpret_cast<void (*)(U, U, U, U, U)>(fn)(a[0], a[1], a[2], a[3],
-                                                         a[4]);
-  case 6:
-    return reinterpret_cast<void (*)(U, U, U, U, U, U)>(fn)(a[0], a[1], a[2],
-                                                            a[3], a[4], a[5]);
-  case 7:
-    return reinterpret_cast<void (*)(U, U, U, U, U, U, U)>(fn)(
-        a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
-  case 8:
-    return reinterpret_cast<void (*)(U, U, U, U, U, U, U, U)>(fn)(
-        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-  case 9:
-    return reinterpret_cast<void (*)(U, U, U, U, U, U, U, U, U)>(fn)(
-        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
-  case 10:
-    return reinterpret_cast<void (*)(U, U, U, U, U, U, U, U, U, U)>(fn)(
-        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-  case 11:
-    return reinterpret_cast<void (*)(U, U, U, U, U, U, U, U, U, U, U)>(fn)(
-        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-  case 12:
-    return reinterpret_cast<void (*)(U, U, U, U, U, U, U, U, U, U, U, U)>(fn)(
-        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
-        a[11]);
-  default:
-    ADD_FAILURE() << "call() supports up to 12 arguments, got " << a.size();
-  }
+  dispatch<0>(*address, a);
 }
 
 ::testing::AssertionResult
