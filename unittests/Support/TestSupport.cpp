@@ -122,6 +122,9 @@ dlc::test::compileSource(const std::string &source,
   if (const char *cpu = std::getenv("DLC_TEST_CPU");
       cpu && effective.cpu.empty())
     effective.cpu = cpu;
+  // DLC_TEST_VECTORIZE=0 checks the plain-loops pipeline instead.
+  if (const char *vectorize = std::getenv("DLC_TEST_VECTORIZE"))
+    effective.vectorize = std::string(vectorize) != "0";
 
   std::string cacheDir = objectCacheDir(), cachePath;
   if (!cacheDir.empty()) {
