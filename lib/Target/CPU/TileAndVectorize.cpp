@@ -58,8 +58,16 @@ int64_t registersOf(int64_t elements, int64_t lanes) {
   return (elements + lanes - 1) / lanes;
 }
 
-/// Tile sizes for one level of tiling; a 0 leaves a loop untiled.
-using TileSizes = SmallVector<int64_t>;
+/// One level of tiling: its tile sizes (0 leaves a loop untiled), and
+/// whether the producer of the accumulator's initial value (the zero fill
+/// or bias broadcast) is computed per tile rather than in a separate pass
+/// over the whole output.
+struct TileSizes {
+  TileSizes(std::initializer_list<int64_t> sizes, bool fuseInit = false)
+      : sizes(sizes), fuseInit(fuseInit) {}
+  SmallVector<int64_t> sizes;
+  bool fuseInit;
+};
 
 /// The tiling levels of `op`, outermost first (the last one is the register
 /// tile, vectorized whole), or nothing when the op is not scheduled here.
@@ -80,13 +88,20 @@ chooseTileSizes(linalg::LinalgOp op, int64_t lanes, int64_t accumulators) {
         // (n, oh, ow, f, kh, kw, c)
         int64_t f = laneTile(range[3], 4 * lanes, lanes);
         int64_t c = largestDivisorAtMost(range[6], 8);
-        return SmallVector<TileSizes>{{1, 1, stripOf(range[2], f), f, 1, 0, c}};
+        // The output tile (with its initial value) first, then the
+        // reduction over filter rows and input channels.
+        int64_t w = stripOf(range[2], f);
+        return SmallVector<TileSizes>{
+            {{1, 1, w, f, 0, 0, 0}, /*fuseInit=*/true},
+            {{0, 0, 0, 0, 1, 0, c}}};
       })
       .Case<linalg::DepthwiseConv2DNhwcHwcOp, linalg::PoolingNhwcMaxOp,
             linalg::PoolingNhwcSumOp>([&](auto) -> Sizes {
         // (n, oh, ow, c, kh, kw)
         int64_t c = laneTile(range[3], 4 * lanes, lanes);
-        return SmallVector<TileSizes>{{1, 1, stripOf(range[2], c), c, 1, 0}};
+        int64_t w = stripOf(range[2], c);
+        return SmallVector<TileSizes>{{{1, 1, w, c, 0, 0}, /*fuseInit=*/true},
+                                      {{0, 0, 0, 0, 1, 0}}};
       })
       .Case([&](linalg::MatmulOp matmul) -> Sizes {
         // Only the default (row-major, untransposed) matmul.
@@ -110,12 +125,57 @@ chooseTileSizes(linalg::LinalgOp op, int64_t lanes, int64_t accumulators) {
       .Default([](Operation *) -> Sizes { return std::nullopt; });
 }
 
+/// Tiles `op` by `level` and returns the tiled op (inside the new loops).
+FailureOr<Operation *> tileLevel(RewriterBase &rewriter, Operation *op,
+                                 const TileSizes &level) {
+  MLIRContext *ctx = op->getContext();
+  rewriter.setInsertionPoint(op);
+  scf::SCFTilingOptions options;
+  options.setTileSizes(getAsIndexOpFoldResult(ctx, level.sizes));
+  if (!level.fuseInit) {
+    FailureOr<scf::SCFTilingResult> tiled =
+        scf::tileUsingSCF(rewriter, cast<TilingInterface>(op), options);
+    if (failed(tiled) || tiled->tiledOps.size() != 1)
+      return failure();
+    rewriter.replaceOp(op, tiled->replacements);
+    return tiled->tiledOps.front();
+  }
+
+  // Fuse only the fill/broadcast that initializes the accumulator: it then
+  // writes one register tile at a time, right before the tile is reduced.
+  scf::SCFTileAndFuseOptions fuse;
+  fuse.setTilingOptions(options);
+  fuse.setFusionControlFn(
+      [](tensor::ExtractSliceOp, OpResult producer, bool isDestination)
+          -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
+        if (isDestination &&
+            isa<linalg::FillOp, linalg::BroadcastOp>(producer.getOwner()))
+          return scf::SCFTileAndFuseOptions::ControlFnResult{};
+        return std::nullopt;
+      });
+  FailureOr<scf::SCFTileAndFuseResult> tiled =
+      scf::tileConsumerAndFuseProducersUsingSCF(
+          rewriter, cast<TilingInterface>(op), fuse);
+  if (failed(tiled))
+    return failure();
+  Operation *tiledOp = nullptr;
+  for (Operation *candidate : tiled->tiledAndFusedOps)
+    if (candidate->getName() == op->getName())
+      tiledOp = candidate;
+  if (!tiledOp)
+    return failure();
+  for (OpResult result : op->getResults())
+    rewriter.replaceAllUsesWith(result, tiled->replacements.lookup(result));
+  rewriter.eraseOp(op);
+  return tiledOp;
+}
+
 /// The ops the schedule produces and vectorizes: 1-D windows after the
-/// decomposition, and the matmul tiles.
+/// decomposition, the matmul tiles, and the fused initial values.
 bool isScheduledTile(Operation *op) {
   return isa<linalg::Conv1DNwcWcfOp, linalg::DepthwiseConv1DNwcWcOp,
-             linalg::PoolingNwcMaxOp, linalg::PoolingNwcSumOp,
-             linalg::MatmulOp>(op) &&
+             linalg::PoolingNwcMaxOp, linalg::PoolingNwcSumOp, linalg::MatmulOp,
+             linalg::FillOp, linalg::BroadcastOp>(op) &&
          op->getParentOfType<scf::ForOp>();
 }
 
@@ -139,17 +199,12 @@ struct CPUTileAndVectorizePass
     });
     for (auto &[op, levels] : work) {
       Operation *current = op;
-      for (const TileSizes &sizes : levels) {
-        rewriter.setInsertionPoint(current);
-        scf::SCFTilingOptions options;
-        options.setTileSizes(getAsIndexOpFoldResult(ctx, sizes));
-        FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
-            rewriter, cast<TilingInterface>(current), options);
+      for (const TileSizes &level : levels) {
+        FailureOr<Operation *> tiled = tileLevel(rewriter, current, level);
         // An op that cannot be tiled stays as it is: slower, still correct.
-        if (failed(tiled) || tiled->tiledOps.size() != 1)
+        if (failed(tiled))
           break;
-        rewriter.replaceOp(current, tiled->replacements);
-        current = tiled->tiledOps.front();
+        current = *tiled;
       }
     }
 

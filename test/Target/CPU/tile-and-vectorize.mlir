@@ -74,3 +74,30 @@ func.func @dynamic(%a: tensor<?x16xf32>, %b: tensor<16x16xf32>, %c: tensor<?x16x
   %y = linalg.matmul ins(%a, %b : tensor<?x16xf32>, tensor<16x16xf32>) outs(%c : tensor<?x16xf32>) -> tensor<?x16xf32>
   return %y : tensor<?x16xf32>
 }
+
+// -----
+
+// The bias broadcast that initializes the accumulator is fused into the
+// output tile: it becomes a vector broadcast of 32 biases written right
+// before that tile's reduction loops, not a pass over the whole output.
+
+// CHECK-LABEL: func @conv_bias_init
+// CHECK-SAME: %[[B:[a-z0-9]*]]: tensor<64xf32>
+// CHECK-NOT: linalg.broadcast
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: %[[BIAS:.*]] = vector.transfer_read %[[B]]{{.*}} : tensor<64xf32>, vector<32xf32>
+// CHECK: %[[TILE:.*]] = vector.broadcast %[[BIAS]] : vector<32xf32> to vector<1x1x2x32xf32>
+// CHECK: %[[INIT:.*]] = vector.transfer_write %[[TILE]]
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[INIT]])
+// CHECK: scf.for
+// CHECK: vector.contract
+func.func @conv_bias_init(%x: tensor<2x10x10x16xf32>, %w: tensor<3x3x16x64xf32>, %b: tensor<64xf32>) -> tensor<2x8x8x64xf32> {
+  %e = tensor.empty() : tensor<2x8x8x64xf32>
+  %init = linalg.broadcast ins(%b : tensor<64xf32>) outs(%e : tensor<2x8x8x64xf32>) dimensions = [0, 1, 2]
+  %y = linalg.conv_2d_nhwc_hwcf ins(%x, %w : tensor<2x10x10x16xf32>, tensor<3x3x16x64xf32>)
+                                outs(%init : tensor<2x8x8x64xf32>) -> tensor<2x8x8x64xf32>
+  return %y : tensor<2x8x8x64xf32>
+}

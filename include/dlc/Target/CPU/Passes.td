@@ -28,7 +28,11 @@ def CPUTileAndVectorizePass
     GFLOP/s). For a convolution the loops (n, oh, ow, f, kh, kw, c) get tiles
     (1, 1, W, F, 1, full, C): an output row strip of W pixels by F filters
     (at most `accumulator-registers` vector registers), one filter row, all
-    filter columns, and C input channels per step.
+    filter columns, and C input channels per step. The fill or bias
+    broadcast that initializes a convolution's or pooling's accumulator is
+    fused into the output tile. Matmuls are first blocked along the
+    reduction (at most 512) so that the rows of A and the panel of B they
+    touch stay in L2.
 
     Example (32 -> 64 channels, 3x3, 24x24 output):
     ```mlir
