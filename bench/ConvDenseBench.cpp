@@ -232,5 +232,7 @@ int main(int argc, char **argv) {
       ok &= runLayer(layer, loops, "plain", seconds, peakCore);
     }
   }
+  std::printf("\n'of peak' uses the nominal clock from /proc/cpuinfo; a core "
+              "running at a higher turbo clock can exceed 100%%.\n");
   return ok ? 0 : 1;
 }
