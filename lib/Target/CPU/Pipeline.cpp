@@ -45,9 +45,12 @@ void mlir::dlc::buildLowerToLinalgPipeline(OpPassManager &pm) {
 
 void mlir::dlc::buildLowerToCPUPipeline(OpPassManager &pm,
                                         const CPUPipelineOptions &options) {
-  // 1. Register-tile and vectorize convolutions, matmuls and pooling while
-  //    they are still tensors (tile sizes come from each op's shape).
+  // 1. Merge chains of elementwise generics (one pass over memory instead
+  //    of one per op), then register-tile and vectorize convolutions,
+  //    matmuls and pooling while they are still tensors (tile sizes come
+  //    from each op's shape).
   pm.addPass(createCanonicalizerPass());
+  pm.addPass(createLinalgElementwiseOpFusionPass());
   if (options.vectorize) {
     VectorRegisterFile registers = getVectorRegisterFile(options);
     CPUTileAndVectorizePassOptions tiling;
