@@ -5,7 +5,7 @@
 // first hoists the accumulator transfers out of the reduction loops (they are
 // loop invariant once the tensors became buffers), so that the accumulators
 // stay in registers for a whole tile, then lowers the vector ops to the 1-D
-// form that convert-vector-to-llvm maps onto AVX2 instructions: a contraction
+// form that convert-vector-to-llvm maps onto SIMD instructions: a contraction
 // becomes outer products (broadcast one input, FMA with a row of the other).
 //
 //===----------------------------------------------------------------------===//

@@ -1,14 +1,16 @@
-//===- TileAndVectorize.cpp - Register tiling for AVX2 --------------------===//
+//===- TileAndVectorize.cpp - Register tiling for x86 SIMD ----------------===//
 //
 // The CPU schedule of the compute-heavy linalg ops, written with the C++
 // tiling and vectorization APIs (the same building blocks as the transform
 // dialect's tile_using_for / decompose / vectorize_children_and_apply_patterns)
 // so that tile sizes can be computed from each op's static shape.
 //
-// The target is one AVX2 core: 16 ymm registers of 8 floats. A tile keeps
-// W x F outputs in registers (F a multiple of 8 when the shape allows it) and
-// streams the reduction (filter rows and input channels) through them, so
-// that each loaded input value feeds F / 8 FMAs and each filter vector W.
+// The target is one x86 core: with AVX2, 16 ymm registers of 8 floats (with
+// AVX-512, 32 zmm of 16; the pass options carry the numbers). A tile keeps
+// W x F outputs in registers (F a multiple of the lanes when the shape allows
+// it) and streams the reduction (filter rows and input channels) through
+// them, so that each broadcast input value feeds F / lanes FMAs and each
+// filter vector W of them.
 // Every tile size divides its loop range: partial tiles would be dynamic and
 // the vectorizer would leave them scalar.
 //

@@ -58,7 +58,7 @@ def CPUTileAndVectorizePass
 
 def CPULowerVectorsPass
     : Pass<"dlc-cpu-lower-vectors", "::mlir::func::FuncOp"> {
-  let summary = "Hoist accumulators and lower vector ops for AVX2";
+  let summary = "Hoist accumulators and lower vector ops to 1-D (x86 SIMD)";
   let description = [{
     Runs after bufferization. Hoists the loop-invariant transfer_read /
     transfer_write pairs of the accumulators out of the reduction loops, so
