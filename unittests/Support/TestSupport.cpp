@@ -93,24 +93,43 @@ static std::string objectCacheDir() {
 #endif
 }
 
-/// A key for an object compiled from `source` with `options` by this very
-/// test binary (its size and mtime stand for the compiler's version, so a
-/// rebuilt compiler never reuses stale objects).
-static std::string
-objectCacheKey(const std::string &source,
-               const mlir::dlc::CPUPipelineOptions &options) {
+/// The stamp of this very test binary: its size and mtime stand for the
+/// compiler's version, so a rebuilt compiler never reuses stale objects.
+static std::string binaryStamp() {
   llvm::sys::fs::file_status exe;
   std::string self = llvm::sys::fs::getMainExecutable(nullptr, nullptr);
   (void)llvm::sys::fs::status(self, exe);
-  std::string identity =
-      source + "\n" + options.cpu + "\n" + options.features + "\n" +
-      std::to_string(options.vectorize) + "\n" +
-      std::to_string(options.vectorLanes) + "\n" +
-      std::to_string(options.accumulatorRegisters) + "\n" +
-      std::to_string(options.llvmOptLevel) + "\n" +
-      std::to_string(exe.getSize()) + "\n" +
-      std::to_string(exe.getLastModificationTime().time_since_epoch().count());
-  return llvm::utohexstr(llvm::xxh3_64bits(identity)) + ".o";
+  return llvm::utohexstr(llvm::xxh3_64bits(
+      self + "\n" + std::to_string(exe.getSize()) + "\n" +
+      std::to_string(
+          exe.getLastModificationTime().time_since_epoch().count())));
+}
+
+/// The cache file name of an object compiled from `source` with `options`:
+/// "<binary stamp>-<hash of source and options>.o".
+static std::string
+objectCacheKey(const std::string &source,
+               const mlir::dlc::CPUPipelineOptions &options) {
+  std::string identity = source + "\n" + options.cpu + "\n" + options.features +
+                         "\n" + std::to_string(options.vectorize) + "\n" +
+                         std::to_string(options.vectorLanes) + "\n" +
+                         std::to_string(options.accumulatorRegisters) + "\n" +
+                         std::to_string(options.llvmOptLevel);
+  return binaryStamp() + "-" + llvm::utohexstr(llvm::xxh3_64bits(identity)) +
+         ".o";
+}
+
+/// Deletes the objects of other builds of this binary (other stamps), so
+/// that the cache holds one build's worth of objects.
+static void pruneObjectCache(const std::string &dir) {
+  std::string keep = binaryStamp() + "-";
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    llvm::StringRef name = llvm::sys::path::filename(it->path());
+    if (name.ends_with(".o") && !name.starts_with(keep))
+      (void)llvm::sys::fs::remove(it->path());
+  }
 }
 
 std::unique_ptr<mlir::dlc::LoadedObject>
@@ -169,6 +188,7 @@ dlc::test::compileSource(const std::string &source,
     // Write a temporary and rename it: concurrent test processes never see
     // a partial object.
     (void)llvm::sys::fs::create_directories(cacheDir);
+    pruneObjectCache(cacheDir);
     std::string temp = cachePath + "." + std::to_string(::getpid()) + ".tmp";
     std::error_code ec;
     {
