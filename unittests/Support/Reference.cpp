@@ -401,7 +401,9 @@ HostTensor ref::randomTranslation(const HostTensor &x, uint64_t key,
       for (int64_t j = 0; j < s[2]; ++j)
         for (int64_t c = 0; c < s[3]; ++c) {
           int64_t si = i - dy, sj = j - dx;
-          bool inside = fillIndex(si, s[1], fill) & fillIndex(sj, s[2], fill);
+          bool insideY = fillIndex(si, s[1], fill);
+          bool insideX = fillIndex(sj, s[2], fill);
+          bool inside = insideY && insideX;
           y.f()[at4(s, n, i, j, c)] =
               inside ? x.f()[at4(s, n, si, sj, c)] : fillValue;
         }

@@ -74,7 +74,8 @@ struct CPUPrepareABIPass
       auto tied = getTiedResults(func);
       if (failed(tied))
         return signalPassFailure();
-      for (auto [arg, result] : *tied) {
+      for (auto [argIndex, resultIndex] : *tied) {
+        unsigned arg = argIndex, result = resultIndex;
         func.setArgAttr(arg, writable, b.getBoolAttr(true));
         // Compute the result in the argument's buffer when its producer
         // writes into a fresh tensor; bufferization copies the argument
