@@ -50,7 +50,7 @@ void mlir::dlc::buildLowerToCPUPipeline(OpPassManager &pm,
   //    matmuls and pooling while they are still tensors (tile sizes come
   //    from each op's shape).
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addNestedPass<func::FuncOp>(createCPUFuseElementwisePass());
   if (options.vectorize) {
     VectorRegisterFile registers = getVectorRegisterFile(options);
     CPUTileAndVectorizePassOptions tiling;
