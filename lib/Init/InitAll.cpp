@@ -7,8 +7,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "dlc/InitAll.h"
+#include "dlc/Conversion/Passes.h"
 #include "dlc/Dialect/DLC/IR/DLCDialect.h"
 #include "dlc/Dialect/DLC/Transforms/Passes.h"
+#include "dlc/Target/CPU/CPUTarget.h"
+#include "dlc/Target/CPU/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -24,4 +27,7 @@ void mlir::dlc::registerAllDLCDialects(mlir::DialectRegistry &registry) {
 void mlir::dlc::registerAllDLCPasses() {
   mlir::registerAllPasses();
   mlir::dlc::registerDLCPasses();
+  mlir::dlc::registerDLCConversionPasses();
+  mlir::dlc::registerDLCCPUPasses();
+  mlir::dlc::registerCPUPipelines();
 }

@@ -1,0 +1,50 @@
+//===- DLCToLinalg.h - dlc to linalg patterns -------------------*- C++ -*-===//
+//
+// Patterns that lower the dlc dialect to linalg on tensors, one populate
+// function per op family so that a pipeline (or a fusion pass that handles
+// some ops itself) can pick the families it needs.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DLC_CONVERSION_DLCTOLINALG_DLCTOLINALG_H
+#define DLC_CONVERSION_DLCTOLINALG_DLCTOLINALG_H
+
+namespace mlir {
+class ConversionTarget;
+class MLIRContext;
+class RewritePatternSet;
+
+namespace dlc {
+
+/// conv2d (all groupings, strides, dilations, padding modes) and dense.
+void populateConvAndDenseToLinalgPatterns(RewritePatternSet &patterns);
+
+/// bias_add, add, relu, leaky_relu, sigmoid, tanh, softmax.
+void populateElementwiseToLinalgPatterns(RewritePatternSet &patterns);
+
+/// max_pool2d, avg_pool2d, global_avg_pool.
+void populatePoolingToLinalgPatterns(RewritePatternSet &patterns);
+
+/// flatten, reshape, concat.
+void populateReshapeToLinalgPatterns(RewritePatternSet &patterns);
+
+/// batch_norm (inference) and batch_norm_train.
+void populateNormalizationToLinalgPatterns(RewritePatternSet &patterns);
+
+/// softmax_cross_entropy, mse, binary_cross_entropy, accuracy.
+void populateLossAndMetricToLinalgPatterns(RewritePatternSet &patterns);
+
+/// dropout, random_flip, random_translation, random_crop: keyless forms lower
+/// to their inference semantics, keyed forms to Philox4x32-10.
+void populateRandomToLinalgPatterns(RewritePatternSet &patterns);
+
+/// Every family above.
+void populateDLCToLinalgConversionPatterns(RewritePatternSet &patterns);
+
+/// Marks dlc illegal and the dialects the patterns produce legal.
+void configureDLCToLinalgTarget(ConversionTarget &target);
+
+} // namespace dlc
+} // namespace mlir
+
+#endif // DLC_CONVERSION_DLCTOLINALG_DLCTOLINALG_H

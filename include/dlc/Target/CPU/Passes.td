@@ -1,0 +1,148 @@
+//===- Passes.td - dlc CPU code generation passes ----------*- tablegen -*-===//
+//
+// The passes of the CPU pipeline that upstream MLIR does not provide as
+// passes: the tiling/vectorization schedule of the compute-heavy linalg ops,
+// the vector lowering that goes with it, and the calling convention of the
+// compiled functions. buildLowerToCPUPipeline (Pipeline.cpp) strings them
+// together with the upstream passes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DLC_TARGET_CPU_PASSES_TD
+#define DLC_TARGET_CPU_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def CPUFuseElementwisePass
+    : Pass<"dlc-cpu-fuse-elementwise", "::mlir::func::FuncOp"> {
+  let summary = "Merge chains of elementwise linalg.generic ops";
+  let description = [{
+    Fuses an elementwise `linalg.generic` into its elementwise consumer when
+    it has no other use (no computation is duplicated), e.g. the batch-norm
+    scale/shift and the relu after it become one pass over memory.
+
+    Unlike upstream `linalg-fuse-elementwise-ops`, reshapes are left where
+    they are: that pass also propagates `tensor.collapse_shape` through
+    contractions, which turns `flatten` + `dense` into a 5-D generic that
+    the matmul schedule no longer recognizes (measured: the mnist_cnn
+    forward went from ~30 ms to 540 ms).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def CPUTileAndVectorizePass
+    : Pass<"dlc-cpu-tile-and-vectorize", "::mlir::func::FuncOp"> {
+  let summary = "Tile and vectorize convolutions, matmuls and pooling";
+  let description = [{
+    Register-tiles every statically shaped `linalg.conv_2d_nhwc_hwcf`,
+    `linalg.depthwise_conv_2d_nhwc_hwc`, `linalg.pooling_nhwc_{max,sum}` and
+    `linalg.matmul` on tensors with `scf.for` loops, then decomposes the 2-D
+    windows (now of height 1) into their 1-D forms and vectorizes them.
+
+    Tile sizes are chosen per op from its shape so that they always divide
+    the iteration space: a tile that does not divide would leave a dynamic
+    remainder that the vectorizer skips (measured: 2.4 instead of 50
+    GFLOP/s). For a convolution the loops (n, oh, ow, f, kh, kw, c) get tiles
+    (1, 1, W, F, 1, full, C): an output row strip of W pixels by F filters
+    (at most `accumulator-registers` vector registers), one filter row, all
+    filter columns, and C input channels per step. The fill or bias
+    broadcast that initializes a convolution's or pooling's accumulator is
+    fused into the output tile. Matmuls are first blocked along the
+    reduction (at most 512) so that the rows of A and the panel of B they
+    touch stay in L2.
+
+    Example (32 -> 64 channels, 3x3, 24x24 output):
+    ```mlir
+    %0 = linalg.conv_2d_nhwc_hwcf ins(%x, %w : tensor<64x26x26x32xf32>, ...)
+    ```
+    becomes loops over n, oh, ow (step 3), f (step 32), kh, c (step 8)
+    around `vector.contract`s of `vector<1x3x8xf32>` by `vector<8x32xf32>`.
+  }];
+  let options = [
+    Option<"vectorLanes", "vector-lanes", "int64_t", /*default=*/"8",
+           "f32 lanes of one vector register (8: AVX2, 16: AVX-512)">,
+    Option<"accumulatorRegisters", "accumulator-registers", "int64_t",
+           /*default=*/"12",
+           "Vector registers a tile's accumulators may use (AVX2 has 16)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
+def CPULowerVectorsPass
+    : Pass<"dlc-cpu-lower-vectors", "::mlir::func::FuncOp"> {
+  let summary = "Hoist accumulators and lower vector ops to 1-D (x86 SIMD)";
+  let description = [{
+    Runs after bufferization. Hoists the loop-invariant transfer_read /
+    transfer_write pairs of the accumulators out of the reduction loops, so
+    that they live in registers, then lowers `vector.contract` to outer
+    products (FMAs of one broadcast by one vector), multi-dimensional
+    transfers to 1-D loads and stores, and shape casts / broadcasts / 
+    transposes to what the LLVM conversion expects.
+  }];
+  let dependentDialects = [
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
+def CPUPrepareABIPass : Pass<"dlc-cpu-prepare-abi", "::mlir::ModuleOp"> {
+  let summary = "Fix the calling convention of the compiled functions";
+  let description = [{
+    Runs before bufferization. Every public `func.func` gets
+    `llvm.emit_c_interface`, so its compiled form has a
+    `_mlir_ciface_<name>` entry point taking memref descriptors by pointer
+    (see dlc/Target/CPU/CPUTarget.h for the full convention).
+
+    A tensor argument is read-only unless it carries
+    `bufferization.writable = true` (the caller donates that buffer and the
+    function may overwrite it): an unmarked argument gets
+    `bufferization.writable = false`.
+
+    An argument with `dlc.result = N` is updated in place: result N is
+    written into that argument's buffer instead of an out-parameter
+    (dlc-cpu-finalize-abi removes it from the signature after
+    bufferization). The argument becomes writable, and when result N comes
+    out of a destination-style op that writes into a `tensor.empty`, the op
+    writes into the argument instead, so that bufferization can compute it
+    there directly.
+
+    ```mlir
+    func.func @sgd(%w: tensor<8xf32> {dlc.result = 0 : i64}, %g: tensor<8xf32>)
+        -> tensor<8xf32>
+    // compiles to: void _mlir_ciface_sgd(MemRef1D *w, MemRef1D *g);
+    ```
+  }];
+}
+
+def CPUFinalizeABIPass : Pass<"dlc-cpu-finalize-abi", "::mlir::ModuleOp"> {
+  let summary = "Drop results tied to arguments after bufferization";
+  let description = [{
+    Runs after one-shot bufferization and before
+    buffer-results-to-out-params. For every argument with `dlc.result = N`,
+    result N is removed from the function's results; when bufferization
+    did not compute it in the argument's buffer already, it is copied there
+    just before returning.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
+def CPUExpandStridedCopiesPass
+    : Pass<"dlc-cpu-expand-strided-copies", "::mlir::func::FuncOp"> {
+  let summary = "Turn copies between strided memrefs into linalg.copy";
+  let description = [{
+    `memref.copy` between memrefs that are not both contiguous lowers to a
+    call to `memrefCopy` from MLIR's C runner utilities, a library the
+    compiled objects must not depend on. This pass rewrites those copies
+    (e.g. into a slice of a concatenation) as `linalg.copy`, which becomes
+    plain loops; contiguous copies stay `memref.copy` (an `llvm.memcpy`).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+#endif // DLC_TARGET_CPU_PASSES_TD

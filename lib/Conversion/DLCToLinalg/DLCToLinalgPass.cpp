@@ -1,0 +1,54 @@
+//===- DLCToLinalgPass.cpp - The convert-dlc-to-linalg pass ---------------===//
+//
+// A thin pass: every lowering lives in the op-family files next to this one.
+// The conversion is partial (only dlc ops must go), so functions and any
+// upstream IR around them pass through untouched.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dlc/Conversion/DLCToLinalg/DLCToLinalg.h"
+#include "dlc/Conversion/Passes.h"
+#include "dlc/Dialect/DLC/IR/DLCDialect.h"
+
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace mlir::dlc {
+#define GEN_PASS_DEF_CONVERTDLCTOLINALGPASS
+#include "dlc/Conversion/Passes.h.inc"
+} // namespace mlir::dlc
+
+using namespace mlir;
+using namespace mlir::dlc;
+
+void mlir::dlc::populateDLCToLinalgConversionPatterns(
+    RewritePatternSet &patterns) {
+  populateConvAndDenseToLinalgPatterns(patterns);
+  populateElementwiseToLinalgPatterns(patterns);
+  populatePoolingToLinalgPatterns(patterns);
+  populateReshapeToLinalgPatterns(patterns);
+  populateNormalizationToLinalgPatterns(patterns);
+  populateLossAndMetricToLinalgPatterns(patterns);
+  populateRandomToLinalgPatterns(patterns);
+}
+
+void mlir::dlc::configureDLCToLinalgTarget(ConversionTarget &target) {
+  target.addIllegalDialect<DLCDialect>();
+  target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
+                         math::MathDialect, tensor::TensorDialect>();
+}
+
+namespace {
+struct ConvertDLCToLinalgPass
+    : mlir::dlc::impl::ConvertDLCToLinalgPassBase<ConvertDLCToLinalgPass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    ConversionTarget target(*ctx);
+    configureDLCToLinalgTarget(target);
+    RewritePatternSet patterns(ctx);
+    populateDLCToLinalgConversionPatterns(patterns);
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+} // namespace

@@ -1,0 +1,108 @@
+//===- LoweringUtils.h - Builders shared by the dlc lowerings ---*- C++ -*-===//
+//
+// Small builders that every op family of convert-dlc-to-linalg needs: empty
+// and filled tensors, elementwise and reduction linalg.generic ops, spatial
+// padding, and the Philox4x32-10 counter-based generator. Internal to
+// lib/Conversion/DLCToLinalg.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DLC_LIB_CONVERSION_DLCTOLINALG_LOWERINGUTILS_H
+#define DLC_LIB_CONVERSION_DLCTOLINALG_LOWERINGUTILS_H
+
+#include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+#include <array>
+
+namespace mlir::dlc::lowering {
+
+/// Builds the body of a linalg.generic from its block arguments (inputs, then
+/// outputs) and returns the values to yield.
+using GenericBodyFn = llvm::function_ref<SmallVector<Value>(
+    OpBuilder &b, Location loc, ValueRange args)>;
+
+/// An f32 constant.
+Value f32Constant(OpBuilder &b, Location loc, double value);
+
+/// An index constant.
+Value indexConstant(OpBuilder &b, Location loc, int64_t value);
+
+/// `tensor.empty` of the given static shape.
+Value createEmpty(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                  Type elementType);
+
+/// A tensor of `shape` filled with `value` (linalg.fill).
+Value createFilled(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                   Value value);
+
+/// A tensor of `shape` filled with the f32 constant `value`.
+Value createFilledF32(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                      double value);
+
+/// Broadcasts the per-channel vector `bias` ([C]) to `shape` ([..., C]).
+Value broadcastChannels(OpBuilder &b, Location loc, Value bias,
+                        ArrayRef<int64_t> shape);
+
+/// Pads dimensions 1 and 2 of an NHWC tensor by `pads` = [top, bottom, left,
+/// right] with `padValue`; returns `input` unchanged when every pad is 0.
+Value padSpatial(OpBuilder &b, Location loc, Value input,
+                 ArrayRef<int64_t> pads, double padValue);
+
+/// A linalg.generic with one result per output. Every map and iterator is
+/// given explicitly; `body` receives the scalar block arguments.
+SmallVector<Value> buildGeneric(OpBuilder &b, Location loc, ValueRange inputs,
+                                ValueRange outputs, ArrayRef<AffineMap> maps,
+                                ArrayRef<utils::IteratorType> iterators,
+                                GenericBodyFn body);
+
+/// An all-parallel linalg.generic that writes a tensor of `resultShape` and
+/// `resultElementType`. Each input either has the result's shape (read
+/// elementwise), is 1-D with the size of the last dimension (a per-channel
+/// vector, broadcast), or is 0-D (a scalar, broadcast). The body does not see
+/// the output's block argument.
+Value buildElementwise(OpBuilder &b, Location loc,
+                       ArrayRef<int64_t> resultShape, Type resultElementType,
+                       ValueRange inputs, GenericBodyFn body);
+
+/// Reduces `input` into a tensor of the kept dimensions (those with
+/// `reduced[d] == false`, in order), starting from `init` (a scalar). `body`
+/// gets (input element, accumulator) and returns the new accumulator.
+Value buildReduction(OpBuilder &b, Location loc, Value input,
+                     ArrayRef<bool> reduced, Value init, GenericBodyFn body);
+
+/// Sums `input` over every dimension but the last: [..., C] -> [C].
+Value sumPerChannel(OpBuilder &b, Location loc, Value input);
+
+/// Sums every element of `input` into a 0-D tensor.
+Value sumAll(OpBuilder &b, Location loc, Value input);
+
+/// Applies `body` to the single element of 0-D tensors: returns a 0-D tensor.
+Value buildScalarMap(OpBuilder &b, Location loc, Type resultElementType,
+                     ValueRange inputs, GenericBodyFn body);
+
+//===----------------------------------------------------------------------===//
+// Philox4x32-10
+//===----------------------------------------------------------------------===//
+
+/// Emits Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as
+/// 1, 2, 3", SC'11; the Random123 reference) on i32 values: four 32-bit
+/// counter words, two 32-bit key words, ten rounds. Returns the four output
+/// words. The C++ reference is dlc/Support/Philox.h.
+std::array<Value, 4> buildPhilox4x32(OpBuilder &b, Location loc,
+                                     std::array<Value, 4> counter,
+                                     std::array<Value, 2> key);
+
+/// dlc's draw: Philox4x32-10 with key = (low, high) 32 bits of `key` (i64) and
+/// counter = (low, high) 32 bits of `index` (index), then (low, high) 32 bits
+/// of the op's `stream`. Returns the four output words.
+std::array<Value, 4> buildDraw(OpBuilder &b, Location loc, Value key,
+                               int64_t stream, Value index);
+
+/// Maps a 32-bit word to a uniform f32 in [0, 1): (word >> 8) * 2^-24.
+Value buildUniform(OpBuilder &b, Location loc, Value word);
+
+} // namespace mlir::dlc::lowering
+
+#endif // DLC_LIB_CONVERSION_DLCTOLINALG_LOWERINGUTILS_H

@@ -1,0 +1,167 @@
+//===- Pipeline.cpp - dlc-lower-to-cpu: linalg on tensors to LLVM ---------===//
+//
+// The whole CPU pipeline in one function, buildLowerToCPUPipeline, read top
+// to bottom: schedule the heavy ops on tensors, bufferize with dlc's calling
+// convention, lower vectors, then convert everything to the LLVM dialect.
+// The dlc-specific passes are in this directory; the rest is upstream.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dlc/Target/CPU/CPUTarget.h"
+
+#include "dlc/Conversion/Passes.h"
+#include "dlc/Target/CPU/Passes.h"
+
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
+#include "mlir/Conversion/LinalgToStandard/LinalgToStandard.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+using namespace mlir::dlc;
+
+void mlir::dlc::buildLowerToLinalgPipeline(OpPassManager &pm) {
+  pm.addPass(createConvertDLCToLinalgPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void mlir::dlc::buildLowerToCPUPipeline(OpPassManager &pm,
+                                        const CPUPipelineOptions &options) {
+  // 1. Merge chains of elementwise generics (one pass over memory instead
+  //    of one per op), then register-tile and vectorize convolutions,
+  //    matmuls and pooling while they are still tensors (tile sizes come
+  //    from each op's shape).
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createCPUFuseElementwisePass());
+  if (options.vectorize) {
+    VectorRegisterFile registers = getVectorRegisterFile(options);
+    CPUTileAndVectorizePassOptions tiling;
+    tiling.vectorLanes = registers.lanes;
+    tiling.accumulatorRegisters = registers.accumulators;
+    pm.addNestedPass<func::FuncOp>(createCPUTileAndVectorizePass(tiling));
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+  }
+
+  // 2. Buffers. Public functions get C entry points and read-only arguments
+  //    (unless donated); results tied to an argument (dlc.result) are
+  //    written in place there; the other results go into buffers the caller
+  //    passes (buffer-results-to-out-params), computed there directly rather
+  //    than in a temporary (hoist-static-allocs).
+  pm.addPass(createCPUPrepareABIPass());
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // Folds loop-carried buffers and self-copies so that a result is visibly
+  // its allocation, which buffer-results-to-out-params then replaces.
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createCPUFinalizeABIPass());
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.hoistStaticAllocs = true;
+  outParams.modifyPublicFunctions = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  pm.addPass(createCanonicalizerPass());
+
+  // 3. Accumulators into registers, vectors down to 1-D; whatever linalg is
+  //    left (elementwise ops, reductions, gathers) becomes loops that the
+  //    LLVM loop vectorizer handles. Temporaries get freed.
+  if (options.vectorize) {
+    pm.addPass(memref::createFoldMemRefAliasOpsPass());
+    pm.addNestedPass<func::FuncOp>(createCPULowerVectorsPass());
+  }
+  pm.addNestedPass<func::FuncOp>(createCPUExpandStridedCopiesPass());
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+
+  // 4. The LLVM dialect. tanh has no LLVM intrinsic: expand it to exp.
+  pm.addPass(createConvertVectorToSCFPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(math::createMathExpandOpsPass({/*opMnemonics=*/{"tanh"}}));
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+namespace {
+/// dlc-opt's view of CPUPipelineOptions.
+struct CPUPipelineCLOptions : PassPipelineOptions<CPUPipelineCLOptions> {
+  Option<bool> vectorize{*this, "vectorize",
+                         llvm::cl::desc("Tile and vectorize conv, matmul and "
+                                        "pooling (off: plain loops)"),
+                         llvm::cl::init(true)};
+  Option<std::string> cpu{*this, "cpu",
+                          llvm::cl::desc("LLVM CPU name (default: the host)")};
+  Option<std::string> features{
+      *this, "features", llvm::cl::desc("LLVM target features (+avx2,...)")};
+  Option<int64_t> vectorLanes{
+      *this, "vector-lanes",
+      llvm::cl::desc("f32 lanes per vector register (0: from the target)"),
+      llvm::cl::init(0)};
+  Option<int64_t> accumulatorRegisters{
+      *this, "accumulator-registers",
+      llvm::cl::desc("Registers a tile's accumulators may use (0: from the "
+                     "target)"),
+      llvm::cl::init(0)};
+};
+} // namespace
+
+void mlir::dlc::registerCPUPipelines() {
+  PassPipelineRegistration<CPUPipelineCLOptions>(
+      "dlc-lower-to-cpu",
+      "Lower linalg on tensors to the LLVM dialect for the host CPU (tile, "
+      "vectorize, bufferize with dlc's C calling convention)",
+      [](OpPassManager &pm, const CPUPipelineCLOptions &cl) {
+        CPUPipelineOptions options;
+        options.vectorize = cl.vectorize;
+        options.cpu = cl.cpu;
+        options.features = cl.features;
+        options.vectorLanes = cl.vectorLanes;
+        options.accumulatorRegisters = cl.accumulatorRegisters;
+        buildLowerToCPUPipeline(pm, options);
+      });
+}
+
+LogicalResult mlir::dlc::lowerToLinalg(ModuleOp module) {
+  PassManager pm(module.getContext());
+  buildLowerToLinalgPipeline(pm);
+  return pm.run(module);
+}
+
+LogicalResult mlir::dlc::lowerToLLVMDialect(ModuleOp module,
+                                            const CPUPipelineOptions &options) {
+  PassManager pm(module.getContext());
+  buildLowerToCPUPipeline(pm, options);
+  return pm.run(module);
+}

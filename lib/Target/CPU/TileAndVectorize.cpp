@@ -1,0 +1,250 @@
+//===- TileAndVectorize.cpp - Register tiling for x86 SIMD ----------------===//
+//
+// The CPU schedule of the compute-heavy linalg ops, written with the C++
+// tiling and vectorization APIs (the same building blocks as the transform
+// dialect's tile_using_for / decompose / vectorize_children_and_apply_patterns)
+// so that tile sizes can be computed from each op's static shape.
+//
+// The target is one x86 core: with AVX2, 16 ymm registers of 8 floats (with
+// AVX-512, 32 zmm of 16; the pass options carry the numbers). A tile keeps
+// W x F outputs in registers (F a multiple of the lanes when the shape allows
+// it) and streams the reduction (filter rows and input channels) through
+// them, so that each broadcast input value feeds F / lanes FMAs and each
+// filter vector W of them.
+// Every tile size divides its loop range: partial tiles would be dynamic and
+// the vectorizer would leave them scalar.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dlc/Target/CPU/Passes.h"
+
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Tensor/Transforms/Transforms.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+namespace mlir::dlc {
+#define GEN_PASS_DEF_CPUTILEANDVECTORIZEPASS
+#include "dlc/Target/CPU/Passes.h.inc"
+} // namespace mlir::dlc
+
+using namespace mlir;
+using namespace mlir::dlc;
+
+namespace {
+
+/// The largest divisor of `extent` that is at most `cap` (at least 1).
+int64_t largestDivisorAtMost(int64_t extent, int64_t cap) {
+  for (int64_t d = std::min(extent, std::max<int64_t>(cap, 1)); d > 1; --d)
+    if (extent % d == 0)
+      return d;
+  return 1;
+}
+
+/// The tile of a dimension that becomes the vector lanes: the largest
+/// multiple of the register width that divides `extent` and is at most
+/// `cap`, or else the largest divisor at most `cap`.
+int64_t laneTile(int64_t extent, int64_t cap, int64_t lanes) {
+  for (int64_t d = cap - cap % lanes; d >= lanes; d -= lanes)
+    if (extent % d == 0)
+      return d;
+  return largestDivisorAtMost(extent, cap);
+}
+
+/// Registers that a vector of `elements` floats occupies.
+int64_t registersOf(int64_t elements, int64_t lanes) {
+  return (elements + lanes - 1) / lanes;
+}
+
+/// One level of tiling: its tile sizes (0 leaves a loop untiled), and
+/// whether the producer of the accumulator's initial value (the zero fill
+/// or bias broadcast) is computed per tile rather than in a separate pass
+/// over the whole output.
+struct TileSizes {
+  TileSizes(std::initializer_list<int64_t> sizes, bool fuseInit = false)
+      : sizes(sizes), fuseInit(fuseInit) {}
+  SmallVector<int64_t> sizes;
+  bool fuseInit;
+};
+
+/// The tiling levels of `op`, outermost first (the last one is the register
+/// tile, vectorized whole), or nothing when the op is not scheduled here.
+std::optional<SmallVector<TileSizes>>
+chooseTileSizes(linalg::LinalgOp op, int64_t lanes, int64_t accumulators) {
+  SmallVector<int64_t> range = op.getStaticLoopRanges();
+  if (ShapedType::isDynamicShape(range))
+    return std::nullopt;
+  // A strip of output pixels times a lane tile of channels, at most
+  // `accumulators` registers.
+  auto stripOf = [&](int64_t pixels, int64_t channelTile) {
+    return largestDivisorAtMost(pixels,
+                                accumulators / registersOf(channelTile, lanes));
+  };
+  using Sizes = std::optional<SmallVector<TileSizes>>;
+  return llvm::TypeSwitch<Operation *, Sizes>(op)
+      .Case([&](linalg::Conv2DNhwcHwcfOp) -> Sizes {
+        // (n, oh, ow, f, kh, kw, c)
+        int64_t f = laneTile(range[3], 4 * lanes, lanes);
+        int64_t c = largestDivisorAtMost(range[6], 8);
+        // The output tile (with its initial value) first, then the
+        // reduction over filter rows and input channels.
+        int64_t w = stripOf(range[2], f);
+        return SmallVector<TileSizes>{
+            {{1, 1, w, f, 0, 0, 0}, /*fuseInit=*/true},
+            {{0, 0, 0, 0, 1, 0, c}}};
+      })
+      .Case<linalg::DepthwiseConv2DNhwcHwcOp, linalg::PoolingNhwcMaxOp,
+            linalg::PoolingNhwcSumOp>([&](auto) -> Sizes {
+        // (n, oh, ow, c, kh, kw)
+        int64_t c = laneTile(range[3], 4 * lanes, lanes);
+        int64_t w = stripOf(range[2], c);
+        return SmallVector<TileSizes>{{{1, 1, w, c, 0, 0}, /*fuseInit=*/true},
+                                      {{0, 0, 0, 0, 1, 0}}};
+      })
+      .Case([&](linalg::MatmulOp matmul) -> Sizes {
+        // Only the default (row-major, untransposed) matmul.
+        if (!matmul.getIndexingMaps().empty() &&
+            matmul.getIndexingMapsArray() !=
+                matmul.getDefaultIndexingMaps(matmul->getContext()))
+          return std::nullopt;
+        // (m, n, k). First a block of the reduction, so that the rows of A
+        // and the panel of B it touches stay in L2 while every register tile
+        // of the output passes over them (without it, B is streamed from
+        // memory once per row strip); then the register tile.
+        int64_t n = laneTile(range[1], 2 * lanes, lanes);
+        int64_t kBlock = largestDivisorAtMost(range[2], 512);
+        int64_t k = largestDivisorAtMost(kBlock, 8);
+        SmallVector<TileSizes> levels;
+        if (kBlock < range[2])
+          levels.push_back({0, 0, kBlock});
+        levels.push_back({stripOf(range[0], n), n, k});
+        return levels;
+      })
+      .Default([](Operation *) -> Sizes { return std::nullopt; });
+}
+
+/// Tiles `op` by `level` and returns the tiled op (inside the new loops).
+FailureOr<Operation *> tileLevel(RewriterBase &rewriter, Operation *op,
+                                 const TileSizes &level) {
+  MLIRContext *ctx = op->getContext();
+  rewriter.setInsertionPoint(op);
+  scf::SCFTilingOptions options;
+  options.setTileSizes(getAsIndexOpFoldResult(ctx, level.sizes));
+  if (!level.fuseInit) {
+    FailureOr<scf::SCFTilingResult> tiled =
+        scf::tileUsingSCF(rewriter, cast<TilingInterface>(op), options);
+    if (failed(tiled) || tiled->tiledOps.size() != 1)
+      return failure();
+    rewriter.replaceOp(op, tiled->replacements);
+    return tiled->tiledOps.front();
+  }
+
+  // Fuse only the fill/broadcast that initializes the accumulator: it then
+  // writes one register tile at a time, right before the tile is reduced.
+  scf::SCFTileAndFuseOptions fuse;
+  fuse.setTilingOptions(options);
+  fuse.setFusionControlFn(
+      [](tensor::ExtractSliceOp, OpResult producer, bool isDestination)
+          -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
+        if (isDestination &&
+            isa<linalg::FillOp, linalg::BroadcastOp>(producer.getOwner()))
+          return scf::SCFTileAndFuseOptions::ControlFnResult{};
+        return std::nullopt;
+      });
+  FailureOr<scf::SCFTileAndFuseResult> tiled =
+      scf::tileConsumerAndFuseProducersUsingSCF(
+          rewriter, cast<TilingInterface>(op), fuse);
+  if (failed(tiled))
+    return failure();
+  Operation *tiledOp = nullptr;
+  for (Operation *candidate : tiled->tiledAndFusedOps)
+    if (candidate->getName() == op->getName())
+      tiledOp = candidate;
+  if (!tiledOp)
+    return failure();
+  for (OpResult result : op->getResults())
+    rewriter.replaceAllUsesWith(result, tiled->replacements.lookup(result));
+  rewriter.eraseOp(op);
+  return tiledOp;
+}
+
+/// The ops the schedule produces and vectorizes: 1-D windows after the
+/// decomposition, the matmul tiles, and the fused initial values.
+bool isScheduledTile(Operation *op) {
+  return isa<linalg::Conv1DNwcWcfOp, linalg::DepthwiseConv1DNwcWcOp,
+             linalg::PoolingNwcMaxOp, linalg::PoolingNwcSumOp, linalg::MatmulOp,
+             linalg::FillOp, linalg::BroadcastOp>(op) &&
+         op->getParentOfType<scf::ForOp>();
+}
+
+struct CPUTileAndVectorizePass
+    : mlir::dlc::impl::CPUTileAndVectorizePassBase<CPUTileAndVectorizePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    MLIRContext *ctx = &getContext();
+    IRRewriter rewriter(ctx);
+
+    // 1. Tile every scheduled op with loops (n, oh, ow, f | kh, c) around a
+    //    register-sized tile.
+    SmallVector<std::pair<linalg::LinalgOp, SmallVector<TileSizes>>> work;
+    func.walk([&](linalg::LinalgOp op) {
+      if (!op.hasPureTensorSemantics())
+        return;
+      if (auto levels = chooseTileSizes(op, vectorLanes, accumulatorRegisters))
+        work.emplace_back(op, std::move(*levels));
+    });
+    for (auto &[op, levels] : work) {
+      Operation *current = op;
+      for (const TileSizes &level : levels) {
+        FailureOr<Operation *> tiled = tileLevel(rewriter, current, level);
+        // An op that cannot be tiled stays as it is: slower, still correct.
+        if (failed(tiled))
+          break;
+        current = *tiled;
+      }
+    }
+
+    // 2. Windows of one row are 1-D windows: conv_2d -> conv_1d, etc.
+    {
+      RewritePatternSet patterns(ctx);
+      linalg::populateDecomposeConvolutionPatterns(patterns);
+      if (failed(applyPatternsGreedily(func, std::move(patterns))))
+        return signalPassFailure();
+    }
+
+    // 3. Vectorize the tiles (static shapes by construction).
+    SmallVector<Operation *> tiles;
+    func.walk([&](Operation *op) {
+      if (isScheduledTile(op))
+        tiles.push_back(op);
+    });
+    for (Operation *op : tiles) {
+      rewriter.setInsertionPoint(op);
+      FailureOr<linalg::VectorizationResult> vectorized =
+          linalg::vectorize(rewriter, op);
+      if (failed(vectorized))
+        continue;
+      rewriter.replaceOp(op, vectorized->replacements);
+    }
+
+    // 4. Fold the slices into the transfers and simplify, as
+    //    transform.structured.vectorize_children_and_apply_patterns does.
+    RewritePatternSet patterns(ctx);
+    vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
+    vector::populateVectorReductionToContractPatterns(patterns);
+    vector::populateSinkVectorOpsPatterns(patterns);
+    vector::TransferReadOp::getCanonicalizationPatterns(patterns, ctx);
+    vector::TransferWriteOp::getCanonicalizationPatterns(patterns, ctx);
+    tensor::populateFoldTensorSubsetIntoVectorTransferPatterns(patterns);
+    if (failed(applyPatternsGreedily(func, std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,103 @@
+// RUN: dlc-opt %s -split-input-file -dlc-cpu-tile-and-vectorize="vector-lanes=8 accumulator-registers=12" -canonicalize | FileCheck %s
+
+// AVX2 register tile of a convolution: 32 filters (4 registers) times a
+// strip of 2 pixels (the largest divisor of 8 within 12 / 4 = 3), one filter
+// row and 8 input channels per step; the filter row is a 1-D convolution
+// unrolled over its 3 columns into vector.contracts.
+
+// CHECK-LABEL: func @conv
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
+// CHECK-DAG: %[[C8:.*]] = arith.constant 8 : index
+// CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C2]] step %[[C1]]
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C8]] step %[[C1]]
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C8]] step %[[C2]]
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C32]]
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C1]]
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C8]]
+// CHECK: vector.transfer_read {{.*}} : tensor<2x10x10x16xf32>, vector<1x4x8xf32>
+// CHECK: vector.transfer_read {{.*}} : tensor<3x3x16x64xf32>, vector<3x8x32xf32>
+// CHECK-COUNT-3: vector.contract {{.*}} : vector<1x2x8xf32>, vector<8x32xf32> into vector<1x2x32xf32>
+// CHECK-NOT: linalg.conv
+func.func @conv(%x: tensor<2x10x10x16xf32>, %w: tensor<3x3x16x64xf32>, %init: tensor<2x8x8x64xf32>) -> tensor<2x8x8x64xf32> {
+  %y = linalg.conv_2d_nhwc_hwcf ins(%x, %w : tensor<2x10x10x16xf32>, tensor<3x3x16x64xf32>)
+                                outs(%init : tensor<2x8x8x64xf32>) -> tensor<2x8x8x64xf32>
+  return %y : tensor<2x8x8x64xf32>
+}
+
+// -----
+
+// Matmul: first a block of 512 along the reduction (the panel stays in
+// L2), then 4 x 16 output tiles over 8 reduction steps.
+
+// CHECK-LABEL: func @matmul
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
+// CHECK-DAG: %[[C8:.*]] = arith.constant 8 : index
+// CHECK-DAG: %[[C16:.*]] = arith.constant 16 : index
+// CHECK-DAG: %[[C512:.*]] = arith.constant 512 : index
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C512]]
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C4]]
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C16]]
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C512]] step %[[C8]]
+// CHECK: vector.contract {{.*}} : vector<4x8xf32>, vector<8x16xf32> into vector<4x16xf32>
+func.func @matmul(%a: tensor<64x1024xf32>, %b: tensor<1024x128xf32>, %c: tensor<64x128xf32>) -> tensor<64x128xf32> {
+  %y = linalg.matmul ins(%a, %b : tensor<64x1024xf32>, tensor<1024x128xf32>)
+                     outs(%c : tensor<64x128xf32>) -> tensor<64x128xf32>
+  return %y : tensor<64x128xf32>
+}
+
+// -----
+
+// Max pooling: a window row at a time, 3 pixels x 32 channels, stride 2
+// read as one vector<1x6x32xf32>.
+
+// CHECK-LABEL: func @pool
+// CHECK: vector.transfer_read {{.*}} : tensor<2x24x24x64xf32>, vector<1x6x32xf32>
+// CHECK: arith.maximumf {{.*}} : vector<1x1x32xf32>
+// CHECK-NOT: linalg.pooling
+func.func @pool(%x: tensor<2x24x24x64xf32>, %init: tensor<2x12x12x64xf32>) -> tensor<2x12x12x64xf32> {
+  %win = tensor.empty() : tensor<2x2xf32>
+  %y = linalg.pooling_nhwc_max {strides = dense<2> : tensor<2xi64>, dilations = dense<1> : tensor<2xi64>}
+      ins(%x, %win : tensor<2x24x24x64xf32>, tensor<2x2xf32>) outs(%init : tensor<2x12x12x64xf32>) -> tensor<2x12x12x64xf32>
+  return %y : tensor<2x12x12x64xf32>
+}
+
+// -----
+
+// Dynamic shapes are left alone (they lower to plain loops later).
+
+// CHECK-LABEL: func @dynamic
+// CHECK-NOT: scf.for
+// CHECK: linalg.matmul
+func.func @dynamic(%a: tensor<?x16xf32>, %b: tensor<16x16xf32>, %c: tensor<?x16xf32>) -> tensor<?x16xf32> {
+  %y = linalg.matmul ins(%a, %b : tensor<?x16xf32>, tensor<16x16xf32>) outs(%c : tensor<?x16xf32>) -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
+}
+
+// -----
+
+// The bias broadcast that initializes the accumulator is fused into the
+// output tile: it becomes a vector broadcast of 32 biases written right
+// before that tile's reduction loops, not a pass over the whole output.
+
+// CHECK-LABEL: func @conv_bias_init
+// CHECK-SAME: %[[B:[a-z0-9]*]]: tensor<64xf32>
+// CHECK-NOT: linalg.broadcast
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: %[[BIAS:.*]] = vector.transfer_read %[[B]]{{.*}} : tensor<64xf32>, vector<32xf32>
+// CHECK: %[[TILE:.*]] = vector.broadcast %[[BIAS]] : vector<32xf32> to vector<1x1x2x32xf32>
+// CHECK: %[[INIT:.*]] = vector.transfer_write %[[TILE]]
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[INIT]])
+// CHECK: scf.for
+// CHECK: vector.contract
+func.func @conv_bias_init(%x: tensor<2x10x10x16xf32>, %w: tensor<3x3x16x64xf32>, %b: tensor<64xf32>) -> tensor<2x8x8x64xf32> {
+  %e = tensor.empty() : tensor<2x8x8x64xf32>
+  %init = linalg.broadcast ins(%b : tensor<64xf32>) outs(%e : tensor<2x8x8x64xf32>) dimensions = [0, 1, 2]
+  %y = linalg.conv_2d_nhwc_hwcf ins(%x, %w : tensor<2x10x10x16xf32>, tensor<3x3x16x64xf32>)
+                                outs(%init : tensor<2x8x8x64xf32>) -> tensor<2x8x8x64xf32>
+  return %y : tensor<2x8x8x64xf32>
+}
