@@ -136,7 +136,7 @@ template <typename Fn> Timing timeIt(Fn fn, double seconds) {
 bool runLayer(const Layer &layer, const mlir::dlc::CPUPipelineOptions &options,
               const char *label, double seconds, double peakCore) {
   mlir::DialectRegistry registry;
-  dlc::registerAllDialects(registry);
+  mlir::dlc::registerAllDLCDialects(registry);
   mlir::MLIRContext context(registry);
   auto module = mlir::parseSourceString<mlir::ModuleOp>(layer.source, &context);
   if (!module)
@@ -219,7 +219,7 @@ bool runForward(const mlir::dlc::CPUPipelineOptions &options, double seconds,
                 double flops) {
   const int64_t n = 64;
   mlir::DialectRegistry registry;
-  dlc::registerAllDialects(registry);
+  mlir::dlc::registerAllDLCDialects(registry);
   mlir::MLIRContext context(registry);
   auto module =
       mlir::parseSourceString<mlir::ModuleOp>(cnnForwardSource(n), &context);

@@ -163,7 +163,7 @@ dlc::test::compileSource(const std::string &source,
   }
 
   mlir::DialectRegistry registry;
-  dlc::registerAllDialects(registry);
+  mlir::dlc::registerAllDLCDialects(registry);
   mlir::MLIRContext context(registry);
   std::string diagnostics;
   mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {

@@ -41,7 +41,7 @@ protected:
   CompilerAPITest() : context(makeRegistry()) {}
   static mlir::DialectRegistry makeRegistry() {
     mlir::DialectRegistry registry;
-    dlc::registerAllDialects(registry);
+    mlir::dlc::registerAllDLCDialects(registry);
     return registry;
   }
   mlir::OwningOpRef<mlir::ModuleOp> parse(const char *source) {
