@@ -34,7 +34,8 @@ Executor::Executor(const CompiledModel &model) : model(model) {
 
 llvm::Error Executor::initialize(uint64_t seed) {
   for (auto [spec, tensor] : llvm::zip(model.getTensors(), current))
-    if (llvm::Error err = initializeTensor(tensor, spec.init, seed, spec.name))
+    if (llvm::Error err = initializeTensor(tensor, spec.init, seed, spec.name,
+                                           spec.initConfig))
       return err;
   return llvm::Error::success();
 }

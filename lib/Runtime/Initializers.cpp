@@ -58,7 +58,8 @@ llvm::ArrayRef<llvm::StringRef> dlc::runtime::knownInitializers() {
   static const llvm::StringRef names[] = {
       "glorot_uniform",   "glorot_normal", "he_uniform",    "he_normal",
       "lecun_uniform",    "lecun_normal",  "random_normal", "random_uniform",
-      "truncated_normal", "zeros",         "ones"};
+      "truncated_normal", "zeros",         "ones",          "constant",
+      "variance_scaling"};
   return names;
 }
 
@@ -69,8 +70,8 @@ template <typename Fn> static void fill(Tensor &t, Fn value) {
 }
 
 llvm::Error dlc::runtime::initializeTensor(Tensor &tensor, llvm::StringRef init,
-                                           uint64_t seed,
-                                           llvm::StringRef name) {
+                                           uint64_t seed, llvm::StringRef name,
+                                           const InitConfig &config) {
   // Constant initializers work for every dtype (step counters are i64).
   if (init == "zeros" || init == "ones") {
     int64_t one = init == "ones";
@@ -102,15 +103,47 @@ llvm::Error dlc::runtime::initializeTensor(Tensor &tensor, llvm::StringRef init,
         dtypeName(tensor.getDType()).str().c_str());
 
   Rng rng(deriveKey(seed, name));
-  // Keras's defaults for the plain random initializers.
-  if (init == "random_normal") {
-    fill(tensor, [&] { return 0.05 * rng.normal(); });
+  // Keras's defaults for the plain random initializers, unless configured.
+  double mean = config.number("mean", 0.0);
+  double stddev = config.number("stddev", 0.05);
+  if (init == "constant") {
+    double value = config.number("value", 0.0);
+    fill(tensor, [&] { return value; });
+  } else if (init == "random_normal") {
+    fill(tensor, [&] { return mean + stddev * rng.normal(); });
   } else if (init == "random_uniform") {
-    fill(tensor, [&] { return -0.05 + 0.1 * rng.uniform(); });
+    double lo = config.number("minval", -0.05);
+    double hi = config.number("maxval", 0.05);
+    fill(tensor, [&] { return lo + (hi - lo) * rng.uniform(); });
   } else if (init == "truncated_normal") {
-    fill(tensor, [&] { return 0.05 * rng.truncatedNormal(); });
+    fill(tensor, [&] { return mean + stddev * rng.truncatedNormal(); });
   } else {
-    Scaling s = *varianceScaling(init);
+    std::optional<Scaling> named = varianceScaling(init);
+    Scaling s = named.value_or(
+        Scaling{1.0, Mode::FanIn, Distribution::TruncatedNormal});
+    if (init == "variance_scaling") {
+      // Keras VarianceScaling: scale, mode (fan_in|fan_out|fan_avg),
+      // distribution (truncated_normal|untruncated_normal|uniform).
+      s.scale = config.number("scale", 1.0);
+      std::string mode = config.string("mode", "fan_in");
+      std::string dist = config.string("distribution", "truncated_normal");
+      Fans fans = computeFans(tensor.getShape());
+      double n = mode == "fan_in"    ? fans.fanIn
+                 : mode == "fan_out" ? fans.fanOut
+                                     : (fans.fanIn + fans.fanOut) / 2.0;
+      double variance = s.scale / std::max(1.0, n);
+      if (dist == "uniform") {
+        double limit = std::sqrt(3.0 * variance);
+        fill(tensor, [&] { return limit * (2.0 * rng.uniform() - 1.0); });
+      } else if (dist == "untruncated_normal" || dist == "normal") {
+        double sd = std::sqrt(variance);
+        fill(tensor, [&] { return sd * rng.normal(); });
+      } else {
+        double sd = std::sqrt(variance) / 0.87962566103423978;
+        fill(tensor, [&] { return sd * rng.truncatedNormal(); });
+      }
+      return llvm::Error::success();
+    }
     Fans fans = computeFans(tensor.getShape());
     double n =
         s.mode == Mode::FanIn ? fans.fanIn : (fans.fanIn + fans.fanOut) / 2.0;

@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <malloc.h>
 
 using namespace dlc::runtime;
 
@@ -645,6 +646,12 @@ int dlc::runtime::runMain(llvm::StringRef program,
 }
 
 int dlcRuntimeMain(int argc, char **argv, const dlc_model_info &model) {
+  // The compiled steps malloc and free their multi-megabyte temporaries on
+  // every call. glibc would hand such blocks back to the kernel each time
+  // (mmap threshold, heap trimming) and page-fault them in again on the next
+  // step, about a quarter of a forward pass; keep them in the heap instead.
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   std::vector<std::string> args(argv + 1, argv + argc);
   llvm::StringRef program =
       argc > 0 ? llvm::sys::path::filename(argv[0]) : llvm::StringRef("model");

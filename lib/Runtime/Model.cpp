@@ -102,7 +102,11 @@ dlc::runtime::parseModelSettings(llvm::StringRef json) {
       return settingsError("epochs must be a non-negative integer");
     settings.epochs = *n;
   }
-  if (const llvm::json::Object *input = root->getObject("input")) {
+  // The importer records `input_normalization`; `input` is accepted too.
+  const llvm::json::Object *input = root->getObject("input_normalization");
+  if (!input)
+    input = root->getObject("input");
+  if (input) {
     if (const llvm::json::Value *v = input->get("scale"))
       if (llvm::Error err =
               readChannelValues(*v, "scale", settings.normalization.scale))
@@ -118,6 +122,20 @@ dlc::runtime::parseModelSettings(llvm::StringRef json) {
   for (const char *key : {"dataset", "data"})
     if (std::optional<llvm::StringRef> s = root->getString(key))
       settings.dataset = s->str();
+  if (const llvm::json::Object *configs = root->getObject("init_config"))
+    for (const auto &[name, value] : *configs) {
+      const llvm::json::Object *object = value.getAsObject();
+      if (!object)
+        return settingsError("init_config." + name.str() +
+                             " must be an object");
+      InitConfig &config = settings.initConfigs[name.str()];
+      for (const auto &[key, v] : *object) {
+        if (std::optional<double> n = v.getAsNumber())
+          config.numbers[key.str()] = *n;
+        else if (std::optional<llvm::StringRef> str = v.getAsString())
+          config.strings[key.str()] = str->str();
+      }
+    }
   return settings;
 }
 
@@ -393,6 +411,9 @@ CompiledModel::create(const dlc_model_info &info) {
                           : "zeros";
         if (!llvm::is_contained(knownInitializers(), spec.init))
           return tableError(w, "unknown initializer '" + spec.init + "'");
+        auto config = model->settings.initConfigs.find(spec.name);
+        if (config != model->settings.initConfigs.end())
+          spec.initConfig = config->second;
         model->tensors.push_back(std::move(spec));
       }
     }

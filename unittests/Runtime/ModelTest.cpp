@@ -137,3 +137,55 @@ TEST(ExecutorTest, PingPongKeepsArgumentsAndResultsApart) {
 }
 
 } // namespace
+
+TEST(InitializerConfigTest, ConfiguredInitializersFollowTheirParameters) {
+  using namespace dlc::runtime;
+  Tensor t(DType::F32, {1000});
+  InitConfig constant;
+  constant.numbers["value"] = 0.25;
+  ASSERT_FALSE(bool(initializeTensor(t, "constant", 1, "c", constant)));
+  EXPECT_EQ(t.data<float>()[0], 0.25f);
+  EXPECT_EQ(t.data<float>()[999], 0.25f);
+
+  InitConfig uniform;
+  uniform.numbers["minval"] = 2.0;
+  uniform.numbers["maxval"] = 3.0;
+  ASSERT_FALSE(bool(initializeTensor(t, "random_uniform", 1, "u", uniform)));
+  for (int i = 0; i < 1000; ++i) {
+    EXPECT_GE(t.data<float>()[i], 2.0f);
+    EXPECT_LT(t.data<float>()[i], 3.0f);
+  }
+
+  InitConfig normal;
+  normal.numbers["mean"] = 5.0;
+  normal.numbers["stddev"] = 0.01;
+  ASSERT_FALSE(bool(initializeTensor(t, "random_normal", 1, "n", normal)));
+  double sum = 0;
+  for (int i = 0; i < 1000; ++i)
+    sum += t.data<float>()[i];
+  EXPECT_NEAR(sum / 1000, 5.0, 0.01);
+
+  // VarianceScaling(scale=2, fan_in, uniform) is he_uniform.
+  Tensor k(DType::F32, {3, 3, 4, 8});
+  InitConfig scaling;
+  scaling.numbers["scale"] = 2.0;
+  scaling.strings["mode"] = "fan_in";
+  scaling.strings["distribution"] = "uniform";
+  ASSERT_FALSE(bool(initializeTensor(k, "variance_scaling", 1, "k", scaling)));
+  double limit = std::sqrt(3.0 * 2.0 / 36.0);
+  for (int64_t i = 0; i < k.getNumElements(); ++i)
+    EXPECT_LE(std::abs(k.data<float>()[i]), limit + 1e-6);
+}
+
+TEST(InitializerConfigTest, SettingsCarryInitConfigAndImporterNormalization) {
+  using namespace dlc::runtime;
+  auto settings = parseModelSettings(
+      R"({"input_normalization": {"scale": [0.5], "offset": [1.0]},
+          "init_config": {"dense/kernel": {"stddev": 0.01, "mode": "fan_in"}}})");
+  ASSERT_TRUE(bool(settings)) << llvm::toString(settings.takeError());
+  ASSERT_EQ(settings->normalization.scale.size(), 1u);
+  EXPECT_EQ(settings->normalization.scale[0], 0.5f);
+  EXPECT_EQ(settings->initConfigs["dense/kernel"].number("stddev", 0), 0.01);
+  EXPECT_EQ(settings->initConfigs["dense/kernel"].string("mode", ""), "fan_in");
+  EXPECT_FALSE(bool(parseModelSettings(R"({"init_config": {"w": 3}})")));
+}

@@ -14,6 +14,9 @@
 
 #include "llvm/Support/Error.h"
 
+#include <map>
+#include <string>
+
 namespace dlc::runtime {
 
 /// Keras's fan-in and fan-out of a weight of this shape: for rank >= 2 the
@@ -32,8 +35,28 @@ llvm::ArrayRef<llvm::StringRef> knownInitializers();
 /// he_normal, he_uniform, lecun_normal, lecun_uniform, random_normal,
 /// random_uniform, truncated_normal, zeros, ones), drawing from
 /// deriveKey(seed, name). Errors name the tensor.
+/// The parameters of a configurable initializer (Keras's names: `value`,
+/// `mean`, `stddev`, `minval`, `maxval`, `scale`, `mode`, `distribution`),
+/// as the model's settings record them under `init_config`.
+struct InitConfig {
+  std::map<std::string, double> numbers;
+  std::map<std::string, std::string> strings;
+
+  double number(llvm::StringRef key, double fallback) const {
+    auto it = numbers.find(key.str());
+    return it == numbers.end() ? fallback : it->second;
+  }
+  std::string string(llvm::StringRef key, llvm::StringRef fallback) const {
+    auto it = strings.find(key.str());
+    return it == strings.end() ? fallback.str() : it->second;
+  }
+};
+
+/// Fills `tensor` by the initializer `init` from the stream (seed, name);
+/// `config` overrides Keras's default parameters.
 llvm::Error initializeTensor(Tensor &tensor, llvm::StringRef init,
-                             uint64_t seed, llvm::StringRef name);
+                             uint64_t seed, llvm::StringRef name,
+                             const InitConfig &config = {});
 
 } // namespace dlc::runtime
 

@@ -12,6 +12,7 @@
 #define DLC_RUNTIME_MODEL_H
 
 #include "dlc/Runtime/Data/Batcher.h"
+#include "dlc/Runtime/Initializers.h"
 #include "dlc/Runtime/ModelABI.h"
 #include "dlc/Runtime/Tensor.h"
 
@@ -37,6 +38,8 @@ struct ModelSettings {
   std::vector<std::string> classNames;
   /// A default for --data.
   std::string dataset;
+  /// Parameters of configurable initializers, by tensor name.
+  std::map<std::string, InitConfig> initConfigs;
 };
 
 /// Parses settings_json. Unknown keys are ignored (the compiler may record
@@ -55,6 +58,8 @@ struct TensorSpec {
   std::string init;
   DType dtype;
   llvm::SmallVector<int64_t, 4> shape;
+  /// Parameters of `init` (e.g. random_normal's stddev), if configured.
+  InitConfig initConfig = {};
 };
 
 /// Where one argument or result of an entry point comes from or goes to.
