@@ -2,25 +2,42 @@
 //
 // `dlc <subcommand> ...`, one llvm::cl subcommand per user task:
 //
-//   dlc compile MODEL --emit=mlir [-o FILE] [--batch-size=N]
+//   dlc compile MODEL [-o EXE]                  a standalone training program
+//   dlc compile MODEL --emit=STAGE [-o FILE]    any stage of the pipeline
+//   dlc train MODEL [program flags...]          compile, then run `train`
 //
-// `compile` imports a model file (dlc YAML or Keras JSON) and prints the
-// stage `--emit` names. Each stage of the pipeline becomes one more `--emit`
-// value, lowered by one function (lowerToStage); `dlc train` becomes one
-// more subcommand reusing the same import.
+// Each stage is reached by one step of `lowerToStage`, in pipeline order:
+// import (dlc @forward), dlc-build-train-step (@train_step, @eval_step,
+// @predict), convert-dlc-to-linalg, the CPU pipeline to the LLVM dialect,
+// LLVM IR with the runtime's model table, an object file, and finally an
+// executable: the object linked with the runtime library by the system C++
+// compiler driver. `dlc train` cannot run the model in this process (the
+// runtime links LLVM's static Support library, dlc the shared libLLVM), so
+// it builds the executable in a temporary directory and runs it.
 //
 //===----------------------------------------------------------------------===//
 
+#include "dlc/Dialect/DLC/Transforms/Passes.h"
 #include "dlc/Import/Import.h"
 #include "dlc/InitAll.h"
+#include "dlc/Target/CPU/CPUTarget.h"
+#include "dlc/Target/ModelInfo.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -29,7 +46,7 @@ using namespace mlir;
 namespace cl = llvm::cl;
 
 //===----------------------------------------------------------------------===//
-// dlc compile
+// Command line
 //===----------------------------------------------------------------------===//
 
 static cl::OptionCategory compileCategory("dlc compile options");
@@ -37,89 +54,339 @@ static cl::OptionCategory compileCategory("dlc compile options");
 static cl::SubCommand compileCommand("compile",
                                      "Compile a model file (YAML or Keras "
                                      "JSON)");
+static cl::SubCommand trainCommand(
+    "train", "Compile a model file and train it (the flags after the model "
+             "go to the program's `train` command; see docs/Runtime.md)");
 
 namespace {
-/// The stages `dlc compile --emit` can print, in pipeline order.
+/// The stages `dlc compile --emit` can produce, in pipeline order.
 enum class Stage {
   /// The imported model: func.func @forward in the dlc dialect.
   DLC,
+  /// After dlc-build-train-step: @train_step, @eval_step, @predict.
+  Train,
+  /// linalg on tensors.
+  Linalg,
+  /// LLVM IR for the target, with the runtime's model table.
+  LLVM,
+  /// An object file.
+  Object,
+  /// A standalone executable.
+  Executable,
 };
 } // namespace
 
 static cl::opt<std::string> modelFile(cl::Positional, cl::Required,
                                       cl::desc("<model.yaml|model.json>"),
                                       cl::sub(compileCommand),
+                                      cl::sub(trainCommand),
                                       cl::cat(compileCategory));
 
-static cl::opt<Stage>
-    emitStage("emit", cl::desc("The stage to print"), cl::init(Stage::DLC),
-              cl::values(clEnumValN(Stage::DLC, "mlir",
-                                    "the imported model in the dlc dialect "
-                                    "(func.func @forward)")),
-              cl::sub(compileCommand), cl::cat(compileCategory));
+static cl::list<std::string>
+    programArgs(cl::ConsumeAfter,
+                cl::desc("<flags of the program's train command>"),
+                cl::sub(trainCommand));
 
-static cl::opt<std::string> outputFile("o", cl::desc("Output file"),
-                                       cl::value_desc("filename"),
-                                       cl::init("-"), cl::sub(compileCommand),
-                                       cl::cat(compileCategory));
+static cl::opt<Stage> emitStage(
+    "emit", cl::desc("The stage to produce"), cl::init(Stage::Executable),
+    cl::values(
+        clEnumValN(Stage::DLC, "mlir",
+                   "the imported model in the dlc dialect (func.func "
+                   "@forward)"),
+        clEnumValN(Stage::Train, "train",
+                   "@train_step, @eval_step and @predict in the dlc dialect"),
+        clEnumValN(Stage::Linalg, "linalg", "linalg on tensors"),
+        clEnumValN(Stage::LLVM, "llvm",
+                   "LLVM IR for the target, with the model table"),
+        clEnumValN(Stage::Object, "obj", "an object file"),
+        clEnumValN(Stage::Executable, "exe",
+                   "a standalone program: train, evaluate, predict "
+                   "(default)")),
+    cl::sub(compileCommand), cl::cat(compileCategory));
+
+static cl::opt<std::string>
+    outputFile("o",
+               cl::desc("Output file (default: stdout for text stages, "
+                        "<model>.o for obj, <model>_train for exe)"),
+               cl::value_desc("filename"), cl::sub(compileCommand),
+               cl::cat(compileCategory));
 
 static cl::opt<int64_t>
     batchSize("batch-size",
               cl::desc("Batch size to compile for (default: the model "
                        "file's batch_size, else 32)"),
               cl::value_desc("n"), cl::init(0), cl::sub(compileCommand),
-              cl::cat(compileCategory));
+              cl::sub(trainCommand), cl::cat(compileCategory));
 
-/// Lowers the imported `module` to `stage`. The imported IR is the only
-/// stage so far; the pipelines of later stages are added here, in order.
-static LogicalResult lowerToStage(ModuleOp module, Stage stage) {
-  switch (stage) {
-  case Stage::DLC:
-    return success();
-  }
-  llvm_unreachable("unknown stage");
+static cl::opt<std::string>
+    targetCPU("cpu",
+              cl::desc("LLVM CPU to compile for (default: this machine's); "
+                       "e.g. x86-64-v3 for AVX2 + FMA without AVX-512"),
+              cl::value_desc("name"), cl::sub(compileCommand),
+              cl::sub(trainCommand), cl::cat(compileCategory));
+
+static cl::opt<bool>
+    noVectorize("no-vectorize",
+                cl::desc("Plain loops instead of tiled, vectorized kernels "
+                         "(a slow reference)"),
+                cl::sub(compileCommand), cl::sub(trainCommand),
+                cl::cat(compileCategory));
+
+static cl::opt<bool> verbose("v",
+                             cl::desc("Print each stage's time and the link "
+                                      "command"),
+                             cl::sub(compileCommand), cl::sub(trainCommand),
+                             cl::cat(compileCategory));
+
+//===----------------------------------------------------------------------===//
+// The pipeline
+//===----------------------------------------------------------------------===//
+
+static std::string error(const Twine &message) {
+  llvm::errs() << "dlc: error: " << message << "\n";
+  return {};
 }
 
-static int runCompile() {
-  if (batchSize.getNumOccurrences() && (batchSize < 1 || batchSize > 65536)) {
-    llvm::errs() << "dlc: error: --batch-size must be in [1, 65536], got "
-                 << batchSize << "\n";
-    return 1;
+/// The directory that holds this program, for finding the runtime library.
+static std::string programDirectory(const char *argv0) {
+  std::string path = llvm::sys::fs::getMainExecutable(
+      argv0, reinterpret_cast<void *>(&programDirectory));
+  return llvm::sys::path::parent_path(path).str();
+}
+
+namespace {
+/// Everything one compilation produces; later stages consume earlier ones.
+struct Compilation {
+  OwningOpRef<ModuleOp> module;
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule;
+  mlir::dlc::CPUPipelineOptions cpuOptions;
+};
+} // namespace
+
+/// Lowers the imported module of `c` up to `stage`, in pipeline order.
+static LogicalResult lowerToStage(Compilation &c, Stage stage) {
+  ModuleOp module = *c.module;
+  if (stage == Stage::DLC)
+    return success();
+
+  PassManager pm(module.getContext());
+  pm.addPass(mlir::dlc::createDLCBuildTrainStep());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  if (failed(pm.run(module)))
+    return failure();
+  if (stage == Stage::Train)
+    return success();
+
+  // The table describes the step functions as dlc sees them; lowering
+  // erases the names and roles it reads.
+  FailureOr<mlir::dlc::ModelDescription> description;
+  if (stage >= Stage::LLVM) {
+    description = mlir::dlc::describeModel(module);
+    if (failed(description))
+      return failure();
   }
+  if (failed(mlir::dlc::lowerToLinalg(module)))
+    return failure();
+  if (stage == Stage::Linalg)
+    return success();
+
+  if (failed(mlir::dlc::lowerToLLVMDialect(module, c.cpuOptions)))
+    return failure();
+  c.llvmModule =
+      mlir::dlc::translateToLLVMIR(module, c.llvmContext, c.cpuOptions);
+  if (!c.llvmModule)
+    return failure();
+  return mlir::dlc::emitModelInfo(*description, *c.llvmModule,
+                                  module.getLoc());
+}
+
+/// Imports `modelFile` into `c.module`; errors go to stderr as
+/// file:line:col.
+static LogicalResult importInto(Compilation &c, MLIRContext &context,
+                                llvm::SourceMgr &sourceMgr) {
   std::string errorMessage;
   std::unique_ptr<llvm::MemoryBuffer> input =
       openInputFile(modelFile, &errorMessage);
   if (!input) {
-    llvm::errs() << "dlc: error: " << errorMessage << "\n";
-    return 1;
+    error(errorMessage);
+    return failure();
   }
-  llvm::SourceMgr sourceMgr;
   sourceMgr.AddNewSourceBuffer(std::move(input), llvm::SMLoc());
+  mlir::dlc::ImportOptions options;
+  if (batchSize.getNumOccurrences())
+    options.batchSize = batchSize;
+  c.module = mlir::dlc::importModel(sourceMgr, &context, options);
+  return success(bool(c.module));
+}
+
+/// Writes the object file of `c` to `path`.
+static LogicalResult writeObject(Compilation &c, StringRef path) {
+  std::string errorMessage;
+  auto output = openOutputFile(path, &errorMessage);
+  if (!output) {
+    error(errorMessage);
+    return failure();
+  }
+  if (llvm::Error err = mlir::dlc::emitObjectFile(*c.llvmModule, output->os(),
+                                                  c.cpuOptions)) {
+    error("cannot emit the object file: " + llvm::toString(std::move(err)));
+    return failure();
+  }
+  output->keep();
+  return success();
+}
+
+/// The C++ compiler driver that links executables: the clang of this LLVM
+/// if present, then the system's.
+static std::string findLinkerDriver() {
+  for (const char *name : {"clang++-22", "clang++", "c++", "g++"})
+    if (llvm::ErrorOr<std::string> path = llvm::sys::findProgramByName(name))
+      return *path;
+  return {};
+}
+
+/// Links `object` with the runtime into the executable `output`.
+static LogicalResult linkExecutable(StringRef object, StringRef output,
+                                    StringRef dlcDirectory) {
+  // The build tree puts the runtime's link line next to the libraries:
+  // <build>/bin/dlc and <build>/lib/dlc-runtime.rsp.
+  SmallString<256> rsp(dlcDirectory);
+  llvm::sys::path::append(rsp, "..", "lib", "dlc-runtime.rsp");
+  if (!llvm::sys::fs::exists(rsp)) {
+    error("cannot find the runtime library's link line " + rsp +
+          " (is dlc run from its build tree?)");
+    return failure();
+  }
+  std::string driver = findLinkerDriver();
+  if (driver.empty()) {
+    error("no C++ compiler driver (clang++-22, clang++, c++ or g++) on PATH "
+          "to link the executable");
+    return failure();
+  }
+  SmallVector<std::string> args = {driver, object.str(), "@" + rsp.str().str(),
+                                   "-o", output.str()};
+  // lld links the static runtime several times faster than GNU ld.
+  if (llvm::sys::findProgramByName("ld.lld") ||
+      llvm::sys::fs::exists("/usr/lib/llvm-22/bin/ld.lld"))
+    if (StringRef(driver).contains("clang"))
+      args.push_back("-fuse-ld=lld");
+  SmallVector<StringRef> argRefs(args.begin(), args.end());
+  if (verbose) {
+    llvm::errs() << "dlc: linking:";
+    for (StringRef a : argRefs)
+      llvm::errs() << " " << a;
+    llvm::errs() << "\n";
+  }
+  std::string errorMessage;
+  int rc = llvm::sys::ExecuteAndWait(driver, argRefs, std::nullopt, {}, 0, 0,
+                                     &errorMessage);
+  if (rc != 0) {
+    error("linking " + output + " failed" +
+          (errorMessage.empty() ? "" : ": " + errorMessage));
+    return failure();
+  }
+  return success();
+}
+
+/// `<model name>_train` in the current directory.
+static std::string defaultExecutableName(ModuleOp module) {
+  std::string name =
+      module.getSymName() ? module.getSymName()->str() : std::string("model");
+  return name + "_train";
+}
+
+/// Compiles `modelFile` to `stage` and writes it to `output` (empty: the
+/// stage's default). Returns the written path, or "" after an error.
+static std::string compile(Stage stage, std::string output,
+                           const char *argv0) {
+  if (batchSize.getNumOccurrences() && (batchSize < 1 || batchSize > 65536))
+    return error("--batch-size must be in [1, 65536], got " +
+                 Twine(batchSize.getValue()));
 
   DialectRegistry registry;
   mlir::dlc::registerAllDLCDialects(registry);
   MLIRContext context(registry);
+  llvm::SourceMgr sourceMgr;
   // Errors name file:line:col and show the line of the model file.
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
 
-  mlir::dlc::ImportOptions options;
-  if (batchSize.getNumOccurrences())
-    options.batchSize = batchSize;
-  OwningOpRef<ModuleOp> module =
-      mlir::dlc::importModel(sourceMgr, &context, options);
-  if (!module || failed(lowerToStage(*module, emitStage)))
-    return 1;
+  Compilation c;
+  c.cpuOptions.cpu = targetCPU;
+  c.cpuOptions.vectorize = !noVectorize;
+  if (failed(importInto(c, context, sourceMgr)) ||
+      failed(lowerToStage(c, stage)))
+    return {};
 
-  std::unique_ptr<llvm::ToolOutputFile> output =
-      openOutputFile(outputFile, &errorMessage);
-  if (!output) {
-    llvm::errs() << "dlc: error: " << errorMessage << "\n";
+  if (stage <= Stage::Linalg || stage == Stage::LLVM) {
+    if (output.empty())
+      output = "-";
+    std::string errorMessage;
+    auto file = openOutputFile(output, &errorMessage);
+    if (!file)
+      return error(errorMessage);
+    if (stage == Stage::LLVM)
+      c.llvmModule->print(file->os(), nullptr);
+    else
+      c.module->print(file->os());
+    file->os() << "\n";
+    file->keep();
+    return output;
+  }
+
+  if (stage == Stage::Object) {
+    if (output.empty())
+      output = defaultExecutableName(*c.module) + ".o";
+    return succeeded(writeObject(c, output)) ? output : std::string();
+  }
+
+  if (output.empty())
+    output = defaultExecutableName(*c.module);
+  SmallString<128> object;
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("dlc-model", "o", object))
+    return error("cannot create a temporary object file: " + ec.message());
+  llvm::FileRemover removeObject(object);
+  if (failed(writeObject(c, object)) ||
+      failed(linkExecutable(object, output, programDirectory(argv0))))
+    return {};
+  return output;
+}
+
+static int runCompile(const char *argv0) {
+  return compile(emitStage, outputFile, argv0).empty() ? 1 : 0;
+}
+
+/// `dlc train MODEL flags...`: build the program in a temporary directory
+/// and run its `train` command with the flags.
+static int runTrain(const char *argv0) {
+  SmallString<128> directory;
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueDirectory("dlc-train", directory)) {
+    error("cannot create a temporary directory: " + ec.message());
     return 1;
   }
-  module->print(output->os());
-  output->os() << "\n";
-  output->keep();
-  return 0;
+  SmallString<128> program(directory);
+  llvm::sys::path::append(program, "model_train");
+  std::string built = compile(Stage::Executable, program.str().str(), argv0);
+  int rc = 1;
+  if (!built.empty()) {
+    SmallVector<std::string> args = {built, "train"};
+    // The program checks --batch-size against its compiled batch: pass the
+    // one it was compiled for.
+    if (batchSize.getNumOccurrences())
+      args.push_back("--batch-size=" + std::to_string(batchSize));
+    args.append(programArgs.begin(), programArgs.end());
+    SmallVector<StringRef> argRefs(args.begin(), args.end());
+    std::string errorMessage;
+    rc = llvm::sys::ExecuteAndWait(built, argRefs, std::nullopt, {}, 0, 0,
+                                   &errorMessage);
+    if (rc < 0)
+      error("cannot run the compiled program: " + errorMessage);
+  }
+  llvm::sys::fs::remove_directories(directory);
+  return rc < 0 ? 1 : rc;
 }
 
 //===----------------------------------------------------------------------===//
@@ -151,10 +418,16 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "dlc: a deep-learning compiler for training convolutional networks\n\n"
-      "  dlc compile MODEL --emit=mlir [-o FILE]\n");
+      "  dlc compile MODEL [-o EXE]               a training program\n"
+      "  dlc compile MODEL --emit=STAGE [-o FILE] mlir, train, linalg, llvm, "
+      "obj\n"
+      "  dlc train MODEL [--data D --epochs N ...] compile and train\n");
   if (compileCommand)
-    return runCompile();
+    return runCompile(argv[0]);
+  if (trainCommand)
+    return runTrain(argv[0]);
   llvm::errs() << "dlc: error: expected a subcommand, e.g. `dlc compile "
-                  "model.yaml --emit=mlir` (see dlc --help)\n";
+                  "model.yaml -o model_train` or `dlc train model.yaml` (see "
+                  "dlc --help)\n";
   return 1;
 }
