@@ -16,7 +16,7 @@ packages=(
   cmake ninja-build python3 git
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 lld-22
   libzstd-dev zlib1g-dev libfmt-dev libgtest-dev googletest
-  dataset-fashion-mnist
+  dataset-fashion-mnist time
 )
 
 install_packages() {
@@ -55,9 +55,12 @@ test)
   ctest --output-on-failure -j"$(nproc)"
   ;;
 run)
-  # Until the compiler driver lands, the main job shows the dialect on the
-  # example network: parse, verify and print it.
-  "$build/bin/dlc-opt" "$root/examples/fashion_mnist/cnn_bn.mlir"
+  # The main job: train the cnn_bn example on Fashion-MNIST for a short
+  # default run (EPOCHS, default 1); the program prints where its report is.
+  out=${OUT_DIR:-$root/runs/cnn_bn}
+  "$build/bin/dlc" train "$root/examples/fashion_mnist/cnn_bn.yaml" \
+    --data fashion-mnist --epochs "${EPOCHS:-1}" --out "$out"
+  echo "setup: report at $out/report.html, metrics in $out/metrics.csv"
   ;;
 *)
   echo "usage: $0 [run|test|build]" >&2
