@@ -54,9 +54,10 @@ static cl::OptionCategory compileCategory("dlc compile options");
 static cl::SubCommand compileCommand("compile",
                                      "Compile a model file (YAML or Keras "
                                      "JSON)");
-static cl::SubCommand trainCommand(
-    "train", "Compile a model file and train it (the flags after the model "
-             "go to the program's `train` command; see docs/Runtime.md)");
+static cl::SubCommand
+    trainCommand("train",
+                 "Compile a model file and train it (the flags after the model "
+                 "go to the program's `train` command; see docs/Runtime.md)");
 
 namespace {
 /// The stages `dlc compile --emit` can produce, in pipeline order.
@@ -198,8 +199,7 @@ static LogicalResult lowerToStage(Compilation &c, Stage stage) {
       mlir::dlc::translateToLLVMIR(module, c.llvmContext, c.cpuOptions);
   if (!c.llvmModule)
     return failure();
-  return mlir::dlc::emitModelInfo(*description, *c.llvmModule,
-                                  module.getLoc());
+  return mlir::dlc::emitModelInfo(*description, *c.llvmModule, module.getLoc());
 }
 
 /// Imports `modelFile` into `c.module`; errors go to stderr as
@@ -299,8 +299,7 @@ static std::string defaultExecutableName(ModuleOp module) {
 
 /// Compiles `modelFile` to `stage` and writes it to `output` (empty: the
 /// stage's default). Returns the written path, or "" after an error.
-static std::string compile(Stage stage, std::string output,
-                           const char *argv0) {
+static std::string compile(Stage stage, std::string output, const char *argv0) {
   if (batchSize.getNumOccurrences() && (batchSize < 1 || batchSize > 65536))
     return error("--batch-size must be in [1, 65536], got " +
                  Twine(batchSize.getValue()));
