@@ -29,6 +29,11 @@ void mlir::dlc::populateDLCToLinalgConversionPatterns(
   populateNormalizationToLinalgPatterns(patterns);
   populateLossAndMetricToLinalgPatterns(patterns);
   populateRandomToLinalgPatterns(patterns);
+  populateConvAndDenseGradientToLinalgPatterns(patterns);
+  populateElementwiseGradientToLinalgPatterns(patterns);
+  populatePoolingGradientToLinalgPatterns(patterns);
+  populateNormalizationGradientToLinalgPatterns(patterns);
+  populateLossGradientToLinalgPatterns(patterns);
 }
 
 void mlir::dlc::configureDLCToLinalgTarget(ConversionTarget &target) {
