@@ -34,6 +34,7 @@ void mlir::dlc::populateDLCToLinalgConversionPatterns(
   populatePoolingGradientToLinalgPatterns(patterns);
   populateNormalizationGradientToLinalgPatterns(patterns);
   populateLossGradientToLinalgPatterns(patterns);
+  populateOptimizerToLinalgPatterns(patterns);
 }
 
 void mlir::dlc::configureDLCToLinalgTarget(ConversionTarget &target) {

@@ -54,6 +54,9 @@ void populateNormalizationGradientToLinalgPatterns(RewritePatternSet &patterns);
 /// softmax_cross_entropy_grad, mse_grad, binary_cross_entropy_grad.
 void populateLossGradientToLinalgPatterns(RewritePatternSet &patterns);
 
+/// sgd_update, adam_update.
+void populateOptimizerToLinalgPatterns(RewritePatternSet &patterns);
+
 /// Every family above.
 void populateDLCToLinalgConversionPatterns(RewritePatternSet &patterns);
 
