@@ -3,13 +3,19 @@
 #include "TestSupport.h"
 
 #include "dlc/InitAll.h"
+#include "dlc/Target/CPU/CPUTarget.h"
+#include "dlc/Target/ModelInfo.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -106,13 +112,14 @@ static std::string binaryStamp() {
           exe.getLastModificationTime().time_since_epoch().count())));
 }
 
-/// The cache file name of an object compiled from `source` with `options`:
-/// "<binary stamp>-<hash of source and options>.o".
+/// The cache file name of an object compiled from `source` with `options`
+/// after `passes`: "<binary stamp>-<hash of source, passes and options>.o".
 static std::string
-objectCacheKey(const std::string &source,
+objectCacheKey(const std::string &source, const std::string &passes,
                const mlir::dlc::CPUPipelineOptions &options) {
-  std::string identity = source + "\n" + options.cpu + "\n" + options.features +
-                         "\n" + std::to_string(options.vectorize) + "\n" +
+  std::string identity = source + "\n" + passes + "\n" + options.cpu + "\n" +
+                         options.features + "\n" +
+                         std::to_string(options.vectorize) + "\n" +
                          std::to_string(options.vectorLanes) + "\n" +
                          std::to_string(options.accumulatorRegisters) + "\n" +
                          std::to_string(options.llvmOptLevel);
@@ -133,9 +140,34 @@ static void pruneObjectCache(const std::string &dir) {
   }
 }
 
+/// mlir::dlc::compileToObjectFile, stage by stage, adding the runtime's
+/// model table when the module has step functions.
+static llvm::Error
+compileWithModelInfo(mlir::ModuleOp module, llvm::raw_pwrite_stream &os,
+                     const mlir::dlc::CPUPipelineOptions &options) {
+  mlir::FailureOr<mlir::dlc::ModelDescription> model =
+      mlir::dlc::describeModel(module);
+  if (failed(model))
+    return llvm::createStringError("describing the model failed");
+  if (failed(mlir::dlc::lowerToLinalg(module)))
+    return llvm::createStringError("lowering to linalg failed");
+  if (failed(mlir::dlc::lowerToLLVMDialect(module, options)))
+    return llvm::createStringError("lowering to the LLVM dialect failed");
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      mlir::dlc::translateToLLVMIR(module, llvmContext, options);
+  if (!llvmModule)
+    return llvm::createStringError("translation to LLVM IR failed");
+  if (!model->functions.empty() &&
+      failed(mlir::dlc::emitModelInfo(*model, *llvmModule, module.getLoc())))
+    return llvm::createStringError("emitting the model table failed");
+  return mlir::dlc::emitObjectFile(*llvmModule, os, options);
+}
+
 std::unique_ptr<mlir::dlc::LoadedObject>
 dlc::test::compileSource(const std::string &source,
-                         const mlir::dlc::CPUPipelineOptions &options) {
+                         const mlir::dlc::CPUPipelineOptions &options,
+                         const std::string &passes) {
   // DLC_TEST_CPU=x86-64-v3 runs the suite on the AVX2 schedule and code on
   // a host with AVX-512 (ctest runs both).
   mlir::dlc::CPUPipelineOptions effective = options;
@@ -152,7 +184,7 @@ dlc::test::compileSource(const std::string &source,
   std::string cacheDir = objectCacheDir(), cachePath;
   if (!cacheDir.empty()) {
     llvm::SmallString<256> path(cacheDir);
-    llvm::sys::path::append(path, objectCacheKey(source, effective));
+    llvm::sys::path::append(path, objectCacheKey(source, passes, effective));
     cachePath = std::string(path);
     if (auto cached = llvm::MemoryBuffer::getFile(cachePath)) {
       auto object = mlir::dlc::LoadedObject::load(std::move(*cached));
@@ -179,10 +211,20 @@ dlc::test::compileSource(const std::string &source,
                   << source;
     return nullptr;
   }
+  if (!passes.empty()) {
+    static bool registered = (mlir::dlc::registerAllDLCPasses(), true);
+    (void)registered;
+    mlir::PassManager pm(&context);
+    if (failed(mlir::parsePassPipeline(passes, pm)) ||
+        failed(pm.run(*module))) {
+      ADD_FAILURE() << "the pass pipeline '" << passes << "' failed:\n"
+                    << diagnostics;
+      return nullptr;
+    }
+  }
   llvm::SmallString<0> bytes;
   llvm::raw_svector_ostream os(bytes);
-  if (llvm::Error error =
-          mlir::dlc::compileToObjectFile(*module, os, effective)) {
+  if (llvm::Error error = compileWithModelInfo(*module, os, effective)) {
     ADD_FAILURE() << "compilation failed: " << llvm::toString(std::move(error))
                   << "\n"
                   << diagnostics;

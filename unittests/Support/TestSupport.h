@@ -65,12 +65,17 @@ struct CallArg {
   int64_t scalar = 0;
 };
 
-/// Parses `source` (dlc and/or upstream ops), compiles it in process with
-/// the full CPU pipeline and links it. Fails the current test (and returns
+/// Parses `source` (dlc and/or upstream ops), runs the textual pass
+/// pipeline `passes` on it first when not empty (e.g. "dlc-test-vjp" or
+/// "dlc-build-train-step"), compiles it in process with the full CPU
+/// pipeline and links it. A module with @train_step, @eval_step or @predict
+/// also gets the runtime's `dlc_model` table and `dlc_packed_<f>` entry
+/// points (dlc/Runtime/ModelABI.h). Fails the current test (and returns
 /// null) with the diagnostics when any stage fails.
 std::unique_ptr<mlir::dlc::LoadedObject>
 compileSource(const std::string &source,
-              const mlir::dlc::CPUPipelineOptions &options = {});
+              const mlir::dlc::CPUPipelineOptions &options = {},
+              const std::string &passes = "");
 
 /// Calls `_mlir_ciface_<name>` with `args` (arguments then result buffers,
 /// see dlc/Target/CPU/CPUTarget.h). Every argument is one integer-class

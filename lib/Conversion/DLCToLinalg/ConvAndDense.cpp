@@ -33,20 +33,6 @@ using namespace mlir::dlc::lowering;
 
 namespace {
 
-/// Reshapes `value` to `shape` with one reassociation (expand or collapse is
-/// picked from the ranks).
-Value reshapeTo(OpBuilder &b, Location loc, Value value,
-                ArrayRef<int64_t> shape,
-                ArrayRef<ReassociationIndices> reassociation) {
-  auto type = cast<RankedTensorType>(value.getType());
-  auto resultType = RankedTensorType::get(shape, type.getElementType());
-  if (resultType.getRank() > type.getRank())
-    return tensor::ExpandShapeOp::create(b, loc, resultType, value,
-                                         reassociation);
-  return tensor::CollapseShapeOp::create(b, loc, resultType, value,
-                                         reassociation);
-}
-
 /// groups == C: depthwise convolution with a channel multiplier M = F / C.
 Value buildDepthwise(OpBuilder &b, Location loc, Value input, Value filter,
                      Value init, DenseIntElementsAttr strides,
@@ -123,6 +109,29 @@ Value buildGrouped(OpBuilder &b, Location loc, Value input, Value filter,
   return reshapeTo(b, loc, conv, out, {{0}, {1}, {2}, {3, 4}});
 }
 
+} // namespace
+
+Value lowering::buildConv2D(OpBuilder &b, Location loc, Value input,
+                            Value filter, Value init, int64_t groups,
+                            ArrayRef<int64_t> strides,
+                            ArrayRef<int64_t> dilations) {
+  auto resultType = cast<RankedTensorType>(init.getType());
+  int64_t channels = cast<RankedTensorType>(input.getType()).getDimSize(3);
+  auto stridesAttr = b.getI64VectorAttr(strides);
+  auto dilationsAttr = b.getI64VectorAttr(dilations);
+  if (groups == 1)
+    return linalg::Conv2DNhwcHwcfOp::create(
+               b, loc, TypeRange{resultType}, ValueRange{input, filter},
+               ValueRange{init}, stridesAttr, dilationsAttr)
+        .getResult(0);
+  if (groups == channels)
+    return buildDepthwise(b, loc, input, filter, init, stridesAttr,
+                          dilationsAttr);
+  return buildGrouped(b, loc, input, filter, init, groups, strides, dilations);
+}
+
+namespace {
+
 struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -131,8 +140,6 @@ struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     auto resultType = cast<RankedTensorType>(op.getType());
-    int64_t channels = op.getInput().getType().getDimSize(3);
-    int64_t groups = op.getGroups();
 
     Value input = padSpatial(rewriter, loc, adaptor.getInput(),
                              op.getResolvedPads(), /*padValue=*/0.0);
@@ -140,24 +147,9 @@ struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
                      ? broadcastChannels(rewriter, loc, adaptor.getBias(),
                                          resultType.getShape())
                      : createFilledF32(rewriter, loc, resultType.getShape(), 0);
-    auto strides = rewriter.getI64VectorAttr(op.getStrides());
-    auto dilations = rewriter.getI64VectorAttr(op.getDilations());
-
-    Value result;
-    if (groups == 1) {
-      result = linalg::Conv2DNhwcHwcfOp::create(
-                   rewriter, loc, TypeRange{resultType},
-                   ValueRange{input, adaptor.getFilter()}, ValueRange{init},
-                   strides, dilations)
-                   .getResult(0);
-    } else if (groups == channels) {
-      result = buildDepthwise(rewriter, loc, input, adaptor.getFilter(), init,
-                              strides, dilations);
-    } else {
-      result = buildGrouped(rewriter, loc, input, adaptor.getFilter(), init,
-                            groups, op.getStrides(), op.getDilations());
-    }
-    rewriter.replaceOp(op, result);
+    rewriter.replaceOp(
+        op, buildConv2D(rewriter, loc, input, adaptor.getFilter(), init,
+                        op.getGroups(), op.getStrides(), op.getDilations()));
     return success();
   }
 };

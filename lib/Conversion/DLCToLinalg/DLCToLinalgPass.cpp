@@ -29,6 +29,12 @@ void mlir::dlc::populateDLCToLinalgConversionPatterns(
   populateNormalizationToLinalgPatterns(patterns);
   populateLossAndMetricToLinalgPatterns(patterns);
   populateRandomToLinalgPatterns(patterns);
+  populateConvAndDenseGradientToLinalgPatterns(patterns);
+  populateElementwiseGradientToLinalgPatterns(patterns);
+  populatePoolingGradientToLinalgPatterns(patterns);
+  populateNormalizationGradientToLinalgPatterns(patterns);
+  populateLossGradientToLinalgPatterns(patterns);
+  populateOptimizerToLinalgPatterns(patterns);
 }
 
 void mlir::dlc::configureDLCToLinalgTarget(ConversionTarget &target) {

@@ -66,6 +66,34 @@ Value lowering::padSpatial(OpBuilder &b, Location loc, Value input,
       high, f32Constant(b, loc, padValue));
 }
 
+Value lowering::reshapeTo(OpBuilder &b, Location loc, Value value,
+                          ArrayRef<int64_t> shape,
+                          ArrayRef<ReassociationIndices> reassociation) {
+  auto type = cast<RankedTensorType>(value.getType());
+  auto resultType = RankedTensorType::get(shape, type.getElementType());
+  if (resultType.getRank() > type.getRank())
+    return tensor::ExpandShapeOp::create(b, loc, resultType, value,
+                                         reassociation);
+  return tensor::CollapseShapeOp::create(b, loc, resultType, value,
+                                         reassociation);
+}
+
+Value lowering::windowValidCount(OpBuilder &b, Location loc, Value outIndex,
+                                 int64_t stride, int64_t padBefore,
+                                 int64_t kernel, int64_t size) {
+  Value start = arith::SubIOp::create(
+      b, loc,
+      arith::MulIOp::create(b, loc, outIndex, indexConstant(b, loc, stride)),
+      indexConstant(b, loc, padBefore));
+  Value end = arith::MinSIOp::create(
+      b, loc,
+      arith::AddIOp::create(b, loc, start, indexConstant(b, loc, kernel)),
+      indexConstant(b, loc, size));
+  Value clippedStart =
+      arith::MaxSIOp::create(b, loc, start, indexConstant(b, loc, 0));
+  return arith::SubIOp::create(b, loc, end, clippedStart);
+}
+
 SmallVector<Value>
 lowering::buildGeneric(OpBuilder &b, Location loc, ValueRange inputs,
                        ValueRange outputs, ArrayRef<AffineMap> maps,

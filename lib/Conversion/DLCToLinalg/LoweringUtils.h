@@ -10,6 +10,7 @@
 #ifndef DLC_LIB_CONVERSION_DLCTOLINALG_LOWERINGUTILS_H
 #define DLC_LIB_CONVERSION_DLCTOLINALG_LOWERINGUTILS_H
 
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -49,6 +50,26 @@ Value broadcastChannels(OpBuilder &b, Location loc, Value bias,
 /// right] with `padValue`; returns `input` unchanged when every pad is 0.
 Value padSpatial(OpBuilder &b, Location loc, Value input,
                  ArrayRef<int64_t> pads, double padValue);
+
+/// Reshapes `value` to `shape` with `reassociation` (tensor.expand_shape or
+/// tensor.collapse_shape, picked from the ranks).
+Value reshapeTo(OpBuilder &b, Location loc, Value value,
+                ArrayRef<int64_t> shape,
+                ArrayRef<ReassociationIndices> reassociation);
+
+/// The cross-correlation of an NHWC `input` (already padded) with an HWCF
+/// `filter` [KH, KW, C / groups, F], accumulated into `init` [N, OH, OW, F]:
+/// linalg.conv_2d_nhwc_hwcf, a depthwise named op or a grouped generic
+/// depending on `groups` (see ConvAndDense.cpp, which defines it).
+Value buildConv2D(OpBuilder &b, Location loc, Value input, Value filter,
+                  Value init, int64_t groups, ArrayRef<int64_t> strides,
+                  ArrayRef<int64_t> dilations);
+
+/// The number of input positions of window `outIndex` (an index) along one
+/// dimension: [o * stride - padBefore, ... + kernel) clipped to [0, size).
+Value windowValidCount(OpBuilder &b, Location loc, Value outIndex,
+                       int64_t stride, int64_t padBefore, int64_t kernel,
+                       int64_t size);
 
 /// A linalg.generic with one result per output. Every map and iterator is
 /// given explicitly; `body` receives the scalar block arguments.

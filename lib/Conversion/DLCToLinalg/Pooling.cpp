@@ -54,23 +54,6 @@ struct MaxPool2DLowering : OpConversionPattern<MaxPool2DOp> {
   }
 };
 
-/// The number of input positions of window `outIndex` along one dimension:
-/// the window [o * stride - padBefore, ... + kernel) clipped to [0, size).
-Value validCount(OpBuilder &b, Location loc, Value outIndex, int64_t stride,
-                 int64_t padBefore, int64_t kernel, int64_t size) {
-  Value start = arith::SubIOp::create(
-      b, loc,
-      arith::MulIOp::create(b, loc, outIndex, indexConstant(b, loc, stride)),
-      indexConstant(b, loc, padBefore));
-  Value end = arith::MinSIOp::create(
-      b, loc,
-      arith::AddIOp::create(b, loc, start, indexConstant(b, loc, kernel)),
-      indexConstant(b, loc, size));
-  Value clippedStart =
-      arith::MaxSIOp::create(b, loc, start, indexConstant(b, loc, 0));
-  return arith::SubIOp::create(b, loc, end, clippedStart);
-}
-
 struct AvgPool2DLowering : OpConversionPattern<AvgPool2DOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -94,8 +77,8 @@ struct AvgPool2DLowering : OpConversionPattern<AvgPool2DOp> {
           Value oh = linalg::IndexOp::create(b, l, 1);
           Value ow = linalg::IndexOp::create(b, l, 2);
           Value count = arith::MulIOp::create(
-              b, l, validCount(b, l, oh, s[0], pads[0], k[0], in[1]),
-              validCount(b, l, ow, s[1], pads[2], k[1], in[2]));
+              b, l, windowValidCount(b, l, oh, s[0], pads[0], k[0], in[1]),
+              windowValidCount(b, l, ow, s[1], pads[2], k[1], in[2]));
           Value count64 =
               arith::IndexCastOp::create(b, l, b.getI64Type(), count);
           Value divisor =

@@ -38,6 +38,25 @@ void populateLossAndMetricToLinalgPatterns(RewritePatternSet &patterns);
 /// to their inference semantics, keyed forms to Philox4x32-10.
 void populateRandomToLinalgPatterns(RewritePatternSet &patterns);
 
+/// conv2d_grad_input, conv2d_grad_filter (as forward convolutions), matmul
+/// with transposed operands, channel_sum.
+void populateConvAndDenseGradientToLinalgPatterns(RewritePatternSet &patterns);
+
+/// relu_grad, leaky_relu_grad, sigmoid_grad, tanh_grad, softmax_grad.
+void populateElementwiseGradientToLinalgPatterns(RewritePatternSet &patterns);
+
+/// max_pool2d_grad, avg_pool2d_grad, global_avg_pool_grad.
+void populatePoolingGradientToLinalgPatterns(RewritePatternSet &patterns);
+
+/// batch_norm_grad.
+void populateNormalizationGradientToLinalgPatterns(RewritePatternSet &patterns);
+
+/// softmax_cross_entropy_grad, mse_grad, binary_cross_entropy_grad.
+void populateLossGradientToLinalgPatterns(RewritePatternSet &patterns);
+
+/// sgd_update, adam_update.
+void populateOptimizerToLinalgPatterns(RewritePatternSet &patterns);
+
 /// Every family above.
 void populateDLCToLinalgConversionPatterns(RewritePatternSet &patterns);
 

@@ -843,6 +843,13 @@ LogicalResult Conv2DGradInputOp::inferReturnTypes(
 
 LogicalResult Conv2DGradInputOp::verify() { return verifyWithShapeRule(*this); }
 
+SmallVector<int64_t, 4> Conv2DGradInputOp::getResolvedPads() {
+  auto input = RankedTensorType::get(
+      getInputShape(), getOutputGrad().getType().getElementType());
+  return resolvePads(input, getFilter().getType().getShape().take_front(2),
+                     getStrides(), getDilations(), getPadding(), getPads());
+}
+
 LogicalResult Conv2DGradFilterOp::inferReturnTypes(
     MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
     SmallVectorImpl<Type> &types) {
@@ -872,6 +879,11 @@ LogicalResult Conv2DGradFilterOp::inferReturnTypes(
 
 LogicalResult Conv2DGradFilterOp::verify() {
   return verifyWithShapeRule(*this);
+}
+
+SmallVector<int64_t, 4> Conv2DGradFilterOp::getResolvedPads() {
+  return resolvePads(getInput().getType(), getKernelSize(), getStrides(),
+                     getDilations(), getPadding(), getPads());
 }
 
 LogicalResult MatmulOp::inferReturnTypes(MLIRContext *ctx,
@@ -925,6 +937,12 @@ LogicalResult MaxPool2DGradOp::inferReturnTypes(MLIRContext *ctx,
 
 LogicalResult MaxPool2DGradOp::verify() { return verifyWithShapeRule(*this); }
 
+SmallVector<int64_t, 4> MaxPool2DGradOp::getResolvedPads() {
+  int64_t ones[] = {1, 1};
+  return resolvePads(getInput().getType(), getPoolSize(), getStrides(), ones,
+                     getPadding(), {});
+}
+
 LogicalResult AvgPool2DGradOp::inferReturnTypes(MLIRContext *ctx,
                                                 std::optional<Location> loc,
                                                 Adaptor adaptor,
@@ -948,6 +966,14 @@ LogicalResult AvgPool2DGradOp::inferReturnTypes(MLIRContext *ctx,
 }
 
 LogicalResult AvgPool2DGradOp::verify() { return verifyWithShapeRule(*this); }
+
+SmallVector<int64_t, 4> AvgPool2DGradOp::getResolvedPads() {
+  int64_t ones[] = {1, 1};
+  auto input = RankedTensorType::get(
+      getInputShape(), getOutputGrad().getType().getElementType());
+  return resolvePads(input, getPoolSize(), getStrides(), ones, getPadding(),
+                     {});
+}
 
 LogicalResult GlobalAvgPoolGradOp::inferReturnTypes(
     MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,

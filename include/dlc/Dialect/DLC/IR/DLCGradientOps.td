@@ -39,6 +39,11 @@ def DLC_Conv2DGradInputOp : DLC_ShapedOp<"conv2d_grad_input"> {
     DefaultValuedAttr<I64Attr, "1">:$groups
   );
   let results = (outs DLC_Image:$input_grad);
+  let extraClassDeclaration = [{
+    /// Padding of the forward convolution, as [top, bottom, left, right]
+    /// (resolves `same` with the TensorFlow rule).
+    llvm::SmallVector<int64_t, 4> getResolvedPads();
+  }];
 }
 
 def DLC_Conv2DGradFilterOp : DLC_ShapedOp<"conv2d_grad_filter"> {
@@ -65,6 +70,11 @@ def DLC_Conv2DGradFilterOp : DLC_ShapedOp<"conv2d_grad_filter"> {
     DefaultValuedAttr<I64Attr, "1">:$groups
   );
   let results = (outs DLC_Image:$filter_grad);
+  let extraClassDeclaration = [{
+    /// Padding of the forward convolution, as [top, bottom, left, right]
+    /// (resolves `same` with the TensorFlow rule).
+    llvm::SmallVector<int64_t, 4> getResolvedPads();
+  }];
 }
 
 def DLC_MatmulOp : DLC_ShapedOp<"matmul"> {
@@ -196,6 +206,11 @@ def DLC_MaxPool2DGradOp : DLC_ShapedOp<"max_pool2d_grad"> {
     DLC_I64Pair:$pool_size, DLC_I64Pair:$strides,
     DefaultValuedAttr<DLC_PaddingAttr, "PaddingMode::valid">:$padding);
   let results = (outs DLC_Image:$input_grad);
+  let extraClassDeclaration = [{
+    /// Padding of the forward pooling, as [top, bottom, left, right]
+    /// (resolves `same` with the TensorFlow rule).
+    llvm::SmallVector<int64_t, 4> getResolvedPads();
+  }];
 }
 
 def DLC_AvgPool2DGradOp : DLC_ShapedOp<"avg_pool2d_grad"> {
@@ -215,6 +230,11 @@ def DLC_AvgPool2DGradOp : DLC_ShapedOp<"avg_pool2d_grad"> {
     DLC_I64Pair:$pool_size, DLC_I64Pair:$strides,
     DefaultValuedAttr<DLC_PaddingAttr, "PaddingMode::valid">:$padding);
   let results = (outs DLC_Image:$input_grad);
+  let extraClassDeclaration = [{
+    /// Padding of the forward pooling, as [top, bottom, left, right]
+    /// (resolves `same` with the TensorFlow rule).
+    llvm::SmallVector<int64_t, 4> getResolvedPads();
+  }];
 }
 
 def DLC_GlobalAvgPoolGradOp : DLC_ShapedOp<"global_avg_pool_grad"> {

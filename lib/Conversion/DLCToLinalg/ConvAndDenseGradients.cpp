@@ -1,0 +1,271 @@
+//===- ConvAndDenseGradients.cpp - Lower conv/dense backward ops ----------===//
+//
+// The backward convolutions are rewritten as forward convolutions, so that
+// they reuse the linalg ops the CPU schedule tiles and vectorizes:
+//
+//  * conv2d_grad_input is the convolution of the output gradient, dilated by
+//    the stride (s - 1 zeros between rows and columns) and padded by the
+//    kernel extent minus the forward padding, with the filter flipped in
+//    both spatial dimensions and its channel dimensions swapped (a
+//    transposed convolution). With
+//    Z[j] = dy[(j - (KH - 1) * d + pad_top) / s] (zero off the grid),
+//    dx[h] = sum_kh Z[h + kh * d] * W[KH - 1 - kh]. Groups carry over: the
+//    backward convolution has F input channels, C outputs and the same
+//    groups.
+//  * conv2d_grad_filter swaps roles: with the padded input viewed as
+//    [C, H, W, N] (channels as the batch, the batch as channels) and the
+//    output gradient as a [OH, OW, N, F] filter,
+//    dW[kh, kw, c, f] = sum_{oh, ow, n} x[n, oh * s + kh * d, ..., c] *
+//    dy[n, oh, ow, f] is linalg.conv_2d_nhwc_hwcf with stride d and dilation
+//    s, giving [C, KH, KW, F], transposed to HWCF. Grouped filters (no named
+//    op reduces over the batch per group) use a linalg.generic over
+//    (kh, kw, g, c, f | n, oh, ow).
+//  * matmul materializes a transposed operand with linalg.transpose and
+//    then uses the default linalg.matmul (the form the schedule handles);
+//    the copy is small next to the product.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LoweringUtils.h"
+#include "dlc/Conversion/DLCToLinalg/DLCToLinalg.h"
+#include "dlc/Dialect/DLC/IR/DLCOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+using namespace mlir;
+using namespace mlir::dlc;
+using namespace mlir::dlc::lowering;
+
+namespace {
+
+/// linalg.transpose of `value` by `permutation` (result dim i = input dim
+/// permutation[i]).
+Value transpose(OpBuilder &b, Location loc, Value value,
+                ArrayRef<int64_t> permutation) {
+  auto type = cast<RankedTensorType>(value.getType());
+  SmallVector<int64_t> shape;
+  for (int64_t d : permutation)
+    shape.push_back(type.getDimSize(d));
+  Value init = createEmpty(b, loc, shape, type.getElementType());
+  return linalg::TransposeOp::create(b, loc, value, init, permutation)
+      ->getResult(0);
+}
+
+/// Where the rows (or columns) of the output gradient land in the dilated
+/// and padded tensor Z of one spatial dimension: rows [first, first + count)
+/// of dy go to rows offset, offset + stride, ... of Z, which has `extent`
+/// rows. Rows of dy that only ever saw padding are cropped.
+struct Placement {
+  int64_t first, count, offset, extent;
+};
+
+Placement placeOutputGrad(int64_t input, int64_t output, int64_t kernel,
+                          int64_t stride, int64_t dilation, int64_t padBefore) {
+  int64_t window = (kernel - 1) * dilation;
+  int64_t lead = window - padBefore; // Z row of dy row 0 (may be negative).
+  Placement p;
+  p.extent = input + window;
+  p.first = lead < 0 ? (-lead + stride - 1) / stride : 0;
+  // The last Z row is extent - 1; (extent - 1 - lead) = input - 1 + padBefore
+  // is never negative.
+  int64_t end = std::min(output, (p.extent - 1 - lead) / stride + 1);
+  p.count = std::max<int64_t>(end - p.first, 0);
+  p.offset = lead + p.first * stride;
+  return p;
+}
+
+struct Conv2DGradInputLowering : OpConversionPattern<Conv2DGradInputOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(Conv2DGradInputOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto resultType = cast<RankedTensorType>(op.getType());
+    ArrayRef<int64_t> in = resultType.getShape();
+    ArrayRef<int64_t> out = op.getOutputGrad().getType().getShape();
+    ArrayRef<int64_t> fil = op.getFilter().getType().getShape();
+    ArrayRef<int64_t> s = op.getStrides(), d = op.getDilations();
+    SmallVector<int64_t, 4> pads = op.getResolvedPads();
+    int64_t groups = op.getGroups();
+    int64_t kh = fil[0], kw = fil[1], cg = fil[2], f = fil[3];
+    int64_t fg = f / groups;
+
+    auto indices = [&](ArrayRef<int64_t> values) {
+      return getAsIndexOpFoldResult(ctx, values);
+    };
+    Placement rows = placeOutputGrad(in[1], out[1], kh, s[0], d[0], pads[0]);
+    Placement cols = placeOutputGrad(in[2], out[2], kw, s[1], d[1], pads[2]);
+    Value zeros = createFilledF32(rewriter, loc, in, 0.0);
+    if (rows.count == 0 || cols.count == 0) {
+      // Every output position saw only padding.
+      rewriter.replaceOp(op, zeros);
+      return success();
+    }
+
+    // Z: dy cropped to the rows that matter, dilated and padded.
+    Value dy = adaptor.getOutputGrad();
+    if (rows.count != out[1] || cols.count != out[2])
+      dy = tensor::ExtractSliceOp::create(
+          rewriter, loc, dy, indices({0, rows.first, cols.first, 0}),
+          indices({out[0], rows.count, cols.count, f}), indices({1, 1, 1, 1}));
+    Value z;
+    if (s[0] == 1 && s[1] == 1) {
+      z = padSpatial(rewriter, loc, dy,
+                     {rows.offset, rows.extent - rows.offset - rows.count,
+                      cols.offset, cols.extent - cols.offset - cols.count},
+                     0.0);
+    } else {
+      Value zFill = createFilledF32(rewriter, loc,
+                                    {in[0], rows.extent, cols.extent, f}, 0.0);
+      z = tensor::InsertSliceOp::create(
+          rewriter, loc, dy, zFill, indices({0, rows.offset, cols.offset, 0}),
+          indices({out[0], rows.count, cols.count, f}),
+          indices({1, s[0], s[1], 1}));
+    }
+
+    // The backward filter [KH, KW, F / G, C]:
+    // Wt[i, j, fl, g * C/G + cl] = W[KH - 1 - i, KW - 1 - j, cl, g * F/G + fl],
+    // built on grouped 5-D views of both.
+    Value grouped =
+        reshapeTo(rewriter, loc, adaptor.getFilter(), {kh, kw, cg, groups, fg},
+                  {{0}, {1}, {2}, {3, 4}});
+    AffineExpr i, j, fl, g, cl;
+    bindDims(ctx, i, j, fl, g, cl);
+    AffineMap maps[] = {
+        AffineMap::get(5, 0, {kh - 1 - i, kw - 1 - j, cl, g, fl}, ctx),
+        AffineMap::get(5, 0, {i, j, fl, g, cl}, ctx)};
+    Value flippedInit = createEmpty(rewriter, loc, {kh, kw, fg, groups, cg},
+                                    resultType.getElementType());
+    Value flipped = buildGeneric(rewriter, loc, grouped, flippedInit, maps,
+                                 SmallVector<utils::IteratorType>(
+                                     5, utils::IteratorType::parallel),
+                                 [](OpBuilder &, Location, ValueRange args) {
+                                   return SmallVector<Value>{args[0]};
+                                 })
+                        .front();
+    Value backwardFilter =
+        reshapeTo(rewriter, loc, flipped, {kh, kw, fg, groups * cg},
+                  {{0}, {1}, {2}, {3, 4}});
+
+    rewriter.replaceOp(op, buildConv2D(rewriter, loc, z, backwardFilter, zeros,
+                                       groups, {1, 1}, d));
+    return success();
+  }
+};
+
+struct Conv2DGradFilterLowering : OpConversionPattern<Conv2DGradFilterOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(Conv2DGradFilterOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto resultType = cast<RankedTensorType>(op.getType());
+    ArrayRef<int64_t> fil = resultType.getShape();
+    ArrayRef<int64_t> out = op.getOutputGrad().getType().getShape();
+    ArrayRef<int64_t> s = op.getStrides(), d = op.getDilations();
+    int64_t groups = op.getGroups();
+    int64_t kh = fil[0], kw = fil[1], cg = fil[2], f = fil[3];
+
+    Value x = padSpatial(rewriter, loc, adaptor.getInput(),
+                         op.getResolvedPads(), 0.0);
+    Value dy = adaptor.getOutputGrad();
+    ArrayRef<int64_t> in = cast<RankedTensorType>(x.getType()).getShape();
+
+    if (groups == 1) {
+      Value xT = transpose(rewriter, loc, x, {3, 1, 2, 0});
+      Value dyT = transpose(rewriter, loc, dy, {1, 2, 0, 3});
+      Value init = createFilledF32(rewriter, loc, {cg, kh, kw, f}, 0.0);
+      Value conv =
+          linalg::Conv2DNhwcHwcfOp::create(
+              rewriter, loc, TypeRange{init.getType()}, ValueRange{xT, dyT},
+              ValueRange{init}, rewriter.getI64VectorAttr(d),
+              rewriter.getI64VectorAttr(s))
+              .getResult(0);
+      rewriter.replaceOp(op, transpose(rewriter, loc, conv, {1, 2, 0, 3}));
+      return success();
+    }
+
+    int64_t fg = f / groups;
+    Value groupedX =
+        reshapeTo(rewriter, loc, x, {in[0], in[1], in[2], groups, cg},
+                  {{0}, {1}, {2}, {3, 4}});
+    Value groupedDy =
+        reshapeTo(rewriter, loc, dy, {out[0], out[1], out[2], groups, fg},
+                  {{0}, {1}, {2}, {3, 4}});
+    Value init = createFilledF32(rewriter, loc, {kh, kw, cg, groups, fg}, 0.0);
+    // Loops: i, j, g, c, k | n, oh, ow.
+    AffineExpr i, j, g, c, k, n, oh, ow;
+    bindDims(ctx, i, j, g, c, k, n, oh, ow);
+    AffineMap maps[] = {
+        AffineMap::get(
+            8, 0, {n, oh * s[0] + i * d[0], ow * s[1] + j * d[1], g, c}, ctx),
+        AffineMap::get(8, 0, {n, oh, ow, g, k}, ctx),
+        AffineMap::get(8, 0, {i, j, c, g, k}, ctx)};
+    SmallVector<utils::IteratorType> iterators(5,
+                                               utils::IteratorType::parallel);
+    iterators.append(3, utils::IteratorType::reduction);
+    Value grad =
+        buildGeneric(rewriter, loc, ValueRange{groupedX, groupedDy}, init, maps,
+                     iterators,
+                     [](OpBuilder &b, Location l,
+                        ValueRange args) -> SmallVector<Value> {
+                       Value product =
+                           arith::MulFOp::create(b, l, args[0], args[1]);
+                       return {arith::AddFOp::create(b, l, args[2], product)};
+                     })
+            .front();
+    rewriter.replaceOp(
+        op, reshapeTo(rewriter, loc, grad, fil, {{0}, {1}, {2}, {3, 4}}));
+    return success();
+  }
+};
+
+struct MatmulLowering : OpConversionPattern<MatmulOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto resultType = cast<RankedTensorType>(op.getType());
+    Value lhs = adaptor.getLhs(), rhs = adaptor.getRhs();
+    if (op.getTransposeLhs())
+      lhs = transpose(rewriter, loc, lhs, {1, 0});
+    if (op.getTransposeRhs())
+      rhs = transpose(rewriter, loc, rhs, {1, 0});
+    Value init = createFilledF32(rewriter, loc, resultType.getShape(), 0.0);
+    rewriter.replaceOp(
+        op, linalg::MatmulOp::create(rewriter, loc, TypeRange{resultType},
+                                     ValueRange{lhs, rhs}, ValueRange{init})
+                .getResult(0));
+    return success();
+  }
+};
+
+struct ChannelSumLowering : OpConversionPattern<ChannelSumOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(ChannelSumOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(
+        op, sumPerChannel(rewriter, op.getLoc(), adaptor.getInput()));
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::dlc::populateConvAndDenseGradientToLinalgPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<ChannelSumLowering, Conv2DGradFilterLowering,
+               Conv2DGradInputLowering, MatmulLowering>(patterns.getContext());
+}

@@ -1,0 +1,159 @@
+// RUN: dlc-opt %s -split-input-file -convert-dlc-to-linalg | FileCheck %s
+
+// The input gradient of a strided convolution: dy is dilated by the stride
+// (a strided insert into zeros) and padded by the kernel extent, then
+// convolved with the flipped, channel-swapped filter by the named op the CPU
+// schedule vectorizes.
+
+// CHECK-DAG: #[[FLIP:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (-d0 + 2, -d1 + 2, d4, d3, d2)>
+// CHECK-LABEL: func @grad_input_strided
+// CHECK-SAME: (%[[DY:.*]]: tensor<2x4x4x6xf32>, %[[W:.*]]: tensor<3x3x3x6xf32>)
+// CHECK: %[[DX0:.*]] = linalg.fill {{.*}} -> tensor<2x9x9x3xf32>
+// CHECK: %[[Z0:.*]] = linalg.fill {{.*}} -> tensor<2x11x11x6xf32>
+// CHECK: %[[Z:.*]] = tensor.insert_slice %[[DY]] into %[[Z0]][0, 2, 2, 0] [2, 4, 4, 6] [1, 2, 2, 1]
+// CHECK: %[[WG:.*]] = tensor.expand_shape %[[W]] {{\[}}[0], [1], [2], [3, 4]]
+// CHECK: %[[FLIPPED:.*]] = linalg.generic {indexing_maps = [#[[FLIP]], {{.*}}]{{.*}} ins(%[[WG]] : tensor<3x3x3x1x6xf32>)
+// CHECK: %[[WT:.*]] = tensor.collapse_shape %[[FLIPPED]] {{.*}} into tensor<3x3x6x3xf32>
+// CHECK: linalg.conv_2d_nhwc_hwcf
+// CHECK-SAME: dilations = dense<1>
+// CHECK-SAME: strides = dense<1>
+// CHECK-SAME: ins(%[[Z]], %[[WT]] : tensor<2x11x11x6xf32>, tensor<3x3x6x3xf32>)
+// CHECK-SAME: outs(%[[DX0]] : tensor<2x9x9x3xf32>)
+func.func @grad_input_strided(%dy: tensor<2x4x4x6xf32>, %w: tensor<3x3x3x6xf32>) -> tensor<2x9x9x3xf32> {
+  %dx = dlc.conv2d_grad_input %dy, %w {input_shape = array<i64: 2, 9, 9, 3>, strides = array<i64: 2, 2>}
+      : (tensor<2x4x4x6xf32>, tensor<3x3x3x6xf32>) -> tensor<2x9x9x3xf32>
+  return %dx : tensor<2x9x9x3xf32>
+}
+
+// -----
+
+// Stride 1 with `same` padding: no dilation, only a pad of the kernel extent
+// minus the forward padding (here 2 - 1 on each side).
+
+// CHECK-LABEL: func @grad_input_same
+// CHECK-NOT: tensor.insert_slice
+// CHECK: tensor.pad %{{.*}} low[0, 1, 1, 0] high[0, 1, 1, 0]
+// CHECK: linalg.conv_2d_nhwc_hwcf
+// CHECK-SAME: tensor<1x7x8x4xf32>, tensor<3x3x4x2xf32>
+func.func @grad_input_same(%dy: tensor<1x5x6x4xf32>, %w: tensor<3x3x2x4xf32>) -> tensor<1x5x6x2xf32> {
+  %dx = dlc.conv2d_grad_input %dy, %w {input_shape = array<i64: 1, 5, 6, 2>, padding = #dlc.padding<same>}
+      : (tensor<1x5x6x4xf32>, tensor<3x3x2x4xf32>) -> tensor<1x5x6x2xf32>
+  return %dx : tensor<1x5x6x2xf32>
+}
+
+// -----
+
+// Padding beyond the kernel extent: the rows of dy that saw only padding are
+// cropped before the (smaller) pad.
+
+// CHECK-LABEL: func @grad_input_crop
+// CHECK: tensor.extract_slice %{{.*}}[0, 2, 0, 0] [1, 5, 5, 2] [1, 1, 1, 1]
+// CHECK: tensor.pad %{{.*}} low[0, 0, 1, 0] high[0, 1, 0, 0]
+func.func @grad_input_crop(%dy: tensor<1x7x5x2xf32>, %w: tensor<2x2x1x2xf32>) -> tensor<1x5x5x1xf32> {
+  %dx = dlc.conv2d_grad_input %dy, %w {input_shape = array<i64: 1, 5, 5, 1>,
+      padding = #dlc.padding<explicit>, pads = array<i64: 3, 0, 0, 1>}
+      : (tensor<1x7x5x2xf32>, tensor<2x2x1x2xf32>) -> tensor<1x5x5x1xf32>
+  return %dx : tensor<1x5x5x1xf32>
+}
+
+// -----
+
+// Depthwise input gradient: the backward convolution is depthwise too.
+
+// CHECK-LABEL: func @grad_input_depthwise
+// CHECK: linalg.depthwise_conv_2d_nhwc_hwc
+// CHECK-NOT: linalg.conv_2d_nhwc_hwcf
+func.func @grad_input_depthwise(%dy: tensor<1x4x4x3xf32>, %w: tensor<3x3x1x3xf32>) -> tensor<1x6x6x3xf32> {
+  %dx = dlc.conv2d_grad_input %dy, %w {input_shape = array<i64: 1, 6, 6, 3>, groups = 3 : i64}
+      : (tensor<1x4x4x3xf32>, tensor<3x3x1x3xf32>) -> tensor<1x6x6x3xf32>
+  return %dx : tensor<1x6x6x3xf32>
+}
+
+// -----
+
+// The filter gradient swaps roles: x as [C, H, W, N], dy as an [OH, OW, N, F]
+// filter; the forward stride becomes the dilation and the forward dilation
+// the stride; the [C, KH, KW, F] result is transposed back to HWCF.
+
+// CHECK-LABEL: func @grad_filter
+// CHECK-SAME: (%[[X:.*]]: tensor<2x9x9x3xf32>, %[[DY:.*]]: tensor<2x4x4x6xf32>)
+// CHECK: %[[XT:.*]] = linalg.transpose ins(%[[X]] : tensor<2x9x9x3xf32>) {{.*}} permutation = [3, 1, 2, 0]
+// CHECK: %[[DYT:.*]] = linalg.transpose ins(%[[DY]] : tensor<2x4x4x6xf32>) {{.*}} permutation = [1, 2, 0, 3]
+// CHECK: %[[CONV:.*]] = linalg.conv_2d_nhwc_hwcf
+// CHECK-SAME: dilations = dense<2>
+// CHECK-SAME: strides = dense<1>
+// CHECK-SAME: ins(%[[XT]], %[[DYT]] : tensor<3x9x9x2xf32>, tensor<4x4x2x6xf32>)
+// CHECK-SAME: -> tensor<3x3x3x6xf32>
+// CHECK: %[[DW:.*]] = linalg.transpose ins(%[[CONV]] : tensor<3x3x3x6xf32>) {{.*}} permutation = [1, 2, 0, 3]
+// CHECK: return %[[DW]]
+func.func @grad_filter(%x: tensor<2x9x9x3xf32>, %dy: tensor<2x4x4x6xf32>) -> tensor<3x3x3x6xf32> {
+  %dw = dlc.conv2d_grad_filter %x, %dy {kernel_size = array<i64: 3, 3>, strides = array<i64: 2, 2>}
+      : (tensor<2x9x9x3xf32>, tensor<2x4x4x6xf32>) -> tensor<3x3x3x6xf32>
+  return %dw : tensor<3x3x3x6xf32>
+}
+
+// -----
+
+// Grouped filter gradient: a generic on grouped views reducing (n, oh, ow).
+
+// CHECK-DAG: #[[XMAP:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d5, d0 + d6, d1 + d7, d2, d3)>
+// CHECK-DAG: #[[DYMAP:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d5, d6, d7, d2, d4)>
+// CHECK-DAG: #[[DWMAP:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d3, d2, d4)>
+// CHECK-LABEL: func @grad_filter_grouped
+// CHECK: linalg.generic {indexing_maps = [#[[XMAP]], #[[DYMAP]], #[[DWMAP]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+// CHECK-SAME: ins(%{{.*}}, %{{.*}} : tensor<2x9x9x2x2xf32>, tensor<2x7x7x2x3xf32>)
+// CHECK: tensor.collapse_shape %{{.*}} into tensor<3x3x2x6xf32>
+func.func @grad_filter_grouped(%x: tensor<2x9x9x4xf32>, %dy: tensor<2x7x7x6xf32>) -> tensor<3x3x2x6xf32> {
+  %dw = dlc.conv2d_grad_filter %x, %dy {kernel_size = array<i64: 3, 3>, groups = 2 : i64}
+      : (tensor<2x9x9x4xf32>, tensor<2x7x7x6xf32>) -> tensor<3x3x2x6xf32>
+  return %dw : tensor<3x3x2x6xf32>
+}
+
+// -----
+
+// A transposed operand is materialized, so that the product stays the
+// default linalg.matmul (the form the CPU schedule tiles).
+
+// CHECK-LABEL: func @matmul_transpose_rhs
+// CHECK-SAME: (%[[A:.*]]: tensor<4x8xf32>, %[[B:.*]]: tensor<2x8xf32>)
+// CHECK: %[[BT:.*]] = linalg.transpose ins(%[[B]] : tensor<2x8xf32>) {{.*}} permutation = [1, 0]
+// CHECK: linalg.matmul ins(%[[A]], %[[BT]] : tensor<4x8xf32>, tensor<8x2xf32>)
+func.func @matmul_transpose_rhs(%a: tensor<4x8xf32>, %b: tensor<2x8xf32>) -> tensor<4x2xf32> {
+  %0 = dlc.matmul %a, %b {transpose_rhs} : (tensor<4x8xf32>, tensor<2x8xf32>) -> tensor<4x2xf32>
+  return %0 : tensor<4x2xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @matmul_transpose_lhs
+// CHECK-SAME: (%[[A:.*]]: tensor<8x4xf32>, %[[B:.*]]: tensor<8x2xf32>)
+// CHECK: %[[AT:.*]] = linalg.transpose ins(%[[A]] : tensor<8x4xf32>)
+// CHECK: linalg.matmul ins(%[[AT]], %[[B]] : tensor<4x8xf32>, tensor<8x2xf32>)
+func.func @matmul_transpose_lhs(%a: tensor<8x4xf32>, %b: tensor<8x2xf32>) -> tensor<4x2xf32> {
+  %0 = dlc.matmul %a, %b {transpose_lhs} : (tensor<8x4xf32>, tensor<8x2xf32>) -> tensor<4x2xf32>
+  return %0 : tensor<4x2xf32>
+}
+
+// -----
+
+// Without transposes nothing is copied.
+
+// CHECK-LABEL: func @matmul_plain
+// CHECK-NOT: linalg.transpose
+// CHECK: linalg.matmul
+func.func @matmul_plain(%a: tensor<4x8xf32>, %b: tensor<8x2xf32>) -> tensor<4x2xf32> {
+  %0 = dlc.matmul %a, %b : (tensor<4x8xf32>, tensor<8x2xf32>) -> tensor<4x2xf32>
+  return %0 : tensor<4x2xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @channel_sum
+// CHECK: linalg.generic
+// CHECK-SAME: iterator_types = ["reduction", "reduction", "reduction", "parallel"]
+// CHECK-SAME: outs(%{{.*}} : tensor<16xf32>)
+// CHECK: arith.addf
+func.func @channel_sum(%dy: tensor<2x3x3x16xf32>) -> tensor<16xf32> {
+  %0 = dlc.channel_sum %dy : (tensor<2x3x3x16xf32>) -> tensor<16xf32>
+  return %0 : tensor<16xf32>
+}
