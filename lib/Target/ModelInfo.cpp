@@ -38,6 +38,16 @@ static llvm::json::Value toJson(Attribute attr) {
   }
   if (auto ints = dyn_cast<DenseI64ArrayAttr>(attr))
     return llvm::json::Array(ints.asArrayRef());
+  if (auto ints = dyn_cast<DenseI32ArrayAttr>(attr))
+    return llvm::json::Array(ints.asArrayRef());
+  if (auto floats = dyn_cast<DenseF32ArrayAttr>(attr)) {
+    llvm::json::Array values;
+    for (float f : floats.asArrayRef())
+      values.push_back(static_cast<double>(f));
+    return values;
+  }
+  if (auto doubles = dyn_cast<DenseF64ArrayAttr>(attr))
+    return llvm::json::Array(doubles.asArrayRef());
   if (auto str = dyn_cast<StringAttr>(attr))
     return str.getValue().str();
   if (auto b = dyn_cast<BoolAttr>(attr))

@@ -23,6 +23,7 @@
 #include "dlc/Target/CPU/CPUTarget.h"
 #include "dlc/Target/ModelInfo.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -35,12 +36,15 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -133,6 +137,13 @@ static cl::opt<bool>
                 cl::sub(compileCommand), cl::sub(trainCommand),
                 cl::cat(compileCategory));
 
+static cl::opt<unsigned>
+    optLevel("O",
+             cl::desc("LLVM optimization level of the generated code "
+                      "(0-3, default 2)"),
+             cl::Prefix, cl::init(2), cl::sub(compileCommand),
+             cl::sub(trainCommand), cl::cat(compileCategory));
+
 static cl::opt<bool> verbose("v",
                              cl::desc("Print each stage's time and the link "
                                       "command"),
@@ -165,17 +176,46 @@ struct Compilation {
 };
 } // namespace
 
+/// Prints how long the named stage took when -v is given.
+namespace {
+class StageTimer {
+public:
+  explicit StageTimer(StringRef name)
+      : name(name), start(std::chrono::steady_clock::now()) {}
+  ~StageTimer() {
+    if (!verbose)
+      return;
+    std::chrono::duration<double, std::milli> elapsed =
+        std::chrono::steady_clock::now() - start;
+    llvm::errs() << llvm::formatv("dlc: {0,-28} {1,8:F1} ms\n", name,
+                                  elapsed.count());
+  }
+
+private:
+  StringRef name;
+  std::chrono::steady_clock::time_point start;
+};
+} // namespace
+
 /// Lowers the imported module of `c` up to `stage`, in pipeline order.
 static LogicalResult lowerToStage(Compilation &c, Stage stage) {
   ModuleOp module = *c.module;
   if (stage == Stage::DLC)
     return success();
 
+  StageTimer trainTimer("training step (dlc)");
   PassManager pm(module.getContext());
   pm.addPass(mlir::dlc::createDLCBuildTrainStep());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
   if (failed(pm.run(module)))
+    return failure();
+  // @predict is @forward as the runtime calls it: compile the step
+  // functions only.
+  if (auto forward = module.lookupSymbol<func::FuncOp>("forward"))
+    forward.erase();
+  PassManager cleanup(module.getContext());
+  cleanup.addPass(createCanonicalizerPass());
+  cleanup.addPass(createCSEPass());
+  if (failed(cleanup.run(module)))
     return failure();
   if (stage == Stage::Train)
     return success();
@@ -188,15 +228,24 @@ static LogicalResult lowerToStage(Compilation &c, Stage stage) {
     if (failed(description))
       return failure();
   }
-  if (failed(mlir::dlc::lowerToLinalg(module)))
-    return failure();
+  {
+    StageTimer timer("convert-dlc-to-linalg");
+    if (failed(mlir::dlc::lowerToLinalg(module)))
+      return failure();
+  }
   if (stage == Stage::Linalg)
     return success();
 
-  if (failed(mlir::dlc::lowerToLLVMDialect(module, c.cpuOptions)))
-    return failure();
-  c.llvmModule =
-      mlir::dlc::translateToLLVMIR(module, c.llvmContext, c.cpuOptions);
+  {
+    StageTimer timer("dlc-lower-to-cpu");
+    if (failed(mlir::dlc::lowerToLLVMDialect(module, c.cpuOptions)))
+      return failure();
+  }
+  {
+    StageTimer timer("LLVM IR + optimization");
+    c.llvmModule =
+        mlir::dlc::translateToLLVMIR(module, c.llvmContext, c.cpuOptions);
+  }
   if (!c.llvmModule)
     return failure();
   return mlir::dlc::emitModelInfo(*description, *c.llvmModule, module.getLoc());
@@ -223,6 +272,7 @@ static LogicalResult importInto(Compilation &c, MLIRContext &context,
 
 /// Writes the object file of `c` to `path`.
 static LogicalResult writeObject(Compilation &c, StringRef path) {
+  StageTimer timer("object file");
   std::string errorMessage;
   auto output = openOutputFile(path, &errorMessage);
   if (!output) {
@@ -273,6 +323,7 @@ static LogicalResult linkExecutable(StringRef object, StringRef output,
     if (StringRef(driver).contains("clang"))
       args.push_back("-fuse-ld=lld");
   SmallVector<StringRef> argRefs(args.begin(), args.end());
+  StageTimer timer("link");
   if (verbose) {
     llvm::errs() << "dlc: linking:";
     for (StringRef a : argRefs)
@@ -314,6 +365,9 @@ static std::string compile(Stage stage, std::string output, const char *argv0) {
   Compilation c;
   c.cpuOptions.cpu = targetCPU;
   c.cpuOptions.vectorize = !noVectorize;
+  if (optLevel > 3)
+    return error("-O must be 0, 1, 2 or 3, got " + Twine(optLevel.getValue()));
+  c.cpuOptions.llvmOptLevel = optLevel;
   if (failed(importInto(c, context, sourceMgr)) ||
       failed(lowerToStage(c, stage)))
     return {};

@@ -98,6 +98,27 @@ struct CPUPrepareABIPass
   }
 };
 
+/// Drops the `dlc.*` argument and result attributes (names, roles,
+/// initializers of the model's tensors, but not the `dlc.result` ties read
+/// below): the runtime's table was made from them before lowering, and LLVM
+/// translation would report each one as an unhandled parameter attribute.
+void stripModelAttributes(func::FuncOp func) {
+  auto strip = [](DictionaryAttr attrs) -> DictionaryAttr {
+    if (!attrs)
+      return attrs;
+    SmallVector<NamedAttribute> kept;
+    for (NamedAttribute attr : attrs)
+      if (!attr.getName().getValue().starts_with("dlc.") ||
+          attr.getName() == kResultAttr)
+        kept.push_back(attr);
+    return DictionaryAttr::get(attrs.getContext(), kept);
+  };
+  for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+    func.setArgAttrs(i, strip(func.getArgAttrDict(i)));
+  for (unsigned i = 0, e = func.getNumResults(); i < e; ++i)
+    func.setResultAttrs(i, strip(func.getResultAttrDict(i)));
+}
+
 struct CPUFinalizeABIPass
     : mlir::dlc::impl::CPUFinalizeABIPassBase<CPUFinalizeABIPass> {
   void runOnOperation() override {
@@ -107,6 +128,7 @@ struct CPUFinalizeABIPass
       auto tied = getTiedResults(func);
       if (failed(tied))
         return signalPassFailure();
+      stripModelAttributes(func);
       if (tied->empty())
         continue;
       llvm::BitVector dropped(func.getNumResults());
