@@ -4,8 +4,16 @@
 // conv2d and batch_norm_train are covered in invalid.mlir).
 
 func.func @conv2d_bn_stats_result(%x: tensor<1x8x8x3xf32>, %w: tensor<3x3x3x4xf32>) {
-  // expected-error @+1 {{'dlc.conv2d_bn_stats' op result #1 has type 'tensor<3xf32>' but the shape rule gives 'tensor<4xf32>'}}
-  %0:3 = dlc.conv2d_bn_stats %x, %w : (tensor<1x8x8x3xf32>, tensor<3x3x3x4xf32>) -> (tensor<1x6x6x4xf32>, tensor<3xf32>, tensor<4xf32>)
+  // expected-error @+1 {{'dlc.conv2d_bn_stats' op result #1 has type 'tensor<3xf64>' but the shape rule gives 'tensor<4xf64>'}}
+  %0:3 = dlc.conv2d_bn_stats %x, %w : (tensor<1x8x8x3xf32>, tensor<3x3x3x4xf32>) -> (tensor<1x6x6x4xf32>, tensor<3xf64>, tensor<4xf64>)
+  return
+}
+
+// -----
+
+func.func @conv2d_bn_stats_f32_sums(%x: tensor<1x8x8x3xf32>, %w: tensor<3x3x3x4xf32>) {
+  // expected-error @+1 {{'dlc.conv2d_bn_stats' op result #1 must be statically shaped 1D tensor of f64, but got 'tensor<4xf32>'}}
+  %0:3 = dlc.conv2d_bn_stats %x, %w : (tensor<1x8x8x3xf32>, tensor<3x3x3x4xf32>) -> (tensor<1x6x6x4xf32>, tensor<4xf32>, tensor<4xf32>)
   return
 }
 
@@ -13,31 +21,31 @@ func.func @conv2d_bn_stats_result(%x: tensor<1x8x8x3xf32>, %w: tensor<3x3x3x4xf3
 
 func.func @conv2d_bn_stats_groups(%x: tensor<1x8x8x3xf32>, %w: tensor<3x3x3x4xf32>) {
   // expected-error @+1 {{'dlc.conv2d_bn_stats' op input channels (3) must be divisible by groups (2)}}
-  %0:3 = dlc.conv2d_bn_stats %x, %w {groups = 2} : (tensor<1x8x8x3xf32>, tensor<3x3x3x4xf32>) -> (tensor<1x6x6x4xf32>, tensor<4xf32>, tensor<4xf32>)
+  %0:3 = dlc.conv2d_bn_stats %x, %w {groups = 2} : (tensor<1x8x8x3xf32>, tensor<3x3x3x4xf32>) -> (tensor<1x6x6x4xf32>, tensor<4xf64>, tensor<4xf64>)
   return
 }
 
 // -----
 
-func.func @batch_norm_train_apply_sum(%x: tensor<2x4xf32>, %v: tensor<4xf32>, %s: tensor<3xf32>) {
+func.func @batch_norm_train_apply_sum(%x: tensor<2x4xf32>, %v: tensor<4xf32>, %d: tensor<4xf64>, %s: tensor<3xf64>) {
   // expected-error @+1 {{'dlc.batch_norm_train_apply' op sum_squares has 3 elements but the input has 4 channels}}
-  %0:5 = dlc.batch_norm_train_apply %x, %v, %s, %v, %v, %v, %v : (tensor<2x4xf32>, tensor<4xf32>, tensor<3xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  %0:5 = dlc.batch_norm_train_apply %x, %d, %s, %v, %v, %v, %v : (tensor<2x4xf32>, tensor<4xf64>, tensor<3xf64>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
   return
 }
 
 // -----
 
-func.func @batch_norm_train_apply_momentum(%x: tensor<2x4xf32>, %v: tensor<4xf32>) {
+func.func @batch_norm_train_apply_momentum(%x: tensor<2x4xf32>, %d: tensor<4xf64>, %v: tensor<4xf32>) {
   // expected-error @+1 {{'dlc.batch_norm_train_apply' op momentum must be in [0, 1], got 1.500000e+00}}
-  %0:5 = dlc.batch_norm_train_apply %x, %v, %v, %v, %v, %v, %v {momentum = 1.5 : f32} : (tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  %0:5 = dlc.batch_norm_train_apply %x, %d, %d, %v, %v, %v, %v {momentum = 1.5 : f32} : (tensor<2x4xf32>, tensor<4xf64>, tensor<4xf64>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
   return
 }
 
 // -----
 
-func.func @batch_norm_train_apply_epsilon(%x: tensor<2x4xf32>, %v: tensor<4xf32>) {
+func.func @batch_norm_train_apply_epsilon(%x: tensor<2x4xf32>, %d: tensor<4xf64>, %v: tensor<4xf32>) {
   // expected-error @+1 {{'dlc.batch_norm_train_apply' op epsilon must be positive, got 0.000000e+00}}
-  %0:5 = dlc.batch_norm_train_apply %x, %v, %v, %v, %v, %v, %v {epsilon = 0.0 : f32} : (tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  %0:5 = dlc.batch_norm_train_apply %x, %d, %d, %v, %v, %v, %v {epsilon = 0.0 : f32} : (tensor<2x4xf32>, tensor<4xf64>, tensor<4xf64>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<2x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
   return
 }
 

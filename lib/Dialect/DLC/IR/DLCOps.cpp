@@ -1095,9 +1095,10 @@ LogicalResult Conv2DBnStatsOp::inferReturnTypes(MLIRContext *ctx,
           adaptor.getPads(), adaptor.getGroups(), types)))
     return failure();
   auto output = cast<RankedTensorType>(types.front());
-  Type vector =
-      RankedTensorType::get({output.getDimSize(3)}, output.getElementType());
-  types.append({vector, vector});
+  // The sums are f64 (see DLCFusedOps.td).
+  Type sums =
+      RankedTensorType::get({output.getDimSize(3)}, Float64Type::get(ctx));
+  types.append({sums, sums});
   return success();
 }
 

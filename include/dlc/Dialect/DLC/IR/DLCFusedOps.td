@@ -12,6 +12,13 @@
 #ifndef DLC_DIALECT_DLC_IR_DLCFUSEDOPS_TD
 #define DLC_DIALECT_DLC_IR_DLCFUSEDOPS_TD
 
+// Per-channel sums of batch statistics are f64: the variance
+// E[x^2] - E[x]^2 cancels about log10(mean^2 / variance) digits, which f32
+// cannot spare for a conv output whose mean dwarfs its spread.
+def DLC_F64Vector : Type<
+    And<[TensorRankOf<[F64], [1]>.predicate, HasStaticShapePred]>,
+    "statically shaped 1D tensor of f64", "::mlir::RankedTensorType">;
+
 //===----------------------------------------------------------------------===//
 // Training: conv + batch norm + relu, forward and backward
 //===----------------------------------------------------------------------===//
@@ -22,7 +29,7 @@ def DLC_Conv2DBnStatsOp : DLC_ShapedOp<"conv2d_bn_stats"> {
     Computes exactly `dlc.conv2d` (same operands, attributes and rules) and,
     per output channel `f`, `sum = sum(output[..., f])` and
     `sum_squares = sum(output[..., f]^2)` over the batch and spatial
-    positions: the statistics that training batch normalization needs,
+    positions, accumulated and returned in f64: the statistics that training batch normalization needs,
     produced while the convolution's output is at hand instead of in
     separate passes over it. `dlc.batch_norm_train_apply` consumes them.
 
@@ -30,7 +37,7 @@ def DLC_Conv2DBnStatsOp : DLC_ShapedOp<"conv2d_bn_stats"> {
     ```mlir
     %y, %s, %ss = dlc.conv2d_bn_stats %x, %w {padding = #dlc.padding<same>}
         : (tensor<8x28x28x1xf32>, tensor<3x3x1x32xf32>)
-       -> (tensor<8x28x28x32xf32>, tensor<32xf32>, tensor<32xf32>)
+       -> (tensor<8x28x28x32xf32>, tensor<32xf64>, tensor<32xf64>)
     ```
   }];
   let arguments = (ins
@@ -43,8 +50,8 @@ def DLC_Conv2DBnStatsOp : DLC_ShapedOp<"conv2d_bn_stats"> {
     DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads,
     DefaultValuedAttr<I64Attr, "1">:$groups
   );
-  let results = (outs DLC_Image:$output, DLC_Vector:$sum,
-                      DLC_Vector:$sum_squares);
+  let results = (outs DLC_Image:$output, DLC_F64Vector:$sum,
+                      DLC_F64Vector:$sum_squares);
   let extraClassDeclaration = [{
     /// Padding actually applied, as [top, bottom, left, right].
     llvm::SmallVector<int64_t, 4> getResolvedPads();
@@ -61,6 +68,7 @@ def DLC_BatchNormTrainApplyOp : DLC_ShapedOp<"batch_norm_train_apply"> {
 
     * `batch_mean = sum / M`,
       `batch_variance = max(sum_squares / M - batch_mean^2, 0)` (biased),
+      both in f64 and then rounded to f32,
     * `output = (input - batch_mean) / sqrt(batch_variance + epsilon) * gamma
       + beta`, then `max(output, 0)` with `relu`, in one elementwise pass,
     * `new_running_* = momentum * running_* + (1 - momentum) * batch_*`
@@ -75,14 +83,14 @@ def DLC_BatchNormTrainApplyOp : DLC_ShapedOp<"batch_norm_train_apply"> {
     %y, %bm, %bv, %rm, %rv = dlc.batch_norm_train_apply %x, %s, %ss, %gamma,
         %beta, %mean, %var {epsilon = 1.000000e-03 : f32,
         momentum = 9.900000e-01 : f32, relu}
-       : (tensor<8x26x26x32xf32>, tensor<32xf32>, tensor<32xf32>, tensor<32xf32>,
+       : (tensor<8x26x26x32xf32>, tensor<32xf64>, tensor<32xf64>, tensor<32xf32>,
           tensor<32xf32>, tensor<32xf32>, tensor<32xf32>)
       -> (tensor<8x26x26x32xf32>, tensor<32xf32>, tensor<32xf32>,
           tensor<32xf32>, tensor<32xf32>)
     ```
   }];
-  let arguments = (ins DLC_F32Tensor:$input, DLC_Vector:$sum,
-                       DLC_Vector:$sum_squares, DLC_Vector:$gamma,
+  let arguments = (ins DLC_F32Tensor:$input, DLC_F64Vector:$sum,
+                       DLC_F64Vector:$sum_squares, DLC_Vector:$gamma,
                        DLC_Vector:$beta, DLC_Vector:$running_mean,
                        DLC_Vector:$running_variance,
                        DefaultValuedAttr<F32Attr, "1.0e-3f">:$epsilon,
