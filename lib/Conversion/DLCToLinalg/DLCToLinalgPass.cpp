@@ -29,6 +29,7 @@ void mlir::dlc::populateDLCToLinalgConversionPatterns(
   populateNormalizationToLinalgPatterns(patterns);
   populateLossAndMetricToLinalgPatterns(patterns);
   populateRandomToLinalgPatterns(patterns);
+  populateFusedToLinalgPatterns(patterns);
 }
 
 void mlir::dlc::configureDLCToLinalgTarget(ConversionTarget &target) {
