@@ -35,6 +35,7 @@ void mlir::dlc::populateDLCToLinalgConversionPatterns(
   populateNormalizationGradientToLinalgPatterns(patterns);
   populateLossGradientToLinalgPatterns(patterns);
   populateOptimizerToLinalgPatterns(patterns);
+  populateFusedToLinalgPatterns(patterns);
 }
 
 void mlir::dlc::configureDLCToLinalgTarget(ConversionTarget &target) {

@@ -95,4 +95,85 @@ def DLCTestVJP : Pass<"dlc-test-vjp", "::mlir::ModuleOp"> {
   ];
 }
 
+def DLCFuseConvBnRelu : Pass<"dlc-fuse-conv-bn-relu", "::mlir::func::FuncOp"> {
+  let summary = "Fuse conv2d + batch_norm_train + relu, forward and backward";
+  let description = [{
+    Runs on the training step built by `dlc-build-train-step`.
+
+    **Forward.** `dlc.conv2d` -> `dlc.batch_norm_train` [-> `dlc.relu`]
+    becomes `dlc.conv2d_bn_stats` (the convolution also returns the
+    per-channel sum and sum of squares of its output) and
+    `dlc.batch_norm_train_apply` (batch statistics, normalization,
+    scale/shift, the relu when there is one, and the running statistics, in
+    one elementwise pass). The batch variance becomes
+    `E[x^2] - E[x]^2` instead of the two-pass `E[(x - E[x])^2]`: equal up
+    to f32 rounding (the lowering accumulates the sums in f64).
+
+    ```mlir
+    %c = dlc.conv2d %x, %w : (...) -> tensor<8x26x26x32xf32>
+    %y, %bm, %bv, %rm, %rv = dlc.batch_norm_train %c, %g, %b, %m, %v : ...
+    %r = dlc.relu %y : tensor<8x26x26x32xf32>
+    // becomes
+    %c, %s, %ss = dlc.conv2d_bn_stats %x, %w : ...
+    %r, %bm, %bv, %rm, %rv = dlc.batch_norm_train_apply %c, %s, %ss, %g, %b,
+        %m, %v {relu} : ...
+    ```
+
+    It does not fire when the batch norm's input is not a `dlc.conv2d`
+    (relu before batch norm included), or when the convolution's output has
+    a user other than this batch norm and the `dlc.batch_norm_grad` of its
+    backward pass. The relu is folded in only when it is the batch norm
+    output's single user: another user must see the value before the relu.
+
+    **Backward.** `dlc.relu_grad` -> `dlc.batch_norm_grad`, when the
+    relu_grad has no other user and the batch norm's input is a
+    convolution's output, becomes `dlc.batch_norm_relu_grad`: the relu mask,
+    both reductions (`sum(g)`, `sum(g * xhat)`) and the input gradient in
+    two passes, without storing the masked gradient.
+
+    ```mlir
+    %g = dlc.relu_grad %dr, %r : tensor<8x26x26x32xf32>
+    %dc, %dgamma, %dbeta = dlc.batch_norm_grad %g, %c, %gamma, %bm, %bv : ...
+    // becomes
+    %dc, %dgamma, %dbeta = dlc.batch_norm_relu_grad %dr, %r, %c, %gamma, %bm,
+        %bv : ...
+    ```
+
+    Forward values the backward pass keeps, fused or not: the convolution's
+    input (filter gradient), its output `%c` (to recompute `xhat`), the relu
+    output `%r` (the mask; also the next layer's input) and the batch
+    statistics. The fused forward never stores the pre-relu normalized
+    value, the fused backward never stores the masked gradient.
+  }];
+}
+
+def DLCFoldBatchNorm : Pass<"dlc-fold-batch-norm", "::mlir::func::FuncOp"> {
+  let summary = "Fold inference batch norm into the preceding convolution";
+  let description = [{
+    `dlc.conv2d` -> `dlc.batch_norm` (inference form, running statistics)
+    becomes one `dlc.conv2d` whose filter and bias are computed by
+    `dlc.fold_batch_norm_params`:
+    `w' = w * gamma / sqrt(var + eps)` per output channel and
+    `b' = beta + (b - mean) * gamma / sqrt(var + eps)`. A following
+    `dlc.relu` is left as it is: one elementwise pass over the convolution's
+    output (moving it into the convolution's epilogue is code generation's
+    job). Only the inference form occurs in
+    `@eval_step` and `@predict` (and `@forward`); `@train_step` has
+    `dlc.batch_norm_train`, which this pass never touches.
+
+    ```mlir
+    %c = dlc.conv2d %x, %w, %bias : (...) -> tensor<8x26x26x32xf32>
+    %y = dlc.batch_norm %c, %g, %b, %m, %v {epsilon = 1.0e-3 : f32} : ...
+    // becomes
+    %w2, %b2 = dlc.fold_batch_norm_params %w, %bias, %g, %b, %m, %v
+        {epsilon = 1.0e-3 : f32} : ...
+    %y = dlc.conv2d %x, %w2, %b2 : (...) -> tensor<8x26x26x32xf32>
+    ```
+
+    It does not fire when the batch norm's input is not a `dlc.conv2d` or
+    when the convolution's output has another user (which needs the
+    unnormalized value: folding would compute the convolution twice).
+  }];
+}
+
 #endif // DLC_DIALECT_DLC_TRANSFORMS_PASSES_TD

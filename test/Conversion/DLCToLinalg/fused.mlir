@@ -1,0 +1,81 @@
+// RUN: dlc-opt %s -split-input-file -convert-dlc-to-linalg | FileCheck %s
+
+// conv2d_bn_stats: the convolution, then ONE reduction over its output that
+// yields both sums, in f64.
+
+// CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// CHECK-DAG: #[[CH:.*]] = affine_map<(d0, d1, d2, d3) -> (d3)>
+// CHECK-LABEL: func @conv2d_bn_stats
+// CHECK: %[[CONV:.*]] = linalg.conv_2d_nhwc_hwcf
+// CHECK: %[[SUMS:.*]]:2 = linalg.generic {indexing_maps = [#[[ID]], #[[CH]], #[[CH]]], iterator_types = ["reduction", "reduction", "reduction", "parallel"]}
+// CHECK-SAME: ins(%[[CONV]] : tensor<2x4x4x4xf32>) outs(%{{.*}}, %{{.*}} : tensor<4xf64>, tensor<4xf64>)
+// CHECK: arith.extf
+// CHECK: return %[[CONV]], %[[SUMS]]#0, %[[SUMS]]#1
+func.func @conv2d_bn_stats(%x: tensor<2x6x6x1xf32>, %k: tensor<3x3x1x4xf32>) -> (tensor<2x4x4x4xf32>, tensor<4xf64>, tensor<4xf64>) {
+  %c:3 = dlc.conv2d_bn_stats %x, %k : (tensor<2x6x6x1xf32>, tensor<3x3x1x4xf32>) -> (tensor<2x4x4x4xf32>, tensor<4xf64>, tensor<4xf64>)
+  return %c#0, %c#1, %c#2 : tensor<2x4x4x4xf32>, tensor<4xf64>, tensor<4xf64>
+}
+
+// -----
+
+// batch_norm_train_apply {relu}: per-channel statistics (count 2*4*4 = 32),
+// then a single elementwise pass: multiply-add and the relu.
+
+// CHECK-LABEL: func @batch_norm_train_apply
+// CHECK: %[[PC:.*]]:6 = linalg.generic
+// CHECK: arith.constant 3.200000e+01 : f64
+// CHECK: math.sqrt
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%{{.*}}, %[[PC]]#2, %[[PC]]#3 :
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK: arith.maximumf
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @batch_norm_train_apply(%x: tensor<2x4x4x4xf32>, %s: tensor<4xf64>, %v: tensor<4xf32>) -> (tensor<2x4x4x4xf32>, tensor<4xf32>) {
+  %y:5 = dlc.batch_norm_train_apply %x, %s, %s, %v, %v, %v, %v {relu}
+      : (tensor<2x4x4x4xf32>, tensor<4xf64>, tensor<4xf64>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+      -> (tensor<2x4x4x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return %y#0, %y#3 : tensor<2x4x4x4xf32>, tensor<4xf32>
+}
+
+// -----
+
+// batch_norm_relu_grad: one reduction pass for both sums, one elementwise
+// pass for the input gradient; the mask is recomputed in each, never stored.
+
+// CHECK-LABEL: func @batch_norm_relu_grad
+// CHECK-SAME: (%[[DY:[^:]+]]: {{[^,]*}}, %[[Y:[^:]+]]: {{[^,]*}}, %[[X:[^:]+]]: {{[^,]*}},
+// CHECK: %[[SUMS:.*]]:2 = linalg.generic {{.*}} iterator_types = ["reduction", "reduction", "reduction", "parallel"]}
+// CHECK-SAME: ins(%[[DY]], %[[Y]], %[[X]],
+// CHECK: arith.cmpf ogt
+// CHECK: %[[DX:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+// CHECK-SAME: ins(%[[DY]], %[[Y]], %[[X]], {{.*}}, %[[SUMS]]#0, %[[SUMS]]#1 :
+// CHECK: arith.cmpf ogt
+// CHECK: return %[[DX]], %[[SUMS]]#1, %[[SUMS]]#0
+func.func @batch_norm_relu_grad(%dy: tensor<2x4x4x4xf32>, %y: tensor<2x4x4x4xf32>, %x: tensor<2x4x4x4xf32>, %v: tensor<4xf32>)
+    -> (tensor<2x4x4x4xf32>, tensor<4xf32>, tensor<4xf32>) {
+  %d:3 = dlc.batch_norm_relu_grad %dy, %y, %x, %v, %v, %v
+      : (tensor<2x4x4x4xf32>, tensor<2x4x4x4xf32>, tensor<2x4x4x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+      -> (tensor<2x4x4x4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return %d#0, %d#1, %d#2 : tensor<2x4x4x4xf32>, tensor<4xf32>, tensor<4xf32>
+}
+
+// -----
+
+// fold_batch_norm_params: per-channel scale and bias, then the filter
+// scaled along its last (output channel) dimension.
+
+// CHECK-DAG: #[[F:.*]] = affine_map<(d0, d1, d2, d3) -> (d3)>
+// CHECK-LABEL: func @fold_batch_norm_params
+// CHECK-SAME: (%[[W:[^:]+]]: tensor<3x3x1x4xf32>
+// CHECK: %[[P:.*]]:2 = linalg.generic
+// CHECK: math.sqrt
+// CHECK: %[[NW:.*]] = linalg.generic {indexing_maps = [#{{.*}}, #[[F]], #{{.*}}]
+// CHECK-SAME: ins(%[[W]], %[[P]]#0 :
+// CHECK: return %[[NW]], %[[P]]#1
+func.func @fold_batch_norm_params(%w: tensor<3x3x1x4xf32>, %v: tensor<4xf32>) -> (tensor<3x3x1x4xf32>, tensor<4xf32>) {
+  %p:2 = dlc.fold_batch_norm_params %w, %v, %v, %v, %v
+      : (tensor<3x3x1x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<3x3x1x4xf32>, tensor<4xf32>)
+  return %p#0, %p#1 : tensor<3x3x1x4xf32>, tensor<4xf32>
+}
