@@ -137,6 +137,18 @@ static cl::opt<bool>
                 cl::sub(compileCommand), cl::sub(trainCommand),
                 cl::cat(compileCategory));
 
+static cl::opt<bool> noFuseConvBnRelu(
+    "no-fuse-conv-bn-relu",
+    cl::desc("Keep conv2d, batch_norm_train and relu (and their gradients) "
+             "as separate kernels in the training step"),
+    cl::sub(compileCommand), cl::sub(trainCommand), cl::cat(compileCategory));
+
+static cl::opt<bool> noFoldBatchNorm(
+    "no-fold-batch-norm",
+    cl::desc("Keep inference batch norm separate from its convolution in "
+             "eval_step and predict"),
+    cl::sub(compileCommand), cl::sub(trainCommand), cl::cat(compileCategory));
+
 static cl::opt<unsigned>
     optLevel("O",
              cl::desc("LLVM optimization level of the generated code "
@@ -212,10 +224,16 @@ static LogicalResult lowerToStage(Compilation &c, Stage stage) {
   // functions only.
   if (auto forward = module.lookupSymbol<func::FuncOp>("forward"))
     forward.erase();
-  PassManager cleanup(module.getContext());
-  cleanup.addPass(createCanonicalizerPass());
-  cleanup.addPass(createCSEPass());
-  if (failed(cleanup.run(module)))
+  // Graph optimizations on the whole step, each of which a flag turns off
+  // (to compare, or to rule a fusion out when debugging).
+  PassManager optimize(module.getContext());
+  optimize.addPass(createCanonicalizerPass());
+  if (!noFuseConvBnRelu)
+    optimize.addNestedPass<func::FuncOp>(mlir::dlc::createDLCFuseConvBnRelu());
+  if (!noFoldBatchNorm)
+    optimize.addNestedPass<func::FuncOp>(mlir::dlc::createDLCFoldBatchNorm());
+  optimize.addPass(createCSEPass());
+  if (failed(optimize.run(module)))
     return failure();
   if (stage == Stage::Train)
     return success();
