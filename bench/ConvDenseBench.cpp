@@ -2,7 +2,9 @@
 //
 // Compiles the convolution and dense layers of the Keras mnist_cnn example
 // (examples/fashion_mnist/cnn.yaml) at batch 64 through the full CPU
-// pipeline, and the whole inference forward pass, runs each on one thread and
+// pipeline, their backward ops (the input and filter gradients of the
+// convolutions, the transposed matmuls of the dense layers), and the whole
+// inference forward pass, runs each on one thread and
 // prints its best and median GFLOP/s next to the peak of one core: two FMA
 // units per cycle at the clock read from /proc/cpuinfo, i.e. 32 fp32 FLOP/cycle
 // with AVX2 (8 lanes) and 64 with AVX-512 (16 lanes), whichever the code was
@@ -44,8 +46,8 @@ namespace {
 
 struct Layer {
   const char *name;
-  std::string source;                       // func.func @layer(x, w, b) -> y
-  std::vector<std::vector<int64_t>> shapes; // x, w, b, y
+  std::string source; // func.func @layer(operands...) -> y
+  std::vector<std::vector<int64_t>> shapes; // operands..., y (3 or 4)
   double flops;                             // 2 * multiply-accumulates
 };
 
@@ -67,6 +69,18 @@ Layer makeLayer(const char *name, const char *op,
   return {name, source, shapes, 2 * macs};
 }
 
+/// A backward op of two operands: `%y = <op> %x, %w <attrs> : (x, w) -> y`.
+Layer makeGradLayer(const char *name, const char *op, const char *attrs,
+                    std::vector<std::vector<int64_t>> shapes, double macs) {
+  std::string x = tensorType(shapes[0]), w = tensorType(shapes[1]),
+              y = tensorType(shapes[2]);
+  std::string source = "func.func @layer(%x: " + x + ", %w: " + w + ") -> " +
+                       y + " {\n  %y = " + op + " %x, %w " + attrs + " : (" +
+                       x + ", " + w + ") -> " + y + "\n  return %y : " + y +
+                       "\n}\n";
+  return {name, source, shapes, 2 * macs};
+}
+
 std::vector<Layer> mnistCnnLayers() {
   const int64_t n = 64;
   return {
@@ -81,6 +95,31 @@ std::vector<Layer> mnistCnnLayers() {
                 double(n) * 9216 * 128),
       makeLayer("dense2 128->10", "dlc.dense",
                 {{n, 128}, {128, 10}, {10}, {n, 10}}, double(n) * 128 * 10),
+  };
+}
+
+/// The backward ops of the training step (conv1 needs no input gradient).
+std::vector<Layer> mnistCnnBackwardLayers() {
+  const int64_t n = 64;
+  double conv1 = double(n) * 26 * 26 * 32 * 3 * 3 * 1;
+  double conv2 = double(n) * 24 * 24 * 64 * 3 * 3 * 32;
+  double dense1 = double(n) * 9216 * 128;
+  return {
+      makeGradLayer("conv1 grad filter", "dlc.conv2d_grad_filter",
+                    "{kernel_size = array<i64: 3, 3>}",
+                    {{n, 28, 28, 1}, {n, 26, 26, 32}, {3, 3, 1, 32}}, conv1),
+      makeGradLayer("conv2 grad input", "dlc.conv2d_grad_input",
+                    "{input_shape = array<i64: 64, 26, 26, 32>}",
+                    {{n, 24, 24, 64}, {3, 3, 32, 64}, {n, 26, 26, 32}}, conv2),
+      makeGradLayer("conv2 grad filter", "dlc.conv2d_grad_filter",
+                    "{kernel_size = array<i64: 3, 3>}",
+                    {{n, 26, 26, 32}, {n, 24, 24, 64}, {3, 3, 32, 64}}, conv2),
+      makeGradLayer("dense1 grad input (A B^T)", "dlc.matmul",
+                    "{transpose_rhs}", {{n, 128}, {9216, 128}, {n, 9216}},
+                    dense1),
+      makeGradLayer("dense1 grad kernel (A^T B)", "dlc.matmul",
+                    "{transpose_lhs}", {{n, 9216}, {n, 128}, {9216, 128}},
+                    dense1),
   };
 }
 
@@ -151,9 +190,7 @@ bool runLayer(const Layer &layer, const mlir::dlc::CPUPipelineOptions &options,
                  << "\n";
     return false;
   }
-  auto entry =
-      (*object)->lookupEntryPoint<void(void *, void *, void *, void *)>(
-          "layer");
+  auto entry = (*object)->lookup("_mlir_ciface_layer");
   if (!entry) {
     llvm::errs() << llvm::toString(entry.takeError()) << "\n";
     return false;
@@ -172,10 +209,18 @@ bool runLayer(const Layer &layer, const mlir::dlc::CPUPipelineOptions &options,
   }
   for (size_t i = 0; i < buffers.size(); ++i)
     descriptors.push_back(descriptor(buffers[i], layer.shapes[i]));
+  // Forward layers take (x, w, b) and backward ones (x, w), then y.
+  auto *call3 = reinterpret_cast<void (*)(void *, void *, void *)>(*entry);
+  auto *call4 =
+      reinterpret_cast<void (*)(void *, void *, void *, void *)>(*entry);
   Timing t = timeIt(
       [&] {
-        (*entry)(descriptors[0].data(), descriptors[1].data(),
-                 descriptors[2].data(), descriptors[3].data());
+        if (descriptors.size() == 3)
+          call3(descriptors[0].data(), descriptors[1].data(),
+                descriptors[2].data());
+        else
+          call4(descriptors[0].data(), descriptors[1].data(),
+                descriptors[2].data(), descriptors[3].data());
       },
       seconds);
   double best = layer.flops / t.best / 1e9,
@@ -305,7 +350,8 @@ int main(int argc, char **argv) {
   int64_t lanes = mlir::dlc::getVectorRegisterFile(options).lanes;
   double flopPerCycle = 2 * 2 * lanes; // 2 FMA units x lanes x (mul + add)
   double peakCore = ghz * flopPerCycle;
-  std::printf("dlc-bench: mnist_cnn layers, batch 64, one thread, code for "
+  std::printf("dlc-bench: mnist_cnn layers and their gradients, batch 64, one "
+              "thread, code for "
               "%s (%s)\n",
               options.cpu.empty() ? "the host CPU" : options.cpu.c_str(),
               lanes == 16 ? "AVX-512" : "AVX2+FMA");
@@ -328,6 +374,15 @@ int main(int argc, char **argv) {
     }
   }
   ok &= runForward(options, seconds, forwardFlops);
+  std::printf("\n");
+  for (const Layer &layer : mnistCnnBackwardLayers()) {
+    ok &= runLayer(layer, options, "tiled", seconds, peakCore);
+    if (plain) {
+      mlir::dlc::CPUPipelineOptions loops = options;
+      loops.vectorize = false;
+      ok &= runLayer(layer, loops, "plain", seconds, peakCore);
+    }
+  }
   std::printf("\n'of peak' uses the nominal clock from /proc/cpuinfo; a core "
               "running at a higher turbo clock can exceed 100%%.\n");
   return ok ? 0 : 1;

@@ -20,9 +20,11 @@
 //    s, giving [C, KH, KW, F], transposed to HWCF. Grouped filters (no named
 //    op reduces over the batch per group) use a linalg.generic over
 //    (kh, kw, g, c, f | n, oh, ow).
-//  * matmul materializes a transposed operand with linalg.transpose and
-//    then uses the default linalg.matmul (the form the schedule handles);
-//    the copy is small next to the product.
+//  * matmul uses the default linalg.matmul (the form the CPU schedule
+//    handles) on operands transposed with linalg.transpose: lhs^T x rhs
+//    transposes the lhs; lhs x rhs^T is computed as (rhs x lhs^T)^T, which
+//    transposes the small operands of the dense input gradient rather than
+//    its kernel.
 //
 //===----------------------------------------------------------------------===//
 
@@ -235,17 +237,30 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
   matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    auto resultType = cast<RankedTensorType>(op.getType());
     Value lhs = adaptor.getLhs(), rhs = adaptor.getRhs();
-    if (op.getTransposeLhs())
-      lhs = transpose(rewriter, loc, lhs, {1, 0});
-    if (op.getTransposeRhs())
-      rhs = transpose(rewriter, loc, rhs, {1, 0});
-    Value init = createFilledF32(rewriter, loc, resultType.getShape(), 0.0);
-    rewriter.replaceOp(
-        op, linalg::MatmulOp::create(rewriter, loc, TypeRange{resultType},
-                                     ValueRange{lhs, rhs}, ValueRange{init})
-                .getResult(0));
+    auto product = [&](Value a, Value b) -> Value {
+      int64_t m = cast<RankedTensorType>(a.getType()).getDimSize(0);
+      int64_t n = cast<RankedTensorType>(b.getType()).getDimSize(1);
+      Value init = createFilledF32(rewriter, loc, {m, n}, 0.0);
+      return linalg::MatmulOp::create(rewriter, loc, init.getType(),
+                                      ValueRange{a, b}, ValueRange{init})
+          .getResult(0);
+    };
+    if (!op.getTransposeRhs()) {
+      if (op.getTransposeLhs())
+        lhs = transpose(rewriter, loc, lhs, {1, 0});
+      rewriter.replaceOp(op, product(lhs, rhs));
+      return success();
+    }
+    // lhs x rhs^T = (rhs x lhs^T)^T: the large operand of the dense input
+    // gradient (the [K, M] kernel of dy x kernel^T) is then read in place,
+    // and the product has the batch as its few columns, the shape the CPU
+    // schedule keeps in cache (a wide product streams its right operand
+    // once per row strip).
+    Value lhsT =
+        op.getTransposeLhs() ? lhs : transpose(rewriter, loc, lhs, {1, 0});
+    rewriter.replaceOp(op,
+                       transpose(rewriter, loc, product(rhs, lhsT), {1, 0}));
     return success();
   }
 };

@@ -67,6 +67,8 @@ int64_t registersOf(int64_t elements, int64_t lanes) {
 struct TileSizes {
   TileSizes(std::initializer_list<int64_t> sizes, bool fuseInit = false)
       : sizes(sizes), fuseInit(fuseInit) {}
+  explicit TileSizes(ArrayRef<int64_t> sizes, bool fuseInit = false)
+      : sizes(sizes), fuseInit(fuseInit) {}
   SmallVector<int64_t> sizes;
   bool fuseInit;
 };
@@ -93,6 +95,18 @@ chooseTileSizes(linalg::LinalgOp op, int64_t lanes, int64_t accumulators) {
         // The output tile (with its initial value) first, then the
         // reduction over filter rows and input channels.
         int64_t w = stripOf(range[2], f);
+        // A filter gradient computed as a convolution (conv2d_grad_filter)
+        // has a "filter" (the output gradient) far larger than its output
+        // and than the L2 cache: streaming that filter once per output tile
+        // would read it from memory hundreds of times. There the reduction
+        // goes outermost, so that each slice of the filter updates every
+        // output tile while it is in cache.
+        int64_t filterSize = range[3] * range[4] * range[5] * range[6];
+        int64_t outputSize = range[0] * range[1] * range[2] * range[3];
+        constexpr int64_t kCacheFloats = int64_t(1) << 18; // 1 MiB
+        if (filterSize > outputSize && filterSize > kCacheFloats)
+          return SmallVector<TileSizes>{{{0, 0, 0, 0, 1, 0, c}},
+                                        {{1, 1, w, f, 0, 0, 0}}};
         return SmallVector<TileSizes>{
             {{1, 1, w, f, 0, 0, 0}, /*fuseInit=*/true},
             {{0, 0, 0, 0, 1, 0, c}}};
@@ -123,6 +137,23 @@ chooseTileSizes(linalg::LinalgOp op, int64_t lanes, int64_t accumulators) {
           levels.push_back({0, 0, kBlock});
         levels.push_back({stripOf(range[0], n), n, k});
         return levels;
+      })
+      .Case([&](linalg::TransposeOp transpose) -> Sizes {
+        // A transpose that moves the innermost dimension reads or writes
+        // with a stride on every element; in blocks of 16 x 16 (the two
+        // innermost dimensions of the input and the output) both sides
+        // stay within a few cache lines and pages. The blocks stay scalar
+        // loops.
+        ArrayRef<int64_t> permutation = transpose.getPermutation();
+        int64_t rank = permutation.size();
+        int64_t fromInner = llvm::find(permutation, rank - 1) -
+                            permutation.begin(); // output dim of input's last
+        if (fromInner == rank - 1)
+          return std::nullopt;
+        SmallVector<int64_t> sizes(rank, 1);
+        sizes[fromInner] = largestDivisorAtMost(range[fromInner], 16);
+        sizes[rank - 1] = largestDivisorAtMost(range[rank - 1], 16);
+        return SmallVector<TileSizes>{TileSizes(ArrayRef<int64_t>(sizes))};
       })
       .Default([](Operation *) -> Sizes { return std::nullopt; });
 }

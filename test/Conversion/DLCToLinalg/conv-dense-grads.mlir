@@ -111,19 +111,25 @@ func.func @grad_filter_grouped(%x: tensor<2x9x9x4xf32>, %dy: tensor<2x7x7x6xf32>
 
 // -----
 
-// A transposed operand is materialized, so that the product stays the
-// default linalg.matmul (the form the CPU schedule tiles).
+// The dense input gradient dy x kernel^T is computed as (kernel x dy^T)^T:
+// the large kernel is read in place, only dy and the result are transposed,
+// and the products stay default linalg.matmul ops (the form the CPU
+// schedule tiles).
 
 // CHECK-LABEL: func @matmul_transpose_rhs
-// CHECK-SAME: (%[[A:.*]]: tensor<4x8xf32>, %[[B:.*]]: tensor<2x8xf32>)
-// CHECK: %[[BT:.*]] = linalg.transpose ins(%[[B]] : tensor<2x8xf32>) {{.*}} permutation = [1, 0]
-// CHECK: linalg.matmul ins(%[[A]], %[[BT]] : tensor<4x8xf32>, tensor<8x2xf32>)
-func.func @matmul_transpose_rhs(%a: tensor<4x8xf32>, %b: tensor<2x8xf32>) -> tensor<4x2xf32> {
-  %0 = dlc.matmul %a, %b {transpose_rhs} : (tensor<4x8xf32>, tensor<2x8xf32>) -> tensor<4x2xf32>
-  return %0 : tensor<4x2xf32>
+// CHECK-SAME: (%[[DY:.*]]: tensor<4x8xf32>, %[[W:.*]]: tensor<16x8xf32>)
+// CHECK: %[[DYT:.*]] = linalg.transpose ins(%[[DY]] : tensor<4x8xf32>) {{.*}} permutation = [1, 0]
+// CHECK: %[[P:.*]] = linalg.matmul ins(%[[W]], %[[DYT]] : tensor<16x8xf32>, tensor<8x4xf32>)
+// CHECK: %[[DX:.*]] = linalg.transpose ins(%[[P]] : tensor<16x4xf32>) {{.*}} permutation = [1, 0]
+// CHECK: return %[[DX]]
+func.func @matmul_transpose_rhs(%dy: tensor<4x8xf32>, %w: tensor<16x8xf32>) -> tensor<4x16xf32> {
+  %0 = dlc.matmul %dy, %w {transpose_rhs} : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
 }
 
 // -----
+
+// The kernel gradient x^T x dy transposes x.
 
 // CHECK-LABEL: func @matmul_transpose_lhs
 // CHECK-SAME: (%[[A:.*]]: tensor<8x4xf32>, %[[B:.*]]: tensor<8x2xf32>)
@@ -131,6 +137,19 @@ func.func @matmul_transpose_rhs(%a: tensor<4x8xf32>, %b: tensor<2x8xf32>) -> ten
 // CHECK: linalg.matmul ins(%[[AT]], %[[B]] : tensor<4x8xf32>, tensor<8x2xf32>)
 func.func @matmul_transpose_lhs(%a: tensor<8x4xf32>, %b: tensor<8x2xf32>) -> tensor<4x2xf32> {
   %0 = dlc.matmul %a, %b {transpose_lhs} : (tensor<8x4xf32>, tensor<8x2xf32>) -> tensor<4x2xf32>
+  return %0 : tensor<4x2xf32>
+}
+
+// -----
+
+// Both transposed: a^T x b^T = (b x a)^T, one transpose of the result.
+
+// CHECK-LABEL: func @matmul_transpose_both
+// CHECK-SAME: (%[[A:.*]]: tensor<8x4xf32>, %[[B:.*]]: tensor<2x8xf32>)
+// CHECK: %[[P:.*]] = linalg.matmul ins(%[[B]], %[[A]] : tensor<2x8xf32>, tensor<8x4xf32>)
+// CHECK: linalg.transpose ins(%[[P]] : tensor<2x4xf32>)
+func.func @matmul_transpose_both(%a: tensor<8x4xf32>, %b: tensor<2x8xf32>) -> tensor<4x2xf32> {
+  %0 = dlc.matmul %a, %b {transpose_lhs, transpose_rhs} : (tensor<8x4xf32>, tensor<2x8xf32>) -> tensor<4x2xf32>
   return %0 : tensor<4x2xf32>
 }
 

@@ -101,3 +101,55 @@ func.func @conv_bias_init(%x: tensor<2x10x10x16xf32>, %w: tensor<3x3x16x64xf32>,
                                 outs(%init : tensor<2x8x8x64xf32>) -> tensor<2x8x8x64xf32>
   return %y : tensor<2x8x8x64xf32>
 }
+
+// -----
+
+// A filter gradient as a convolution: its "filter" (the output gradient,
+// 295K floats) outgrows the cache and the output, so the reduction (filter
+// rows, then 8 of the 16 channels) goes outermost and every 1 x 3 x 32
+// output tile is updated from the slice in cache; no fused init.
+
+// CHECK-LABEL: func @conv_filter_gradient
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK-DAG: %[[C8:.*]] = arith.constant 8 : index
+// CHECK-DAG: %[[C24:.*]] = arith.constant 24 : index
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C24]] step %[[C1]]
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C8]]
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C8]] step %[[C1]]
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C1]]
+// CHECK: vector.transfer_read {{.*}} : tensor<24x24x16x32xf32>, vector<24x8x32xf32>
+// CHECK-COUNT-24: vector.contract {{.*}} : vector<1x3x8xf32>, vector<8x32xf32> into vector<1x3x32xf32>
+// CHECK-NOT: linalg.conv
+func.func @conv_filter_gradient(%x: tensor<8x26x26x16xf32>, %dy: tensor<24x24x16x32xf32>, %init: tensor<8x3x3x32xf32>) -> tensor<8x3x3x32xf32> {
+  %y = linalg.conv_2d_nhwc_hwcf ins(%x, %dy : tensor<8x26x26x16xf32>, tensor<24x24x16x32xf32>)
+                                outs(%init : tensor<8x3x3x32xf32>) -> tensor<8x3x3x32xf32>
+  return %y : tensor<8x3x3x32xf32>
+}
+
+// -----
+
+// A transpose that moves the innermost dimension goes in 16 x 16 blocks.
+
+// CHECK-LABEL: func @transpose_blocks
+// CHECK-DAG: %[[C16:.*]] = arith.constant 16 : index
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C16]]
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C16]]
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<16x16xf32>) outs(%{{.*}} : tensor<16x16xf32>)
+func.func @transpose_blocks(%x: tensor<64x9216xf32>) -> tensor<9216x64xf32> {
+  %e = tensor.empty() : tensor<9216x64xf32>
+  %t = linalg.transpose ins(%x : tensor<64x9216xf32>) outs(%e : tensor<9216x64xf32>) permutation = [1, 0]
+  return %t : tensor<9216x64xf32>
+}
+
+// -----
+
+// One that keeps the innermost dimension copies whole rows: left alone.
+
+// CHECK-LABEL: func @transpose_rows
+// CHECK-NOT: scf.for
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<8x6x6x16xf32>)
+func.func @transpose_rows(%x: tensor<8x6x6x16xf32>) -> tensor<6x6x8x16xf32> {
+  %e = tensor.empty() : tensor<6x6x8x16xf32>
+  %t = linalg.transpose ins(%x : tensor<8x6x6x16xf32>) outs(%e : tensor<6x6x8x16xf32>) permutation = [1, 2, 0, 3]
+  return %t : tensor<6x6x8x16xf32>
+}

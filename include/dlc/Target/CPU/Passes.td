@@ -49,7 +49,10 @@ def CPUTileAndVectorizePass
     broadcast that initializes a convolution's or pooling's accumulator is
     fused into the output tile. Matmuls are first blocked along the
     reduction (at most 512) so that the rows of A and the panel of B they
-    touch stay in L2.
+    touch stay in L2. A convolution whose filter is larger than its output
+    and than L2 (a filter gradient) is tiled reduction first, so that the
+    filter is read once. A `linalg.transpose` that moves the innermost
+    dimension is tiled into 16 x 16 blocks (left as loops).
 
     Example (32 -> 64 channels, 3x3, 24x24 output):
     ```mlir
