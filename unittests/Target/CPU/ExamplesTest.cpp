@@ -100,7 +100,8 @@ OwningOpRef<ModuleOp> importExample(const Example &example,
   });
   mlir::dlc::ImportOptions options;
   options.batchSize = kBatch;
-  OwningOpRef<ModuleOp> module = mlir::dlc::importModel(sourceMgr, &context, options);
+  OwningOpRef<ModuleOp> module =
+      mlir::dlc::importModel(sourceMgr, &context, options);
   if (!module)
     ADD_FAILURE() << "importing " << path << " failed:\n" << diagnostics;
   return module;
@@ -127,7 +128,8 @@ std::vector<HostTensor> makeArguments(func::FuncOp forward, size_t seed) {
   for (unsigned i = 0; i < forward.getNumArguments(); ++i) {
     std::vector<int64_t> shape = shapeOf(forward.getArgument(i).getType());
     HostTensor t = HostTensor::f32(shape);
-    auto name = forward.getArgAttrOfType<StringAttr>(i, mlir::dlc::attrs::kName);
+    auto name =
+        forward.getArgAttrOfType<StringAttr>(i, mlir::dlc::attrs::kName);
     llvm::StringRef weight = name ? name.getValue() : "";
     if (i == 0) {
       t.randomize(rng, 0.0f, 1.0f);
@@ -276,7 +278,8 @@ std::optional<HostTensor> interpret(func::FuncOp forward,
                 return std::nullopt;
               return in(f.getInput());
             })
-            .Case([&](mlir::dlc::RandomTranslationOp t) -> std::optional<HostTensor> {
+            .Case([&](mlir::dlc::RandomTranslationOp t)
+                      -> std::optional<HostTensor> {
               if (t.getKey())
                 return std::nullopt;
               return in(t.getInput());
@@ -310,7 +313,8 @@ std::string combinedSource() {
     OwningOpRef<ModuleOp> module = importExample(example, *context);
     if (!module)
       continue;
-    auto forward = cast<func::FuncOp>(builder.clone(*getForward(*module).getOperation()));
+    auto forward =
+        cast<func::FuncOp>(builder.clone(*getForward(*module).getOperation()));
     forward.setSymName(example.name);
   }
   std::string source;
@@ -325,6 +329,12 @@ struct Variant {
   size_t example;
   bool optimized;
 };
+
+/// Names a failing case by its example, not by the parameter's bytes.
+void PrintTo(const Variant &variant, std::ostream *os) {
+  *os << kExamples[variant.example].path
+      << (variant.optimized ? " (driver passes)" : " (as imported)");
+}
 
 class ExamplesTest : public ::testing::TestWithParam<Variant> {
 protected:
