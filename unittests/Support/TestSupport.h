@@ -80,7 +80,7 @@ compileSource(const std::string &source,
 /// Calls `_mlir_ciface_<name>` with `args` (arguments then result buffers,
 /// see dlc/Target/CPU/CPUTarget.h). Every argument is one integer-class
 /// register or stack slot in the C ABI, so one pointer-sized signature per
-/// arity (up to 32) serves every entry point.
+/// arity (up to 64) serves every entry point.
 void call(mlir::dlc::LoadedObject &object, const std::string &name,
           std::vector<CallArg> args);
 
