@@ -137,10 +137,11 @@ static cl::opt<bool>
                 cl::sub(compileCommand), cl::sub(trainCommand),
                 cl::cat(compileCategory));
 
-static cl::opt<bool> noFuseConvBnRelu(
-    "no-fuse-conv-bn-relu",
-    cl::desc("Keep conv2d, batch_norm_train and relu (and their gradients) "
-             "as separate kernels in the training step"),
+static cl::opt<bool> fuseConvBnRelu(
+    "fuse-conv-bn-relu",
+    cl::desc("Fuse conv2d + batch_norm_train + relu (and their gradients) in "
+             "the training step (experimental: off until its resnet_small "
+             "gradient difference is explained)"),
     cl::sub(compileCommand), cl::sub(trainCommand), cl::cat(compileCategory));
 
 static cl::opt<bool> noFoldBatchNorm(
@@ -224,11 +225,11 @@ static LogicalResult lowerToStage(Compilation &c, Stage stage) {
   // functions only.
   if (auto forward = module.lookupSymbol<func::FuncOp>("forward"))
     forward.erase();
-  // Graph optimizations on the whole step, each of which a flag turns off
-  // (to compare, or to rule a fusion out when debugging).
+  // Graph optimizations on the whole step, each behind a flag (to compare,
+  // or to rule one out when debugging).
   PassManager optimize(module.getContext());
   optimize.addPass(createCanonicalizerPass());
-  if (!noFuseConvBnRelu)
+  if (fuseConvBnRelu)
     optimize.addNestedPass<func::FuncOp>(mlir::dlc::createDLCFuseConvBnRelu());
   if (!noFoldBatchNorm)
     optimize.addNestedPass<func::FuncOp>(mlir::dlc::createDLCFoldBatchNorm());

@@ -378,6 +378,11 @@ TEST(FusionEquivalence, CnnBn) {
 // the batch_norm_relu_grad of the stride-2 block s2_conv1 -> s2_bn1 ->
 // s2_relu1 (or its unfused counterpart) is wrong; cnn_bn, without strides
 // or residuals, agrees. Run with --gtest_also_run_disabled_tests.
+// (Isolated stride-2 conv -> batch_norm_train -> relu blocks agree with the
+// unfused backward, see FusedGradientTest.cpp; with the translation of the
+// augmentation set to 0 the differences move to stage 3, beginning at
+// s3_bn2/beta, a batch norm followed by the residual add, not a relu. Until
+// explained, the driver keeps dlc-fuse-conv-bn-relu off by default.)
 TEST(FusionEquivalence, DISABLED_ResNetSmall) {
   checkFusedMatchesUnfused(
       {"cifar10/resnet_small.yaml", 8, 10, -2.0, 2.0, 0.01f});
