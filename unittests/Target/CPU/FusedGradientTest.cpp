@@ -143,4 +143,111 @@ INSTANTIATE_TEST_SUITE_P(Blocks, FusedGradient,
                            return blocks()[info.param].name;
                          });
 
+/// A residual stage like resnet_small's: a stride-2 conv -> BN -> relu ->
+/// conv -> BN branch and a 1x1 stride-2 projection -> BN, added, then relu.
+/// The add hands one relu gradient to two batch_norm_grads (neither may
+/// fuse), the first branch's relu_grad -> batch_norm_grad must.
+constexpr const char *kResidualStage = R"mlir(
+func.func @r(%x: tensor<2x8x8x4xf32>, %w1: tensor<3x3x4x6xf32>, %g1: tensor<6xf32>, %b1: tensor<6xf32>, %w2: tensor<3x3x6x6xf32>, %g2: tensor<6xf32>, %b2: tensor<6xf32>, %wp: tensor<1x1x4x6xf32>, %gp: tensor<6xf32>, %bp: tensor<6xf32>) -> tensor<2x4x4x6xf32> {
+  %rm = arith.constant dense<0.1> : tensor<6xf32>
+  %rv = arith.constant dense<1.5> : tensor<6xf32>
+  %c1 = dlc.conv2d %x, %w1 {padding = #dlc.padding<same>, strides = array<i64: 2, 2>} : (tensor<2x8x8x4xf32>, tensor<3x3x4x6xf32>) -> tensor<2x4x4x6xf32>
+  %n1:5 = dlc.batch_norm_train %c1, %g1, %b1, %rm, %rv : (tensor<2x4x4x6xf32>, tensor<6xf32>, tensor<6xf32>, tensor<6xf32>, tensor<6xf32>) -> (tensor<2x4x4x6xf32>, tensor<6xf32>, tensor<6xf32>, tensor<6xf32>, tensor<6xf32>)
+  %r1 = dlc.relu %n1#0 : tensor<2x4x4x6xf32>
+  %c2 = dlc.conv2d %r1, %w2 {padding = #dlc.padding<same>} : (tensor<2x4x4x6xf32>, tensor<3x3x6x6xf32>) -> tensor<2x4x4x6xf32>
+  %n2:5 = dlc.batch_norm_train %c2, %g2, %b2, %rm, %rv : (tensor<2x4x4x6xf32>, tensor<6xf32>, tensor<6xf32>, tensor<6xf32>, tensor<6xf32>) -> (tensor<2x4x4x6xf32>, tensor<6xf32>, tensor<6xf32>, tensor<6xf32>, tensor<6xf32>)
+  %cp = dlc.conv2d %x, %wp {strides = array<i64: 2, 2>} : (tensor<2x8x8x4xf32>, tensor<1x1x4x6xf32>) -> tensor<2x4x4x6xf32>
+  %np:5 = dlc.batch_norm_train %cp, %gp, %bp, %rm, %rv : (tensor<2x4x4x6xf32>, tensor<6xf32>, tensor<6xf32>, tensor<6xf32>, tensor<6xf32>) -> (tensor<2x4x4x6xf32>, tensor<6xf32>, tensor<6xf32>, tensor<6xf32>, tensor<6xf32>)
+  %a = dlc.add %n2#0, %np#0 : tensor<2x4x4x6xf32>
+  %o = dlc.relu %a : tensor<2x4x4x6xf32>
+  return %o : tensor<2x4x4x6xf32>
+}
+)mlir";
+
+constexpr const char *kResidualStageWide = R"mlir(
+func.func @rw(%x: tensor<2x16x16x16xf32>, %w1: tensor<3x3x16x32xf32>, %g1: tensor<32xf32>, %b1: tensor<32xf32>, %w2: tensor<3x3x32x32xf32>, %g2: tensor<32xf32>, %b2: tensor<32xf32>, %wp: tensor<1x1x16x32xf32>, %gp: tensor<32xf32>, %bp: tensor<32xf32>) -> tensor<2x8x8x32xf32> {
+  %rm = arith.constant dense<0.1> : tensor<32xf32>
+  %rv = arith.constant dense<1.5> : tensor<32xf32>
+  %c1 = dlc.conv2d %x, %w1 {padding = #dlc.padding<same>, strides = array<i64: 2, 2>} : (tensor<2x16x16x16xf32>, tensor<3x3x16x32xf32>) -> tensor<2x8x8x32xf32>
+  %n1:5 = dlc.batch_norm_train %c1, %g1, %b1, %rm, %rv : (tensor<2x8x8x32xf32>, tensor<32xf32>, tensor<32xf32>, tensor<32xf32>, tensor<32xf32>) -> (tensor<2x8x8x32xf32>, tensor<32xf32>, tensor<32xf32>, tensor<32xf32>, tensor<32xf32>)
+  %r1 = dlc.relu %n1#0 : tensor<2x8x8x32xf32>
+  %c2 = dlc.conv2d %r1, %w2 {padding = #dlc.padding<same>} : (tensor<2x8x8x32xf32>, tensor<3x3x32x32xf32>) -> tensor<2x8x8x32xf32>
+  %n2:5 = dlc.batch_norm_train %c2, %g2, %b2, %rm, %rv : (tensor<2x8x8x32xf32>, tensor<32xf32>, tensor<32xf32>, tensor<32xf32>, tensor<32xf32>) -> (tensor<2x8x8x32xf32>, tensor<32xf32>, tensor<32xf32>, tensor<32xf32>, tensor<32xf32>)
+  %cp = dlc.conv2d %x, %wp {strides = array<i64: 2, 2>} : (tensor<2x16x16x16xf32>, tensor<1x1x16x32xf32>) -> tensor<2x8x8x32xf32>
+  %np:5 = dlc.batch_norm_train %cp, %gp, %bp, %rm, %rv : (tensor<2x8x8x32xf32>, tensor<32xf32>, tensor<32xf32>, tensor<32xf32>, tensor<32xf32>) -> (tensor<2x8x8x32xf32>, tensor<32xf32>, tensor<32xf32>, tensor<32xf32>, tensor<32xf32>)
+  %a = dlc.add %n2#0, %np#0 : tensor<2x8x8x32xf32>
+  %o = dlc.relu %a : tensor<2x8x8x32xf32>
+  return %o : tensor<2x8x8x32xf32>
+}
+)mlir";
+
+void checkResidual(const char *source, const std::string &fn,
+                   std::vector<std::vector<int64_t>> shapes,
+                   std::vector<int64_t> outShape) {
+  auto unfused = compileSource(source, {}, "dlc-test-vjp");
+  auto fused = compileSource(source, {},
+                             "dlc-test-vjp,func.func(dlc-fuse-conv-bn-relu)");
+  ASSERT_TRUE(unfused && fused);
+  std::mt19937 rng(11);
+  std::vector<HostTensor> args;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    args.push_back(HostTensor::f32(shapes[i]));
+    bool gamma = i == 2 || i == 5 || i == 8;
+    args.back().randomize(rng, gamma ? 0.5f : -1.0f, gamma ? 1.5f : 1.0f);
+  }
+  HostTensor dy = HostTensor::f32(outShape);
+  dy.randomize(rng);
+  auto run = [&](mlir::dlc::LoadedObject &object) {
+    std::vector<HostTensor> grads;
+    for (const auto &shape : shapes)
+      grads.push_back(HostTensor::f32(shape, NAN));
+    std::vector<CallArg> callArgs;
+    for (HostTensor &a : args)
+      callArgs.emplace_back(a);
+    callArgs.emplace_back(dy);
+    for (HostTensor &g : grads)
+      callArgs.emplace_back(g);
+    call(object, fn + "_vjp", callArgs);
+    return grads;
+  };
+  std::vector<HostTensor> expected = run(*unfused), actual = run(*fused);
+  for (size_t i = 0; i < expected.size(); ++i) {
+    float scale = 1e-6f;
+    for (float v : expected[i].f())
+      scale = std::max(scale, std::fabs(v));
+    EXPECT_TRUE(allClose(actual[i].f(), expected[i].f(), 1e-4f * scale, 0))
+        << "gradient of argument " << i;
+  }
+}
+
+TEST(FusedGradientResidual, MatchesUnfusedBackward) {
+  checkResidual(kResidualStage, "r",
+                {{2, 8, 8, 4},
+                 {3, 3, 4, 6},
+                 {6},
+                 {6},
+                 {3, 3, 6, 6},
+                 {6},
+                 {6},
+                 {1, 1, 4, 6},
+                 {6},
+                 {6}},
+                {2, 4, 4, 6});
+}
+
+TEST(FusedGradientResidual, WideChannelsMatchUnfusedBackward) {
+  checkResidual(kResidualStageWide, "rw",
+                {{2, 16, 16, 16},
+                 {3, 3, 16, 32},
+                 {32},
+                 {32},
+                 {3, 3, 32, 32},
+                 {32},
+                 {32},
+                 {1, 1, 16, 32},
+                 {32},
+                 {32}},
+                {2, 8, 8, 32});
+}
+
 } // namespace
