@@ -6,6 +6,7 @@
 #
 #   bench/train.sh [model.yaml] [epochs] [data]
 # e.g. bench/train.sh examples/fashion_mnist/cnn_bn.yaml 10 fashion-mnist
+# DLC_FLAGS adds `dlc compile` flags, e.g. DLC_FLAGS=-O3.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build}
@@ -16,13 +17,14 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 ninja -C "$build" dlc >/dev/null
+DLC_FLAGS=${DLC_FLAGS:-}
 name=$(basename "$model" .yaml)
 
 # Compile twice: the first run warms the page cache of the compiler's shared
 # libraries; the second is the figure.
-"$build/bin/dlc" compile "$model" -o "$work/$name" >/dev/null
+"$build/bin/dlc" compile $DLC_FLAGS "$model" -o "$work/$name" >/dev/null
 start=$(date +%s%N)
-"$build/bin/dlc" compile "$model" -o "$work/$name"
+"$build/bin/dlc" compile $DLC_FLAGS "$model" -o "$work/$name"
 end=$(date +%s%N)
 compile_ms=$(((end - start) / 1000000))
 
