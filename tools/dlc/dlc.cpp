@@ -374,6 +374,13 @@ static std::string compile(Stage stage, std::string output, const char *argv0) {
     return error("--batch-size must be in [1, 65536], got " +
                  Twine(batchSize.getValue()));
 
+  // Say it before compiling rather than relay the linker's complaint later.
+  StringRef directory = llvm::sys::path::parent_path(output);
+  if (output != "-" && !directory.empty() &&
+      !llvm::sys::fs::is_directory(directory))
+    return error("cannot write " + output + ": no directory '" + directory +
+                 "'");
+
   DialectRegistry registry;
   mlir::dlc::registerAllDLCDialects(registry);
   MLIRContext context(registry);
