@@ -41,18 +41,23 @@ func.func @batch_norm_train_apply(%x: tensor<2x4x4x4xf32>, %s: tensor<4xf64>, %v
 
 // -----
 
-// batch_norm_relu_grad: one reduction pass for both sums, one elementwise
-// pass for the input gradient; the mask is recomputed in each, never stored.
+// batch_norm_relu_grad: one reduction pass for both sums (accumulated in
+// f64, then rounded to f32 per channel), one elementwise pass for the input
+// gradient; the mask is recomputed in each, never stored.
 
 // CHECK-LABEL: func @batch_norm_relu_grad
 // CHECK-SAME: (%[[DY:[^:]+]]: {{[^,]*}}, %[[Y:[^:]+]]: {{[^,]*}}, %[[X:[^:]+]]: {{[^,]*}},
 // CHECK: %[[SUMS:.*]]:2 = linalg.generic {{.*}} iterator_types = ["reduction", "reduction", "reduction", "parallel"]}
 // CHECK-SAME: ins(%[[DY]], %[[Y]], %[[X]],
+// CHECK-SAME: tensor<4xf64>, tensor<4xf64>)
 // CHECK: arith.cmpf ogt
+// CHECK: arith.extf {{.*}} : f32 to f64
+// CHECK: %[[T:.*]]:2 = linalg.generic {{.*}} ins(%[[SUMS]]#0, %[[SUMS]]#1 :
+// CHECK: arith.truncf {{.*}} : f64 to f32
 // CHECK: %[[DX:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
-// CHECK-SAME: ins(%[[DY]], %[[Y]], %[[X]], {{.*}}, %[[SUMS]]#0, %[[SUMS]]#1 :
+// CHECK-SAME: ins(%[[DY]], %[[Y]], %[[X]], {{.*}}, %[[T]]#0, %[[T]]#1 :
 // CHECK: arith.cmpf ogt
-// CHECK: return %[[DX]], %[[SUMS]]#1, %[[SUMS]]#0
+// CHECK: return %[[DX]], %[[T]]#1, %[[T]]#0
 func.func @batch_norm_relu_grad(%dy: tensor<2x4x4x4xf32>, %y: tensor<2x4x4x4xf32>, %x: tensor<2x4x4x4xf32>, %v: tensor<4xf32>)
     -> (tensor<2x4x4x4xf32>, tensor<4xf32>, tensor<4xf32>) {
   %d:3 = dlc.batch_norm_relu_grad %dy, %y, %x, %v, %v, %v
