@@ -27,16 +27,6 @@ using namespace mlir::dlc::lowering;
 
 namespace {
 
-/// The 0-D tensor loss_grad / count.
-Value scaleOf(OpBuilder &b, Location loc, Value lossGrad, double count) {
-  return buildScalarMap(
-      b, loc, b.getF32Type(), lossGrad,
-      [&](OpBuilder &nb, Location l, ValueRange args) -> SmallVector<Value> {
-        return {
-            arith::DivFOp::create(nb, l, args[0], f32Constant(nb, l, count))};
-      });
-}
-
 struct SoftmaxCrossEntropyGradLowering
     : OpConversionPattern<SoftmaxCrossEntropyGradOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -74,7 +64,7 @@ struct SoftmaxCrossEntropyGradLowering
             .front();
 
     // (exp(x - max) / sum - [k == label]) * loss_grad / N.
-    Value scale = scaleOf(rewriter, loc, adaptor.getLossGrad(), batch);
+    Value scale = divideScalar(rewriter, loc, adaptor.getLossGrad(), batch);
     Value grad =
         buildGeneric(
             rewriter, loc,
@@ -120,7 +110,8 @@ LogicalResult lowerElementwiseLossGrad(
     llvm::function_ref<Value(OpBuilder &, Location, Value, Value)> fn) {
   Location loc = op.getLoc();
   auto type = cast<RankedTensorType>(op.getType());
-  Value scale = scaleOf(rewriter, loc, lossGrad, double(type.getNumElements()));
+  Value scale =
+      divideScalar(rewriter, loc, lossGrad, double(type.getNumElements()));
   rewriter.replaceOp(
       op,
       buildElementwise(

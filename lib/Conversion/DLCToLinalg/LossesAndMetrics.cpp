@@ -28,16 +28,6 @@ using namespace mlir::dlc::lowering;
 
 namespace {
 
-/// Divides the 0-D tensor `sum` by `count`.
-Value buildMean(OpBuilder &b, Location loc, Value sum, double count) {
-  return buildScalarMap(
-      b, loc, b.getF32Type(), sum,
-      [&](OpBuilder &nb, Location l, ValueRange args) -> SmallVector<Value> {
-        return {
-            arith::DivFOp::create(nb, l, args[0], f32Constant(nb, l, count))};
-      });
-}
-
 /// The mean over every element of `termFn(prediction, target)`.
 Value buildElementwiseLossMean(
     OpBuilder &b, Location loc, Value predictions, Value targets,
@@ -58,7 +48,7 @@ Value buildElementwiseLossMean(
                      return {arith::AddFOp::create(nb, l, args[2], term)};
                    })
           .front();
-  return buildMean(b, loc, sum, double(type.getNumElements()));
+  return divideScalar(b, loc, sum, double(type.getNumElements()));
 }
 
 /// Clamps an i32 label to [0, classes) and makes it an index.
@@ -122,7 +112,7 @@ struct SoftmaxCrossEntropyLowering
           return {arith::SubFOp::create(b, l, lse, picked)};
         });
     rewriter.replaceOp(
-        op, buildMean(rewriter, loc, sumAll(rewriter, loc, perRow), batch));
+        op, divideScalar(rewriter, loc, sumAll(rewriter, loc, perRow), batch));
     return success();
   }
 };

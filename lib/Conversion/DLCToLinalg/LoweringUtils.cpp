@@ -189,6 +189,16 @@ Value lowering::buildScalarMap(OpBuilder &b, Location loc,
   return buildElementwise(b, loc, {}, resultElementType, inputs, body);
 }
 
+Value mlir::dlc::lowering::divideScalar(OpBuilder &b, Location loc,
+                                        Value scalar, double count) {
+  return buildScalarMap(
+      b, loc, b.getF32Type(), scalar,
+      [&](OpBuilder &nb, Location l, ValueRange args) -> SmallVector<Value> {
+        return {
+            arith::DivFOp::create(nb, l, args[0], f32Constant(nb, l, count))};
+      });
+}
+
 //===----------------------------------------------------------------------===//
 // Philox4x32-10
 //===----------------------------------------------------------------------===//

@@ -103,6 +103,10 @@ Value sumAll(OpBuilder &b, Location loc, Value input);
 Value buildScalarMap(OpBuilder &b, Location loc, Type resultElementType,
                      ValueRange inputs, GenericBodyFn body);
 
+/// The 0-D f32 tensor `scalar / count`: a mean from a sum, or a loss
+/// gradient's per-element scale.
+Value divideScalar(OpBuilder &b, Location loc, Value scalar, double count);
+
 //===----------------------------------------------------------------------===//
 // Philox4x32-10
 //===----------------------------------------------------------------------===//
