@@ -50,9 +50,22 @@ configure_and_build
 case "$mode" in
 build) ;;
 test)
-  # lit runs inside ctest (test "lit"); ctest's summary is the last line.
+  # lit runs inside ctest (test "lit"). ctest lists disabled and skipped
+  # tests after its summary, so end with one plain summary line of our own.
   cd "$build"
-  ctest --output-on-failure -j"$(nproc)"
+  log=$(mktemp)
+  set +e
+  ctest --output-on-failure -j"$(nproc)" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  set -e
+  total=$(sed -n 's/.* tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -n 1)
+  failed=$(sed -n 's/.* \([0-9]*\) tests failed out of.*/\1/p' "$log" | tail -n 1)
+  skipped=$(grep -cE '^[[:space:]]+[0-9]+ - .*\((Disabled|Skipped)\)' "$log" || true)
+  rm -f "$log"
+  if [ -n "$total" ] && [ -n "$failed" ]; then
+    echo "ctest: $((total - failed)) passed, $failed failed, $skipped skipped"
+  fi
+  exit "$rc"
   ;;
 run)
   # The main job: train the cnn_bn example on Fashion-MNIST for a short
