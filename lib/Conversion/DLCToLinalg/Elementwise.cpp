@@ -154,12 +154,7 @@ struct SoftmaxLowering : OpConversionPattern<SoftmaxOp> {
 
     SmallVector<bool> reduced(rank, false);
     reduced[axis] = true;
-    Value max = buildReduction(
-        rewriter, loc, x, reduced,
-        f32Constant(rewriter, loc, -std::numeric_limits<double>::infinity()),
-        [](OpBuilder &b, Location l, ValueRange args) -> SmallVector<Value> {
-          return {arith::MaximumFOp::create(b, l, args[0], args[1])};
-        });
+    Value max = maxOver(rewriter, loc, x, reduced);
 
     // Maps of the full iteration space and of the axis-reduced tensors.
     SmallVector<AffineExpr> kept;

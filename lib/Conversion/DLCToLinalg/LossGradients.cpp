@@ -39,12 +39,7 @@ struct SoftmaxCrossEntropyGradLowering
     ArrayRef<int64_t> shape = op.getLogits().getType().getShape();
     int64_t batch = shape[0], classes = shape[1];
 
-    Value max = buildReduction(
-        rewriter, loc, logits, {false, true},
-        f32Constant(rewriter, loc, -std::numeric_limits<double>::infinity()),
-        [](OpBuilder &b, Location l, ValueRange args) -> SmallVector<Value> {
-          return {arith::MaximumFOp::create(b, l, args[0], args[1])};
-        });
+    Value max = maxOver(rewriter, loc, logits, {false, true});
     AffineExpr n, k;
     bindDims(ctx, n, k);
     AffineMap nk = AffineMap::get(2, 0, {n, k}, ctx);

@@ -11,6 +11,8 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
+#include <limits>
+
 using namespace mlir;
 using namespace mlir::dlc;
 using namespace mlir::dlc::lowering;
@@ -187,6 +189,16 @@ Value lowering::buildScalarMap(OpBuilder &b, Location loc,
                                Type resultElementType, ValueRange inputs,
                                GenericBodyFn body) {
   return buildElementwise(b, loc, {}, resultElementType, inputs, body);
+}
+
+Value mlir::dlc::lowering::maxOver(OpBuilder &b, Location loc, Value input,
+                                   ArrayRef<bool> reduced) {
+  return buildReduction(
+      b, loc, input, reduced,
+      f32Constant(b, loc, -std::numeric_limits<double>::infinity()),
+      [](OpBuilder &nb, Location l, ValueRange args) -> SmallVector<Value> {
+        return {arith::MaximumFOp::create(nb, l, args[0], args[1])};
+      });
 }
 
 Value mlir::dlc::lowering::divideScalar(OpBuilder &b, Location loc,

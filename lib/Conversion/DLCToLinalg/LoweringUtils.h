@@ -93,6 +93,10 @@ Value buildElementwise(OpBuilder &b, Location loc,
 Value buildReduction(OpBuilder &b, Location loc, Value input,
                      ArrayRef<bool> reduced, Value init, GenericBodyFn body);
 
+/// The maximum of `input` over the dimensions with `reduced[d] == true`
+/// (the first step of a numerically stable softmax or logsumexp).
+Value maxOver(OpBuilder &b, Location loc, Value input, ArrayRef<bool> reduced);
+
 /// Sums `input` over every dimension but the last: [..., C] -> [C].
 Value sumPerChannel(OpBuilder &b, Location loc, Value input);
 
