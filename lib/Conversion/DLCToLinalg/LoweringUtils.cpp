@@ -160,6 +160,44 @@ Value lowering::buildReduction(OpBuilder &b, Location loc, Value input,
   return buildGeneric(b, loc, input, acc, maps, iterators, body).front();
 }
 
+SmallVector<Value> lowering::buildChannelReduction(OpBuilder &b, Location loc,
+                                                   ValueRange inputs,
+                                                   ValueRange outputs,
+                                                   GenericBodyFn body) {
+  MLIRContext *ctx = b.getContext();
+  int64_t rank = cast<RankedTensorType>(inputs.front().getType()).getRank();
+  AffineMap full = b.getMultiDimIdentityMap(rank);
+  AffineMap channel = AffineMap::get(rank, 0, getAffineDimExpr(rank - 1, ctx));
+  SmallVector<AffineMap> maps;
+  for (Value input : inputs)
+    maps.push_back(cast<RankedTensorType>(input.getType()).getRank() == rank
+                       ? full
+                       : channel);
+  maps.append(outputs.size(), channel);
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::reduction);
+  iterators.back() = utils::IteratorType::parallel;
+  return buildGeneric(b, loc, inputs, outputs, maps, iterators, body);
+}
+
+SmallVector<Value> lowering::buildChannelMap(OpBuilder &b, Location loc,
+                                             ValueRange inputs,
+                                             int64_t channels,
+                                             ArrayRef<Type> outputTypes,
+                                             GenericBodyFn body) {
+  SmallVector<Value> outputs;
+  for (Type type : outputTypes)
+    outputs.push_back(createEmpty(b, loc, {channels}, type));
+  SmallVector<AffineMap> maps(inputs.size() + outputs.size(),
+                              b.getMultiDimIdentityMap(1));
+  return buildGeneric(b, loc, inputs, outputs, maps,
+                      {utils::IteratorType::parallel}, body);
+}
+
+Value lowering::f64Constant(OpBuilder &b, Location loc, double value) {
+  return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(value));
+}
+
 Value lowering::sumPerChannel(OpBuilder &b, Location loc, Value input) {
   int64_t rank = cast<RankedTensorType>(input.getType()).getRank();
   SmallVector<bool> reduced(rank, true);

@@ -100,6 +100,23 @@ Value maxOver(OpBuilder &b, Location loc, Value input, ArrayRef<bool> reduced);
 /// Sums `input` over every dimension but the last: [..., C] -> [C].
 Value sumPerChannel(OpBuilder &b, Location loc, Value input);
 
+/// A per-channel reduction generic: every dimension of the full-rank
+/// `inputs` but the last is reduced into the [C] `outputs`; rank-1 inputs
+/// are per-channel vectors (broadcast).
+SmallVector<Value> buildChannelReduction(OpBuilder &b, Location loc,
+                                         ValueRange inputs, ValueRange outputs,
+                                         GenericBodyFn body);
+
+/// A generic over [C] vectors with one fresh result per entry of
+/// `outputTypes` (per-channel arithmetic).
+SmallVector<Value> buildChannelMap(OpBuilder &b, Location loc,
+                                   ValueRange inputs, int64_t channels,
+                                   ArrayRef<Type> outputTypes,
+                                   GenericBodyFn body);
+
+/// An f64 constant.
+Value f64Constant(OpBuilder &b, Location loc, double value);
+
 /// Sums every element of `input` into a 0-D tensor.
 Value sumAll(OpBuilder &b, Location loc, Value input);
 
@@ -110,6 +127,37 @@ Value buildScalarMap(OpBuilder &b, Location loc, Type resultElementType,
 /// The 0-D f32 tensor `scalar / count`: a mean from a sum, or a loss
 /// gradient's per-element scale.
 Value divideScalar(OpBuilder &b, Location loc, Value scalar, double count);
+
+//===----------------------------------------------------------------------===//
+// Training batch normalization, shared by the plain and the fused lowerings
+//===----------------------------------------------------------------------===//
+//
+// dlc.batch_norm_train and the fused ops of DLCFusedOps.td compute the same
+// arithmetic with the same builders, so that fusion changes where a value
+// is computed, never its bits: a relu mask taken where the normalized value
+// is within rounding of 0 would otherwise differ between the two programs.
+
+/// Per-channel f64 sum and sum of squares of `x` ([..., C]) over every
+/// dimension but the last, in one pass: {sum, sum_squares}, both [C] f64.
+std::pair<Value, Value> buildChannelSums(OpBuilder &b, Location loc, Value x);
+
+/// Training batch norm (+ relu) of `x` from its per-channel f64 `sum` and
+/// `sumSquares`: {output, batch_mean, batch_variance, new_running_mean,
+/// new_running_variance}, the results of dlc.batch_norm_train_apply.
+SmallVector<Value> buildBatchNormFromSums(OpBuilder &b, Location loc, Value x,
+                                          Value sum, Value sumSquares,
+                                          Value gamma, Value beta,
+                                          Value runningMean,
+                                          Value runningVariance, double epsilon,
+                                          double momentum, bool relu);
+
+/// Training batch-norm backward: {input_grad, gamma_grad, beta_grad} of
+/// dlc.batch_norm_grad. With `reluOutput`, `outputGrad` is first masked
+/// where `reluOutput` is not > 0 (dlc.batch_norm_relu_grad).
+SmallVector<Value> buildBatchNormGrad(OpBuilder &b, Location loc,
+                                      Value outputGrad, Value reluOutput,
+                                      Value x, Value gamma, Value mean,
+                                      Value variance, double epsilon);
 
 //===----------------------------------------------------------------------===//
 // Philox4x32-10

@@ -3,9 +3,11 @@
 // Both forms fold the per-channel arithmetic into one scale and one shift,
 //   scale = gamma / sqrt(variance + epsilon),  shift = beta - mean * scale,
 // computed once per channel, so that the pass over the activations is a
-// single multiply-add per element. The training form computes the batch
-// mean first and then the biased variance as the mean of squared deviations
-// (two passes: more accurate than E[x^2] - E[x]^2 in f32).
+// single multiply-add per element. The training form reads its input once
+// for the batch statistics: per-channel sum and sum of squares accumulated
+// in f64, where E[x^2] - E[x]^2 keeps the digits that it would cancel in
+// f32 (about log10(mean^2 / variance) of them), then rounded to f32. The
+// fused ops (Fused.cpp) use the same builders.
 //
 //===----------------------------------------------------------------------===//
 
@@ -82,70 +84,94 @@ struct BatchNormTrainLowering : OpConversionPattern<BatchNormTrainOp> {
   matchAndRewrite(BatchNormTrainOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    Value x = adaptor.getInput();
-    auto type = cast<RankedTensorType>(x.getType());
-    int64_t rank = type.getRank();
-    int64_t channels = type.getShape().back();
-    double count = double(type.getNumElements() / channels);
-    double momentum = op.getMomentum().convertToDouble();
-
-    auto divideBy = [&](Value v, double d) {
-      return buildElementwise(
-          rewriter, loc, {channels}, rewriter.getF32Type(), v,
-          [&](OpBuilder &b, Location l, ValueRange args) -> SmallVector<Value> {
-            return {arith::DivFOp::create(b, l, args[0], f32Constant(b, l, d))};
-          });
-    };
-    Value mean = divideBy(sumPerChannel(rewriter, loc, x), count);
-
-    // sum over all but the last dimension of (x - mean)^2.
-    SmallVector<utils::IteratorType> iterators(rank,
-                                               utils::IteratorType::reduction);
-    iterators.back() = utils::IteratorType::parallel;
-    AffineMap channelMap =
-        AffineMap::get(rank, 0, getAffineDimExpr(rank - 1, ctx));
-    Value zeros = createFilledF32(rewriter, loc, {channels}, 0.0);
-    Value squares =
-        buildGeneric(
-            rewriter, loc, ValueRange{x, mean}, zeros,
-            {rewriter.getMultiDimIdentityMap(rank), channelMap, channelMap},
-            iterators,
-            [](OpBuilder &b, Location l,
-               ValueRange args) -> SmallVector<Value> {
-              Value d = arith::SubFOp::create(b, l, args[0], args[1]);
-              Value d2 = arith::MulFOp::create(b, l, d, d);
-              return {arith::AddFOp::create(b, l, args[2], d2)};
-            })
-            .front();
-    Value variance = divideBy(squares, count);
-
-    auto [scale, shift] =
-        buildScaleAndShift(rewriter, loc, adaptor.getGamma(), adaptor.getBeta(),
-                           mean, variance, op.getEpsilon().convertToDouble());
-    Value y = buildNormalize(rewriter, loc, x, scale, shift);
-
-    // new = momentum * running + (1 - momentum) * batch (Keras convention).
-    auto updated = [&](Value running, Value batch) {
-      return buildElementwise(
-          rewriter, loc, {channels}, rewriter.getF32Type(),
-          ValueRange{running, batch},
-          [&](OpBuilder &b, Location l, ValueRange args) -> SmallVector<Value> {
-            Value kept = arith::MulFOp::create(b, l, args[0],
-                                               f32Constant(b, l, momentum));
-            Value added = arith::MulFOp::create(
-                b, l, args[1], f32Constant(b, l, 1.0 - momentum));
-            return {arith::AddFOp::create(b, l, kept, added)};
-          });
-    };
-    rewriter.replaceOp(op, {y, mean, variance,
-                            updated(adaptor.getRunningMean(), mean),
-                            updated(adaptor.getRunningVariance(), variance)});
+    auto [sum, sumSquares] =
+        buildChannelSums(rewriter, loc, adaptor.getInput());
+    rewriter.replaceOp(
+        op, buildBatchNormFromSums(
+                rewriter, loc, adaptor.getInput(), sum, sumSquares,
+                adaptor.getGamma(), adaptor.getBeta(), adaptor.getRunningMean(),
+                adaptor.getRunningVariance(), op.getEpsilon().convertToDouble(),
+                op.getMomentum().convertToDouble(), /*relu=*/false));
     return success();
   }
 };
 
 } // namespace
+
+std::pair<Value, Value> lowering::buildChannelSums(OpBuilder &b, Location loc,
+                                                   Value x) {
+  int64_t channels = cast<RankedTensorType>(x.getType()).getShape().back();
+  Value zero = createFilled(b, loc, {channels}, f64Constant(b, loc, 0.0));
+  SmallVector<Value> sums = buildChannelReduction(
+      b, loc, x, ValueRange{zero, zero},
+      [](OpBuilder &nb, Location l, ValueRange args) -> SmallVector<Value> {
+        Value v = arith::ExtFOp::create(nb, l, nb.getF64Type(), args[0]);
+        Value sum = arith::AddFOp::create(nb, l, args[1], v);
+        Value squares = arith::AddFOp::create(
+            nb, l, args[2], arith::MulFOp::create(nb, l, v, v));
+        return {sum, squares};
+      });
+  return {sums[0], sums[1]};
+}
+
+SmallVector<Value>
+lowering::buildBatchNormFromSums(OpBuilder &b, Location loc, Value x, Value sum,
+                                 Value sumSquares, Value gamma, Value beta,
+                                 Value runningMean, Value runningVariance,
+                                 double epsilon, double momentum, bool relu) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t channels = type.getShape().back();
+  double count = double(type.getNumElements() / channels);
+  Type f32 = b.getF32Type();
+
+  // Per channel: mean, variance (in f64, clamped: rounding may leave a tiny
+  // negative), scale, shift and the running statistics.
+  SmallVector<Value> stats = buildChannelMap(
+      b, loc,
+      ValueRange{sum, sumSquares, gamma, beta, runningMean, runningVariance},
+      channels, {f32, f32, f32, f32, f32, f32},
+      [&](OpBuilder &nb, Location l, ValueRange args) -> SmallVector<Value> {
+        Value n = f64Constant(nb, l, count);
+        Value mean64 = arith::DivFOp::create(nb, l, args[0], n);
+        Value meanSquares = arith::DivFOp::create(nb, l, args[1], n);
+        Value var64 = arith::SubFOp::create(
+            nb, l, meanSquares, arith::MulFOp::create(nb, l, mean64, mean64));
+        var64 = arith::MaximumFOp::create(nb, l, var64, f64Constant(nb, l, 0));
+        Value mean = arith::TruncFOp::create(nb, l, f32, mean64);
+        Value var = arith::TruncFOp::create(nb, l, f32, var64);
+        Value std = math::SqrtOp::create(
+            nb, l,
+            arith::AddFOp::create(nb, l, var, f32Constant(nb, l, epsilon)));
+        Value scale = arith::DivFOp::create(nb, l, args[2], std);
+        Value shift = arith::SubFOp::create(
+            nb, l, args[3], arith::MulFOp::create(nb, l, mean, scale));
+        // new = momentum * running + (1 - momentum) * batch (Keras).
+        auto updated = [&](Value running, Value batch) -> Value {
+          Value kept = arith::MulFOp::create(nb, l, running,
+                                             f32Constant(nb, l, momentum));
+          Value added = arith::MulFOp::create(
+              nb, l, batch, f32Constant(nb, l, 1.0 - momentum));
+          return arith::AddFOp::create(nb, l, kept, added);
+        };
+        return {mean,
+                var,
+                scale,
+                shift,
+                updated(args[4], mean),
+                updated(args[5], var)};
+      });
+
+  Value y = buildElementwise(
+      b, loc, type.getShape(), f32, ValueRange{x, stats[2], stats[3]},
+      [&](OpBuilder &nb, Location l, ValueRange args) -> SmallVector<Value> {
+        Value v = arith::AddFOp::create(
+            nb, l, arith::MulFOp::create(nb, l, args[0], args[1]), args[2]);
+        if (relu)
+          v = arith::MaximumFOp::create(nb, l, v, f32Constant(nb, l, 0.0));
+        return {v};
+      });
+  return {y, stats[0], stats[1], stats[4], stats[5]};
+}
 
 void mlir::dlc::populateNormalizationToLinalgPatterns(
     RewritePatternSet &patterns) {

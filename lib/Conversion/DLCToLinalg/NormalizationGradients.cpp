@@ -1,14 +1,16 @@
 //===- NormalizationGradients.cpp - Lower batch_norm_grad to linalg -------===//
 //
 // Training-form batch-norm backward in three steps: one reduction generic
-// with two outputs computes sum(dy) and sum(dy * (x - mean)) per channel (a
-// single pass over both activations), a per-channel generic turns them into
-// the gamma and beta gradients and three coefficients, and one elementwise
+// with two outputs computes sum(dy) and sum(dy * (x - mean)) per channel in
+// f64 (a single pass over both activations), a per-channel generic turns them
+// into the gamma and beta gradients and three coefficients, and one elementwise
 // pass computes
 //   dx = A * dy + B * (x - mean) + C,   with istd = rsqrt(variance + eps),
 //   A = gamma * istd,  B = -A * istd * gamma_grad / M,  C = -A * beta_grad / M,
 // which is the op's formula gamma * istd / M * (M dy - beta_grad -
 // xhat * gamma_grad) with xhat = (x - mean) * istd, distributed.
+// dlc.batch_norm_relu_grad (Fused.cpp) is the same with dy masked by the
+// relu output in both passes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,79 +34,104 @@ struct BatchNormGradLowering : OpConversionPattern<BatchNormGradOp> {
   LogicalResult
   matchAndRewrite(BatchNormGradOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    Value dy = adaptor.getOutputGrad(), x = adaptor.getInput();
-    Value mean = adaptor.getMean();
-    auto type = cast<RankedTensorType>(x.getType());
-    int64_t rank = type.getRank();
-    int64_t channels = type.getShape().back();
-    double count = double(type.getNumElements() / channels);
-    double epsilon = op.getEpsilon().convertToDouble();
-
-    // Per channel: sum(dy), sum(dy * (x - mean)).
-    AffineMap full = rewriter.getMultiDimIdentityMap(rank);
-    AffineMap channel =
-        AffineMap::get(rank, 0, getAffineDimExpr(rank - 1, ctx));
-    SmallVector<utils::IteratorType> reduce(rank,
-                                            utils::IteratorType::reduction);
-    reduce.back() = utils::IteratorType::parallel;
-    SmallVector<Value> sums = buildGeneric(
-        rewriter, loc, ValueRange{dy, x, mean},
-        ValueRange{createFilledF32(rewriter, loc, {channels}, 0.0),
-                   createFilledF32(rewriter, loc, {channels}, 0.0)},
-        {full, full, channel, channel, channel}, reduce,
-        [](OpBuilder &b, Location l, ValueRange args) -> SmallVector<Value> {
-          Value centered = arith::SubFOp::create(b, l, args[1], args[2]);
-          Value product = arith::MulFOp::create(b, l, args[0], centered);
-          return {arith::AddFOp::create(b, l, args[3], args[0]),
-                  arith::AddFOp::create(b, l, args[4], product)};
-        });
-
-    // Per channel: gamma_grad, beta_grad and the coefficients A, B, C.
-    AffineMap id = rewriter.getMultiDimIdentityMap(1);
-    SmallVector<Value> inits;
-    for (int k = 0; k < 5; ++k)
-      inits.push_back(
-          createEmpty(rewriter, loc, {channels}, rewriter.getF32Type()));
-    SmallVector<Value> perChannel = buildGeneric(
-        rewriter, loc,
-        ValueRange{adaptor.getGamma(), adaptor.getVariance(), sums[0], sums[1]},
-        inits, SmallVector<AffineMap>(9, id), {utils::IteratorType::parallel},
-        [&](OpBuilder &b, Location l, ValueRange args) -> SmallVector<Value> {
-          Value gamma = args[0], sumDy = args[2], sumDyXmu = args[3];
-          Value istd = math::RsqrtOp::create(
-              b, l,
-              arith::AddFOp::create(b, l, args[1], f32Constant(b, l, epsilon)));
-          Value gammaGrad = arith::MulFOp::create(b, l, sumDyXmu, istd);
-          Value a = arith::MulFOp::create(b, l, gamma, istd);
-          Value aOverM =
-              arith::DivFOp::create(b, l, a, f32Constant(b, l, count));
-          Value bCoef = arith::NegFOp::create(
-              b, l,
-              arith::MulFOp::create(
-                  b, l, aOverM, arith::MulFOp::create(b, l, istd, gammaGrad)));
-          Value cCoef = arith::NegFOp::create(
-              b, l, arith::MulFOp::create(b, l, aOverM, sumDy));
-          return {gammaGrad, sumDy, a, bCoef, cCoef};
-        });
-
-    Value dx = buildElementwise(
-        rewriter, loc, type.getShape(), type.getElementType(),
-        ValueRange{dy, x, mean, perChannel[2], perChannel[3], perChannel[4]},
-        [](OpBuilder &b, Location l, ValueRange args) -> SmallVector<Value> {
-          Value centered = arith::SubFOp::create(b, l, args[1], args[2]);
-          Value t = arith::AddFOp::create(
-              b, l, arith::MulFOp::create(b, l, args[3], args[0]),
-              arith::MulFOp::create(b, l, args[4], centered));
-          return {arith::AddFOp::create(b, l, t, args[5])};
-        });
-    rewriter.replaceOp(op, {dx, perChannel[0], perChannel[1]});
+    rewriter.replaceOp(
+        op, buildBatchNormGrad(rewriter, op.getLoc(), adaptor.getOutputGrad(),
+                               /*reluOutput=*/nullptr, adaptor.getInput(),
+                               adaptor.getGamma(), adaptor.getMean(),
+                               adaptor.getVariance(),
+                               op.getEpsilon().convertToDouble()));
     return success();
   }
 };
 
+/// The relu mask: `dy` where `y > 0`, else 0.
+Value maskedGrad(OpBuilder &b, Location l, Value dy, Value y) {
+  Value zero = f32Constant(b, l, 0.0);
+  Value active =
+      arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, y, zero);
+  return arith::SelectOp::create(b, l, active, dy, zero);
+}
+
 } // namespace
+
+SmallVector<Value>
+lowering::buildBatchNormGrad(OpBuilder &b, Location loc, Value outputGrad,
+                             Value reluOutput, Value x, Value gamma, Value mean,
+                             Value variance, double epsilon) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t channels = type.getShape().back();
+  double count = double(type.getNumElements() / channels);
+  Type f32 = b.getF32Type(), f64 = b.getF64Type();
+  bool relu = static_cast<bool>(reluOutput);
+  // The activations every pass reads: dy (and y for the mask), x.
+  SmallVector<Value> activations = {outputGrad};
+  if (relu)
+    activations.push_back(reluOutput);
+  activations.push_back(x);
+  auto gradOf = [&](OpBuilder &nb, Location l, ValueRange args) {
+    return relu ? maskedGrad(nb, l, args[0], args[1]) : args[0];
+  };
+  size_t numActivations = activations.size();
+
+  // Per channel, in f64: sum(g) and sum(g * (x - mean)). Both cancel
+  // heavily (g has both signs) over N*H*W terms, where f32 accumulation
+  // would lose about 1e-3 of the result.
+  SmallVector<Value> inputs(activations);
+  inputs.push_back(mean);
+  Value zeros = createFilled(b, loc, {channels}, f64Constant(b, loc, 0.0));
+  SmallVector<Value> sums = buildChannelReduction(
+      b, loc, inputs, ValueRange{zeros, zeros},
+      [&](OpBuilder &nb, Location l, ValueRange args) -> SmallVector<Value> {
+        Value g = gradOf(nb, l, args);
+        Value centered = arith::SubFOp::create(nb, l, args[numActivations - 1],
+                                               args[numActivations]);
+        Value g64 = arith::ExtFOp::create(nb, l, f64, g);
+        Value product = arith::MulFOp::create(
+            nb, l, g64, arith::ExtFOp::create(nb, l, f64, centered));
+        return {
+            arith::AddFOp::create(nb, l, args[numActivations + 1], g64),
+            arith::AddFOp::create(nb, l, args[numActivations + 2], product)};
+      });
+
+  // Per channel: gamma_grad, beta_grad and the coefficients A, B, C.
+  SmallVector<Value> perChannel = buildChannelMap(
+      b, loc, ValueRange{gamma, variance, sums[0], sums[1]}, channels,
+      {f32, f32, f32, f32, f32},
+      [&](OpBuilder &nb, Location l, ValueRange args) -> SmallVector<Value> {
+        Value sumG = arith::TruncFOp::create(nb, l, f32, args[2]);
+        Value sumGXmu = arith::TruncFOp::create(nb, l, f32, args[3]);
+        Value istd = math::RsqrtOp::create(
+            nb, l,
+            arith::AddFOp::create(nb, l, args[1], f32Constant(nb, l, epsilon)));
+        Value gammaGrad = arith::MulFOp::create(nb, l, sumGXmu, istd);
+        Value a = arith::MulFOp::create(nb, l, args[0], istd);
+        Value aOverM =
+            arith::DivFOp::create(nb, l, a, f32Constant(nb, l, count));
+        Value bCoef = arith::NegFOp::create(
+            nb, l,
+            arith::MulFOp::create(
+                nb, l, aOverM, arith::MulFOp::create(nb, l, istd, gammaGrad)));
+        Value cCoef = arith::NegFOp::create(
+            nb, l, arith::MulFOp::create(nb, l, aOverM, sumG));
+        return {gammaGrad, sumG, a, bCoef, cCoef};
+      });
+
+  // dx = A * g + B * (x - mean) + C.
+  SmallVector<Value> dxInputs(activations);
+  dxInputs.append({mean, perChannel[2], perChannel[3], perChannel[4]});
+  Value dx = buildElementwise(
+      b, loc, type.getShape(), f32, dxInputs,
+      [&](OpBuilder &nb, Location l, ValueRange args) -> SmallVector<Value> {
+        Value g = gradOf(nb, l, args);
+        ValueRange rest = args.drop_front(numActivations - 1);
+        Value centered = arith::SubFOp::create(nb, l, rest[0], rest[1]);
+        Value t = arith::AddFOp::create(
+            nb, l, arith::MulFOp::create(nb, l, rest[2], g),
+            arith::MulFOp::create(nb, l, rest[3], centered));
+        return {arith::AddFOp::create(nb, l, t, rest[4])};
+      });
+  return {dx, perChannel[0], perChannel[1]};
+}
 
 void mlir::dlc::populateNormalizationGradientToLinalgPatterns(
     RewritePatternSet &patterns) {

@@ -52,12 +52,12 @@ func.func @batch_norm_train_apply(%x: tensor<2x4x4x4xf32>, %s: tensor<4xf64>, %v
 // CHECK-SAME: tensor<4xf64>, tensor<4xf64>)
 // CHECK: arith.cmpf ogt
 // CHECK: arith.extf {{.*}} : f32 to f64
-// CHECK: %[[T:.*]]:2 = linalg.generic {{.*}} ins(%[[SUMS]]#0, %[[SUMS]]#1 :
+// CHECK: %[[T:.*]]:5 = linalg.generic {{.*}} ins(%{{.*}}, %{{.*}}, %[[SUMS]]#0, %[[SUMS]]#1 :
 // CHECK: arith.truncf {{.*}} : f64 to f32
 // CHECK: %[[DX:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
-// CHECK-SAME: ins(%[[DY]], %[[Y]], %[[X]], {{.*}}, %[[T]]#0, %[[T]]#1 :
+// CHECK-SAME: ins(%[[DY]], %[[Y]], %[[X]], {{.*}}, %[[T]]#2, %[[T]]#3, %[[T]]#4 :
 // CHECK: arith.cmpf ogt
-// CHECK: return %[[DX]], %[[T]]#1, %[[T]]#0
+// CHECK: return %[[DX]], %[[T]]#0, %[[T]]#1
 func.func @batch_norm_relu_grad(%dy: tensor<2x4x4x4xf32>, %y: tensor<2x4x4x4xf32>, %x: tensor<2x4x4x4xf32>, %v: tensor<4xf32>)
     -> (tensor<2x4x4x4xf32>, tensor<4xf32>, tensor<4xf32>) {
   %d:3 = dlc.batch_norm_relu_grad %dy, %y, %x, %v, %v, %v

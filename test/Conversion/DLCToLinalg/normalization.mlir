@@ -30,35 +30,33 @@ func.func @batch_norm(%x: tensor<2x5x5x4xf32>, %g: tensor<4xf32>, %b: tensor<4xf
 
 // -----
 
-// Training: batch mean over every dimension but the last (count 2*5*5 = 50),
-// then the biased variance as the mean squared deviation (a second pass),
-// the normalization, and the running statistics
-// new = momentum * old + (1 - momentum) * batch.
+// Training: one pass over the input for the per-channel sum and sum of
+// squares in f64, then per channel (count 2*5*5 = 50) the mean, the biased
+// variance E[x^2] - E[x]^2 (clamped at 0), rounded to f32, scale, shift and
+// the running statistics new = momentum * old + (1 - momentum) * batch, then
+// one multiply-add per element.
 
 // CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
 // CHECK-DAG: #[[CH:.*]] = affine_map<(d0, d1, d2, d3) -> (d3)>
 // CHECK-LABEL: func @batch_norm_train
-// CHECK-SAME: (%[[X:.*]]: tensor<2x5x5x4xf32>, %{{.*}}: tensor<4xf32>, %{{.*}}: tensor<4xf32>, %[[RM:.*]]: tensor<4xf32>, %[[RV:.*]]: tensor<4xf32>)
-// CHECK: %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[ID]], #[[CH]]], iterator_types = ["reduction", "reduction", "reduction", "parallel"]}
-// CHECK-SAME: ins(%[[X]] :
-// CHECK: %[[MEAN:.*]] = linalg.generic
-// CHECK-SAME: ins(%[[SUM]] :
-// CHECK: arith.constant 5.000000e+01 : f32
-// CHECK: %[[SQ:.*]] = linalg.generic {indexing_maps = [#[[ID]], #[[CH]], #[[CH]]], iterator_types = ["reduction", "reduction", "reduction", "parallel"]}
-// CHECK-SAME: ins(%[[X]], %[[MEAN]] :
-// CHECK: arith.subf
-// CHECK: arith.mulf
-// CHECK: arith.addf
-// CHECK: %[[VAR:.*]] = linalg.generic
-// CHECK-SAME: ins(%[[SQ]] :
-// CHECK: %[[Y:.*]] = linalg.generic {indexing_maps = [#[[ID]], #[[CH]], #[[CH]], #[[ID]]]
-// CHECK: %[[NEWM:.*]] = linalg.generic
-// CHECK-SAME: ins(%[[RM]], %[[MEAN]] :
+// CHECK-SAME: (%[[X:.*]]: tensor<2x5x5x4xf32>, %[[G:.*]]: tensor<4xf32>, %[[B:.*]]: tensor<4xf32>, %[[RM:.*]]: tensor<4xf32>, %[[RV:.*]]: tensor<4xf32>)
+// CHECK: %[[SUMS:.*]]:2 = linalg.generic {indexing_maps = [#[[ID]], #[[CH]], #[[CH]]], iterator_types = ["reduction", "reduction", "reduction", "parallel"]}
+// CHECK-SAME: ins(%[[X]] : tensor<2x5x5x4xf32>) outs(%{{.*}}, %{{.*}} : tensor<4xf64>, tensor<4xf64>)
+// CHECK: arith.extf
+// CHECK: arith.mulf {{.*}} : f64
+// CHECK: %[[PC:.*]]:6 = linalg.generic
+// CHECK-SAME: ins(%[[SUMS]]#0, %[[SUMS]]#1, %[[G]], %[[B]], %[[RM]], %[[RV]] :
+// CHECK: arith.constant 5.000000e+01 : f64
+// CHECK: arith.maximumf {{.*}} : f64
+// CHECK: arith.truncf
 // CHECK: arith.constant 0.899999976 : f32
 // CHECK: arith.constant 0.100000024 : f32
-// CHECK: %[[NEWV:.*]] = linalg.generic
-// CHECK-SAME: ins(%[[RV]], %[[VAR]] :
-// CHECK: return %[[Y]], %[[MEAN]], %[[VAR]], %[[NEWM]], %[[NEWV]]
+// CHECK: %[[Y:.*]] = linalg.generic {indexing_maps = [#[[ID]], #[[CH]], #[[CH]], #[[ID]]]
+// CHECK-SAME: ins(%[[X]], %[[PC]]#2, %[[PC]]#3 :
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK-NOT: arith.maximumf
+// CHECK: return %[[Y]], %[[PC]]#0, %[[PC]]#1, %[[PC]]#4, %[[PC]]#5
 func.func @batch_norm_train(%x: tensor<2x5x5x4xf32>, %g: tensor<4xf32>, %b: tensor<4xf32>,
                             %m: tensor<4xf32>, %v: tensor<4xf32>)
     -> (tensor<2x5x5x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) {

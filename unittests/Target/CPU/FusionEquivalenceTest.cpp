@@ -259,7 +259,7 @@ void checkFusedMatchesUnfused(const ModelCase &c) {
     labels.i()[k] = k % c.classes;
   for (uint64_t s = 0; s < 4; ++s) {
     inputs.push_back(tensorFor(*inputInfo));
-    inputs.back().f() = detUniform(100 + s, inputs.back().numElements(),
+    inputs.back().f() = detUniform((getenv("SEED") ? atoi(getenv("SEED")) : 100) + s, inputs.back().numElements(),
                                    c.inputLow, c.inputHigh);
   }
 
@@ -296,6 +296,10 @@ void checkFusedMatchesUnfused(const ModelCase &c) {
                     maxAbs(b));
     }
     EXPECT_LE(error, bound) << key << " after one step";
+    if (getenv("DBG") && key.find(getenv("DBG")) != std::string::npos) {
+      for (size_t k = 0; k < a.size() && k < 64; ++k)
+        std::printf("  [%zu] a %.9g b %.9g before %.9g\n", k, a[k], b[k], before.f()[k]);
+    }
   }
 
   // (b) 100 steps from the start: the loss trajectories.

@@ -105,9 +105,10 @@ def DLCFuseConvBnRelu : Pass<"dlc-fuse-conv-bn-relu", "::mlir::func::FuncOp"> {
     per-channel sum and sum of squares of its output) and
     `dlc.batch_norm_train_apply` (batch statistics, normalization,
     scale/shift, the relu when there is one, and the running statistics, in
-    one elementwise pass). The batch variance becomes
-    `E[x^2] - E[x]^2` instead of the two-pass `E[(x - E[x])^2]`: equal up
-    to f32 rounding (the lowering accumulates the sums in f64).
+    one elementwise pass). The arithmetic is that of the unfused lowering
+    (f64 sums, `E[x^2] - E[x]^2`), so fused and unfused programs compute
+    the same forward values bit for bit: a relu mask cannot flip between
+    them where the normalized value is within rounding of 0.
 
     ```mlir
     %c = dlc.conv2d %x, %w : (...) -> tensor<8x26x26x32xf32>
