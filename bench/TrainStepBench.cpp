@@ -1,9 +1,10 @@
 //===- TrainStepBench.cpp - Fused vs unfused training steps ---------------===//
 //
 // Compiles @train_step of the example models (cnn_bn at batch 64,
-// resnet_small at batch 128, their model files' batch sizes) twice, with
-// and without dlc-fuse-conv-bn-relu (the driver's pipeline otherwise, see
-// tools/dlc/dlc.cpp), and prints side by side for each:
+// resnet_small at batch 128, their model files' batch sizes) twice, as the
+// driver does by default and with --no-fusion (tools/dlc/dlc.cpp: without
+// dlc-fuse-conv-bn-relu and dlc-fold-batch-norm, without epilogue and
+// elementwise fusion in the CPU pipeline), and prints side by side for each:
 //  * the median time of one step on one thread, after warm-up, the two
 //    variants alternating step by step;
 //  * the bytes of intermediates kept for backward, counted on the dlc IR
@@ -98,8 +99,10 @@ std::pair<int64_t, int64_t> keptForBackward(func::FuncOp step) {
 /// Runs the driver's pipeline on `module` (a clone of the imported one),
 /// counts the kept bytes, compiles and loads it.
 llvm::Expected<std::unique_ptr<dlc::LoadedObject>>
-compile(ModuleOp module, bool fuse, const dlc::CPUPipelineOptions &options,
+compile(ModuleOp module, bool fuse, dlc::CPUPipelineOptions options,
         Variant &variant) {
+  options.fuseElementwise = fuse;
+  options.fuseEpilogue = fuse;
   PassManager pm(module.getContext());
   pm.addPass(dlc::createDLCBuildTrainStep());
   if (failed(pm.run(module)))

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Builds and runs dlc-train-bench on one core: cnn_bn and resnet_small
-# training steps with and without dlc-fuse-conv-bn-relu, side by side
+# training steps with every fusion (the default) and with none (--no-fusion),
+# side by side
 # (median step time, bytes of intermediates kept for backward).
 #   bench/fusion.sh [build-dir] [dlc-train-bench options, e.g. --steps 20]
 set -eu

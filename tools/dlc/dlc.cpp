@@ -137,18 +137,39 @@ static cl::opt<bool>
                 cl::sub(compileCommand), cl::sub(trainCommand),
                 cl::cat(compileCategory));
 
-static cl::opt<bool> fuseConvBnRelu(
-    "fuse-conv-bn-relu",
-    cl::desc("Fuse conv2d + batch_norm_train + relu (and their gradients) in "
-             "the training step (experimental: off until its resnet_small "
-             "gradient difference is explained)"),
-    cl::sub(compileCommand), cl::sub(trainCommand), cl::cat(compileCategory));
+// Every fusion is on by default; each flag turns one off, to compare or to
+// rule one out when debugging.
+static cl::OptionCategory fusionCategory("dlc fusion options (all on by "
+                                         "default)");
+
+static cl::opt<bool> noFusion("no-fusion",
+                              cl::desc("Turn every fusion below off"),
+                              cl::sub(compileCommand), cl::sub(trainCommand),
+                              cl::cat(fusionCategory));
+
+static cl::opt<bool> noFuseConvBnRelu(
+    "no-fuse-conv-bn-relu",
+    cl::desc("Keep conv2d, batch_norm_train and relu (and their gradients) "
+             "separate in the training step (dlc-fuse-conv-bn-relu)"),
+    cl::sub(compileCommand), cl::sub(trainCommand), cl::cat(fusionCategory));
 
 static cl::opt<bool> noFoldBatchNorm(
     "no-fold-batch-norm",
     cl::desc("Keep inference batch norm separate from its convolution in "
-             "eval_step and predict"),
-    cl::sub(compileCommand), cl::sub(trainCommand), cl::cat(compileCategory));
+             "eval_step and predict (dlc-fold-batch-norm)"),
+    cl::sub(compileCommand), cl::sub(trainCommand), cl::cat(fusionCategory));
+
+static cl::opt<bool> noFuseEpilogue(
+    "no-fuse-epilogue",
+    cl::desc("Run the bias, activation and batch-norm statistics of a "
+             "convolution or dense layer as separate passes instead of on "
+             "each output tile"),
+    cl::sub(compileCommand), cl::sub(trainCommand), cl::cat(fusionCategory));
+
+static cl::opt<bool> noFuseElementwise(
+    "no-fuse-elementwise",
+    cl::desc("One pass per elementwise op instead of one per chain"),
+    cl::sub(compileCommand), cl::sub(trainCommand), cl::cat(fusionCategory));
 
 static cl::opt<unsigned>
     optLevel("O",
@@ -229,9 +250,9 @@ static LogicalResult lowerToStage(Compilation &c, Stage stage) {
   // or to rule one out when debugging).
   PassManager optimize(module.getContext());
   optimize.addPass(createCanonicalizerPass());
-  if (fuseConvBnRelu)
+  if (!noFusion && !noFuseConvBnRelu)
     optimize.addNestedPass<func::FuncOp>(mlir::dlc::createDLCFuseConvBnRelu());
-  if (!noFoldBatchNorm)
+  if (!noFusion && !noFoldBatchNorm)
     optimize.addNestedPass<func::FuncOp>(mlir::dlc::createDLCFoldBatchNorm());
   optimize.addPass(createCSEPass());
   if (failed(optimize.run(module)))
@@ -391,6 +412,8 @@ static std::string compile(Stage stage, std::string output, const char *argv0) {
   Compilation c;
   c.cpuOptions.cpu = targetCPU;
   c.cpuOptions.vectorize = !noVectorize;
+  c.cpuOptions.fuseElementwise = !noFusion && !noFuseElementwise;
+  c.cpuOptions.fuseEpilogue = !noFusion && !noFuseEpilogue;
   if (optLevel > 3)
     return error("-O must be 0, 1, 2 or 3, got " + Twine(optLevel.getValue()));
   c.cpuOptions.llvmOptLevel = optLevel;

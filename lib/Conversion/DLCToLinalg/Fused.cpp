@@ -47,6 +47,9 @@ struct Conv2DBnStatsLowering : OpConversionPattern<Conv2DBnStatsOp> {
     Value conv = rewriter.create(state)->getResult(0);
 
     auto [sum, sumSquares] = buildChannelSums(rewriter, loc, conv);
+    // The CPU schedule computes this reduction on each output tile of the
+    // convolution (TileAndVectorize.cpp): no second pass over the output.
+    sum.getDefiningOp()->setAttr("dlc.epilogue", rewriter.getUnitAttr());
     rewriter.replaceOp(op, {conv, sum, sumSquares});
     return success();
   }

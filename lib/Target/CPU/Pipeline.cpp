@@ -48,14 +48,17 @@ void mlir::dlc::buildLowerToCPUPipeline(OpPassManager &pm,
   // 1. Merge chains of elementwise generics (one pass over memory instead
   //    of one per op), then register-tile and vectorize convolutions,
   //    matmuls and pooling while they are still tensors (tile sizes come
-  //    from each op's shape).
+  //    from each op's shape), with their elementwise consumers in the
+  //    epilogue of each output tile.
   pm.addPass(createCanonicalizerPass());
-  pm.addNestedPass<func::FuncOp>(createCPUFuseElementwisePass());
+  if (options.fuseElementwise)
+    pm.addNestedPass<func::FuncOp>(createCPUFuseElementwisePass());
   if (options.vectorize) {
     VectorRegisterFile registers = getVectorRegisterFile(options);
     CPUTileAndVectorizePassOptions tiling;
     tiling.vectorLanes = registers.lanes;
     tiling.accumulatorRegisters = registers.accumulators;
+    tiling.fuseEpilogue = options.fuseEpilogue;
     pm.addNestedPass<func::FuncOp>(createCPUTileAndVectorizePass(tiling));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
@@ -121,6 +124,15 @@ struct CPUPipelineCLOptions : PassPipelineOptions<CPUPipelineCLOptions> {
                          llvm::cl::desc("Tile and vectorize conv, matmul and "
                                         "pooling (off: plain loops)"),
                          llvm::cl::init(true)};
+  Option<bool> fuseElementwise{
+      *this, "fuse-elementwise",
+      llvm::cl::desc("Merge chains of elementwise generics"),
+      llvm::cl::init(true)};
+  Option<bool> fuseEpilogue{
+      *this, "fuse-epilogue",
+      llvm::cl::desc("Run elementwise consumers of conv/matmul on each "
+                     "output tile"),
+      llvm::cl::init(true)};
   Option<std::string> cpu{*this, "cpu",
                           llvm::cl::desc("LLVM CPU name (default: the host)")};
   Option<std::string> features{
@@ -145,6 +157,8 @@ void mlir::dlc::registerCPUPipelines() {
       [](OpPassManager &pm, const CPUPipelineCLOptions &cl) {
         CPUPipelineOptions options;
         options.vectorize = cl.vectorize;
+        options.fuseElementwise = cl.fuseElementwise;
+        options.fuseEpilogue = cl.fuseEpilogue;
         options.cpu = cl.cpu;
         options.features = cl.features;
         options.vectorLanes = cl.vectorLanes;

@@ -19,11 +19,13 @@
 #include "dlc/Target/CPU/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/IR/Dominance.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -36,6 +38,12 @@ using namespace mlir;
 using namespace mlir::dlc;
 
 namespace {
+
+/// Set by the lowering of fused ops (see lib/Conversion/DLCToLinalg/Fused.cpp)
+/// on a reduction that belongs in its producer's epilogue.
+constexpr llvm::StringLiteral kEpilogueAttr = "dlc.epilogue";
+/// Marks the consumers fused into tile loops, to be vectorized with them.
+constexpr llvm::StringLiteral kVectorizeAttr = "dlc.vectorize";
 
 /// The largest divisor of `extent` that is at most `cap` (at least 1).
 int64_t largestDivisorAtMost(int64_t extent, int64_t cap) {
@@ -135,7 +143,8 @@ chooseTileSizes(linalg::LinalgOp op, int64_t lanes, int64_t accumulators) {
         SmallVector<TileSizes> levels;
         if (kBlock < range[2])
           levels.push_back({0, 0, kBlock});
-        levels.push_back({stripOf(range[0], n), n, k});
+        levels.push_back({{stripOf(range[0], n), n, 0}, /*fuseInit=*/true});
+        levels.push_back({0, 0, k});
         return levels;
       })
       .Case([&](linalg::TransposeOp transpose) -> Sizes {
@@ -158,9 +167,15 @@ chooseTileSizes(linalg::LinalgOp op, int64_t lanes, int64_t accumulators) {
       .Default([](Operation *) -> Sizes { return std::nullopt; });
 }
 
+/// One tiled level: the tiled op and the loops around it, outermost first.
+struct TiledLevel {
+  Operation *op;
+  SmallVector<LoopLikeOpInterface> loops;
+};
+
 /// Tiles `op` by `level` and returns the tiled op (inside the new loops).
-FailureOr<Operation *> tileLevel(RewriterBase &rewriter, Operation *op,
-                                 const TileSizes &level) {
+FailureOr<TiledLevel> tileLevel(RewriterBase &rewriter, Operation *op,
+                                const TileSizes &level) {
   MLIRContext *ctx = op->getContext();
   rewriter.setInsertionPoint(op);
   scf::SCFTilingOptions options;
@@ -171,7 +186,7 @@ FailureOr<Operation *> tileLevel(RewriterBase &rewriter, Operation *op,
     if (failed(tiled) || tiled->tiledOps.size() != 1)
       return failure();
     rewriter.replaceOp(op, tiled->replacements);
-    return tiled->tiledOps.front();
+    return TiledLevel{tiled->tiledOps.front(), tiled->loops};
   }
 
   // Fuse only the fill/broadcast that initializes the accumulator: it then
@@ -200,12 +215,112 @@ FailureOr<Operation *> tileLevel(RewriterBase &rewriter, Operation *op,
   for (OpResult result : op->getResults())
     rewriter.replaceAllUsesWith(result, tiled->replacements.lookup(result));
   rewriter.eraseOp(op);
-  return tiledOp;
+  return TiledLevel{tiledOp, tiled->loops};
+}
+
+/// Whether `value` is available before `op`, or is made of ops that can be
+/// moved there: the empty tensors, constants and fills that initialize a
+/// consumer's outputs are usually created right before it.
+bool canHoistAbove(Value value, Operation *op, DominanceInfo &dominance) {
+  if (dominance.properlyDominates(value, op))
+    return true;
+  Operation *def = value.getDefiningOp();
+  if (!isa_and_nonnull<tensor::EmptyOp, arith::ConstantOp, linalg::FillOp>(
+          def))
+    return false;
+  return llvm::all_of(def->getOperands(), [&](Value operand) {
+    return canHoistAbove(operand, op, dominance);
+  });
+}
+
+/// Moves what canHoistAbove accepted before `op`.
+void hoistAbove(Value value, Operation *op, DominanceInfo &dominance) {
+  if (dominance.properlyDominates(value, op))
+    return;
+  Operation *def = value.getDefiningOp();
+  for (Value operand : def->getOperands())
+    hoistAbove(operand, op, dominance);
+  def->moveBefore(op);
+}
+
+/// Whether `consumer`, a user of `result` (the value computed by the tile
+/// loops whose outermost loop is `outermost`), can run in the loops'
+/// epilogue: on each output tile right after it is complete, while it is
+/// in cache, instead of in another pass over the whole tensor. It must be a
+/// linalg.generic that reads `result` elementwise (identity map, so its
+/// iteration space is the output's) and whose other operands exist before
+/// the loops. Elementwise consumers (bias, activation) always qualify;
+/// reductions (batch-norm statistics) only where the lowering of a fused
+/// op asked for it with the `dlc.epilogue` attribute: their accumulators
+/// then follow the tiles' order.
+bool isEpilogue(Operation *user, Value result, Operation *outermost,
+                DominanceInfo &dominance) {
+  auto consumer = dyn_cast<linalg::GenericOp>(user);
+  if (!consumer || !consumer.hasPureTensorSemantics())
+    return false;
+  if (consumer.getNumReductionLoops() > 0 &&
+      !consumer->hasAttr(kEpilogueAttr))
+    return false;
+  // Float arithmetic only: it vectorizes to n-D vector ops that the LLVM
+  // conversion unrolls. (Integer ops such as dropout's counter-based
+  // generator, or linalg.index, stay in their own pass.)
+  for (Operation &op : consumer.getBody()->without_terminator())
+    if (!isa<arith::AddFOp, arith::SubFOp, arith::MulFOp, arith::DivFOp,
+             arith::NegFOp, arith::MaximumFOp, arith::MinimumFOp,
+             arith::CmpFOp, arith::SelectOp, arith::ExtFOp, arith::TruncFOp,
+             arith::ConstantOp>(op) &&
+        !isa<math::MathDialect>(op.getDialect()))
+      return false;
+  bool readsResult = false;
+  for (OpOperand &operand : consumer->getOpOperands()) {
+    if (operand.get() == result) {
+      if (consumer.isDpsInit(&operand) ||
+          !consumer.getMatchingIndexingMap(&operand).isIdentity())
+        return false;
+      readsResult = true;
+      continue;
+    }
+    if (!canHoistAbove(operand.get(), outermost, dominance))
+      return false;
+  }
+  return readsResult;
+}
+
+/// Fuses the epilogue consumers (isEpilogue) of the results of `tiled`'s
+/// loops into them; returns the tiled consumers.
+SmallVector<Operation *> fuseEpilogues(RewriterBase &rewriter,
+                                       TiledLevel &tiled) {
+  SmallVector<Operation *> fused;
+  if (tiled.loops.empty())
+    return fused;
+  Operation *outermost = tiled.loops.front();
+  DominanceInfo dominance(outermost->getParentOp());
+  SmallVector<Operation *> candidates;
+  for (Value result : outermost->getResults())
+    for (Operation *user : result.getUsers())
+      if (isEpilogue(user, result, outermost, dominance) &&
+          !llvm::is_contained(candidates, user))
+        candidates.push_back(user);
+  for (Operation *consumer : candidates) {
+    for (Value operand : consumer->getOperands())
+      if (!llvm::is_contained(outermost->getResults(), operand))
+        hoistAbove(operand, outermost, dominance);
+    FailureOr<scf::SCFFuseConsumerOfSliceResult> result =
+        scf::tileAndFuseConsumer(rewriter, consumer, tiled.loops);
+    // A consumer that cannot be fused runs as its own pass: slower, still
+    // correct.
+    if (failed(result))
+      continue;
+    llvm::append_range(fused, result->tiledOps);
+  }
+  return fused;
 }
 
 /// The ops the schedule produces and vectorizes: 1-D windows after the
 /// decomposition, the matmul tiles, and the fused initial values.
 bool isScheduledTile(Operation *op) {
+  if (op->hasAttr(kVectorizeAttr))
+    return true;
   return isa<linalg::Conv1DNwcWcfOp, linalg::DepthwiseConv1DNwcWcOp,
              linalg::PoolingNwcMaxOp, linalg::PoolingNwcSumOp, linalg::MatmulOp,
              linalg::FillOp, linalg::BroadcastOp>(op) &&
@@ -233,11 +348,16 @@ struct CPUTileAndVectorizePass
     for (auto &[op, levels] : work) {
       Operation *current = op;
       for (const TileSizes &level : levels) {
-        FailureOr<Operation *> tiled = tileLevel(rewriter, current, level);
+        FailureOr<TiledLevel> tiled = tileLevel(rewriter, current, level);
         // An op that cannot be tiled stays as it is: slower, still correct.
         if (failed(tiled))
           break;
-        current = *tiled;
+        current = tiled->op;
+        // The output-tile level (the one that owns the accumulator's
+        // initial value) is where a tile is complete: its epilogue.
+        if (level.fuseInit && fuseEpilogue)
+          for (Operation *consumer : fuseEpilogues(rewriter, *tiled))
+            consumer->setAttr(kVectorizeAttr, rewriter.getUnitAttr());
       }
     }
 
@@ -256,6 +376,7 @@ struct CPUTileAndVectorizePass
         tiles.push_back(op);
     });
     for (Operation *op : tiles) {
+      op->removeAttr(kVectorizeAttr);
       rewriter.setInsertionPoint(op);
       FailureOr<linalg::VectorizationResult> vectorized =
           linalg::vectorize(rewriter, op);

@@ -75,6 +75,12 @@ struct CPUPipelineOptions {
   /// Tile and vectorize convolutions, matmuls and pooling. Off, they become
   /// plain loops (about 25x slower; useful as a reference).
   bool vectorize = true;
+  /// Merge chains of elementwise generics into one pass (cpu-fuse-elementwise).
+  bool fuseElementwise = true;
+  /// Run elementwise consumers of convolutions and matmuls (bias,
+  /// activation) and the batch-norm statistics of dlc.conv2d_bn_stats on
+  /// each output tile, in the kernel's epilogue.
+  bool fuseEpilogue = true;
   /// LLVM CPU name and feature string to compile for; empty: the host CPU
   /// and its detected features. E.g. cpu = "x86-64-v3" targets AVX2 + FMA
   /// without AVX-512.

@@ -67,6 +67,9 @@ def CPUTileAndVectorizePass
     Option<"accumulatorRegisters", "accumulator-registers", "int64_t",
            /*default=*/"12",
            "Vector registers a tile's accumulators may use (AVX2 has 16)">,
+    Option<"fuseEpilogue", "fuse-epilogue", "bool", /*default=*/"true",
+           "Run elementwise consumers (and dlc.epilogue reductions) of a "
+           "convolution or matmul on each output tile">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
