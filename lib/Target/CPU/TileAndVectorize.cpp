@@ -27,6 +27,7 @@
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
 #include "mlir/IR/Dominance.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 namespace mlir::dlc {
@@ -225,8 +226,7 @@ bool canHoistAbove(Value value, Operation *op, DominanceInfo &dominance) {
   if (dominance.properlyDominates(value, op))
     return true;
   Operation *def = value.getDefiningOp();
-  if (!isa_and_nonnull<tensor::EmptyOp, arith::ConstantOp, linalg::FillOp>(
-          def))
+  if (!isa_and_nonnull<tensor::EmptyOp, arith::ConstantOp, linalg::FillOp>(def))
     return false;
   return llvm::all_of(def->getOperands(), [&](Value operand) {
     return canHoistAbove(operand, op, dominance);
@@ -258,16 +258,15 @@ bool isEpilogue(Operation *user, Value result, Operation *outermost,
   auto consumer = dyn_cast<linalg::GenericOp>(user);
   if (!consumer || !consumer.hasPureTensorSemantics())
     return false;
-  if (consumer.getNumReductionLoops() > 0 &&
-      !consumer->hasAttr(kEpilogueAttr))
+  if (consumer.getNumReductionLoops() > 0 && !consumer->hasAttr(kEpilogueAttr))
     return false;
   // Float arithmetic only: it vectorizes to n-D vector ops that the LLVM
   // conversion unrolls. (Integer ops such as dropout's counter-based
   // generator, or linalg.index, stay in their own pass.)
   for (Operation &op : consumer.getBody()->without_terminator())
     if (!isa<arith::AddFOp, arith::SubFOp, arith::MulFOp, arith::DivFOp,
-             arith::NegFOp, arith::MaximumFOp, arith::MinimumFOp,
-             arith::CmpFOp, arith::SelectOp, arith::ExtFOp, arith::TruncFOp,
+             arith::NegFOp, arith::MaximumFOp, arith::MinimumFOp, arith::CmpFOp,
+             arith::SelectOp, arith::ExtFOp, arith::TruncFOp,
              arith::ConstantOp>(op) &&
         !isa<math::MathDialect>(op.getDialect()))
       return false;
@@ -312,8 +311,87 @@ SmallVector<Operation *> fuseEpilogues(RewriterBase &rewriter,
     if (failed(result))
       continue;
     llvm::append_range(fused, result->tiledOps);
+    // Its results now come out of the loops; the original is dead.
+    if (consumer->use_empty())
+      rewriter.eraseOp(consumer);
   }
   return fused;
+}
+
+/// When the only fused epilogue of `tiled` is one elementwise op and
+/// nothing else reads the tiled op's own result, the output tile becomes a
+/// temporary inside the consumer's output: the tiled op accumulates
+/// directly in the consumer's tile, which the consumer then overwrites in
+/// place. The intermediate tensor (a convolution's output before its
+/// activation) is then never stored; the canonicalizer drops the loops'
+/// now pass-through iter_args.
+void reuseConsumerTile(RewriterBase &rewriter, TiledLevel &tiled,
+                       ArrayRef<Operation *> consumers) {
+  if (consumers.size() != 1 || tiled.loops.empty())
+    return;
+  auto consumer = dyn_cast<linalg::GenericOp>(consumers.front());
+  auto producer = dyn_cast<DestinationStyleOpInterface>(tiled.op);
+  auto innermost = dyn_cast<scf::ForOp>(tiled.loops.back().getOperation());
+  if (!consumer || !producer || !innermost ||
+      consumer.getNumReductionLoops() != 0 || consumer.getNumDpsInits() != 1 ||
+      producer.getNumDpsInits() != 1 || tiled.op->getNumResults() != 1)
+    return;
+  // The consumer's payload must not read its output (elementwise maps).
+  OpOperand *consumerInit = consumer.getDpsInitOperand(0);
+  if (consumer.payloadUsesValueFromOperand(consumerInit) ||
+      !consumer.getMatchingIndexingMap(consumerInit).isIdentity())
+    return;
+  Value tile = tiled.op->getResult(0);
+  if (consumerInit->get().getType() != tile.getType() ||
+      !llvm::is_contained(consumer->getOperands(), tile))
+    return;
+  // The producer's result must be yielded only to the loops' result that
+  // nobody reads, through an insert_slice into its own iter_arg. (Consumer
+  // fusion may leave a dead copy of that insert_slice behind.)
+  for (Operation &op : llvm::make_early_inc_range(
+           llvm::reverse(innermost.getBody()->getOperations())))
+    if (isOpTriviallyDead(&op))
+      rewriter.eraseOp(&op);
+  auto yield = cast<scf::YieldOp>(innermost.getBody()->getTerminator());
+  int64_t index = -1;
+  for (OpOperand &operand : yield->getOpOperands()) {
+    auto insert = operand.get().getDefiningOp<tensor::InsertSliceOp>();
+    if (insert && insert.getSource() == tile)
+      index = operand.getOperandNumber();
+  }
+  if (index < 0 || !tiled.loops.front()->getResult(index).use_empty() ||
+      !tile.hasNUses(2))
+    return;
+  // The producer's destination: a slice of that iter_arg, possibly through
+  // the fused fill/broadcast of its initial value.
+  Value iterArg = innermost.getRegionIterArgs()[index];
+  Operation *destOwner = tiled.op;
+  Value dest = producer.getDpsInitOperand(0)->get();
+  if (auto init = dest.getDefiningOp<DestinationStyleOpInterface>()) {
+    if (init->getNumResults() != 1 || init.getNumDpsInits() != 1)
+      return;
+    destOwner = init;
+    dest = init.getDpsInitOperand(0)->get();
+  }
+  auto slice = dest.getDefiningOp<tensor::ExtractSliceOp>();
+  auto consumerSlice =
+      consumerInit->get().getDefiningOp<tensor::ExtractSliceOp>();
+  if (!slice || slice.getSource() != iterArg || !consumerSlice ||
+      consumerSlice.getMixedOffsets() != slice.getMixedOffsets() ||
+      !dest.hasOneUse())
+    return;
+
+  // The same slice of the consumer's output, where the producer's was.
+  rewriter.setInsertionPoint(slice);
+  Value target = tensor::ExtractSliceOp::create(
+      rewriter, slice.getLoc(), slice.getType(), consumerSlice.getSource(),
+      slice.getMixedOffsets(), slice.getMixedSizes(), slice.getMixedStrides());
+  rewriter.modifyOpInPlace(destOwner, [&] {
+    cast<DestinationStyleOpInterface>(destOwner).getDpsInitOperand(0)->set(
+        target);
+  });
+  rewriter.modifyOpInPlace(consumer, [&] { consumerInit->set(tile); });
+  rewriter.modifyOpInPlace(yield, [&] { yield->setOperand(index, iterArg); });
 }
 
 /// The ops the schedule produces and vectorizes: 1-D windows after the
@@ -355,9 +433,12 @@ struct CPUTileAndVectorizePass
         current = tiled->op;
         // The output-tile level (the one that owns the accumulator's
         // initial value) is where a tile is complete: its epilogue.
-        if (level.fuseInit && fuseEpilogue)
-          for (Operation *consumer : fuseEpilogues(rewriter, *tiled))
+        if (level.fuseInit && fuseEpilogue) {
+          SmallVector<Operation *> consumers = fuseEpilogues(rewriter, *tiled);
+          for (Operation *consumer : consumers)
             consumer->setAttr(kVectorizeAttr, rewriter.getUnitAttr());
+          reuseConsumerTile(rewriter, *tiled, consumers);
+        }
       }
     }
 
