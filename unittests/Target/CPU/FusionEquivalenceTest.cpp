@@ -3,8 +3,9 @@
 // dlc-fuse-conv-bn-relu and dlc-fold-batch-norm must not change what a
 // model computes beyond f32 rounding. Each example model
 // (examples/fashion_mnist/cnn_bn.yaml, examples/cifar10/resnet_small.yaml)
-// is imported once and compiled twice, as the dlc driver does with and
-// without the two passes, then both programs run from identical
+// is imported once and compiled twice, as the dlc driver does by default
+// and with --no-fusion (no dlc fusion pass, no epilogue or elementwise
+// fusion in the CPU pipeline), then both programs run from identical
 // deterministic weights (det_uniform within the glorot limit, gamma 1,
 // running variance 1, everything else 0) on identical synthetic batches
 // (four det_uniform batches cycled, labels i % classes, so the loss can
@@ -180,9 +181,13 @@ struct Program {
   }
 };
 
-Program compile(const std::string &source, const char *passes) {
+Program compile(const std::string &source, bool fused) {
   Program p;
-  p.object = compileSource(source, {}, passes);
+  // The unfused program has no codegen fusion either (dlc --no-fusion).
+  mlir::dlc::CPUPipelineOptions options;
+  options.fuseElementwise = options.fuseEpilogue = fused;
+  p.object =
+      compileSource(source, options, fused ? kFusedPasses : kUnfusedPasses);
   if (!p.object)
     return p;
   auto model = p.object->lookup("dlc_model");
@@ -237,8 +242,8 @@ void checkFusedMatchesUnfused(const ModelCase &c) {
   std::string source =
       importWithSgd(std::string(DLC_EXAMPLES_DIR) + "/" + c.file, c.batch);
   ASSERT_FALSE(source.empty());
-  Program unfused = compile(source, kUnfusedPasses);
-  Program fused = compile(source, kFusedPasses);
+  Program unfused = compile(source, /*fused=*/false);
+  Program fused = compile(source, /*fused=*/true);
   ASSERT_TRUE(unfused.object && fused.object);
   const dlc_function_info *trainA = fused.function("train_step");
   const dlc_function_info *trainB = unfused.function("train_step");

@@ -54,6 +54,24 @@ def CPUTileAndVectorizePass
     filter is read once. A `linalg.transpose` that moves the innermost
     dimension is tiled into 16 x 16 blocks (left as loops).
 
+    **Epilogues** (`fuse-epilogue`, on by default). At the output-tile
+    level of a convolution or matmul (a tile is complete there), its
+    consumers that read the result elementwise (identity map) run on each
+    tile right after the reduction, while it is in registers or L1,
+    instead of in another pass over memory: activations, residual adds,
+    any float-arithmetic `linalg.generic` whose other operands exist
+    before the loops (empty tensors and fills are hoisted). Reductions
+    join only when marked `dlc.epilogue` by the lowering of a fused op
+    (`dlc.conv2d_bn_stats`: the batch-norm sums then accumulate per tile
+    into loop-carried per-channel vectors). When the single epilogue is
+    elementwise and nothing else reads the convolution's output, the
+    convolution accumulates straight into the epilogue's output tile,
+    which the epilogue overwrites in place: the pre-activation tensor is
+    never stored (an inference conv + folded batch norm + relu is one
+    kernel). Not fused: integer bodies (dropout's generator), consumers of
+    values computed after the loops, and matmuls whose reduction is
+    blocked (K > 512): their tile is complete only after the last block.
+
     Example (32 -> 64 channels, 3x3, 24x24 output):
     ```mlir
     %0 = linalg.conv_2d_nhwc_hwcf ins(%x, %w : tensor<64x26x26x32xf32>, ...)
