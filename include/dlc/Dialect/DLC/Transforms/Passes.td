@@ -156,9 +156,11 @@ def DLCFoldBatchNorm : Pass<"dlc-fold-batch-norm", "::mlir::func::FuncOp"> {
     `dlc.fold_batch_norm_params`:
     `w' = w * gamma / sqrt(var + eps)` per output channel and
     `b' = beta + (b - mean) * gamma / sqrt(var + eps)`. A following
-    `dlc.relu` is left as it is: one elementwise pass over the convolution's
-    output (moving it into the convolution's epilogue is code generation's
-    job). Only the inference form occurs in
+    `dlc.relu` stays a dlc op; code generation runs it in the
+    convolution's epilogue (`dlc-cpu-tile-and-vectorize`, `fuse-epilogue`):
+    the convolution accumulates from the folded bias into the relu's output
+    tile, so a conv + batch norm + relu block is one kernel and its
+    pre-activation tensor is never stored. Only the inference form occurs in
     `@eval_step` and `@predict` (and `@forward`); `@train_step` has
     `dlc.batch_norm_train`, which this pass never touches.
 
