@@ -1,24 +1,28 @@
 //===- TrainStepBench.cpp - Fused vs unfused training steps ---------------===//
 //
-// Compiles @train_step of the example models (cnn_bn at batch 64,
-// resnet_small at batch 128, their model files' batch sizes) twice, as the
-// driver does by default and with --no-fusion (tools/dlc/dlc.cpp: without
-// dlc-fuse-conv-bn-relu and dlc-fold-batch-norm, without epilogue and
-// elementwise fusion in the CPU pipeline), and prints side by side for each:
-//  * the median time of one step on one thread, after warm-up, the two
-//    variants alternating step by step;
+// Compiles the example models (cnn_bn at batch 64, resnet_small at batch
+// 128, their model files' batch sizes) as the driver does by default
+// ("fused"), with --no-fusion ("unfused": no dlc-fuse-conv-bn-relu or
+// dlc-fold-batch-norm, no epilogue or elementwise fusion in the CPU
+// pipeline), and with each fusion turned off alone ("-conv-bn-relu",
+// "-epilogue", "-elementwise": what that one fusion is worth), and prints
+// side by side for each:
+//  * the median time of one @train_step and of one @predict (inference on
+//    the same batch) on one thread, after warm-up, the variants taking
+//    turns step by step;
 //  * the bytes of intermediates kept for backward, counted on the dlc IR
 //    before lowering: the sizes of the values defined before the loss op
 //    of @train_step and used after it other than by the return (the
 //    return's forward values are the updated running statistics, which are
 //    outputs, not intermediates). Arguments (weights, the batch) are not
 //    counted: they exist either way.
+// The last line per model is unfused / fused.
 // This is a benchmark, not a test: it checks nothing and ctest never runs
 // it. Weights are det-random (uniform within a fan-in limit), the batch is
 // uniform noise; the timing does not depend on the values.
 //
 // Usage: dlc-train-bench [--steps N] [--cpu NAME] [--model NAME]
-//   --steps  timed steps per variant, alternating (default 10)
+//   --steps  timed steps per variant, round robin (default 10)
 //   --model  cnn_bn or resnet_small only
 //
 //===----------------------------------------------------------------------===//
@@ -58,8 +62,24 @@ using namespace mlir;
 
 namespace {
 
+/// Which fusions a variant runs (the driver's flags).
+struct Fusions {
+  const char *name;
+  bool convBnRelu, foldBatchNorm, epilogue, elementwise;
+};
+
+/// The two variants the comparison is about, then each fusion turned off
+/// alone (its share of the gain).
+const Fusions kVariants[] = {
+    {"unfused", false, false, false, false},
+    {"fused", true, true, true, true},
+    {"-conv-bn-relu", false, true, true, true},
+    {"-epilogue", true, true, false, true},
+    {"-elementwise", true, true, true, false},
+};
+
 struct Variant {
-  double medianMs = 0;
+  double stepMs = 0, predictMs = 0;
   int64_t keptBytes = 0;
   int64_t keptValues = 0;
 };
@@ -99,10 +119,10 @@ std::pair<int64_t, int64_t> keptForBackward(func::FuncOp step) {
 /// Runs the driver's pipeline on `module` (a clone of the imported one),
 /// counts the kept bytes, compiles and loads it.
 llvm::Expected<std::unique_ptr<dlc::LoadedObject>>
-compile(ModuleOp module, bool fuse, dlc::CPUPipelineOptions options,
-        Variant &variant) {
-  options.fuseElementwise = fuse;
-  options.fuseEpilogue = fuse;
+compile(ModuleOp module, const Fusions &fusions,
+        dlc::CPUPipelineOptions options, Variant &variant) {
+  options.fuseElementwise = fusions.elementwise;
+  options.fuseEpilogue = fusions.epilogue;
   PassManager pm(module.getContext());
   pm.addPass(dlc::createDLCBuildTrainStep());
   if (failed(pm.run(module)))
@@ -111,10 +131,10 @@ compile(ModuleOp module, bool fuse, dlc::CPUPipelineOptions options,
     forward.erase();
   PassManager optimize(module.getContext());
   optimize.addPass(createCanonicalizerPass());
-  if (fuse) {
+  if (fusions.convBnRelu)
     optimize.addNestedPass<func::FuncOp>(dlc::createDLCFuseConvBnRelu());
+  if (fusions.foldBatchNorm)
     optimize.addNestedPass<func::FuncOp>(dlc::createDLCFoldBatchNorm());
-  }
   optimize.addPass(createCSEPass());
   if (failed(optimize.run(module)))
     return llvm::createStringError("graph optimizations failed");
@@ -193,13 +213,13 @@ struct Buffers {
   }
 };
 
-/// The train_step entry point of a loaded object and its buffers.
+/// One entry point of a loaded object and its buffers.
 struct Runner {
   const dlc_function_info *step = nullptr;
   std::unique_ptr<Buffers> buffers;
   std::vector<double> times;
 
-  bool init(dlc::LoadedObject &object) {
+  bool init(dlc::LoadedObject &object, const char *name) {
     auto model = object.lookup("dlc_model");
     if (!model) {
       llvm::consumeError(model.takeError());
@@ -207,7 +227,7 @@ struct Runner {
     }
     const auto *info = static_cast<const dlc_model_info *>(*model);
     for (int32_t f = 0; f < info->num_functions; ++f)
-      if (!std::strcmp(info->functions[f].name, "train_step"))
+      if (!std::strcmp(info->functions[f].name, name))
         step = &info->functions[f];
     if (!step)
       return false;
@@ -268,8 +288,8 @@ int main(int argc, char **argv) {
   };
   const Model models[] = {{"cnn_bn", "fashion_mnist/cnn_bn.yaml"},
                           {"resnet_small", "cifar10/resnet_small.yaml"}};
-  std::printf("%-14s %-8s %12s %16s %8s\n", "model", "variant", "step (ms)",
-              "kept (MiB)", "values");
+  std::printf("%-14s %-14s %12s %14s %12s %8s\n", "model", "variant",
+              "step (ms)", "predict (ms)", "kept (MiB)", "values");
   for (const Model &m : models) {
     if (!only.empty() && only != m.name)
       continue;
@@ -283,35 +303,41 @@ int main(int argc, char **argv) {
     OwningOpRef<ModuleOp> imported = dlc::importModel(sourceMgr, &context);
     if (!imported)
       return 1;
-    Variant variants[2];
-    std::unique_ptr<dlc::LoadedObject> objects[2];
-    Runner runners[2];
-    for (int fuse = 0; fuse < 2; ++fuse) {
+    constexpr size_t kCount = std::size(kVariants);
+    Variant variants[kCount];
+    std::unique_ptr<dlc::LoadedObject> objects[kCount];
+    Runner trains[kCount], predicts[kCount];
+    for (size_t v = 0; v < kCount; ++v) {
       OwningOpRef<ModuleOp> module = imported->clone();
-      auto object = compile(*module, fuse, options, variants[fuse]);
+      auto object = compile(*module, kVariants[v], options, variants[v]);
       if (!object) {
         llvm::errs() << m.name << ": " << llvm::toString(object.takeError())
                      << "\n";
         return 1;
       }
-      objects[fuse] = std::move(*object);
-      if (!runners[fuse].init(*objects[fuse]))
+      objects[v] = std::move(*object);
+      if (!trains[v].init(*objects[v], "train_step") ||
+          !predicts[v].init(*objects[v], "predict"))
         return 1;
     }
-    // Two warm-up steps each, then alternate: a load that comes and goes
-    // on the machine hits both variants alike.
+    // Two warm-up steps each, then round robin: a load that comes and goes
+    // on the machine hits every variant alike.
     for (int s = 0; s < steps + 2; ++s)
-      for (Runner &r : runners)
-        r.run(/*timed=*/s >= 2);
-    for (int fuse = 0; fuse < 2; ++fuse)
-      variants[fuse].medianMs = runners[fuse].median();
-    for (int fuse = 0; fuse < 2; ++fuse)
-      std::printf("%-14s %-8s %12.1f %16.2f %8lld\n", m.name,
-                  fuse ? "fused" : "unfused", variants[fuse].medianMs,
-                  variants[fuse].keptBytes / double(1 << 20),
-                  (long long)variants[fuse].keptValues);
-    std::printf("%-14s %-8s %11.2fx %15.2fx\n", m.name, "ratio",
-                variants[0].medianMs / variants[1].medianMs,
+      for (size_t v = 0; v < kCount; ++v) {
+        trains[v].run(/*timed=*/s >= 2);
+        predicts[v].run(/*timed=*/s >= 2);
+      }
+    for (size_t v = 0; v < kCount; ++v) {
+      variants[v].stepMs = trains[v].median();
+      variants[v].predictMs = predicts[v].median();
+      std::printf("%-14s %-14s %12.1f %14.1f %12.2f %8lld\n", m.name,
+                  kVariants[v].name, variants[v].stepMs, variants[v].predictMs,
+                  variants[v].keptBytes / double(1 << 20),
+                  (long long)variants[v].keptValues);
+    }
+    std::printf("%-14s %-14s %11.2fx %13.2fx %11.2fx\n", m.name,
+                "unfused/fused", variants[0].stepMs / variants[1].stepMs,
+                variants[0].predictMs / variants[1].predictMs,
                 double(variants[0].keptBytes) / variants[1].keptBytes);
   }
   return 0;
