@@ -82,7 +82,8 @@ struct BatchNormReluGradLowering : OpConversionPattern<BatchNormReluGradOp> {
                                adaptor.getOutput(), adaptor.getInput(),
                                adaptor.getGamma(), adaptor.getMean(),
                                adaptor.getVariance(),
-                               op.getEpsilon().convertToDouble()));
+                               op.getEpsilon().convertToDouble(),
+                               /*sumsInEpilogue=*/true));
     return success();
   }
 };

@@ -153,11 +153,14 @@ SmallVector<Value> buildBatchNormFromSums(OpBuilder &b, Location loc, Value x,
 
 /// Training batch-norm backward: {input_grad, gamma_grad, beta_grad} of
 /// dlc.batch_norm_grad. With `reluOutput`, `outputGrad` is first masked
-/// where `reluOutput` is not > 0 (dlc.batch_norm_relu_grad).
+/// where `reluOutput` is not > 0 (dlc.batch_norm_relu_grad). With
+/// `sumsInEpilogue`, the reduction is marked `dlc.epilogue`: the CPU
+/// schedule may compute it on the output tiles of `outputGrad`'s producer.
 SmallVector<Value> buildBatchNormGrad(OpBuilder &b, Location loc,
                                       Value outputGrad, Value reluOutput,
                                       Value x, Value gamma, Value mean,
-                                      Value variance, double epsilon);
+                                      Value variance, double epsilon,
+                                      bool sumsInEpilogue = false);
 
 //===----------------------------------------------------------------------===//
 // Philox4x32-10

@@ -54,10 +54,12 @@ Value maskedGrad(OpBuilder &b, Location l, Value dy, Value y) {
 
 } // namespace
 
-SmallVector<Value>
-lowering::buildBatchNormGrad(OpBuilder &b, Location loc, Value outputGrad,
-                             Value reluOutput, Value x, Value gamma, Value mean,
-                             Value variance, double epsilon) {
+SmallVector<Value> lowering::buildBatchNormGrad(OpBuilder &b, Location loc,
+                                                Value outputGrad,
+                                                Value reluOutput, Value x,
+                                                Value gamma, Value mean,
+                                                Value variance, double epsilon,
+                                                bool sumsInEpilogue) {
   auto type = cast<RankedTensorType>(x.getType());
   int64_t channels = type.getShape().back();
   double count = double(type.getNumElements() / channels);
@@ -92,6 +94,9 @@ lowering::buildBatchNormGrad(OpBuilder &b, Location loc, Value outputGrad,
             arith::AddFOp::create(nb, l, args[numActivations + 1], g64),
             arith::AddFOp::create(nb, l, args[numActivations + 2], product)};
       });
+
+  if (sumsInEpilogue)
+    sums[0].getDefiningOp()->setAttr("dlc.epilogue", b.getUnitAttr());
 
   // Per channel: gamma_grad, beta_grad and the coefficients A, B, C.
   SmallVector<Value> perChannel = buildChannelMap(
