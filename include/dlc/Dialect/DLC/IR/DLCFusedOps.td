@@ -1,8 +1,8 @@
 //===- DLCFusedOps.td - dlc fused operations ---------------*- tablegen -*-===//
 //
-// Ops that the fusion passes (dlc-fuse-conv-bn-relu, dlc-fold-batch-norm)
-// build from chains of layer ops, so that each chain becomes fewer passes
-// over memory. Each is equal, up to f32 rounding, to the chain it replaces;
+// Ops that the fusion passes (dlc-fuse-conv-bn-relu, dlc-fold-batch-norm,
+// dlc-fuse-softmax-cross-entropy) build from chains of layer ops, so that
+// each chain becomes fewer passes over memory. Each is equal, up to f32 rounding, to the chain it replaces;
 // each has its own shape rule, lowering (lib/Conversion/DLCToLinalg/Fused.cpp)
 // and e2e test against that chain. None is differentiable: fusion runs after
 // the train step has been built.
