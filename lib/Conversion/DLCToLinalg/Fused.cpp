@@ -14,6 +14,12 @@
 //    sum(g * (x - mean)), one elementwise pass for the input gradient.
 //  * fold_batch_norm_params: one pass over the filter.
 //
+// softmax_cross_entropy_with_grad uses the builders of the plain loss and
+// its gradient (LossesAndMetrics.cpp, LossGradients.cpp) on one set of row
+// values: a row-max pass, a pass summing the shifted exponentials and
+// picking the label logits, the loss from those [N] values (bit-identical
+// to the plain loss), and one elementwise pass writing the gradient.
+//
 //===----------------------------------------------------------------------===//
 
 #include "LoweringUtils.h"
@@ -129,10 +135,28 @@ struct FoldBatchNormParamsLowering
   }
 };
 
+struct SoftmaxCrossEntropyWithGradLowering
+    : OpConversionPattern<SoftmaxCrossEntropyWithGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SoftmaxCrossEntropyWithGradOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    CrossEntropyRows rows = buildCrossEntropyRows(
+        rewriter, loc, adaptor.getLogits(), adaptor.getLabels());
+    Value loss = buildCrossEntropyLoss(rewriter, loc, rows);
+    Value grad =
+        buildCrossEntropyGrad(rewriter, loc, adaptor.getLogits(),
+                              adaptor.getLabels(), rows, adaptor.getLossGrad());
+    rewriter.replaceOp(op, {loss, grad});
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::dlc::populateFusedToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<BatchNormReluGradLowering, BatchNormTrainApplyLowering,
-               Conv2DBnStatsLowering, FoldBatchNormParamsLowering>(
-      patterns.getContext());
+               Conv2DBnStatsLowering, FoldBatchNormParamsLowering,
+               SoftmaxCrossEntropyWithGradLowering>(patterns.getContext());
 }

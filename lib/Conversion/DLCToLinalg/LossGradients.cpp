@@ -6,7 +6,8 @@
 // softmax cross-entropy gradient recomputes the row's softmax (max, sum of
 // shifted exponentials) rather than keeping the forward's, and compares the
 // column index with the row's label (clamped as in the forward op) for the
-// one-hot term.
+// one-hot term. Its builders are shared with the forward op and the fused
+// softmax_cross_entropy_with_grad, which computes the row values once.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,65 +35,13 @@ struct SoftmaxCrossEntropyGradLowering
   matchAndRewrite(SoftmaxCrossEntropyGradOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    Value logits = adaptor.getLogits();
-    ArrayRef<int64_t> shape = op.getLogits().getType().getShape();
-    int64_t batch = shape[0], classes = shape[1];
-
-    Value max = maxOver(rewriter, loc, logits, {false, true});
-    AffineExpr n, k;
-    bindDims(ctx, n, k);
-    AffineMap nk = AffineMap::get(2, 0, {n, k}, ctx);
-    AffineMap rowMap = AffineMap::get(2, 0, {n}, ctx);
-    AffineMap scalarMap = AffineMap::get(2, 0, ctx);
-    Value sumExp =
-        buildGeneric(
-            rewriter, loc, ValueRange{logits, max},
-            createFilledF32(rewriter, loc, {batch}, 0.0), {nk, rowMap, rowMap},
-            {utils::IteratorType::parallel, utils::IteratorType::reduction},
-            [](OpBuilder &b, Location l,
-               ValueRange args) -> SmallVector<Value> {
-              Value e = math::ExpOp::create(
-                  b, l, arith::SubFOp::create(b, l, args[0], args[1]));
-              return {arith::AddFOp::create(b, l, args[2], e)};
-            })
-            .front();
-
-    // (exp(x - max) / sum - [k == label]) * loss_grad / N.
-    Value scale = divideScalar(rewriter, loc, adaptor.getLossGrad(), batch);
-    Value grad =
-        buildGeneric(
-            rewriter, loc,
-            ValueRange{logits, max, sumExp, adaptor.getLabels(), scale},
-            createEmpty(rewriter, loc, shape, rewriter.getF32Type()),
-            {nk, rowMap, rowMap, rowMap, scalarMap, nk},
-            {utils::IteratorType::parallel, utils::IteratorType::parallel},
-            [&](OpBuilder &b, Location l,
-                ValueRange args) -> SmallVector<Value> {
-              Value e = math::ExpOp::create(
-                  b, l, arith::SubFOp::create(b, l, args[0], args[1]));
-              Value p = arith::DivFOp::create(b, l, e, args[2]);
-              // The label, clamped to [0, K) as in the forward op.
-              Type i32 = b.getI32Type();
-              Value label = arith::MinSIOp::create(
-                  b, l,
-                  arith::MaxSIOp::create(
-                      b, l, args[3],
-                      arith::ConstantOp::create(b, l, b.getI32IntegerAttr(0))),
-                  arith::ConstantOp::create(
-                      b, l,
-                      b.getI32IntegerAttr(static_cast<int32_t>(classes - 1))));
-              Value column = arith::IndexCastOp::create(
-                  b, l, i32, linalg::IndexOp::create(b, l, 1));
-              Value hit = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq,
-                                                column, label);
-              Value target = arith::SelectOp::create(
-                  b, l, hit, f32Constant(b, l, 1.0), f32Constant(b, l, 0.0));
-              return {arith::MulFOp::create(
-                  b, l, arith::SubFOp::create(b, l, p, target), args[4])};
-            })
-            .front();
-    rewriter.replaceOp(op, grad);
+    // Max and sum only: the label logit is the forward loss's business.
+    CrossEntropyRows rows =
+        buildCrossEntropyRows(rewriter, loc, adaptor.getLogits(), Value());
+    rewriter.replaceOp(op,
+                       buildCrossEntropyGrad(rewriter, loc, adaptor.getLogits(),
+                                             adaptor.getLabels(), rows,
+                                             adaptor.getLossGrad()));
     return success();
   }
 };
@@ -177,6 +126,40 @@ struct BinaryCrossEntropyGradLowering
 };
 
 } // namespace
+
+Value lowering::buildCrossEntropyGrad(OpBuilder &b, Location loc, Value logits,
+                                      Value labels,
+                                      const CrossEntropyRows &rows,
+                                      Value lossGrad) {
+  MLIRContext *ctx = b.getContext();
+  ArrayRef<int64_t> shape = cast<RankedTensorType>(logits.getType()).getShape();
+  int64_t batch = shape[0], classes = shape[1];
+  AffineExpr n, k;
+  bindDims(ctx, n, k);
+  AffineMap nk = AffineMap::get(2, 0, {n, k}, ctx);
+  AffineMap rowMap = AffineMap::get(2, 0, {n}, ctx);
+  AffineMap scalarMap = AffineMap::get(2, 0, ctx);
+
+  // (exp(x - max) / sum - [k == label]) * loss_grad / N.
+  Value scale = divideScalar(b, loc, lossGrad, batch);
+  return buildGeneric(
+             b, loc, ValueRange{logits, rows.max, rows.sumExp, labels, scale},
+             createEmpty(b, loc, shape, b.getF32Type()),
+             {nk, rowMap, rowMap, rowMap, scalarMap, nk},
+             {utils::IteratorType::parallel, utils::IteratorType::parallel},
+             [&](OpBuilder &nb, Location l,
+                 ValueRange args) -> SmallVector<Value> {
+               Value e = math::ExpOp::create(
+                   nb, l, arith::SubFOp::create(nb, l, args[0], args[1]));
+               Value p = arith::DivFOp::create(nb, l, e, args[2]);
+               Value target = arith::SelectOp::create(
+                   nb, l, isLabelColumn(nb, l, args[3], classes),
+                   f32Constant(nb, l, 1.0), f32Constant(nb, l, 0.0));
+               return {arith::MulFOp::create(
+                   nb, l, arith::SubFOp::create(nb, l, p, target), args[4])};
+             })
+      .front();
+}
 
 void mlir::dlc::populateLossGradientToLinalgPatterns(
     RewritePatternSet &patterns) {

@@ -2,9 +2,10 @@
 //
 // Losses reduce to a mean in a 0-D tensor: one reduction generic computes the
 // per-element (or per-row) loss and the sum, a scalar generic divides.
-// Cross-entropy uses log-sum-exp shifted by the row maximum. Labels index
-// the logits through tensor.extract inside the generic; an out-of-range
-// label is clamped to [0, K) so that bad data cannot read out of bounds.
+// Cross-entropy uses log-sum-exp shifted by the row maximum; the pass that
+// sums the shifted exponentials also selects each row's label logit, the
+// label clamped to [0, K) (bad data picks the first or last class). Its
+// builders are shared with the gradient and the fused op (Fused.cpp).
 // Accuracy is an argmax that keeps the first maximum (a strict comparison),
 // then an i32 count of matches.
 //
@@ -17,7 +18,6 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 #include <limits>
@@ -51,17 +51,6 @@ Value buildElementwiseLossMean(
   return divideScalar(b, loc, sum, double(type.getNumElements()));
 }
 
-/// Clamps an i32 label to [0, classes) and makes it an index.
-Value clampedLabelIndex(OpBuilder &b, Location loc, Value label,
-                        int64_t classes) {
-  Value zero = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
-  Value last = arith::ConstantOp::create(
-      b, loc, b.getI32IntegerAttr(static_cast<int32_t>(classes - 1)));
-  Value clamped = arith::MinSIOp::create(
-      b, loc, arith::MaxSIOp::create(b, loc, label, zero), last);
-  return arith::IndexCastOp::create(b, loc, b.getIndexType(), clamped);
-}
-
 struct SoftmaxCrossEntropyLowering
     : OpConversionPattern<SoftmaxCrossEntropyOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -69,45 +58,9 @@ struct SoftmaxCrossEntropyLowering
   matchAndRewrite(SoftmaxCrossEntropyOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    Value logits = adaptor.getLogits(), labels = adaptor.getLabels();
-    ArrayRef<int64_t> shape = op.getLogits().getType().getShape();
-    int64_t batch = shape[0], classes = shape[1];
-
-    Value max = maxOver(rewriter, loc, logits, {false, true});
-
-    AffineExpr n, k;
-    bindDims(ctx, n, k);
-    AffineMap nk = AffineMap::get(2, 0, {n, k}, ctx);
-    AffineMap rowMap = AffineMap::get(2, 0, {n}, ctx);
-    Value sumExp =
-        buildGeneric(
-            rewriter, loc, ValueRange{logits, max},
-            createFilledF32(rewriter, loc, {batch}, 0.0), {nk, rowMap, rowMap},
-            {utils::IteratorType::parallel, utils::IteratorType::reduction},
-            [](OpBuilder &b, Location l,
-               ValueRange args) -> SmallVector<Value> {
-              Value e = math::ExpOp::create(
-                  b, l, arith::SubFOp::create(b, l, args[0], args[1]));
-              return {arith::AddFOp::create(b, l, args[2], e)};
-            })
-            .front();
-
-    // loss[n] = log(sum exp(x - max)) + max - x[n, label[n]].
-    Value perRow = buildElementwise(
-        rewriter, loc, {batch}, rewriter.getF32Type(),
-        ValueRange{max, sumExp, labels},
-        [&](OpBuilder &b, Location l, ValueRange args) -> SmallVector<Value> {
-          Value row = linalg::IndexOp::create(b, l, 0);
-          Value column = clampedLabelIndex(b, l, args[2], classes);
-          Value picked =
-              tensor::ExtractOp::create(b, l, logits, ValueRange{row, column});
-          Value lse = arith::AddFOp::create(
-              b, l, math::LogOp::create(b, l, args[1]), args[0]);
-          return {arith::SubFOp::create(b, l, lse, picked)};
-        });
-    rewriter.replaceOp(
-        op, divideScalar(rewriter, loc, sumAll(rewriter, loc, perRow), batch));
+    CrossEntropyRows rows = buildCrossEntropyRows(
+        rewriter, loc, adaptor.getLogits(), adaptor.getLabels());
+    rewriter.replaceOp(op, buildCrossEntropyLoss(rewriter, loc, rows));
     return success();
   }
 };
@@ -224,6 +177,81 @@ struct AccuracyLowering : OpConversionPattern<AccuracyOp> {
 };
 
 } // namespace
+
+//===----------------------------------------------------------------------===//
+// Softmax cross-entropy builders (shared with LossGradients.cpp, Fused.cpp)
+//===----------------------------------------------------------------------===//
+
+Value lowering::isLabelColumn(OpBuilder &b, Location loc, Value label,
+                              int64_t classes) {
+  Value zero = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+  Value last = arith::ConstantOp::create(
+      b, loc, b.getI32IntegerAttr(static_cast<int32_t>(classes - 1)));
+  Value clamped = arith::MinSIOp::create(
+      b, loc, arith::MaxSIOp::create(b, loc, label, zero), last);
+  Value column = arith::IndexCastOp::create(b, loc, b.getI32Type(),
+                                            linalg::IndexOp::create(b, loc, 1));
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, column,
+                               clamped);
+}
+
+CrossEntropyRows lowering::buildCrossEntropyRows(OpBuilder &b, Location loc,
+                                                 Value logits, Value labels) {
+  MLIRContext *ctx = b.getContext();
+  ArrayRef<int64_t> shape = cast<RankedTensorType>(logits.getType()).getShape();
+  int64_t batch = shape[0], classes = shape[1];
+
+  CrossEntropyRows rows;
+  rows.max = maxOver(b, loc, logits, {false, true});
+
+  AffineExpr n, k;
+  bindDims(ctx, n, k);
+  AffineMap nk = AffineMap::get(2, 0, {n, k}, ctx);
+  AffineMap rowMap = AffineMap::get(2, 0, {n}, ctx);
+  SmallVector<Value> inputs = {logits, rows.max};
+  SmallVector<Value> outputs = {createFilledF32(b, loc, {batch}, 0.0)};
+  SmallVector<AffineMap> maps = {nk, rowMap, rowMap};
+  if (labels) {
+    // The label logit is selected in the same pass rather than read
+    // through tensor.extract afterwards: every index stays in bounds.
+    inputs.push_back(labels);
+    outputs.push_back(createFilledF32(b, loc, {batch}, 0.0));
+    maps = {nk, rowMap, rowMap, rowMap, rowMap};
+  }
+  SmallVector<Value> sums = buildGeneric(
+      b, loc, inputs, outputs, maps,
+      {utils::IteratorType::parallel, utils::IteratorType::reduction},
+      [&](OpBuilder &nb, Location l, ValueRange args) -> SmallVector<Value> {
+        Value x = args[0], max = args[1];
+        Value e =
+            math::ExpOp::create(nb, l, arith::SubFOp::create(nb, l, x, max));
+        if (!labels)
+          return {arith::AddFOp::create(nb, l, args[2], e)};
+        Value hit = isLabelColumn(nb, l, args[2], classes);
+        return {arith::AddFOp::create(nb, l, args[3], e),
+                arith::SelectOp::create(nb, l, hit, x, args[4])};
+      });
+  rows.sumExp = sums[0];
+  if (labels)
+    rows.picked = sums[1];
+  return rows;
+}
+
+Value lowering::buildCrossEntropyLoss(OpBuilder &b, Location loc,
+                                      const CrossEntropyRows &rows) {
+  assert(rows.picked && "the loss needs the label logits");
+  int64_t batch = cast<RankedTensorType>(rows.max.getType()).getDimSize(0);
+  // loss[n] = log(sum exp(x - max)) + max - x[n, label[n]].
+  Value perRow = buildElementwise(
+      b, loc, {batch}, b.getF32Type(),
+      ValueRange{rows.max, rows.sumExp, rows.picked},
+      [](OpBuilder &nb, Location l, ValueRange args) -> SmallVector<Value> {
+        Value lse = arith::AddFOp::create(
+            nb, l, math::LogOp::create(nb, l, args[1]), args[0]);
+        return {arith::SubFOp::create(nb, l, lse, args[2])};
+      });
+  return divideScalar(b, loc, sumAll(b, loc, perRow), batch);
+}
 
 void mlir::dlc::populateLossAndMetricToLinalgPatterns(
     RewritePatternSet &patterns) {

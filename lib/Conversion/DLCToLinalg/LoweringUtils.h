@@ -163,6 +163,47 @@ SmallVector<Value> buildBatchNormGrad(OpBuilder &b, Location loc,
                                       bool sumsInEpilogue = false);
 
 //===----------------------------------------------------------------------===//
+// Softmax cross-entropy, shared by the plain and the fused lowerings
+//===----------------------------------------------------------------------===//
+//
+// dlc.softmax_cross_entropy, dlc.softmax_cross_entropy_grad and the fused
+// dlc.softmax_cross_entropy_with_grad are built from these builders, so
+// that fusion changes how often the row statistics are computed, never
+// their arithmetic: the fused loss is the plain loss bit for bit.
+
+/// Per-row values of softmax cross-entropy over logits [N, K], each [N].
+struct CrossEntropyRows {
+  /// max_k x[n, k].
+  Value max;
+  /// sum_k exp(x[n, k] - max[n]).
+  Value sumExp;
+  /// x[n, label[n]] (the label clamped to [0, K)); null without labels.
+  Value picked;
+};
+
+/// The row maximum of `logits` (one pass), then the sum of the shifted
+/// exponentials and, with `labels` ([N] i32; may be null), each row's label
+/// logit (a second pass).
+CrossEntropyRows buildCrossEntropyRows(OpBuilder &b, Location loc, Value logits,
+                                       Value labels);
+
+/// The loss from the rows (which must have `picked`):
+/// mean_n(log(sumExp[n]) + max[n] - picked[n]), a 0-D tensor.
+Value buildCrossEntropyLoss(OpBuilder &b, Location loc,
+                            const CrossEntropyRows &rows);
+
+/// Inside a generic over [N, K]: whether the current column
+/// (linalg.index 1) is `label` (an i32) clamped to [0, classes). A label
+/// out of range thus selects the first or last class instead of none.
+Value isLabelColumn(OpBuilder &b, Location loc, Value label, int64_t classes);
+
+/// The gradient w.r.t. the logits, one elementwise pass:
+/// (exp(x - max) / sumExp - [k == label]) * lossGrad / N.
+Value buildCrossEntropyGrad(OpBuilder &b, Location loc, Value logits,
+                            Value labels, const CrossEntropyRows &rows,
+                            Value lossGrad);
+
+//===----------------------------------------------------------------------===//
 // Philox4x32-10
 //===----------------------------------------------------------------------===//
 

@@ -84,3 +84,46 @@ func.func @fold_batch_norm_params(%w: tensor<3x3x1x4xf32>, %v: tensor<4xf32>) ->
       : (tensor<3x3x1x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<3x3x1x4xf32>, tensor<4xf32>)
   return %p#0, %p#1 : tensor<3x3x1x4xf32>, tensor<4xf32>
 }
+
+// -----
+
+// softmax_cross_entropy_with_grad: three passes over the [N, K] logits (row
+// max; sum of exp(x - max) with the label logit picked, the label clamped
+// to [0, K); the gradient), the loss from the per-row values.
+
+// CHECK-DAG: #[[NK:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[N:.*]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-DAG: #[[S:.*]] = affine_map<(d0, d1) -> ()>
+// CHECK-LABEL: func @softmax_cross_entropy_with_grad
+// CHECK-SAME: (%[[L:.*]]: tensor<4x10xf32>, %[[Y:.*]]: tensor<4xi32>, %[[G:.*]]: tensor<f32>)
+// CHECK: %[[MAX:.*]] = linalg.generic {indexing_maps = [#[[NK]], #[[N]]], iterator_types = ["parallel", "reduction"]}
+// CHECK-SAME: ins(%[[L]] :
+// CHECK: arith.maximumf
+// CHECK: %[[ROWS:.*]]:2 = linalg.generic {indexing_maps = [#[[NK]], #[[N]], #[[N]], #[[N]], #[[N]]], iterator_types = ["parallel", "reduction"]}
+// CHECK-SAME: ins(%[[L]], %[[MAX]], %[[Y]] :
+// CHECK: ^bb0(%[[X:.*]]: f32, %{{.*}}: f32, %[[LABEL:.*]]: i32, %[[SUM:.*]]: f32, %[[PICK:.*]]: f32):
+// CHECK: math.exp
+// CHECK: %[[LO:.*]] = arith.maxsi %[[LABEL]]
+// CHECK: %[[HI:.*]] = arith.minsi %[[LO]]
+// CHECK: %[[K:.*]] = arith.index_cast {{.*}} : index to i32
+// CHECK: %[[HIT:.*]] = arith.cmpi eq, %[[K]], %[[HI]]
+// CHECK: arith.addf %[[SUM]]
+// CHECK: arith.select %[[HIT]], %[[X]], %[[PICK]]
+// CHECK: %[[ROW:.*]] = linalg.generic
+// CHECK-SAME: ins(%[[MAX]], %[[ROWS]]#0, %[[ROWS]]#1 :
+// CHECK: math.log
+// CHECK: %[[TOTAL:.*]] = linalg.generic {{.*}} iterator_types = ["reduction"]} ins(%[[ROW]] :
+// CHECK: %[[LOSS:.*]] = linalg.generic {{.*}} ins(%[[TOTAL]] : tensor<f32>)
+// CHECK: %[[SCALE:.*]] = linalg.generic {{.*}} ins(%[[G]] : tensor<f32>)
+// CHECK: %[[DL:.*]] = linalg.generic {indexing_maps = [#[[NK]], #[[N]], #[[N]], #[[N]], #[[S]], #[[NK]]], iterator_types = ["parallel", "parallel"]}
+// CHECK-SAME: ins(%[[L]], %[[MAX]], %[[ROWS]]#0, %[[Y]], %[[SCALE]] :
+// CHECK: arith.divf
+// CHECK: arith.cmpi eq
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[LOSS]], %[[DL]]
+func.func @softmax_cross_entropy_with_grad(%l: tensor<4x10xf32>, %y: tensor<4xi32>, %g: tensor<f32>)
+    -> (tensor<f32>, tensor<4x10xf32>) {
+  %0:2 = dlc.softmax_cross_entropy_with_grad %l, %y, %g
+      : (tensor<4x10xf32>, tensor<4xi32>, tensor<f32>) -> (tensor<f32>, tensor<4x10xf32>)
+  return %0#0, %0#1 : tensor<f32>, tensor<4x10xf32>
+}

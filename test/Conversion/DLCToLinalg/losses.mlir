@@ -1,8 +1,9 @@
 // RUN: dlc-opt %s -split-input-file -convert-dlc-to-linalg | FileCheck %s
 
-// Cross-entropy from logits: row max, sum of exp(x - max), then per row
-// log(sum) + max - x[n, label[n]] (the label clamped to [0, K)), and the
-// batch mean in a 0-D tensor.
+// Cross-entropy from logits: row max, then one pass for the sum of
+// exp(x - max) that also picks x[n, label[n]] (the label clamped to
+// [0, K)), then per row log(sum) + max - picked, and the batch mean in a
+// 0-D tensor.
 
 // CHECK-DAG: #[[NK:.*]] = affine_map<(d0, d1) -> (d0, d1)>
 // CHECK-DAG: #[[N:.*]] = affine_map<(d0, d1) -> (d0)>
@@ -11,17 +12,19 @@
 // CHECK-SAME: (%[[L:.*]]: tensor<4x10xf32>, %[[Y:.*]]: tensor<4xi32>)
 // CHECK: %[[MAX:.*]] = linalg.generic {indexing_maps = [#[[NK]], #[[N]]], iterator_types = ["parallel", "reduction"]}
 // CHECK: arith.maximumf
-// CHECK: %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[NK]], #[[N]], #[[N]]], iterator_types = ["parallel", "reduction"]}
-// CHECK-SAME: ins(%[[L]], %[[MAX]] :
+// CHECK: %[[SUM:.*]]:2 = linalg.generic {indexing_maps = [#[[NK]], #[[N]], #[[N]], #[[N]], #[[N]]], iterator_types = ["parallel", "reduction"]}
+// CHECK-SAME: ins(%[[L]], %[[MAX]], %[[Y]] :
+// CHECK: ^bb0(%[[X:.*]]: f32, %{{.*}}: f32, %[[LABEL:.*]]: i32, %{{.*}}: f32, %[[ACC:.*]]: f32):
 // CHECK: math.exp
-// CHECK: %[[ROW:.*]] = linalg.generic
-// CHECK-SAME: ins(%[[MAX]], %[[SUM]], %[[Y]] : tensor<4xf32>, tensor<4xf32>, tensor<4xi32>)
-// CHECK: ^bb0(%[[M:.*]]: f32, %[[S:.*]]: f32, %[[LABEL:.*]]: i32, %{{.*}}: f32):
-// CHECK: %[[I:.*]] = linalg.index 0 : index
 // CHECK: %[[LO:.*]] = arith.maxsi %[[LABEL]], %{{.*}} : i32
 // CHECK: %[[HI:.*]] = arith.minsi %[[LO]], %{{.*}} : i32
-// CHECK: %[[K:.*]] = arith.index_cast %[[HI]] : i32 to index
-// CHECK: %[[PICK:.*]] = tensor.extract %[[L]][%[[I]], %[[K]]] : tensor<4x10xf32>
+// CHECK: %[[I:.*]] = linalg.index 1 : index
+// CHECK: %[[K:.*]] = arith.index_cast %[[I]] : index to i32
+// CHECK: %[[HIT:.*]] = arith.cmpi eq, %[[K]], %[[HI]] : i32
+// CHECK: arith.select %[[HIT]], %[[X]], %[[ACC]] : f32
+// CHECK: %[[ROW:.*]] = linalg.generic
+// CHECK-SAME: ins(%[[MAX]], %[[SUM]]#0, %[[SUM]]#1 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+// CHECK: ^bb0(%[[M:.*]]: f32, %[[S:.*]]: f32, %[[PICK:.*]]: f32, %{{.*}}: f32):
 // CHECK: %[[LOG:.*]] = math.log %[[S]]
 // CHECK: %[[LSE:.*]] = arith.addf %[[LOG]], %[[M]]
 // CHECK: arith.subf %[[LSE]], %[[PICK]]

@@ -88,3 +88,35 @@ func.func @fold_batch_norm_params_epsilon(%w: tensor<3x3x2x8xf32>, %v: tensor<8x
   %0:2 = dlc.fold_batch_norm_params %w, %v, %v, %v, %v {epsilon = -1.0 : f32} : (tensor<3x3x2x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<3x3x2x8xf32>, tensor<8xf32>)
   return
 }
+
+// -----
+
+func.func @softmax_cross_entropy_with_grad_labels(%l: tensor<8x10xf32>, %y: tensor<4xi32>, %g: tensor<f32>) {
+  // expected-error @+1 {{'dlc.softmax_cross_entropy_with_grad' op labels have 4 entries but logits have a batch of 8}}
+  %0:2 = dlc.softmax_cross_entropy_with_grad %l, %y, %g : (tensor<8x10xf32>, tensor<4xi32>, tensor<f32>) -> (tensor<f32>, tensor<8x10xf32>)
+  return
+}
+
+// -----
+
+func.func @softmax_cross_entropy_with_grad_no_class(%l: tensor<8x0xf32>, %y: tensor<8xi32>, %g: tensor<f32>) {
+  // expected-error @+1 {{'dlc.softmax_cross_entropy_with_grad' op logits must have at least one class}}
+  %0:2 = dlc.softmax_cross_entropy_with_grad %l, %y, %g : (tensor<8x0xf32>, tensor<8xi32>, tensor<f32>) -> (tensor<f32>, tensor<8x0xf32>)
+  return
+}
+
+// -----
+
+func.func @softmax_cross_entropy_with_grad_result(%l: tensor<8x10xf32>, %y: tensor<8xi32>, %g: tensor<f32>) {
+  // expected-error @+1 {{'dlc.softmax_cross_entropy_with_grad' op result #1 has type 'tensor<8x5xf32>' but the shape rule gives 'tensor<8x10xf32>'}}
+  %0:2 = dlc.softmax_cross_entropy_with_grad %l, %y, %g : (tensor<8x10xf32>, tensor<8xi32>, tensor<f32>) -> (tensor<f32>, tensor<8x5xf32>)
+  return
+}
+
+// -----
+
+func.func @softmax_cross_entropy_with_grad_seed(%l: tensor<8x10xf32>, %y: tensor<8xi32>, %g: tensor<1xf32>) {
+  // expected-error @+1 {{'dlc.softmax_cross_entropy_with_grad' op operand #2 must be 0D tensor of 32-bit float values, but got 'tensor<1xf32>'}}
+  %0:2 = dlc.softmax_cross_entropy_with_grad %l, %y, %g : (tensor<8x10xf32>, tensor<8xi32>, tensor<1xf32>) -> (tensor<f32>, tensor<8x10xf32>)
+  return
+}

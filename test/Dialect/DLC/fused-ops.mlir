@@ -58,3 +58,14 @@ func.func @fold_batch_norm_params(%w: tensor<3x3x2x8xf32>, %v: tensor<8xf32>)
       : (tensor<3x3x2x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<3x3x2x8xf32>, tensor<8xf32>)
   return %0#0, %0#1, %1#1 : tensor<3x3x2x8xf32>, tensor<8xf32>, tensor<8xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func @softmax_cross_entropy_with_grad
+func.func @softmax_cross_entropy_with_grad(%l: tensor<8x10xf32>, %y: tensor<8xi32>, %g: tensor<f32>)
+    -> (tensor<f32>, tensor<8x10xf32>) {
+  // CHECK: %{{.*}}, %{{.*}} = dlc.softmax_cross_entropy_with_grad %{{.*}}, %{{.*}}, %{{.*}} : (tensor<8x10xf32>, tensor<8xi32>, tensor<f32>) -> (tensor<f32>, tensor<8x10xf32>)
+  %0:2 = dlc.softmax_cross_entropy_with_grad %l, %y, %g
+      : (tensor<8x10xf32>, tensor<8xi32>, tensor<f32>) -> (tensor<f32>, tensor<8x10xf32>)
+  return %0#0, %0#1 : tensor<f32>, tensor<8x10xf32>
+}

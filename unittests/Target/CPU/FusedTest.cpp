@@ -8,7 +8,10 @@
 //    relu_grad followed by batch_norm_grad (written here from the ops'
 //    definitions; the unfused gradient ops are lowered elsewhere);
 //  * inference: fold_batch_norm_params + conv2d [+ relu] against the
-//    unfused conv2d + batch_norm [+ relu].
+//    unfused conv2d + batch_norm [+ relu];
+//  * loss: softmax_cross_entropy_with_grad against the unfused
+//    softmax_cross_entropy + softmax_cross_entropy_grad (the loss bit for
+//    bit, the gradient to 1e-6), both against a reference in double.
 // Inputs with a large offset make the one-pass variance E[x^2] - E[x]^2
 // face the cancellation it must survive.
 //
@@ -17,6 +20,7 @@
 #include "Reference.h"
 #include "TestSupport.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace dlc::test;
@@ -335,6 +339,90 @@ OpCase foldCase(std::string name, Block b, float epsilon) {
       }};
 }
 
+/// Softmax cross-entropy and its gradient in double, the label clamped to
+/// [0, K) as the lowerings do: {loss, logits_grad}.
+std::pair<float, HostTensor> refCrossEntropyWithGrad(const HostTensor &logits,
+                                                     const HostTensor &labels,
+                                                     float lossGrad) {
+  int64_t n = logits.shape()[0], k = logits.shape()[1];
+  HostTensor grad = HostTensor::f32({n, k});
+  double total = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float *x = &logits.f()[i * k];
+    int64_t label = std::clamp<int64_t>(labels.i()[i], 0, k - 1);
+    double max = -INFINITY, sum = 0;
+    for (int64_t j = 0; j < k; ++j)
+      max = std::max(max, double(x[j]));
+    for (int64_t j = 0; j < k; ++j)
+      sum += std::exp(x[j] - max);
+    total += std::log(sum) + max - x[label];
+    for (int64_t j = 0; j < k; ++j)
+      grad.f()[i * k + j] =
+          float((std::exp(x[j] - max) / sum - (j == label ? 1.0 : 0.0)) *
+                lossGrad / n);
+  }
+  return {float(total / n), grad};
+}
+
+/// softmax_cross_entropy_with_grad (@name) and the pair it replaces
+/// (@name_unfused). Rows 0 and 1 have labels K - 1 and 0 (the boundary);
+/// with `outOfRange`, rows 2 and 3 have -1 and K (clamped). Row 1 has a
+/// logit of 80 and row 2 all logits near 80: exp without the row max would
+/// overflow the sum (80 * K > log(FLT_MAX)) or lose the others.
+OpCase crossEntropyWithGradCase(std::string name, int64_t batch,
+                                int64_t classes, bool outOfRange) {
+  std::string l = HostTensor::f32({batch, classes}).type();
+  std::string y = HostTensor::i32({batch}).type();
+  std::string s = "tensor<f32>";
+  std::string fused = "%r:2 = dlc.softmax_cross_entropy_with_grad %a0, %a1, "
+                      "%a2 : (" +
+                      join({l, y, s}) + ") -> (" + join({s, l}) + ")";
+  std::string unfused =
+      "%loss = dlc.softmax_cross_entropy %a0, %a1 : (" + join({l, y}) +
+      ") -> " + s +
+      "\n  %grad = dlc.softmax_cross_entropy_grad %a0, %a1, %a2 : (" +
+      join({l, y, s}) + ") -> " + l;
+  std::string source =
+      makeFunction(name, {l, y, s}, fused, {"%r#0", "%r#1"}, {s, l}) +
+      makeFunction(name + "_unfused", {l, y, s}, unfused, {"%loss", "%grad"},
+                   {s, l});
+  return {name, source,
+          [=](mlir::dlc::LoadedObject &object, const std::string &symbol) {
+            std::mt19937 rng(std::hash<std::string>()(symbol));
+            HostTensor x = HostTensor::f32({batch, classes});
+            x.randomize(rng, -4.0f, 4.0f);
+            HostTensor labels = HostTensor::i32({batch});
+            std::uniform_int_distribution<int32_t> dist(0, classes - 1);
+            for (int32_t &label : labels.i())
+              label = dist(rng);
+            labels.i()[0] = classes - 1;
+            labels.i()[1] = 0;
+            x.f()[1 * classes + classes / 2] = 80.0f;
+            for (int64_t j = 0; j < classes; ++j)
+              x.f()[2 * classes + j] += 80.0f;
+            if (outOfRange)
+              labels.i()[2] = -1, labels.i()[3] = int32_t(classes);
+            HostTensor seed = HostTensor::f32({}, 0.75f);
+
+            HostTensor fLoss = HostTensor::f32({}, NAN);
+            HostTensor uLoss = HostTensor::f32({}, NAN);
+            HostTensor fGrad = HostTensor::f32({batch, classes}, NAN);
+            HostTensor uGrad = HostTensor::f32({batch, classes}, NAN);
+            call(object, symbol, {x, labels, seed, fLoss, fGrad});
+            call(object, symbol + "_unfused", {x, labels, seed, uLoss, uGrad});
+
+            // The same builders in the same order: the same bits.
+            EXPECT_EQ(fLoss.f()[0], uLoss.f()[0]) << "fused loss vs unfused";
+            EXPECT_TRUE(allClose(fGrad.f(), uGrad.f(), 1e-12f, 1e-6f))
+                << "fused logits_grad vs unfused";
+            auto [loss, grad] = refCrossEntropyWithGrad(x, labels, 0.75f);
+            EXPECT_TRUE(allClose(fLoss.f(), {loss}, 1e-5f, 1e-5f))
+                << "fused loss vs reference";
+            EXPECT_TRUE(allClose(fGrad.f(), grad.f(), 1e-7f, 1e-5f))
+                << "fused logits_grad vs reference";
+          }};
+}
+
 std::vector<OpCase> fusedCases() {
   Block small{{2, 6, 6, 3}, 3, 8};
   Block same{{3, 7, 7, 4}, 3, 12, 2, /*same=*/true};
@@ -360,6 +448,9 @@ std::vector<OpCase> fusedCases() {
       foldCase("fold_b3_7x7x4_s2_same_bias", same, 1e-5f),
       foldCase("fold_b2_5x5x8_k1_norelu", noRelu, 1e-3f),
       foldCase("fold_b2_6x6x4_groups2", grouped, 1e-3f),
+      crossEntropyWithGradCase("xent_grad_8x10", 8, 10, false),
+      crossEntropyWithGradCase("xent_grad_64x10", 64, 10, false),
+      crossEntropyWithGradCase("xent_grad_6x17_out_of_range", 6, 17, true),
   };
 }
 

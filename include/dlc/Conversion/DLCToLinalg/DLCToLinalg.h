@@ -58,8 +58,8 @@ void populateLossGradientToLinalgPatterns(RewritePatternSet &patterns);
 void populateOptimizerToLinalgPatterns(RewritePatternSet &patterns);
 
 /// conv2d_bn_stats, batch_norm_train_apply, batch_norm_relu_grad,
-/// fold_batch_norm_params. conv2d_bn_stats creates a dlc.conv2d, so the
-/// conv2d pattern must be in the same set.
+/// fold_batch_norm_params, softmax_cross_entropy_with_grad. conv2d_bn_stats
+/// creates a dlc.conv2d, so the conv2d pattern must be in the same set.
 void populateFusedToLinalgPatterns(RewritePatternSet &patterns);
 
 /// Every family above.

@@ -1188,6 +1188,21 @@ LogicalResult BatchNormReluGradOp::verify() {
   return verifyWithShapeRule(*this);
 }
 
+LogicalResult SoftmaxCrossEntropyWithGradOp::inferReturnTypes(
+    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  if (failed(checkLogitsAndLabels(OpDiag(loc, getOperationName()),
+                                  adaptor.getLogits(), adaptor.getLabels())))
+    return failure();
+  types.append({RankedTensorType::get({}, Float32Type::get(ctx)),
+                adaptor.getLogits().getType()});
+  return success();
+}
+
+LogicalResult SoftmaxCrossEntropyWithGradOp::verify() {
+  return verifyWithShapeRule(*this);
+}
+
 LogicalResult FoldBatchNormParamsOp::inferReturnTypes(
     MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
     SmallVectorImpl<Type> &types) {

@@ -1,8 +1,8 @@
 //===- DLCFusedOps.td - dlc fused operations ---------------*- tablegen -*-===//
 //
-// Ops that the fusion passes (dlc-fuse-conv-bn-relu, dlc-fold-batch-norm)
-// build from chains of layer ops, so that each chain becomes fewer passes
-// over memory. Each is equal, up to f32 rounding, to the chain it replaces;
+// Ops that the fusion passes (dlc-fuse-conv-bn-relu, dlc-fold-batch-norm,
+// dlc-fuse-softmax-cross-entropy) build from chains of layer ops, so that
+// each chain becomes fewer passes over memory. Each is equal, up to f32 rounding, to the chain it replaces;
 // each has its own shape rule, lowering (lib/Conversion/DLCToLinalg/Fused.cpp)
 // and e2e test against that chain. None is differentiable: fusion runs after
 // the train step has been built.
@@ -135,6 +135,45 @@ def DLC_BatchNormReluGradOp : DLC_ShapedOp<"batch_norm_relu_grad"> {
                        DefaultValuedAttr<F32Attr, "1.0e-3f">:$epsilon);
   let results = (outs DLC_F32Tensor:$input_grad, DLC_Vector:$gamma_grad,
                       DLC_Vector:$beta_grad);
+}
+
+//===----------------------------------------------------------------------===//
+// Training: softmax cross-entropy, forward and backward
+//===----------------------------------------------------------------------===//
+
+def DLC_SoftmaxCrossEntropyWithGradOp
+    : DLC_ShapedOp<"softmax_cross_entropy_with_grad"> {
+  let summary = "softmax cross-entropy and its gradient w.r.t. the logits";
+  let description = [{
+    Equal to `dlc.softmax_cross_entropy(logits, labels)` and
+    `dlc.softmax_cross_entropy_grad(logits, labels, loss_grad)` together.
+    For logits `[N, K]`, labels `[N]` and the 0-D `loss_grad`, with the row
+    maximum `m[n] = max_k logits[n, k]` and
+    `s[n] = sum_k exp(logits[n, k] - m[n])`:
+
+    * `loss = mean_n(log(s[n]) + m[n] - logits[n, labels[n]])`, that is
+      `mean_n(logsumexp(logits[n]) - logits[n, labels[n]])`,
+    * `logits_grad[n, k] = (exp(logits[n, k] - m[n]) / s[n]
+      - [k == labels[n]]) * loss_grad / N`, that is
+      `(softmax(logits) - onehot(labels)) * loss_grad / N`.
+
+    A label outside [0, K) is clamped to it, as the two ops' lowerings do.
+    The pair computes `m` and `s` once per op, five passes over the logits
+    in all; this op computes them once for both results, in three: one for
+    `m`, one for `s` (which also picks each row's label logit), one writing
+    `logits_grad`. The loss is computed exactly as by
+    `dlc.softmax_cross_entropy` (the same arithmetic in the same order).
+
+    Example:
+    ```mlir
+    %loss, %dlogits = dlc.softmax_cross_entropy_with_grad %logits, %labels,
+        %one : (tensor<64x10xf32>, tensor<64xi32>, tensor<f32>)
+       -> (tensor<f32>, tensor<64x10xf32>)
+    ```
+  }];
+  let arguments = (ins DLC_Matrix:$logits, DLC_Labels:$labels,
+                       DLC_ScalarF32:$loss_grad);
+  let results = (outs DLC_ScalarF32:$loss, DLC_Matrix:$logits_grad);
 }
 
 //===----------------------------------------------------------------------===//

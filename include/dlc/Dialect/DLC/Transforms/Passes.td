@@ -179,4 +179,47 @@ def DLCFoldBatchNorm : Pass<"dlc-fold-batch-norm", "::mlir::func::FuncOp"> {
   }];
 }
 
+def DLCFuseSoftmaxCrossEntropy
+    : Pass<"dlc-fuse-softmax-cross-entropy", "::mlir::func::FuncOp"> {
+  let summary = "Fuse the softmax cross-entropy loss and its gradient";
+  let description = [{
+    Runs on the training step built by `dlc-build-train-step`, whose forward
+    part ends in `dlc.softmax_cross_entropy` and whose backward part starts
+    with `dlc.softmax_cross_entropy_grad` of the same logits and labels.
+    Each op computes the row maximum and the sum of exponentials of the
+    logits on its own; the pair becomes one
+    `dlc.softmax_cross_entropy_with_grad`, which computes them once (three
+    passes over the logits instead of five) and the loss with the same
+    arithmetic as the plain op, so the loss keeps its bits.
+
+    ```mlir
+    %loss = dlc.softmax_cross_entropy %logits, %labels
+        : (tensor<64x10xf32>, tensor<64xi32>) -> tensor<f32>
+    ...
+    %dlogits = dlc.softmax_cross_entropy_grad %logits, %labels, %one
+        : (tensor<64x10xf32>, tensor<64xi32>, tensor<f32>) -> tensor<64x10xf32>
+    // becomes
+    %loss, %dlogits = dlc.softmax_cross_entropy_with_grad %logits, %labels,
+        %one : (tensor<64x10xf32>, tensor<64xi32>, tensor<f32>)
+       -> (tensor<f32>, tensor<64x10xf32>)
+    ```
+
+    The fused op takes the place of the loss when `loss_grad` is defined
+    before it (the seed constant, once canonicalize has hoisted it), else
+    that of the gradient op when every user of the loss comes after it; its
+    location is the fused location of both ops. Other users of the logits
+    (`dlc.accuracy`) are left as they are.
+
+    It does not fire
+    * when no `dlc.softmax_cross_entropy_grad` reads the same logits and
+      the same labels as the loss (`@eval_step` and `@predict` have no
+      gradient; a gradient of other logits or labels is another loss's);
+    * when several gradient ops, or several losses, read the same logits
+      and labels: one fused op yields one loss and one gradient, and which
+      pair to fuse would be arbitrary (`cse` merges duplicates first);
+    * when no single place has the `loss_grad` defined and both results not
+      yet used (e.g. a `loss_grad` computed from the loss itself).
+  }];
+}
+
 #endif // DLC_DIALECT_DLC_TRANSFORMS_PASSES_TD
