@@ -2,10 +2,11 @@
 //
 // Compiles the example models (cnn_bn at batch 64, resnet_small at batch
 // 128, their model files' batch sizes) as the driver does by default
-// ("fused"), with --no-fusion ("unfused": no dlc-fuse-conv-bn-relu or
-// dlc-fold-batch-norm, no epilogue or elementwise fusion in the CPU
-// pipeline), and with each fusion turned off alone ("-conv-bn-relu",
-// "-epilogue", "-elementwise": what that one fusion is worth), and prints
+// ("fused"), with --no-fusion ("unfused": no dlc-fuse-conv-bn-relu,
+// dlc-fold-batch-norm or dlc-fuse-softmax-cross-entropy, no epilogue or
+// elementwise fusion in the CPU pipeline), and with each fusion turned off
+// alone ("-conv-bn-relu", "-softmax-ce", "-epilogue", "-elementwise": what
+// that one fusion is worth), and prints
 // side by side for each:
 //  * the median time of one @train_step and of one @predict (inference on
 //    the same batch) on one thread, after warm-up, the variants taking
@@ -65,17 +66,18 @@ namespace {
 /// Which fusions a variant runs (the driver's flags).
 struct Fusions {
   const char *name;
-  bool convBnRelu, foldBatchNorm, epilogue, elementwise;
+  bool convBnRelu, foldBatchNorm, softmaxCrossEntropy, epilogue, elementwise;
 };
 
 /// The two variants the comparison is about, then each fusion turned off
 /// alone (its share of the gain).
 const Fusions kVariants[] = {
-    {"unfused", false, false, false, false},
-    {"fused", true, true, true, true},
-    {"-conv-bn-relu", false, true, true, true},
-    {"-epilogue", true, true, false, true},
-    {"-elementwise", true, true, true, false},
+    {"unfused", false, false, false, false, false},
+    {"fused", true, true, true, true, true},
+    {"-conv-bn-relu", false, true, true, true, true},
+    {"-softmax-ce", true, true, false, true, true},
+    {"-epilogue", true, true, true, false, true},
+    {"-elementwise", true, true, true, true, false},
 };
 
 struct Variant {
@@ -130,12 +132,11 @@ compile(ModuleOp module, const Fusions &fusions,
   if (auto forward = module.lookupSymbol<func::FuncOp>("forward"))
     forward.erase();
   PassManager optimize(module.getContext());
-  optimize.addPass(createCanonicalizerPass());
-  if (fusions.convBnRelu)
-    optimize.addNestedPass<func::FuncOp>(dlc::createDLCFuseConvBnRelu());
-  if (fusions.foldBatchNorm)
-    optimize.addNestedPass<func::FuncOp>(dlc::createDLCFoldBatchNorm());
-  optimize.addPass(createCSEPass());
+  dlc::StepFusionOptions steps;
+  steps.convBnRelu = fusions.convBnRelu;
+  steps.foldBatchNorm = fusions.foldBatchNorm;
+  steps.softmaxCrossEntropy = fusions.softmaxCrossEntropy;
+  dlc::buildOptimizeStepsPipeline(optimize, steps);
   if (failed(optimize.run(module)))
     return llvm::createStringError("graph optimizations failed");
   std::tie(variant.keptBytes, variant.keptValues) =

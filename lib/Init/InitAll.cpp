@@ -27,6 +27,7 @@ void mlir::dlc::registerAllDLCDialects(mlir::DialectRegistry &registry) {
 void mlir::dlc::registerAllDLCPasses() {
   mlir::registerAllPasses();
   mlir::dlc::registerDLCPasses();
+  mlir::dlc::registerOptimizeStepsPipeline();
   mlir::dlc::registerDLCConversionPasses();
   mlir::dlc::registerDLCCPUPasses();
   mlir::dlc::registerCPUPipelines();

@@ -142,10 +142,10 @@ static cl::opt<bool>
 static cl::OptionCategory fusionCategory("dlc fusion options (all on by "
                                          "default)");
 
-static cl::opt<bool> noFusion("no-fusion",
-                              cl::desc("Turn every fusion below off"),
-                              cl::sub(compileCommand), cl::sub(trainCommand),
-                              cl::cat(fusionCategory));
+static cl::opt<bool> noFusion(
+    "no-fusion",
+    cl::desc("Turn every fusion off (each --no-fuse-* and --no-fold-* flag)"),
+    cl::sub(compileCommand), cl::sub(trainCommand), cl::cat(fusionCategory));
 
 static cl::opt<bool> noFuseConvBnRelu(
     "no-fuse-conv-bn-relu",
@@ -157,6 +157,12 @@ static cl::opt<bool> noFoldBatchNorm(
     "no-fold-batch-norm",
     cl::desc("Keep inference batch norm separate from its convolution in "
              "eval_step and predict (dlc-fold-batch-norm)"),
+    cl::sub(compileCommand), cl::sub(trainCommand), cl::cat(fusionCategory));
+
+static cl::opt<bool> noFuseSoftmaxCrossEntropy(
+    "no-fuse-softmax-cross-entropy",
+    cl::desc("Keep the loss and its logits gradient apart in the training "
+             "step (dlc-fuse-softmax-cross-entropy)"),
     cl::sub(compileCommand), cl::sub(trainCommand), cl::cat(fusionCategory));
 
 static cl::opt<bool> noFuseEpilogue(
@@ -249,12 +255,11 @@ static LogicalResult lowerToStage(Compilation &c, Stage stage) {
   // Graph optimizations on the whole step, each behind a flag (to compare,
   // or to rule one out when debugging).
   PassManager optimize(module.getContext());
-  optimize.addPass(createCanonicalizerPass());
-  if (!noFusion && !noFuseConvBnRelu)
-    optimize.addNestedPass<func::FuncOp>(mlir::dlc::createDLCFuseConvBnRelu());
-  if (!noFusion && !noFoldBatchNorm)
-    optimize.addNestedPass<func::FuncOp>(mlir::dlc::createDLCFoldBatchNorm());
-  optimize.addPass(createCSEPass());
+  mlir::dlc::StepFusionOptions fusions;
+  fusions.convBnRelu = !noFusion && !noFuseConvBnRelu;
+  fusions.foldBatchNorm = !noFusion && !noFoldBatchNorm;
+  fusions.softmaxCrossEntropy = !noFusion && !noFuseSoftmaxCrossEntropy;
+  mlir::dlc::buildOptimizeStepsPipeline(optimize, fusions);
   if (failed(optimize.run(module)))
     return failure();
   if (stage == Stage::Train)

@@ -1,10 +1,10 @@
-// RUN: dlc-opt %s -dlc-build-train-step -canonicalize -dlc-fuse-conv-bn-relu -dlc-fold-batch-norm | FileCheck %s
+// RUN: dlc-opt %s -dlc-build-train-step -dlc-optimize-steps | FileCheck %s
 
-// The fusion passes in the order the driver runs them, on the steps that
+// The driver's graph optimizations (dlc-optimize-steps) on the steps that
 // dlc-build-train-step builds from a conv + batch-norm + relu classifier:
 // inference folds the batch norm into the convolution, training computes
 // the statistics with the convolution and fuses normalize + relu, forward
-// and backward.
+// and backward, and the loss with its gradient.
 
 // CHECK-LABEL: func.func @predict(
 // CHECK: %[[W:.*]], %[[NB:.*]] = dlc.fold_batch_norm_params
@@ -22,6 +22,8 @@
 // CHECK: %[[Y:.*]], %[[BM:.*]], %[[BV:.*]], %{{.*}}, %{{.*}} = dlc.batch_norm_train_apply %[[C]], %[[S]], %[[SS]], {{.*}} {relu}
 // CHECK-NOT: dlc.relu
 // CHECK: dlc.dropout %[[Y]]
+// CHECK: %[[LOSS:.*]], %{{.*}} = dlc.softmax_cross_entropy_with_grad
+// CHECK-NOT: dlc.softmax_cross_entropy_grad
 // CHECK: %[[D:.*]], %{{.*}}, %{{.*}} = dlc.batch_norm_relu_grad %{{.*}}, %[[Y]], %[[C]], %{{.*}}, %[[BM]], %[[BV]]
 // CHECK-NOT: dlc.relu_grad
 // CHECK-NOT: dlc.batch_norm_grad

@@ -68,8 +68,7 @@ constexpr int64_t kBatch = 2;
 /// The graph optimizations the dlc driver applies before code generation
 /// (tools/dlc/dlc.cpp): the compiled code then differs in structure from
 /// the imported ops the interpreter walks, which is the point.
-constexpr const char *kDriverPasses =
-    "canonicalize,func.func(dlc-fuse-conv-bn-relu,dlc-fold-batch-norm),cse";
+constexpr const char *kDriverPasses = "dlc-optimize-steps";
 
 /// A context that can import model files and hold their @forward.
 std::unique_ptr<MLIRContext> makeContext() {

@@ -1,14 +1,15 @@
 //===- FusionEquivalenceTest.cpp - Fused vs unfused whole training steps --===//
 //
-// dlc-fuse-conv-bn-relu and dlc-fold-batch-norm must not change what a
-// model computes beyond f32 rounding. Each example model
-// (examples/fashion_mnist/cnn_bn.yaml, examples/cifar10/resnet_small.yaml)
-// is imported once and compiled twice, as the dlc driver does by default
-// and with --no-fusion (no dlc fusion pass, no epilogue or elementwise
-// fusion in the CPU pipeline), then both programs run from identical
-// deterministic weights (det_uniform within the glorot limit, gamma 1,
-// running variance 1, everything else 0) on identical synthetic batches
-// (four det_uniform batches cycled, labels i % classes, so the loss can
+// The fusions (dlc-fuse-conv-bn-relu, dlc-fold-batch-norm,
+// dlc-fuse-softmax-cross-entropy, epilogue and elementwise fusion in the
+// CPU pipeline) must not change what a model computes beyond f32 rounding. Each
+// example model (examples/fashion_mnist/cnn_bn.yaml,
+// examples/cifar10/resnet_small.yaml) is imported once and compiled twice, as
+// the dlc driver does by default and with --no-fusion (no dlc fusion pass, no
+// epilogue or elementwise fusion in the CPU pipeline), then both programs run
+// from identical deterministic weights (det_uniform within the glorot limit,
+// gamma 1, running variance 1, everything else 0) on identical synthetic
+// batches (four det_uniform batches cycled, labels i % classes, so the loss can
 // fall). Dropout and augmentation get the same seed and step on both
 // sides, hence the same masks and shifts.
 //
@@ -57,10 +58,10 @@ namespace {
 
 /// The driver's graph optimizations after dlc-build-train-step, with and
 /// without the fusions under test (tools/dlc/dlc.cpp, lowerToStage).
-constexpr const char *kUnfusedPasses = "dlc-build-train-step,canonicalize,cse";
-constexpr const char *kFusedPasses =
-    "dlc-build-train-step,canonicalize,func.func(dlc-fuse-conv-bn-relu),"
-    "func.func(dlc-fold-batch-norm),cse";
+constexpr const char *kUnfusedPasses =
+    "dlc-build-train-step,dlc-optimize-steps{fuse-conv-bn-relu=false "
+    "fold-batch-norm=false fuse-softmax-cross-entropy=false}";
+constexpr const char *kFusedPasses = "dlc-build-train-step,dlc-optimize-steps";
 
 struct ModelCase {
   const char *file; // under examples/

@@ -21,6 +21,21 @@ namespace mlir::dlc {
 #define GEN_PASS_REGISTRATION
 #include "dlc/Dialect/DLC/Transforms/Passes.h.inc"
 
+/// The dlc-level fusions the graph optimizations run (all by default).
+struct StepFusionOptions {
+  bool convBnRelu = true;          // dlc-fuse-conv-bn-relu
+  bool foldBatchNorm = true;       // dlc-fold-batch-norm
+  bool softmaxCrossEntropy = true; // dlc-fuse-softmax-cross-entropy
+};
+
+/// The driver's graph optimizations on the steps built by
+/// dlc-build-train-step: canonicalize, the enabled fusion passes, cse.
+void buildOptimizeStepsPipeline(OpPassManager &pm,
+                                const StepFusionOptions &options = {});
+
+/// Registers buildOptimizeStepsPipeline as -dlc-optimize-steps.
+void registerOptimizeStepsPipeline();
+
 } // namespace mlir::dlc
 
 #endif // DLC_DIALECT_DLC_TRANSFORMS_PASSES_H
