@@ -31,3 +31,40 @@ func.func @flatten_dense(%x: tensor<4x3x3x8xf32>, %w: tensor<72x10xf32>, %b: ten
   %y = dlc.dense %f, %w, %b : (tensor<4x72xf32>, tensor<72x10xf32>, tensor<10xf32>) -> tensor<4x10xf32>
   return %y : tensor<4x10xf32>
 }
+
+// -----
+
+// A chain of three elementwise ops (add, relu, sigmoid): one generic, one
+// pass over memory.
+
+// CHECK-LABEL: func @chain
+// CHECK: linalg.generic
+// CHECK: arith.addf
+// CHECK: arith.maximumf
+// CHECK: math.exp
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @chain(%x: tensor<8x16xf32>, %y: tensor<8x16xf32>) -> tensor<8x16xf32> {
+  %s = dlc.add %x, %y : tensor<8x16xf32>
+  %r = dlc.relu %s : tensor<8x16xf32>
+  %g = dlc.sigmoid %r : tensor<8x16xf32>
+  return %g : tensor<8x16xf32>
+}
+
+// -----
+
+// Must not fire: a producer with a second user (the relu output that the
+// backward pass keeps) would be computed twice if fused; it stays its own
+// generic and both consumers read it.
+
+// CHECK-LABEL: func @shared_producer
+// CHECK: %[[R:.*]] = linalg.generic
+// CHECK: arith.maximumf
+// CHECK: linalg.generic {{.*}} ins(%[[R]]
+// CHECK: linalg.generic {{.*}} ins(%[[R]]
+func.func @shared_producer(%x: tensor<8x16xf32>) -> (tensor<8x16xf32>, tensor<8x16xf32>) {
+  %r = dlc.relu %x : tensor<8x16xf32>
+  %a = dlc.sigmoid %r : tensor<8x16xf32>
+  %b = dlc.tanh %r : tensor<8x16xf32>
+  return %a, %b : tensor<8x16xf32>, tensor<8x16xf32>
+}
