@@ -98,6 +98,26 @@ std::vector<Layer> mnistCnnLayers() {
   };
 }
 
+/// `layer` followed by a relu: the block whose activation the CPU schedule
+/// runs in the kernel's epilogue (flops are the layer's).
+Layer withRelu(Layer layer) {
+  std::string y = tensorType(layer.shapes.back());
+  size_t ret = layer.source.find("  return %y");
+  layer.source.replace(ret, std::string::npos,
+                       "  %r = dlc.relu %y : " + y + "\n  return %r : " + y +
+                           "\n}\n");
+  return layer;
+}
+
+/// Blocks of the inference step, with and without epilogue fusion.
+std::vector<Layer> epilogueLayers() {
+  std::vector<Layer> layers = mnistCnnLayers();
+  Layer conv2 = withRelu(layers[1]), dense1 = withRelu(layers[2]);
+  conv2.name = "conv2 + bias + relu";
+  dense1.name = "dense1 + bias + relu";
+  return {conv2, dense1};
+}
+
 /// The backward ops of the training step (conv1 needs no input gradient).
 std::vector<Layer> mnistCnnBackwardLayers() {
   const int64_t n = 64;
@@ -382,6 +402,15 @@ int main(int argc, char **argv) {
       loops.vectorize = false;
       ok &= runLayer(layer, loops, "plain", seconds, peakCore);
     }
+  }
+  // Epilogue fusion per block: "tiled" runs the relu on each output tile,
+  // "no-epi" (--no-fuse-epilogue) as its own pass.
+  std::printf("\n");
+  for (const Layer &layer : epilogueLayers()) {
+    ok &= runLayer(layer, options, "tiled", seconds, peakCore);
+    mlir::dlc::CPUPipelineOptions apart = options;
+    apart.fuseEpilogue = false;
+    ok &= runLayer(layer, apart, "no-epi", seconds, peakCore);
   }
   std::printf("\n'of peak' uses the nominal clock from /proc/cpuinfo; a core "
               "running at a higher turbo clock can exceed 100%%.\n");

@@ -69,6 +69,17 @@ int64_t registersOf(int64_t elements, int64_t lanes) {
   return (elements + lanes - 1) / lanes;
 }
 
+/// The reduction block of a matmul's schedule (see chooseTileSizes).
+constexpr int64_t kMatmulReductionBlock = 512;
+
+/// Whether `matmul` is the default (row-major, untransposed) form, the
+/// only one the schedule tiles.
+bool isDefaultMatmul(linalg::MatmulOp matmul) {
+  return matmul.getIndexingMaps().empty() ||
+         matmul.getIndexingMapsArray() ==
+             matmul.getDefaultIndexingMaps(matmul->getContext());
+}
+
 /// One level of tiling: its tile sizes (0 leaves a loop untiled), and
 /// whether the producer of the accumulator's initial value (the zero fill
 /// or bias broadcast) is computed per tile rather than in a separate pass
@@ -130,16 +141,14 @@ chooseTileSizes(linalg::LinalgOp op, int64_t lanes, int64_t accumulators) {
       })
       .Case([&](linalg::MatmulOp matmul) -> Sizes {
         // Only the default (row-major, untransposed) matmul.
-        if (!matmul.getIndexingMaps().empty() &&
-            matmul.getIndexingMapsArray() !=
-                matmul.getDefaultIndexingMaps(matmul->getContext()))
+        if (!isDefaultMatmul(matmul))
           return std::nullopt;
         // (m, n, k). First a block of the reduction, so that the rows of A
         // and the panel of B it touches stay in L2 while every register tile
         // of the output passes over them (without it, B is streamed from
         // memory once per row strip); then the register tile.
         int64_t n = laneTile(range[1], 2 * lanes, lanes);
-        int64_t kBlock = largestDivisorAtMost(range[2], 512);
+        int64_t kBlock = largestDivisorAtMost(range[2], kMatmulReductionBlock);
         int64_t k = largestDivisorAtMost(kBlock, 8);
         SmallVector<TileSizes> levels;
         if (kBlock < range[2])
@@ -166,6 +175,49 @@ chooseTileSizes(linalg::LinalgOp op, int64_t lanes, int64_t accumulators) {
         return SmallVector<TileSizes>{TileSizes(ArrayRef<int64_t>(sizes))};
       })
       .Default([](Operation *) -> Sizes { return std::nullopt; });
+}
+
+/// A matmul whose reduction is blocked (K > 512) completes an output tile
+/// only in the last block, too late for an epilogue inside the tile loops.
+/// When an elementwise op reads it (dense + bias + activation), it becomes
+/// two matmuls along K: the leading blocks, then the last block, which
+/// accumulates onto the first's result and whose tile loops then hold the
+/// activation.
+void splitLastReductionBlock(RewriterBase &rewriter, linalg::MatmulOp matmul) {
+  SmallVector<int64_t> range = matmul.getStaticLoopRanges();
+  if (ShapedType::isDynamicShape(range) || !isDefaultMatmul(matmul) ||
+      matmul.getNumResults() != 1 ||
+      !llvm::any_of(matmul->getUsers(), [](Operation *user) {
+        auto generic = dyn_cast<linalg::GenericOp>(user);
+        return generic && generic.getNumReductionLoops() == 0;
+      }))
+    return;
+  int64_t m = range[0], n = range[1], k = range[2];
+  int64_t block = largestDivisorAtMost(k, kMatmulReductionBlock);
+  if (block == k)
+    return;
+  Location loc = matmul.getLoc();
+  Value a = matmul.getDpsInputs()[0], b = matmul.getDpsInputs()[1];
+  rewriter.setInsertionPoint(matmul);
+  auto slice = [&](Value source, int64_t row, int64_t col, int64_t rows,
+                   int64_t cols) -> Value {
+    return tensor::ExtractSliceOp::create(
+        rewriter, loc, source,
+        getAsIndexOpFoldResult(rewriter.getContext(), {row, col}),
+        getAsIndexOpFoldResult(rewriter.getContext(), {rows, cols}),
+        getAsIndexOpFoldResult(rewriter.getContext(), {1, 1}));
+  };
+  int64_t lead = k - block;
+  Value partial = linalg::MatmulOp::create(rewriter, loc,
+                                           ValueRange{slice(a, 0, 0, m, lead),
+                                                      slice(b, 0, 0, lead, n)},
+                                           ValueRange{matmul.getDpsInits()[0]})
+                      .getResult(0);
+  auto last = linalg::MatmulOp::create(
+      rewriter, loc,
+      ValueRange{slice(a, 0, lead, m, block), slice(b, lead, 0, block, n)},
+      ValueRange{partial});
+  rewriter.replaceOp(matmul, last->getResults());
 }
 
 /// One tiled level: the tiled op and the loops around it, outermost first.
@@ -362,17 +414,17 @@ void reuseConsumerTile(RewriterBase &rewriter, TiledLevel &tiled,
   if (index < 0 || !tiled.loops.front()->getResult(index).use_empty() ||
       !tile.hasNUses(2))
     return;
-  // The producer's destination: a slice of that iter_arg, possibly through
-  // the fused fill/broadcast of its initial value.
-  Value iterArg = innermost.getRegionIterArgs()[index];
-  Operation *destOwner = tiled.op;
+  // The producer's destination: a slice of that iter_arg, which the fused
+  // fill or broadcast of its initial value overwrites. (A producer that
+  // accumulates onto what the iter_arg holds, such as the last block of a
+  // split matmul, needs those values: it keeps its own output.)
   Value dest = producer.getDpsInitOperand(0)->get();
-  if (auto init = dest.getDefiningOp<DestinationStyleOpInterface>()) {
-    if (init->getNumResults() != 1 || init.getNumDpsInits() != 1)
-      return;
-    destOwner = init;
-    dest = init.getDpsInitOperand(0)->get();
-  }
+  Operation *destOwner = dest.getDefiningOp();
+  if (!isa_and_nonnull<linalg::FillOp, linalg::BroadcastOp>(destOwner))
+    return;
+  dest =
+      cast<DestinationStyleOpInterface>(destOwner).getDpsInitOperand(0)->get();
+  Value iterArg = innermost.getRegionIterArgs()[index];
   auto slice = dest.getDefiningOp<tensor::ExtractSliceOp>();
   auto consumerSlice =
       consumerInit->get().getDefiningOp<tensor::ExtractSliceOp>();
@@ -413,6 +465,18 @@ struct CPUTileAndVectorizePass
     func::FuncOp func = getOperation();
     MLIRContext *ctx = &getContext();
     IRRewriter rewriter(ctx);
+
+    // 0. Matmuls with an epilogue and a blocked reduction: the last block
+    //    apart (splitLastReductionBlock).
+    if (fuseEpilogue) {
+      SmallVector<linalg::MatmulOp> matmuls;
+      func.walk([&](linalg::MatmulOp op) {
+        if (op.hasPureTensorSemantics())
+          matmuls.push_back(op);
+      });
+      for (linalg::MatmulOp op : matmuls)
+        splitLastReductionBlock(rewriter, op);
+    }
 
     // 1. Tile every scheduled op with loops (n, oh, ow, f | kh, c) around a
     //    register-sized tile.

@@ -251,3 +251,38 @@ func.func @dense_bias_relu(%a: tensor<64x256xf32>, %b: tensor<256x128xf32>, %bia
   } -> tensor<64x128xf32>
   return %r : tensor<64x128xf32>
 }
+
+// -----
+
+// Dense + bias + relu with a blocked reduction (K = 1024 > 512): the last
+// block of 512 becomes its own matmul, accumulating onto the first block's
+// result, and carries the relu in its tile loops. The second matmul keeps
+// its own output (it reads the first one's values, so its tile cannot
+// live in the relu's output).
+
+// CHECK-LABEL: func @dense_blocked_relu
+// CHECK: %[[LEAD:.*]] = scf.for {{.*}} -> (tensor<64x128xf32>)
+// CHECK-NOT: arith.maximumf
+// CHECK: %[[LAST:.*]]:2 = scf.for {{.*}} iter_args(%{{.*}} = %[[LEAD]], %{{.*}} = %{{.*}}) -> (tensor<64x128xf32>, tensor<64x128xf32>)
+// CHECK: affine.apply
+// CHECK: vector.transfer_read {{.*}} : tensor<64x1024xf32>, vector<4x8xf32>
+// CHECK: arith.maximumf {{.*}} : vector<4x16xf32>
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[LAST]]#1
+
+// OFF-LABEL: func @dense_blocked_relu
+// OFF: scf.for {{.*}} step %c512
+// OFF: linalg.generic
+func.func @dense_blocked_relu(%a: tensor<64x1024xf32>, %b: tensor<1024x128xf32>, %bias: tensor<128xf32>) -> tensor<64x128xf32> {
+  %e = tensor.empty() : tensor<64x128xf32>
+  %init = linalg.broadcast ins(%bias : tensor<128xf32>) outs(%e : tensor<64x128xf32>) dimensions = [0]
+  %y = linalg.matmul ins(%a, %b : tensor<64x1024xf32>, tensor<1024x128xf32>) outs(%init : tensor<64x128xf32>) -> tensor<64x128xf32>
+  %e2 = tensor.empty() : tensor<64x128xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%y : tensor<64x128xf32>) outs(%e2 : tensor<64x128xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %z = arith.constant 0.0 : f32
+    %m = arith.maximumf %in, %z : f32
+    linalg.yield %m : f32
+  } -> tensor<64x128xf32>
+  return %r : tensor<64x128xf32>
+}

@@ -6,12 +6,16 @@
 // even sizes, strides 1 and 2, dilation, valid / same / explicit padding,
 // depthwise (with and without a channel multiplier) and grouped
 // convolutions, bias, and channel counts that are not multiples of 8.
+// Cases with a relu run it in the kernel's epilogue (the CPU schedule's
+// epilogue fusion), including dense layers whose blocked reduction is split
+// so that the last block carries the relu.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Reference.h"
 #include "TestSupport.h"
 
+#include <algorithm>
 #include <sstream>
 
 using namespace dlc::test;
@@ -29,6 +33,7 @@ struct ConvCase {
   std::array<int64_t, 4> pads = {0, 0, 0, 0};
   int64_t groups = 1;
   bool bias = false;
+  bool relu = false;
 
   std::vector<int64_t> filterShape() const {
     return {kernel[0], kernel[1], input[3] / groups, filters};
@@ -84,6 +89,14 @@ std::vector<ConvCase> convCases() {
   c.back().bias = true;
   c.push_back({"b2_26x26x32_k3_f64", {2, 26, 26, 32}, {3, 3}, 64});
   c.back().bias = true;
+  // Relu in the epilogue: with a bias (the accumulator starts from its
+  // broadcast), without (from zero), strided.
+  c.push_back({"b2_26x26x32_k3_f64_bias_relu", {2, 26, 26, 32}, {3, 3}, 64});
+  c.back().bias = true, c.back().relu = true;
+  c.push_back({"b2_6x7x5_k3_same_relu", {2, 6, 7, 5}, {3, 3}, 12});
+  c.back().padding = "same", c.back().relu = true;
+  c.push_back({"b2_9x9x8_k3_s2_same_relu", {2, 9, 9, 8}, {3, 3}, 16, {2, 2}});
+  c.back().padding = "same", c.back().relu = true;
   // Depthwise: groups == C, with multiplier 1 and 2.
   c.push_back({"dw_b2_8x8x6_k3_same_bias", {2, 8, 8, 6}, {3, 3}, 6});
   c.back().padding = "same", c.back().groups = 6, c.back().bias = true;
@@ -121,8 +134,12 @@ std::string convFunction(size_t index, const ConvCase &c) {
        << c.pads[2] << ", " << c.pads[3] << ">";
   os << ", strides = array<i64: " << c.strides[0] << ", " << c.strides[1]
      << ">} : (" << x.type() << ", " << w.type()
-     << (c.bias ? ", " + b.type() : "") << ") -> " << y.type()
-     << "\n  return %y : " << y.type() << "\n}\n";
+     << (c.bias ? ", " + b.type() : "") << ") -> " << y.type() << "\n";
+  if (c.relu)
+    os << "  %r = dlc.relu %y : " << y.type() << "\n  return %r : " << y.type()
+       << "\n}\n";
+  else
+    os << "  return %y : " << y.type() << "\n}\n";
   return os.str();
 }
 
@@ -154,6 +171,9 @@ TEST_P(Conv2DTest, MatchesReference) {
   else
     call(*object, "conv_" + std::to_string(GetParam()), {x, w, y});
   HostTensor expected = ref::conv2d(x, w, c.bias ? &b : nullptr, c.params());
+  if (c.relu)
+    for (float &v : expected.f())
+      v = std::max(v, 0.0f);
   EXPECT_TRUE(allClose(y.f(), expected.f(), 1e-4f, 1e-4f));
 }
 
@@ -167,6 +187,7 @@ struct DenseCase {
   std::string name;
   int64_t batch, inputs, units;
   bool bias;
+  bool relu = false;
 };
 
 std::vector<DenseCase> denseCases() {
@@ -175,7 +196,13 @@ std::vector<DenseCase> denseCases() {
           {"b3_33_to_17_bias", 3, 33, 17, true},
           {"b5_16_to_128", 5, 16, 128, false},
           {"b8_1152_to_64_bias", 8, 1152, 64, true},
-          {"b64_128_to_10_bias", 64, 128, 10, true}};
+          {"b64_128_to_10_bias", 64, 128, 10, true},
+          // Relu in the epilogue: a reduction within one block, and blocked
+          // ones (1152 = 3 x 384, 9216 = 18 x 512: the last block apart).
+          {"b4_32_to_10_bias_relu", 4, 32, 10, true, true},
+          {"b8_1152_to_64_bias_relu", 8, 1152, 64, true, true},
+          {"b4_9216_to_128_bias_relu", 4, 9216, 128, true, true},
+          {"b4_9216_to_128_relu", 4, 9216, 128, false, true}};
 }
 
 class DenseTest : public ::testing::TestWithParam<size_t> {
@@ -192,8 +219,12 @@ protected:
       os << "func.func @dense_" << i << "(%x: " << x << ", %w: " << w
          << (c.bias ? ", %b: " + b : "") << ") -> " << y
          << " {\n  %y = dlc.dense %x, %w" << (c.bias ? ", %b" : "") << " : ("
-         << x << ", " << w << (c.bias ? ", " + b : "") << ") -> " << y
-         << "\n  return %y : " << y << "\n}\n";
+         << x << ", " << w << (c.bias ? ", " + b : "") << ") -> " << y << "\n";
+      if (c.relu)
+        os << "  %r = dlc.relu %y : " << y << "\n  return %r : " << y
+           << "\n}\n";
+      else
+        os << "  return %y : " << y << "\n}\n";
     }
     object = compileSource(os.str()).release();
   }
@@ -217,6 +248,9 @@ TEST_P(DenseTest, MatchesReference) {
   else
     call(*object, name, {x, w, y});
   HostTensor expected = ref::dense(x, w, c.bias ? &b : nullptr);
+  if (c.relu)
+    for (float &v : expected.f())
+      v = std::max(v, 0.0f);
   EXPECT_TRUE(allClose(y.f(), expected.f(), 1e-4f, 1e-4f));
 }
 

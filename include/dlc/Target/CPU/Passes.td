@@ -68,9 +68,12 @@ def CPUTileAndVectorizePass
     convolution accumulates straight into the epilogue's output tile,
     which the epilogue overwrites in place: the pre-activation tensor is
     never stored (an inference conv + folded batch norm + relu is one
-    kernel). Not fused: integer bodies (dropout's generator), consumers of
-    values computed after the loops, and matmuls whose reduction is
-    blocked (K > 512): their tile is complete only after the last block.
+    kernel). A matmul whose reduction is blocked (K > 512) completes its
+    tiles only in the last block: with an elementwise reader (dense + bias
+    + activation) it is split along K into two matmuls, the last block
+    accumulating onto the leading ones and carrying the epilogue. Not
+    fused: integer bodies (dropout's generator) and consumers of values
+    computed after the loops.
 
     Example (32 -> 64 channels, 3x3, 24x24 output):
     ```mlir
