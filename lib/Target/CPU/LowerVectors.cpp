@@ -28,6 +28,39 @@ using namespace mlir::dlc;
 
 namespace {
 
+/// A vector.contract whose two operands are indexed alike and whose result
+/// only drops dimensions (sum(a * b) over some dims, elementwise otherwise:
+/// the batch-norm sum of squares after ReductionToContract) is a
+/// multiplication and a multi_reduction. The outer-product lowering has no
+/// matrix to work with there and unrolls it element by element.
+struct ElementwiseContractToReduction
+    : OpRewritePattern<vector::ContractionOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(vector::ContractionOp op,
+                                PatternRewriter &rewriter) const override {
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    if (op.getKind() != vector::CombiningKind::ADD || maps[0] != maps[1] ||
+        !maps[0].isIdentity() || op.getLhsType() != op.getRhsType())
+      return failure();
+    // The result keeps the parallel dimensions, in order.
+    SmallVector<bool> reduced;
+    for (auto [d, iterator] : llvm::enumerate(op.getIteratorTypesArray()))
+      reduced.push_back(iterator == vector::IteratorType::reduction);
+    SmallVector<unsigned> kept;
+    for (auto [d, isReduced] : llvm::enumerate(reduced))
+      if (!isReduced)
+        kept.push_back(d);
+    if (maps[2] != AffineMap::getMultiDimMapWithTargets(maps[0].getNumDims(),
+                                                        kept, op.getContext()))
+      return failure();
+    Value product =
+        arith::MulFOp::create(rewriter, op.getLoc(), op.getLhs(), op.getRhs());
+    rewriter.replaceOpWithNewOp<vector::MultiDimReductionOp>(
+        op, product, op.getAcc(), reduced, vector::CombiningKind::ADD);
+    return success();
+  }
+};
+
 struct CPULowerVectorsPass
     : mlir::dlc::impl::CPULowerVectorsPassBase<CPULowerVectorsPass> {
   void runOnOperation() override {
@@ -43,6 +76,7 @@ struct CPULowerVectorsPass
     // canonicalizer is not mixed in: with these lowerings it loops forever.
     {
       RewritePatternSet patterns(ctx);
+      patterns.add<ElementwiseContractToReduction>(ctx, /*benefit=*/2);
       vector::populateVectorContractLoweringPatterns(
           patterns, vector::VectorContractLowering::OuterProduct);
       vector::populateVectorTransposeLoweringPatterns(
