@@ -105,7 +105,10 @@ def DLCFuseConvBnRelu : Pass<"dlc-fuse-conv-bn-relu", "::mlir::func::FuncOp"> {
     per-channel sum and sum of squares of its output) and
     `dlc.batch_norm_train_apply` (batch statistics, normalization,
     scale/shift, the relu when there is one, and the running statistics, in
-    one elementwise pass). The arithmetic is that of the unfused lowering
+    one elementwise pass). Code generation computes the two sums on each
+    output tile of the convolution, in its epilogue (`dlc.epilogue`, see
+    `dlc-cpu-tile-and-vectorize`): no pass over the convolution's output
+    besides the normalization. The arithmetic is that of the unfused lowering
     (f64 sums, `E[x^2] - E[x]^2`), so fused and unfused programs compute
     the same forward values bit for bit: a relu mask cannot flip between
     them where the normalized value is within rounding of 0.
@@ -130,7 +133,9 @@ def DLCFuseConvBnRelu : Pass<"dlc-fuse-conv-bn-relu", "::mlir::func::FuncOp"> {
     relu_grad has no other user and the batch norm's input is a
     convolution's output, becomes `dlc.batch_norm_relu_grad`: the relu mask,
     both reductions (`sum(g)`, `sum(g * xhat)`) and the input gradient in
-    two passes, without storing the masked gradient.
+    two passes, without storing the masked gradient; the reduction pass
+    runs in the epilogue of the convolution that produces `%dr` (the next
+    layer's input gradient) where there is one.
 
     ```mlir
     %g = dlc.relu_grad %dr, %r : tensor<8x26x26x32xf32>
@@ -142,9 +147,11 @@ def DLCFuseConvBnRelu : Pass<"dlc-fuse-conv-bn-relu", "::mlir::func::FuncOp"> {
 
     Forward values the backward pass keeps, fused or not: the convolution's
     input (filter gradient), its output `%c` (to recompute `xhat`), the relu
-    output `%r` (the mask; also the next layer's input) and the batch
-    statistics. The fused forward never stores the pre-relu normalized
-    value, the fused backward never stores the masked gradient.
+    output `%r` (the mask; also the next layer's input, which its filter
+    gradient reads anyway) and the batch statistics. The fused forward
+    never stores the pre-relu normalized value, the fused backward never
+    stores the masked gradient. (`%c` cannot be dropped for `%r`: where the
+    relu zeroed a value, the input gradient still needs its `xhat`.)
   }];
 }
 
