@@ -213,6 +213,8 @@ struct Compilation {
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule;
   mlir::dlc::CPUPipelineOptions cpuOptions;
+  /// The runtime's table (stages from LLVM on).
+  std::optional<mlir::dlc::ModelDescription> description;
 };
 } // namespace
 
@@ -267,11 +269,12 @@ static LogicalResult lowerToStage(Compilation &c, Stage stage) {
 
   // The table describes the step functions as dlc sees them; lowering
   // erases the names and roles it reads.
-  FailureOr<mlir::dlc::ModelDescription> description;
   if (stage >= Stage::LLVM) {
-    description = mlir::dlc::describeModel(module);
+    FailureOr<mlir::dlc::ModelDescription> description =
+        mlir::dlc::describeModel(module);
     if (failed(description))
       return failure();
+    c.description = std::move(*description);
   }
   {
     StageTimer timer("convert-dlc-to-linalg");
@@ -286,6 +289,9 @@ static LogicalResult lowerToStage(Compilation &c, Stage stage) {
     if (failed(mlir::dlc::lowerToLLVMDialect(module, c.cpuOptions)))
       return failure();
   }
+  // An executable's objects come from emitObjectFilesInParallel.
+  if (stage == Stage::Executable)
+    return success();
   {
     StageTimer timer("LLVM IR + optimization");
     c.llvmModule =
@@ -293,7 +299,8 @@ static LogicalResult lowerToStage(Compilation &c, Stage stage) {
   }
   if (!c.llvmModule)
     return failure();
-  return mlir::dlc::emitModelInfo(*description, *c.llvmModule, module.getLoc());
+  return mlir::dlc::emitModelInfo(*c.description, *c.llvmModule,
+                                  module.getLoc());
 }
 
 /// Imports `modelFile` into `c.module`; errors go to stderr as
@@ -342,9 +349,9 @@ static std::string findLinkerDriver() {
   return {};
 }
 
-/// Links `object` with the runtime into the executable `output`.
-static LogicalResult linkExecutable(StringRef object, StringRef output,
-                                    StringRef dlcDirectory) {
+/// Links `objects` with the runtime into the executable `output`.
+static LogicalResult linkExecutable(ArrayRef<std::string> objects,
+                                    StringRef output, StringRef dlcDirectory) {
   // The build tree puts the runtime's link line next to the libraries:
   // <build>/bin/dlc and <build>/lib/dlc-runtime.rsp.
   SmallString<256> rsp(dlcDirectory);
@@ -360,8 +367,9 @@ static LogicalResult linkExecutable(StringRef object, StringRef output,
           "to link the executable");
     return failure();
   }
-  SmallVector<std::string> args = {driver, object.str(), "@" + rsp.str().str(),
-                                   "-o", output.str()};
+  SmallVector<std::string> args = {driver};
+  args.append(objects.begin(), objects.end());
+  args.append({"@" + rsp.str().str(), "-o", output.str()});
   // lld links the static runtime several times faster than GNU ld.
   if (llvm::sys::findProgramByName("ld.lld") ||
       llvm::sys::fs::exists("/usr/lib/llvm-22/bin/ld.lld"))
@@ -450,13 +458,40 @@ static std::string compile(Stage stage, std::string output, const char *argv0) {
 
   if (output.empty())
     output = defaultExecutableName(*c.module);
-  SmallString<128> object;
-  if (std::error_code ec =
-          llvm::sys::fs::createTemporaryFile("dlc-model", "o", object))
-    return error("cannot create a temporary object file: " + ec.message());
-  llvm::FileRemover removeObject(object);
-  if (failed(writeObject(c, object)) ||
-      failed(linkExecutable(object, output, programDirectory(argv0))))
+  // The step functions compile on both cores: train_step in one object,
+  // eval_step and predict in the other (by size), linked together.
+  llvm::Expected<SmallVector<SmallString<0>>> objects = [&] {
+    StageTimer timer("LLVM IR + objects (2 threads)");
+    return mlir::dlc::emitObjectFilesInParallel(
+        *c.module, c.cpuOptions, /*parts=*/2,
+        [&](llvm::Module &first) -> llvm::Error {
+          if (failed(mlir::dlc::emitModelInfo(*c.description, first,
+                                              c.module->getLoc())))
+            return llvm::createStringError("cannot emit the model table");
+          return llvm::Error::success();
+        });
+  }();
+  if (!objects)
+    return error("cannot emit the object files: " +
+                 llvm::toString(objects.takeError()));
+  SmallVector<std::string> paths;
+  std::vector<llvm::FileRemover> removers;
+  removers.reserve(objects->size());
+  for (const SmallString<0> &bytes : *objects) {
+    SmallString<128> path;
+    int fd;
+    if (std::error_code ec =
+            llvm::sys::fs::createTemporaryFile("dlc-model", "o", fd, path))
+      return error("cannot create a temporary object file: " + ec.message());
+    removers.emplace_back(path);
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    os << bytes;
+    os.close();
+    if (os.has_error())
+      return error("cannot write " + path + ": " + os.error().message());
+    paths.push_back(path.str().str());
+  }
+  if (failed(linkExecutable(paths, output, programDirectory(argv0))))
     return {};
   return output;
 }

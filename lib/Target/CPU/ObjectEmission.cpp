@@ -9,6 +9,7 @@
 
 #include "dlc/Target/CPU/CPUTarget.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -25,6 +26,7 @@
 #include "llvm/TargetParser/SubtargetFeature.h"
 
 #include <mutex>
+#include <thread>
 
 using namespace mlir;
 using namespace mlir::dlc;
@@ -145,6 +147,89 @@ llvm::Error mlir::dlc::emitObjectFile(llvm::Module &module,
     return llvm::createStringError("the host target cannot emit objects");
   codegen.run(module);
   return llvm::Error::success();
+}
+
+/// Whether `func` is a definition other modules may call.
+static bool isPublicDefinition(LLVM::LLVMFuncOp func) {
+  return !func.isExternal() && func.getLinkage() != LLVM::Linkage::Private &&
+         func.getLinkage() != LLVM::Linkage::Internal;
+}
+
+llvm::Expected<SmallVector<SmallString<0>>>
+mlir::dlc::emitObjectFilesInParallel(
+    ModuleOp module, const CPUPipelineOptions &options, unsigned parts,
+    llvm::function_ref<llvm::Error(llvm::Module &)> completeFirst) {
+  // Public definitions, largest first, each to the lightest part so far.
+  SmallVector<std::pair<int64_t, std::string>> functions;
+  module.walk([&](LLVM::LLVMFuncOp func) {
+    if (!isPublicDefinition(func))
+      return;
+    int64_t size = 0;
+    func.walk([&](Operation *) { ++size; });
+    functions.emplace_back(size, func.getName().str());
+  });
+  llvm::sort(functions, [](auto &a, auto &b) { return a.first > b.first; });
+  parts = std::max(1u, std::min<unsigned>(parts, functions.size()));
+  SmallVector<int64_t> load(parts, 0);
+  llvm::StringMap<unsigned> partOf;
+  for (auto &[size, name] : functions) {
+    unsigned lightest =
+        std::min_element(load.begin(), load.end()) - load.begin();
+    load[lightest] += size;
+    partOf[name] = lightest;
+  }
+
+  // Each part: a copy of the module where the other parts' public functions
+  // are declarations, translated here (translation uses the MLIR context).
+  MLIRContext *ctx = module.getContext();
+  registerBuiltinDialectTranslation(*ctx);
+  registerLLVMDialectTranslation(*ctx);
+  SmallVector<std::unique_ptr<llvm::LLVMContext>> contexts;
+  SmallVector<std::unique_ptr<llvm::Module>> modules;
+  for (unsigned part = 0; part < parts; ++part) {
+    OwningOpRef<ModuleOp> copy(module.clone());
+    copy->walk([&](LLVM::LLVMFuncOp func) {
+      if (isPublicDefinition(func) && partOf.lookup(func.getName()) != part) {
+        func.getBody().dropAllReferences();
+        func.getBody().getBlocks().clear();
+      }
+    });
+    contexts.push_back(std::make_unique<llvm::LLVMContext>());
+    modules.push_back(mlir::translateModuleToLLVMIR(*copy, *contexts.back()));
+    if (!modules.back())
+      return llvm::createStringError("translation to LLVM IR failed");
+  }
+  if (llvm::Error error = completeFirst(*modules.front()))
+    return std::move(error);
+
+  // Optimization and code generation: independent LLVM contexts, one
+  // thread each.
+  SmallVector<SmallString<0>> objects(parts);
+  SmallVector<std::string> errors(parts);
+  auto compilePart = [&](unsigned part) {
+    llvm::Module &llvmModule = *modules[part];
+    auto machine = createTargetMachine(options);
+    if (!machine) {
+      errors[part] = llvm::toString(machine.takeError());
+      return;
+    }
+    llvmModule.setDataLayout((*machine)->createDataLayout());
+    llvmModule.setTargetTriple((*machine)->getTargetTriple());
+    optimize(llvmModule, **machine, options.llvmOptLevel);
+    llvm::raw_svector_ostream os(objects[part]);
+    if (llvm::Error error = emitObjectFile(llvmModule, os, options))
+      errors[part] = llvm::toString(std::move(error));
+  };
+  std::vector<std::thread> threads;
+  for (unsigned part = 1; part < parts; ++part)
+    threads.emplace_back(compilePart, part);
+  compilePart(0);
+  for (std::thread &thread : threads)
+    thread.join();
+  for (const std::string &error : errors)
+    if (!error.empty())
+      return llvm::createStringError(error);
+  return objects;
 }
 
 llvm::Error mlir::dlc::compileToObjectFile(ModuleOp module,

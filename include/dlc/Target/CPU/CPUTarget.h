@@ -53,6 +53,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LLVM.h"
+#include "llvm/ADT/SmallString.h"
 #include "llvm/Support/Error.h"
 
 #include <memory>
@@ -140,6 +141,17 @@ translateToLLVMIR(ModuleOp module, llvm::LLVMContext &llvmContext,
 /// Writes `module` (from translateToLLVMIR) as an object file to `os`.
 llvm::Error emitObjectFile(llvm::Module &module, llvm::raw_pwrite_stream &os,
                            const CPUPipelineOptions &options = {});
+
+/// Translates, optimizes and compiles an LLVM-dialect `module` as up to
+/// `parts` objects, one per group of its public functions (balanced by
+/// size; each object declares what the others define), the groups'
+/// optimization and code generation in parallel threads. Linked together
+/// they are the object of translateToLLVMIR + emitObjectFile. `completeFirst`
+/// runs on the first part's LLVM IR before it is optimized (the model
+/// table goes there).
+llvm::Expected<SmallVector<SmallString<0>>> emitObjectFilesInParallel(
+    ModuleOp module, const CPUPipelineOptions &options, unsigned parts,
+    llvm::function_ref<llvm::Error(llvm::Module &)> completeFirst);
 
 /// Every stage at once: a module of dlc and/or linalg ops to a host object.
 llvm::Error compileToObjectFile(ModuleOp module, llvm::raw_pwrite_stream &os,
