@@ -160,6 +160,7 @@ mlir::dlc::emitObjectFilesInParallel(
     ModuleOp module, const CPUPipelineOptions &options, unsigned parts,
     llvm::function_ref<llvm::Error(llvm::Module &)> completeFirst) {
   // Public definitions, largest first, each to the lightest part so far.
+  // (Keeping `_mlir_ciface_f` with `f` measured 0.1 s slower on cnn_bn.)
   SmallVector<std::pair<int64_t, std::string>> functions;
   module.walk([&](LLVM::LLVMFuncOp func) {
     if (!isPublicDefinition(func))
@@ -168,7 +169,9 @@ mlir::dlc::emitObjectFilesInParallel(
     func.walk([&](Operation *) { ++size; });
     functions.emplace_back(size, func.getName().str());
   });
-  llvm::sort(functions, [](auto &a, auto &b) { return a.first > b.first; });
+  llvm::sort(functions, [](auto &a, auto &b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
   parts = std::max(1u, std::min<unsigned>(parts, functions.size()));
   SmallVector<int64_t> load(parts, 0);
   llvm::StringMap<unsigned> partOf;

@@ -1,7 +1,8 @@
 //===- CompilerAPITest.cpp - The driver-facing API and the C ABI ----------===//
 //
 // Each stage of the public API (lowerToLinalg, lowerToLLVMDialect,
-// translateToLLVMIR, emitObjectFile) is usable on its own, the object
+// translateToLLVMIR, emitObjectFile, emitObjectFilesInParallel) is usable
+// on its own, the object
 // exports C entry points and needs nothing beyond libc/libm, arguments are
 // read-only unless donated, and a donated argument is updated in place.
 //
@@ -16,6 +17,9 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 #include "llvm/ADT/SmallString.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/DerivedTypes.h"
+#include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Object/ObjectFile.h"
@@ -123,6 +127,82 @@ func.func @mix(%a: tensor<2x3xf32>, %b: tensor<2x5xf32>, %k: i64) -> (tensor<2x8
                                 "expf",   "logf", "log1pf", "tanhf",  "roundf"};
   for (const std::string &name : undefined)
     EXPECT_TRUE(libc.count(name)) << "unexpected dependency: " << name;
+}
+
+/// The global symbols `bytes` (an object file) defines and leaves undefined.
+std::pair<std::set<std::string>, std::set<std::string>>
+symbolsOf(const llvm::SmallString<0> &bytes) {
+  std::set<std::string> defined, undefined;
+  auto object = llvm::object::ObjectFile::createObjectFile(
+      llvm::MemoryBufferRef(llvm::StringRef(bytes.data(), bytes.size()), "o"));
+  if (!object) {
+    ADD_FAILURE() << llvm::toString(object.takeError());
+    return {};
+  }
+  for (const llvm::object::SymbolRef &symbol : (*object)->symbols()) {
+    auto name = symbol.getName();
+    auto flags = symbol.getFlags();
+    if (!name || !flags || name->empty())
+      continue;
+    if (*flags & llvm::object::SymbolRef::SF_Undefined)
+      undefined.insert(name->str());
+    else if (*flags & llvm::object::SymbolRef::SF_Global)
+      defined.insert(name->str());
+  }
+  return {defined, undefined};
+}
+
+TEST_F(CompilerAPITest, ParallelObjectsSplitThePublicFunctions) {
+  // Two entry points (each with its C interface wrapper): every public
+  // function is defined in exactly one object, the largest (conv_relu) in
+  // the first, which also gets what completeFirst adds and refers to the
+  // other object's functions as undefined symbols that linking resolves.
+  auto module = parse(R"mlir(
+func.func @conv_relu(%x: tensor<1x6x6x3xf32>, %w: tensor<3x3x3x8xf32>) -> tensor<1x4x4x8xf32> {
+  %c = dlc.conv2d %x, %w : (tensor<1x6x6x3xf32>, tensor<3x3x3x8xf32>) -> tensor<1x4x4x8xf32>
+  %y = dlc.relu %c : tensor<1x4x4x8xf32>
+  return %y : tensor<1x4x4x8xf32>
+}
+func.func @relu(%x: tensor<8xf32>) -> tensor<8xf32> {
+  %y = dlc.relu %x : tensor<8xf32>
+  return %y : tensor<8xf32>
+}
+)mlir");
+  ASSERT_TRUE(module);
+  ASSERT_TRUE(mlir::succeeded(mlir::dlc::lowerToLinalg(*module)));
+  ASSERT_TRUE(mlir::succeeded(mlir::dlc::lowerToLLVMDialect(*module)));
+  auto objects = mlir::dlc::emitObjectFilesInParallel(
+      *module, {}, /*parts=*/2, [](llvm::Module &first) -> llvm::Error {
+        // A table that names every C entry point, as the model table does.
+        auto *ptr = llvm::PointerType::get(first.getContext(), 0);
+        std::vector<llvm::Constant *> entries;
+        for (const char *name : {"_mlir_ciface_conv_relu", "_mlir_ciface_relu"})
+          if (llvm::Function *f = first.getFunction(name))
+            entries.push_back(f);
+        auto *type = llvm::ArrayType::get(ptr, entries.size());
+        new llvm::GlobalVariable(first, type, /*isConstant=*/true,
+                                 llvm::GlobalValue::ExternalLinkage,
+                                 llvm::ConstantArray::get(type, entries),
+                                 "table");
+        return llvm::Error::success();
+      });
+  ASSERT_TRUE(bool(objects)) << llvm::toString(objects.takeError());
+  ASSERT_EQ(objects->size(), 2u);
+  auto [defined0, undefined0] = symbolsOf((*objects)[0]);
+  auto [defined1, undefined1] = symbolsOf((*objects)[1]);
+  EXPECT_TRUE(defined0.count("conv_relu"));
+  EXPECT_TRUE(defined0.count("table"));
+  EXPECT_FALSE(defined1.count("table"));
+  for (const char *name :
+       {"conv_relu", "_mlir_ciface_conv_relu", "relu", "_mlir_ciface_relu"}) {
+    EXPECT_NE(defined0.count(name), defined1.count(name))
+        << name << " must be defined in exactly one object";
+    // The table's references to the second object stay undefined in the
+    // first.
+    if (defined1.count(name) && llvm::StringRef(name).starts_with("_mlir"))
+      EXPECT_TRUE(undefined0.count(name)) << name;
+  }
+  EXPECT_FALSE(defined1.empty());
 }
 
 constexpr const char *kCallingConvention = R"mlir(
