@@ -20,7 +20,6 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Transforms/DialectConversion.h"
 
-
 using namespace mlir;
 using namespace mlir::dlc;
 using namespace mlir::dlc::lowering;
