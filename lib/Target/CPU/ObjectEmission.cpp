@@ -110,6 +110,19 @@ static void optimize(llvm::Module &module, llvm::TargetMachine &machine,
   pipeline.run(module, mam);
 }
 
+/// Sets `module`'s triple and data layout for the target of `options` and
+/// runs LLVM's pipeline at `options.llvmOptLevel` on it.
+static llvm::Error optimizeForTarget(llvm::Module &module,
+                                     const CPUPipelineOptions &options) {
+  auto machine = createTargetMachine(options);
+  if (!machine)
+    return machine.takeError();
+  module.setDataLayout((*machine)->createDataLayout());
+  module.setTargetTriple((*machine)->getTargetTriple());
+  optimize(module, **machine, options.llvmOptLevel);
+  return llvm::Error::success();
+}
+
 std::unique_ptr<llvm::Module>
 mlir::dlc::translateToLLVMIR(ModuleOp module, llvm::LLVMContext &llvmContext,
                              const CPUPipelineOptions &options) {
@@ -122,14 +135,10 @@ mlir::dlc::translateToLLVMIR(ModuleOp module, llvm::LLVMContext &llvmContext,
     module.emitError("translation to LLVM IR failed");
     return nullptr;
   }
-  auto machine = createTargetMachine(options);
-  if (!machine) {
-    module.emitError(llvm::toString(machine.takeError()));
+  if (llvm::Error error = optimizeForTarget(*llvmModule, options)) {
+    module.emitError(llvm::toString(std::move(error)));
     return nullptr;
   }
-  llvmModule->setDataLayout((*machine)->createDataLayout());
-  llvmModule->setTargetTriple((*machine)->getTargetTriple());
-  optimize(*llvmModule, **machine, options.llvmOptLevel);
   return llvmModule;
 }
 
@@ -210,17 +219,11 @@ mlir::dlc::emitObjectFilesInParallel(
   SmallVector<SmallString<0>> objects(parts);
   SmallVector<std::string> errors(parts);
   auto compilePart = [&](unsigned part) {
-    llvm::Module &llvmModule = *modules[part];
-    auto machine = createTargetMachine(options);
-    if (!machine) {
-      errors[part] = llvm::toString(machine.takeError());
-      return;
-    }
-    llvmModule.setDataLayout((*machine)->createDataLayout());
-    llvmModule.setTargetTriple((*machine)->getTargetTriple());
-    optimize(llvmModule, **machine, options.llvmOptLevel);
     llvm::raw_svector_ostream os(objects[part]);
-    if (llvm::Error error = emitObjectFile(llvmModule, os, options))
+    llvm::Error error = optimizeForTarget(*modules[part], options);
+    if (!error)
+      error = emitObjectFile(*modules[part], os, options);
+    if (error)
       errors[part] = llvm::toString(std::move(error));
   };
   std::vector<std::thread> threads;

@@ -177,6 +177,21 @@ chooseTileSizes(linalg::LinalgOp op, int64_t lanes, int64_t accumulators) {
       .Default([](Operation *) -> Sizes { return std::nullopt; });
 }
 
+/// Whether `generic`'s body is float arithmetic only, which vectorizes to
+/// n-D vector ops that the LLVM conversion unrolls. (Integer ops such as
+/// dropout's counter-based generator, or linalg.index, keep a generic its
+/// own pass.)
+bool hasFloatBody(linalg::GenericOp generic) {
+  return llvm::all_of(
+      generic.getBody()->without_terminator(), [](Operation &op) {
+        return isa<arith::AddFOp, arith::SubFOp, arith::MulFOp, arith::DivFOp,
+                   arith::NegFOp, arith::MaximumFOp, arith::MinimumFOp,
+                   arith::CmpFOp, arith::SelectOp, arith::ExtFOp,
+                   arith::TruncFOp, arith::ConstantOp>(op) ||
+               isa<math::MathDialect>(op.getDialect());
+      });
+}
+
 /// A matmul whose reduction is blocked (K > 512) completes an output tile
 /// only in the last block, too late for an epilogue inside the tile loops.
 /// When an elementwise op reads it (dense + bias + activation), it becomes
@@ -189,7 +204,8 @@ void splitLastReductionBlock(RewriterBase &rewriter, linalg::MatmulOp matmul) {
       matmul.getNumResults() != 1 ||
       !llvm::any_of(matmul->getUsers(), [](Operation *user) {
         auto generic = dyn_cast<linalg::GenericOp>(user);
-        return generic && generic.getNumReductionLoops() == 0;
+        return generic && generic.getNumReductionLoops() == 0 &&
+               hasFloatBody(generic);
       }))
     return;
   int64_t m = range[0], n = range[1], k = range[2];
@@ -312,16 +328,8 @@ bool isEpilogue(Operation *user, Value result, Operation *outermost,
     return false;
   if (consumer.getNumReductionLoops() > 0 && !consumer->hasAttr(kEpilogueAttr))
     return false;
-  // Float arithmetic only: it vectorizes to n-D vector ops that the LLVM
-  // conversion unrolls. (Integer ops such as dropout's counter-based
-  // generator, or linalg.index, stay in their own pass.)
-  for (Operation &op : consumer.getBody()->without_terminator())
-    if (!isa<arith::AddFOp, arith::SubFOp, arith::MulFOp, arith::DivFOp,
-             arith::NegFOp, arith::MaximumFOp, arith::MinimumFOp, arith::CmpFOp,
-             arith::SelectOp, arith::ExtFOp, arith::TruncFOp,
-             arith::ConstantOp>(op) &&
-        !isa<math::MathDialect>(op.getDialect()))
-      return false;
+  if (!hasFloatBody(consumer))
+    return false;
   bool readsResult = false;
   for (OpOperand &operand : consumer->getOpOperands()) {
     if (operand.get() == result) {

@@ -90,45 +90,6 @@ TEST_F(CompilerAPITest, EveryStageIsPrintable) {
                                        "ELF"));
 }
 
-TEST_F(CompilerAPITest, ObjectNeedsOnlyLibcAndLibm) {
-  // Concatenation (strided copies), softmax (exp), a loss (a 0-D result)
-  // and a keyed dropout: the runtime-heavy corners of the lowering.
-  auto module = parse(R"mlir(
-func.func @mix(%a: tensor<2x3xf32>, %b: tensor<2x5xf32>, %k: i64) -> (tensor<2x8xf32>, tensor<f32>) {
-  %c = dlc.concat %a, %b : (tensor<2x3xf32>, tensor<2x5xf32>) -> tensor<2x8xf32>
-  %s = dlc.softmax %c : tensor<2x8xf32>
-  %d = dlc.dropout %s, %k {rate = 0.5 : f32} : (tensor<2x8xf32>, i64) -> tensor<2x8xf32>
-  %t = dlc.tanh %d : tensor<2x8xf32>
-  %l = dlc.mse %t, %s : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<f32>
-  return %t, %l : tensor<2x8xf32>, tensor<f32>
-}
-)mlir");
-  ASSERT_TRUE(module);
-  llvm::SmallString<0> bytes;
-  llvm::raw_svector_ostream os(bytes);
-  ASSERT_FALSE(bool(mlir::dlc::compileToObjectFile(*module, os)));
-  auto object =
-      llvm::object::ObjectFile::createObjectFile(llvm::MemoryBufferRef(
-          llvm::StringRef(bytes.data(), bytes.size()), "mix.o"));
-  ASSERT_TRUE(bool(object)) << llvm::toString(object.takeError());
-  std::set<std::string> defined, undefined;
-  for (const llvm::object::SymbolRef &symbol : (*object)->symbols()) {
-    auto name = symbol.getName();
-    auto flags = symbol.getFlags();
-    if (!name || !flags || name->empty())
-      continue;
-    if (*flags & llvm::object::SymbolRef::SF_Undefined)
-      undefined.insert(name->str());
-    else if (*flags & llvm::object::SymbolRef::SF_Global)
-      defined.insert(name->str());
-  }
-  EXPECT_TRUE(defined.count("_mlir_ciface_mix"));
-  std::set<std::string> libc = {"malloc", "free", "memcpy", "memset", "memmove",
-                                "expf",   "logf", "log1pf", "tanhf",  "roundf"};
-  for (const std::string &name : undefined)
-    EXPECT_TRUE(libc.count(name)) << "unexpected dependency: " << name;
-}
-
 /// The global symbols `bytes` (an object file) defines and leaves undefined.
 std::pair<std::set<std::string>, std::set<std::string>>
 symbolsOf(const llvm::SmallString<0> &bytes) {
@@ -150,6 +111,31 @@ symbolsOf(const llvm::SmallString<0> &bytes) {
       defined.insert(name->str());
   }
   return {defined, undefined};
+}
+
+TEST_F(CompilerAPITest, ObjectNeedsOnlyLibcAndLibm) {
+  // Concatenation (strided copies), softmax (exp), a loss (a 0-D result)
+  // and a keyed dropout: the runtime-heavy corners of the lowering.
+  auto module = parse(R"mlir(
+func.func @mix(%a: tensor<2x3xf32>, %b: tensor<2x5xf32>, %k: i64) -> (tensor<2x8xf32>, tensor<f32>) {
+  %c = dlc.concat %a, %b : (tensor<2x3xf32>, tensor<2x5xf32>) -> tensor<2x8xf32>
+  %s = dlc.softmax %c : tensor<2x8xf32>
+  %d = dlc.dropout %s, %k {rate = 0.5 : f32} : (tensor<2x8xf32>, i64) -> tensor<2x8xf32>
+  %t = dlc.tanh %d : tensor<2x8xf32>
+  %l = dlc.mse %t, %s : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<f32>
+  return %t, %l : tensor<2x8xf32>, tensor<f32>
+}
+)mlir");
+  ASSERT_TRUE(module);
+  llvm::SmallString<0> bytes;
+  llvm::raw_svector_ostream os(bytes);
+  ASSERT_FALSE(bool(mlir::dlc::compileToObjectFile(*module, os)));
+  auto [defined, undefined] = symbolsOf(bytes);
+  EXPECT_TRUE(defined.count("_mlir_ciface_mix"));
+  std::set<std::string> libc = {"malloc", "free", "memcpy", "memset", "memmove",
+                                "expf",   "logf", "log1pf", "tanhf",  "roundf"};
+  for (const std::string &name : undefined)
+    EXPECT_TRUE(libc.count(name)) << "unexpected dependency: " << name;
 }
 
 TEST_F(CompilerAPITest, ParallelObjectsSplitThePublicFunctions) {
