@@ -28,13 +28,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "dlc/Dialect/DLC/Transforms/Passes.h"
+#include "dlc/Compiler/Compiler.h"
 #include "dlc/Import/Import.h"
 #include "dlc/InitAll.h"
 #include "dlc/Runtime/ModelABI.h"
 #include "dlc/Target/CPU/CPUTarget.h"
 #include "dlc/Target/CPU/ObjectLoader.h"
-#include "dlc/Target/ModelInfo.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -125,36 +124,22 @@ compile(ModuleOp module, const Fusions &fusions,
         dlc::CPUPipelineOptions options, Variant &variant) {
   options.fuseElementwise = fusions.elementwise;
   options.fuseEpilogue = fusions.epilogue;
-  PassManager pm(module.getContext());
-  pm.addPass(dlc::createDLCBuildTrainStep());
-  if (failed(pm.run(module)))
-    return llvm::createStringError("dlc-build-train-step failed");
-  if (auto forward = module.lookupSymbol<func::FuncOp>("forward"))
-    forward.erase();
-  PassManager optimize(module.getContext());
-  dlc::StepFusionOptions steps;
-  steps.convBnRelu = fusions.convBnRelu;
-  steps.foldBatchNorm = fusions.foldBatchNorm;
-  steps.softmaxCrossEntropy = fusions.softmaxCrossEntropy;
-  dlc::buildOptimizeStepsPipeline(optimize, steps);
-  if (failed(optimize.run(module)))
-    return llvm::createStringError("graph optimizations failed");
+  dlc::StepOptions steps;
+  steps.fusions.convBnRelu = fusions.convBnRelu;
+  steps.fusions.foldBatchNorm = fusions.foldBatchNorm;
+  steps.fusions.softmaxCrossEntropy = fusions.softmaxCrossEntropy;
+  if (failed(dlc::buildSteps(module, steps)))
+    return llvm::createStringError("building the steps failed");
   std::tie(variant.keptBytes, variant.keptValues) =
       keptForBackward(module.lookupSymbol<func::FuncOp>("train_step"));
 
-  FailureOr<dlc::ModelDescription> description = dlc::describeModel(module);
-  if (failed(description) || failed(dlc::lowerToLinalg(module)) ||
-      failed(dlc::lowerToLLVMDialect(module, options)))
+  std::unique_ptr<dlc::Target> target = dlc::createCPUTarget(options);
+  if (failed(dlc::lowerToLinalg(module)) ||
+      failed(dlc::lowerForTarget(module, *target)))
     return llvm::createStringError("lowering failed");
-  llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule =
-      dlc::translateToLLVMIR(module, llvmContext, options);
-  if (!llvmModule ||
-      failed(dlc::emitModelInfo(*description, *llvmModule, module.getLoc())))
-    return llvm::createStringError("translation failed");
   llvm::SmallString<0> bytes;
   llvm::raw_svector_ostream os(bytes);
-  if (llvm::Error error = dlc::emitObjectFile(*llvmModule, os, options))
+  if (llvm::Error error = target->emit(module, "obj", os))
     return std::move(error);
   return dlc::LoadedObject::load(
       llvm::MemoryBuffer::getMemBufferCopy(bytes, "train_step"));
@@ -235,8 +220,8 @@ struct Runner {
     buffers = std::make_unique<Buffers>(*step);
     return true;
   }
-  /// One step (the step reads its arguments and writes separate results,
-  /// so repeated calls on the same buffers repeat the same work).
+  /// One step (repeated calls on the same buffers repeat the same work:
+  /// the in-place update changes the values, not the work).
   void run(bool timed) {
     auto start = std::chrono::steady_clock::now();
     step->packed(buffers->packed.data());

@@ -7,11 +7,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "dlc/InitAll.h"
+#include "dlc/Compiler/Compiler.h"
 #include "dlc/Conversion/Passes.h"
 #include "dlc/Dialect/DLC/IR/DLCDialect.h"
 #include "dlc/Dialect/DLC/Transforms/Passes.h"
 #include "dlc/Target/CPU/CPUTarget.h"
 #include "dlc/Target/CPU/Passes.h"
+#include "dlc/Target/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -29,6 +31,8 @@ void mlir::dlc::registerAllDLCPasses() {
   mlir::dlc::registerDLCPasses();
   mlir::dlc::registerOptimizeStepsPipeline();
   mlir::dlc::registerDLCConversionPasses();
+  mlir::dlc::registerCompilerPipelines();
+  mlir::dlc::registerDLCTargetPasses();
   mlir::dlc::registerDLCCPUPasses();
   mlir::dlc::registerCPUPipelines();
 }

@@ -15,10 +15,10 @@ using namespace dlc::runtime;
 Executor::Executor(const CompiledModel &model) : model(model) {
   for (const TensorSpec &spec : model.getTensors()) {
     current.emplace_back(spec.dtype, spec.shape);
-    // Only train_step writes persistent tensors; inference-only models
-    // need a single copy.
-    next.emplace_back(model.getTrainStep() ? Tensor(spec.dtype, spec.shape)
-                                           : Tensor());
+    // Only a train_step that returns new values (rather than updating its
+    // arguments in place) needs a second copy to write them into.
+    bool pingPong = model.getTrainStep() && !model.getTrainStep().inPlace;
+    next.emplace_back(pingPong ? Tensor(spec.dtype, spec.shape) : Tensor());
   }
   llvm::ArrayRef<int64_t> shape = model.getInputShape();
   input = Tensor(DType::F32, shape);
@@ -102,7 +102,8 @@ StepResult Executor::train(int64_t step, int64_t seed, float learningRate) {
   seedValue = seed;
   learningRateValue = learningRate;
   bindAndCall(model.getTrainStep(), trainCall);
-  std::swap(current, next);
+  if (!model.getTrainStep().inPlace)
+    std::swap(current, next);
   return {*loss.data<float>(), *correct.data<int32_t>()};
 }
 

@@ -146,36 +146,35 @@ dlc::runtime::parseModelSettings(llvm::StringRef json) {
 llvm::StringRef dlc::runtime::groupName(TensorGroup group) {
   switch (group) {
   case TensorGroup::Param:
-    return "param";
+    return DLC_ROLE_PARAM;
   case TensorGroup::OptState:
-    return "opt_state";
+    return DLC_ROLE_OPT_STATE;
   case TensorGroup::State:
-    return "state";
+    return DLC_ROLE_STATE;
   }
   return "?";
 }
 
 static std::optional<TensorGroup> groupOfRole(llvm::StringRef role) {
   return llvm::StringSwitch<std::optional<TensorGroup>>(role)
-      .Case("param", TensorGroup::Param)
-      .Case("opt_state", TensorGroup::OptState)
-      .Case("state", TensorGroup::State)
+      .Case(DLC_ROLE_PARAM, TensorGroup::Param)
+      .Case(DLC_ROLE_OPT_STATE, TensorGroup::OptState)
+      .Case(DLC_ROLE_STATE, TensorGroup::State)
       .Default(std::nullopt);
 }
 
 static std::optional<Slot::Kind> kindOfRole(llvm::StringRef role) {
   return llvm::StringSwitch<std::optional<Slot::Kind>>(role)
-      .Case("param", Slot::Persistent)
-      .Case("opt_state", Slot::Persistent)
-      .Case("state", Slot::Persistent)
-      .Case("input", Slot::Input)
-      .Case("labels", Slot::Labels)
-      .Case("step", Slot::Step)
-      .Case("seed", Slot::Seed)
-      .Case("learning_rate", Slot::LearningRate)
-      .Case("loss", Slot::Loss)
-      .Case("correct", Slot::Correct)
-      .Case("logits", Slot::Logits)
+      .Cases({DLC_ROLE_PARAM, DLC_ROLE_OPT_STATE, DLC_ROLE_STATE},
+             Slot::Persistent)
+      .Case(DLC_ROLE_INPUT, Slot::Input)
+      .Case(DLC_ROLE_LABELS, Slot::Labels)
+      .Case(DLC_ROLE_STEP, Slot::Step)
+      .Case(DLC_ROLE_SEED, Slot::Seed)
+      .Case(DLC_ROLE_LEARNING_RATE, Slot::LearningRate)
+      .Case(DLC_ROLE_LOSS, Slot::Loss)
+      .Case(DLC_ROLE_CORRECT, Slot::Correct)
+      .Case(DLC_ROLE_LOGITS, Slot::Logits)
       .Default(std::nullopt);
 }
 
@@ -253,15 +252,28 @@ llvm::Error CompiledModel::bind(const dlc_function_info &fn,
       Where w{fn, result, i, t};
       Slot::Kind kind = *kindOfRole(str(t.role));
       Slot slot{kind};
+      bool inPlace = t.flags & DLC_TENSOR_IN_PLACE;
+      if (t.flags & ~uint32_t(DLC_TENSOR_IN_PLACE))
+        return tableError(w, "unknown flags " + llvm::Twine(t.flags));
+      if (inPlace && (result || kind != Slot::Persistent || !isTrain))
+        return tableError(w, "only train_step's persistent arguments are "
+                             "updated in place");
       if (kind == Slot::Persistent) {
         TensorGroup group = *groupOfRole(str(t.role));
         unsigned g = static_cast<unsigned>(group);
         if (!result) {
           slot.tensor = *lookupTensor(str(t.name));
+          if (isTrain && i > 0 && inPlace != bound.inPlace)
+            return tableError(w, "train_step updates some persistent "
+                                 "tensors in place and returns others");
+          bound.inPlace = inPlace;
           groupArgs[g].push_back(slot.tensor);
         } else {
           if (!isTrain)
             return tableError(w, "only train_step returns persistent tensors");
+          if (bound.inPlace)
+            return tableError(w, "returns a tensor that train_step updates "
+                                 "in place");
           if (groupResults[g] >= groupArgs[g].size())
             return tableError(w, "more '" + str(t.role) +
                                      "' results than arguments");
@@ -288,7 +300,7 @@ llvm::Error CompiledModel::bind(const dlc_function_info &fn,
       (result ? bound.results : bound.args).push_back(slot);
     }
   }
-  if (isTrain)
+  if (isTrain && !bound.inPlace)
     for (unsigned g = 0; g < 3; ++g)
       if (groupResults[g] != groupArgs[g].size())
         return llvm::createStringError(llvm::formatv(
@@ -299,7 +311,19 @@ llvm::Error CompiledModel::bind(const dlc_function_info &fn,
 
 llvm::Expected<std::unique_ptr<CompiledModel>>
 CompiledModel::create(const dlc_model_info &info) {
+  // The version comes first: nothing else of a table of another version
+  // can be trusted to mean what this runtime reads.
+  if (info.abi_version != DLC_MODEL_ABI_VERSION)
+    return llvm::createStringError(llvm::formatv(
+        "the model was compiled for model ABI version {0}, but this runtime "
+        "reads version {1}: compile it again with the dlc that built this "
+        "runtime",
+        info.abi_version, DLC_MODEL_ABI_VERSION));
+  if (info.device < 0 || info.device >= DLC_NUM_DEVICES)
+    return llvm::createStringError(
+        "model table: unknown device code %d (0 = cpu, 1 = cuda)", info.device);
   std::unique_ptr<CompiledModel> model(new CompiledModel);
+  model->device = static_cast<dlc_device>(info.device);
   model->name = str(info.name).str();
   if (model->name.empty())
     model->name = "model";

@@ -6,22 +6,22 @@
 //   dlc compile MODEL --emit=STAGE [-o FILE]    any stage of the pipeline
 //   dlc train MODEL [program flags...]          compile, then run `train`
 //
-// Each stage is reached by one step of `lowerToStage`, in pipeline order:
-// import (dlc @forward), dlc-build-train-step (@train_step, @eval_step,
-// @predict), convert-dlc-to-linalg, the CPU pipeline to the LLVM dialect,
-// LLVM IR with the runtime's model table, an object file, and finally an
-// executable: the object linked with the runtime library by the system C++
-// compiler driver. `dlc train` cannot run the model in this process (the
+// Each stage is one call of the compiler library (dlc/Compiler/Compiler.h),
+// in pipeline order: import (dlc @forward), buildSteps (@train_step,
+// @eval_step, @predict, fusions), lowerToLinalg, lowerForTarget (the
+// --target's pipeline, which ends with the runtime's model table), then the
+// target's own stages (for cpu: LLVM IR, an object file) and finally an
+// executable: the target's objects linked with its runtime by the system
+// C++ compiler driver. `dlc train` cannot run the model in this process (the
 // runtime links LLVM's static Support library, dlc the shared libLLVM), so
 // it builds the executable in a temporary directory and runs it.
 //
 //===----------------------------------------------------------------------===//
 
-#include "dlc/Dialect/DLC/Transforms/Passes.h"
+#include "dlc/Compiler/Compiler.h"
 #include "dlc/Import/Import.h"
 #include "dlc/InitAll.h"
 #include "dlc/Target/CPU/CPUTarget.h"
-#include "dlc/Target/ModelInfo.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
@@ -72,13 +72,18 @@ enum class Stage {
   Train,
   /// linalg on tensors.
   Linalg,
-  /// LLVM IR for the target, with the runtime's model table.
+  /// A stage of the target (Target::getEmitStages): for cpu, LLVM IR with
+  /// the runtime's model table, or an object file.
   LLVM,
-  /// An object file.
   Object,
   /// A standalone executable.
   Executable,
 };
+
+/// The spelling of a target stage, as Target::getEmitStages names it.
+StringRef targetStageName(Stage stage) {
+  return stage == Stage::LLVM ? "llvm" : "obj";
+}
 } // namespace
 
 static cl::opt<std::string> modelFile(cl::Positional, cl::Required,
@@ -122,6 +127,12 @@ static cl::opt<int64_t>
                        "file's batch_size, else 32)"),
               cl::value_desc("n"), cl::init(0), cl::sub(compileCommand),
               cl::sub(trainCommand), cl::cat(compileCategory));
+
+static cl::opt<std::string>
+    targetName("target",
+               cl::desc("The code generator: cpu (the only one so far)"),
+               cl::value_desc("name"), cl::init("cpu"), cl::sub(compileCommand),
+               cl::sub(trainCommand), cl::cat(compileCategory));
 
 static cl::opt<std::string>
     targetCPU("cpu",
@@ -210,11 +221,7 @@ namespace {
 /// Everything one compilation produces; later stages consume earlier ones.
 struct Compilation {
   OwningOpRef<ModuleOp> module;
-  llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule;
-  mlir::dlc::CPUPipelineOptions cpuOptions;
-  /// The runtime's table (stages from LLVM on).
-  std::optional<mlir::dlc::ModelDescription> description;
+  std::unique_ptr<mlir::dlc::Target> target;
 };
 } // namespace
 
@@ -222,8 +229,8 @@ struct Compilation {
 namespace {
 class StageTimer {
 public:
-  explicit StageTimer(StringRef name)
-      : name(name), start(std::chrono::steady_clock::now()) {}
+  explicit StageTimer(const Twine &name)
+      : name(name.str()), start(std::chrono::steady_clock::now()) {}
   ~StageTimer() {
     if (!verbose)
       return;
@@ -234,48 +241,30 @@ public:
   }
 
 private:
-  StringRef name;
+  std::string name;
   std::chrono::steady_clock::time_point start;
 };
 } // namespace
 
-/// Lowers the imported module of `c` up to `stage`, in pipeline order.
+/// Lowers the imported module of `c` up to `stage`, in pipeline order:
+/// one compiler-library call per stage.
 static LogicalResult lowerToStage(Compilation &c, Stage stage) {
   ModuleOp module = *c.module;
   if (stage == Stage::DLC)
     return success();
-
-  StageTimer trainTimer("training step (dlc)");
-  PassManager pm(module.getContext());
-  pm.addPass(mlir::dlc::createDLCBuildTrainStep());
-  if (failed(pm.run(module)))
-    return failure();
-  // @predict is @forward as the runtime calls it: compile the step
-  // functions only.
-  if (auto forward = module.lookupSymbol<func::FuncOp>("forward"))
-    forward.erase();
-  // Graph optimizations on the whole step, each behind a flag (to compare,
-  // or to rule one out when debugging).
-  PassManager optimize(module.getContext());
-  mlir::dlc::StepFusionOptions fusions;
-  fusions.convBnRelu = !noFusion && !noFuseConvBnRelu;
-  fusions.foldBatchNorm = !noFusion && !noFoldBatchNorm;
-  fusions.softmaxCrossEntropy = !noFusion && !noFuseSoftmaxCrossEntropy;
-  mlir::dlc::buildOptimizeStepsPipeline(optimize, fusions);
-  if (failed(optimize.run(module)))
-    return failure();
+  {
+    StageTimer timer("training step (dlc)");
+    // Graph optimizations on the whole step, each behind a flag (to
+    // compare, or to rule one out when debugging).
+    mlir::dlc::StepOptions steps;
+    steps.fusions.convBnRelu = !noFusion && !noFuseConvBnRelu;
+    steps.fusions.foldBatchNorm = !noFusion && !noFoldBatchNorm;
+    steps.fusions.softmaxCrossEntropy = !noFusion && !noFuseSoftmaxCrossEntropy;
+    if (failed(mlir::dlc::buildSteps(module, steps)))
+      return failure();
+  }
   if (stage == Stage::Train)
     return success();
-
-  // The table describes the step functions as dlc sees them; lowering
-  // erases the names and roles it reads.
-  if (stage >= Stage::LLVM) {
-    FailureOr<mlir::dlc::ModelDescription> description =
-        mlir::dlc::describeModel(module);
-    if (failed(description))
-      return failure();
-    c.description = std::move(*description);
-  }
   {
     StageTimer timer("convert-dlc-to-linalg");
     if (failed(mlir::dlc::lowerToLinalg(module)))
@@ -283,24 +272,8 @@ static LogicalResult lowerToStage(Compilation &c, Stage stage) {
   }
   if (stage == Stage::Linalg)
     return success();
-
-  {
-    StageTimer timer("dlc-lower-to-cpu");
-    if (failed(mlir::dlc::lowerToLLVMDialect(module, c.cpuOptions)))
-      return failure();
-  }
-  // An executable's objects come from emitObjectFilesInParallel.
-  if (stage == Stage::Executable)
-    return success();
-  {
-    StageTimer timer("LLVM IR + optimization");
-    c.llvmModule =
-        mlir::dlc::translateToLLVMIR(module, c.llvmContext, c.cpuOptions);
-  }
-  if (!c.llvmModule)
-    return failure();
-  return mlir::dlc::emitModelInfo(*c.description, *c.llvmModule,
-                                  module.getLoc());
+  StageTimer timer(llvm::formatv("dlc-lower-to-{0}", c.target->getName()));
+  return mlir::dlc::lowerForTarget(module, *c.target);
 }
 
 /// Imports `modelFile` into `c.module`; errors go to stderr as
@@ -322,24 +295,6 @@ static LogicalResult importInto(Compilation &c, MLIRContext &context,
   return success(bool(c.module));
 }
 
-/// Writes the object file of `c` to `path`.
-static LogicalResult writeObject(Compilation &c, StringRef path) {
-  StageTimer timer("object file");
-  std::string errorMessage;
-  auto output = openOutputFile(path, &errorMessage);
-  if (!output) {
-    error(errorMessage);
-    return failure();
-  }
-  if (llvm::Error err = mlir::dlc::emitObjectFile(*c.llvmModule, output->os(),
-                                                  c.cpuOptions)) {
-    error("cannot emit the object file: " + llvm::toString(std::move(err)));
-    return failure();
-  }
-  output->keep();
-  return success();
-}
-
 /// The C++ compiler driver that links executables: the clang of this LLVM
 /// if present, then the system's.
 static std::string findLinkerDriver() {
@@ -349,16 +304,18 @@ static std::string findLinkerDriver() {
   return {};
 }
 
-/// Links `objects` with the runtime into the executable `output`.
-static LogicalResult linkExecutable(ArrayRef<std::string> objects,
+/// Links `objects` with the target's runtime into the executable `output`.
+static LogicalResult linkExecutable(const mlir::dlc::Target &target,
+                                    ArrayRef<std::string> objects,
                                     StringRef output, StringRef dlcDirectory) {
-  // The build tree puts the runtime's link line next to the libraries:
-  // <build>/bin/dlc and <build>/lib/dlc-runtime.rsp.
-  SmallString<256> rsp(dlcDirectory);
-  llvm::sys::path::append(rsp, "..", "lib", "dlc-runtime.rsp");
-  if (!llvm::sys::fs::exists(rsp)) {
-    error("cannot find the runtime library's link line " + rsp +
-          " (is dlc run from its build tree?)");
+  // The build tree puts the libraries next to the programs: <build>/bin/dlc
+  // and <build>/lib.
+  SmallString<256> libDirectory(dlcDirectory);
+  llvm::sys::path::append(libDirectory, "..", "lib");
+  llvm::Expected<SmallVector<std::string>> runtime =
+      target.getRuntimeLinkArgs(libDirectory);
+  if (!runtime) {
+    error(llvm::toString(runtime.takeError()));
     return failure();
   }
   std::string driver = findLinkerDriver();
@@ -369,7 +326,8 @@ static LogicalResult linkExecutable(ArrayRef<std::string> objects,
   }
   SmallVector<std::string> args = {driver};
   args.append(objects.begin(), objects.end());
-  args.append({"@" + rsp.str().str(), "-o", output.str()});
+  args.append(runtime->begin(), runtime->end());
+  args.append({"-o", output.str()});
   // lld links the static runtime several times faster than GNU ld.
   if (llvm::sys::findProgramByName("ld.lld") ||
       llvm::sys::fs::exists("/usr/lib/llvm-22/bin/ld.lld"))
@@ -401,6 +359,22 @@ static std::string defaultExecutableName(ModuleOp module) {
   return name + "_train";
 }
 
+/// The code generator --target names, configured by the command line;
+/// null after an error.
+static std::unique_ptr<mlir::dlc::Target> createTarget() {
+  if (targetName == "cpu") {
+    mlir::dlc::CPUPipelineOptions options;
+    options.cpu = targetCPU;
+    options.vectorize = !noVectorize;
+    options.fuseElementwise = !noFusion && !noFuseElementwise;
+    options.fuseEpilogue = !noFusion && !noFuseEpilogue;
+    options.llvmOptLevel = optLevel;
+    return mlir::dlc::createCPUTarget(options);
+  }
+  error("unknown --target '" + targetName + "' (this dlc has: cpu)");
+  return nullptr;
+}
+
 /// Compiles `modelFile` to `stage` and writes it to `output` (empty: the
 /// stage's default). Returns the written path, or "" after an error.
 static std::string compile(Stage stage, std::string output, const char *argv0) {
@@ -423,53 +397,58 @@ static std::string compile(Stage stage, std::string output, const char *argv0) {
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
 
   Compilation c;
-  c.cpuOptions.cpu = targetCPU;
-  c.cpuOptions.vectorize = !noVectorize;
-  c.cpuOptions.fuseElementwise = !noFusion && !noFuseElementwise;
-  c.cpuOptions.fuseEpilogue = !noFusion && !noFuseEpilogue;
   if (optLevel > 3)
     return error("-O must be 0, 1, 2 or 3, got " + Twine(optLevel.getValue()));
-  c.cpuOptions.llvmOptLevel = optLevel;
+  c.target = createTarget();
+  if (!c.target)
+    return {};
+  if (stage == Stage::LLVM || stage == Stage::Object) {
+    StringRef name = targetStageName(stage);
+    if (!llvm::any_of(c.target->getEmitStages(),
+                      [&](const auto &s) { return name == s.name; }))
+      return error("--emit=" + name + " is not a stage of the " +
+                   c.target->getName() + " target");
+  }
   if (failed(importInto(c, context, sourceMgr)) ||
       failed(lowerToStage(c, stage)))
     return {};
 
-  if (stage <= Stage::Linalg || stage == Stage::LLVM) {
+  if (stage <= Stage::Linalg) {
     if (output.empty())
       output = "-";
     std::string errorMessage;
     auto file = openOutputFile(output, &errorMessage);
     if (!file)
       return error(errorMessage);
-    if (stage == Stage::LLVM)
-      c.llvmModule->print(file->os(), nullptr);
-    else
-      c.module->print(file->os());
+    c.module->print(file->os());
     file->os() << "\n";
     file->keep();
     return output;
   }
 
-  if (stage == Stage::Object) {
+  if (stage == Stage::LLVM || stage == Stage::Object) {
     if (output.empty())
-      output = defaultExecutableName(*c.module) + ".o";
-    return succeeded(writeObject(c, output)) ? output : std::string();
+      output = stage == Stage::Object ? defaultExecutableName(*c.module) + ".o"
+                                      : std::string("-");
+    StageTimer timer(targetStageName(stage));
+    std::string errorMessage;
+    auto file = openOutputFile(output, &errorMessage);
+    if (!file)
+      return error(errorMessage);
+    if (llvm::Error err =
+            c.target->emit(*c.module, targetStageName(stage), file->os()))
+      return error(llvm::toString(std::move(err)));
+    if (stage == Stage::LLVM)
+      file->os() << "\n";
+    file->keep();
+    return output;
   }
 
   if (output.empty())
     output = defaultExecutableName(*c.module);
-  // The step functions compile on both cores: train_step in one object,
-  // eval_step and predict in the other (by size), linked together.
   llvm::Expected<SmallVector<SmallString<0>>> objects = [&] {
-    StageTimer timer("LLVM IR + objects (2 threads)");
-    return mlir::dlc::emitObjectFilesInParallel(
-        *c.module, c.cpuOptions, /*parts=*/2,
-        [&](llvm::Module &first) -> llvm::Error {
-          if (failed(mlir::dlc::emitModelInfo(*c.description, first,
-                                              c.module->getLoc())))
-            return llvm::createStringError("cannot emit the model table");
-          return llvm::Error::success();
-        });
+    StageTimer timer("objects");
+    return c.target->emitObjects(*c.module);
   }();
   if (!objects)
     return error("cannot emit the object files: " +
@@ -491,7 +470,7 @@ static std::string compile(Stage stage, std::string output, const char *argv0) {
       return error("cannot write " + path + ": " + os.error().message());
     paths.push_back(path.str().str());
   }
-  if (failed(linkExecutable(paths, output, programDirectory(argv0))))
+  if (failed(linkExecutable(*c.target, paths, output, programDirectory(argv0))))
     return {};
   return output;
 }

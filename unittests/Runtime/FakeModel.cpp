@@ -230,10 +230,12 @@ const char *kSettings =
         "input": {"shape": [4, 4, 1], "scale": 0.00392156862745098, "offset": 0.0},
         "metrics": ["accuracy"], "class_names": ["zero", "one", "two"]})";
 
-const dlc_model_info kFake = {"fake_logreg", kSettings, 3,
-                              Model<kFakeClasses>::functions};
-const dlc_model_info kOther = {"other_logreg", kSettings, 3,
-                               Model<4>::functions};
+const dlc_model_info kFake = {
+    DLC_MODEL_ABI_VERSION,         DLC_DEVICE_CPU, "fake_logreg", kSettings, 3,
+    Model<kFakeClasses>::functions};
+const dlc_model_info kOther = {
+    DLC_MODEL_ABI_VERSION, DLC_DEVICE_CPU, "other_logreg", kSettings, 3,
+    Model<4>::functions};
 
 } // namespace
 

@@ -66,7 +66,8 @@ std::string createError(const dlc_tensor_info *args, int numArgs,
                         const dlc_tensor_info *results, int numResults,
                         const char *name = "predict") {
   dlc_function_info fn = {name, noop, numArgs, numResults, args, results};
-  dlc_model_info info = {"bad", "", 1, &fn};
+  dlc_model_info info = {
+      DLC_MODEL_ABI_VERSION, DLC_DEVICE_CPU, "bad", "", 1, &fn};
   auto model = CompiledModel::create(info);
   return errorMessage(model);
 }
@@ -112,10 +113,65 @@ TEST(ModelTest, RejectsMalformedTables) {
   EXPECT_THAT(createError(trainArgs, 6, trainResults, 2, "train_step"),
               HasSubstr("train_step has 1 'param' arguments but 0 results"));
 
-  dlc_model_info empty = {"empty", "", 0, nullptr};
+  dlc_model_info empty = {
+      DLC_MODEL_ABI_VERSION, DLC_DEVICE_CPU, "empty", "", 0, nullptr};
   auto model = CompiledModel::create(empty);
   EXPECT_THAT(errorMessage(model),
               HasSubstr("no train_step, eval_step or predict function"));
+}
+
+TEST(ModelTest, RefusesAnotherABIVersion) {
+  // An object compiled by another dlc: nothing past the version is read.
+  dlc_model_info info = dlc::runtime::testing::fakeModel();
+  info.abi_version = DLC_MODEL_ABI_VERSION + 1;
+  auto model = CompiledModel::create(info);
+  EXPECT_THAT(errorMessage(model),
+              HasSubstr("the model was compiled for model ABI version 2, but "
+                        "this runtime reads version 1"));
+  info.abi_version = 0;
+  EXPECT_THAT(errorMessage(model = CompiledModel::create(info)),
+              HasSubstr("model ABI version 0"));
+}
+
+TEST(ModelTest, RefusesAnUnknownDevice) {
+  dlc_model_info info = dlc::runtime::testing::fakeModel();
+  info.device = 7;
+  auto model = CompiledModel::create(info);
+  EXPECT_THAT(errorMessage(model = CompiledModel::create(info)),
+              HasSubstr("unknown device code 7"));
+}
+
+TEST(ModelTest, InPlaceTrainStep) {
+  // params updated in place: train_step returns only loss and correct.
+  dlc_tensor_info trainArgs[] = {
+      {"w", "param", "", 0, 1, {5}, DLC_TENSOR_IN_PLACE},
+      {"w/velocity", "opt_state", "", 0, 1, {5}, DLC_TENSOR_IN_PLACE},
+      kInput,
+      {"labels", "labels", "", 1, 1, {2}},
+      {"step", "step", "", 2, -1, {}},
+      {"seed", "seed", "", 2, -1, {}},
+      {"learning_rate", "learning_rate", "", 0, -1, {}}};
+  dlc_tensor_info trainResults[] = {{"loss", "loss", "", 0, 0, {}},
+                                    {"correct", "correct", "", 1, 0, {}}};
+  dlc_function_info fn = {"train_step", noop, 7, 2, trainArgs, trainResults};
+  dlc_model_info info = {
+      DLC_MODEL_ABI_VERSION, DLC_DEVICE_CPU, "in_place", "", 1, &fn};
+  auto model = CompiledModel::create(info);
+  ASSERT_TRUE(bool(model)) << errorMessage(model);
+  EXPECT_TRUE((*model)->getTrainStep().inPlace);
+  EXPECT_EQ((*model)->getTensors().size(), 2u);
+
+  // Half in place, half returned: refused.
+  trainArgs[1].flags = 0;
+  EXPECT_THAT(createError(trainArgs, 7, trainResults, 2, "train_step"),
+              HasSubstr("updates some persistent tensors in place and "
+                        "returns others"));
+  // Only persistent arguments of train_step can be in place.
+  trainArgs[1].flags = DLC_TENSOR_IN_PLACE;
+  trainArgs[2].flags = DLC_TENSOR_IN_PLACE;
+  EXPECT_THAT(createError(trainArgs, 7, trainResults, 2, "train_step"),
+              HasSubstr("only train_step's persistent arguments are updated "
+                        "in place"));
 }
 
 TEST(ExecutorTest, PingPongKeepsArgumentsAndResultsApart) {

@@ -4,7 +4,6 @@
 
 #include "dlc/InitAll.h"
 #include "dlc/Target/CPU/CPUTarget.h"
-#include "dlc/Target/ModelInfo.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -140,28 +139,20 @@ static void pruneObjectCache(const std::string &dir) {
   }
 }
 
-/// mlir::dlc::compileToObjectFile, stage by stage, adding the runtime's
-/// model table when the module has step functions.
+/// The compiler library's stages after the test's passes: linalg (which
+/// records the model description when the module has step functions), the
+/// CPU target's pipeline (which turns it into the runtime's table) and its
+/// object.
 static llvm::Error
 compileWithModelInfo(mlir::ModuleOp module, llvm::raw_pwrite_stream &os,
                      const mlir::dlc::CPUPipelineOptions &options) {
-  mlir::FailureOr<mlir::dlc::ModelDescription> model =
-      mlir::dlc::describeModel(module);
-  if (failed(model))
-    return llvm::createStringError("describing the model failed");
+  std::unique_ptr<mlir::dlc::Target> target =
+      mlir::dlc::createCPUTarget(options);
   if (failed(mlir::dlc::lowerToLinalg(module)))
     return llvm::createStringError("lowering to linalg failed");
-  if (failed(mlir::dlc::lowerToLLVMDialect(module, options)))
+  if (failed(mlir::dlc::lowerForTarget(module, *target)))
     return llvm::createStringError("lowering to the LLVM dialect failed");
-  llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule =
-      mlir::dlc::translateToLLVMIR(module, llvmContext, options);
-  if (!llvmModule)
-    return llvm::createStringError("translation to LLVM IR failed");
-  if (!model->functions.empty() &&
-      failed(mlir::dlc::emitModelInfo(*model, *llvmModule, module.getLoc())))
-    return llvm::createStringError("emitting the model table failed");
-  return mlir::dlc::emitObjectFile(*llvmModule, os, options);
+  return target->emit(module, "obj", os);
 }
 
 std::unique_ptr<mlir::dlc::LoadedObject>

@@ -1,9 +1,10 @@
 //===- Executor.h - Buffers and calls into the compiled code ----*- C++ -*-===//
 //
 // Owns every buffer the compiled entry points read and write and calls them
-// through their packed interface. Arguments are read-only and results never
-// alias them, so the persistent tensors (params, opt_state, state) exist
-// twice: train_step reads the current copy and writes the other one, and
+// through their packed interface. A train_step compiled in place (the
+// default) updates the persistent tensors (params, opt_state, state) in
+// their buffers: each exists once. One that returns them instead
+// (`in-place=false`) reads the current copy and writes the other one, and
 // the two are swapped after each step (ping-pong).
 //
 //===----------------------------------------------------------------------===//
@@ -39,7 +40,7 @@ public:
   float *getInput() { return input.data<float>(); }
   int32_t *getLabels() { return labels.data<int32_t>(); }
 
-  /// One training step on the current batch; swaps the persistent tensors.
+  /// One training step on the current batch.
   StepResult train(int64_t step, int64_t seed, float learningRate);
   /// eval_step on the current batch.
   StepResult evaluate();

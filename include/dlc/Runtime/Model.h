@@ -82,6 +82,9 @@ struct Slot {
 struct BoundFunction {
   const dlc_function_info *info = nullptr;
   std::vector<Slot> args, results;
+  /// train_step writes the new persistent tensors into its arguments
+  /// (DLC_TENSOR_IN_PLACE) instead of returning them.
+  bool inPlace = false;
   explicit operator bool() const { return info != nullptr; }
 };
 
@@ -94,6 +97,8 @@ public:
   create(const dlc_model_info &info);
 
   llvm::StringRef getName() const { return name; }
+  /// Where the entry points expect their buffers.
+  dlc_device getDevice() const { return device; }
   const ModelSettings &getSettings() const { return settings; }
   llvm::StringRef getSettingsJson() const { return settingsJson; }
 
@@ -120,6 +125,7 @@ private:
   llvm::Error bind(const dlc_function_info &fn, BoundFunction &bound);
 
   std::string name, settingsJson;
+  dlc_device device = DLC_DEVICE_CPU;
   ModelSettings settings;
   llvm::SmallVector<int64_t, 4> inputShape;
   int64_t numClasses = 0;

@@ -206,13 +206,24 @@ mlir::dlc::emitObjectFilesInParallel(
         func.getBody().getBlocks().clear();
       }
     });
+    // Public globals (the model table) are defined once, in the first part;
+    // the private ones they refer to are dropped as unused elsewhere.
+    if (part != 0)
+      copy->walk([&](LLVM::GlobalOp global) {
+        if (global.getLinkage() != LLVM::Linkage::External)
+          return;
+        global.getInitializerRegion().dropAllReferences();
+        global.getInitializerRegion().getBlocks().clear();
+        global.removeValueAttr();
+      });
     contexts.push_back(std::make_unique<llvm::LLVMContext>());
     modules.push_back(mlir::translateModuleToLLVMIR(*copy, *contexts.back()));
     if (!modules.back())
       return llvm::createStringError("translation to LLVM IR failed");
   }
-  if (llvm::Error error = completeFirst(*modules.front()))
-    return std::move(error);
+  if (completeFirst)
+    if (llvm::Error error = completeFirst(*modules.front()))
+      return std::move(error);
 
   // Optimization and code generation: independent LLVM contexts, one
   // thread each.

@@ -1,16 +1,17 @@
 //===- Pipeline.cpp - dlc-lower-to-cpu: linalg on tensors to LLVM ---------===//
 //
 // The whole CPU pipeline in one function, buildLowerToCPUPipeline, read top
-// to bottom: schedule the heavy ops on tensors, bufferize with dlc's calling
-// convention, lower vectors, then convert everything to the LLVM dialect.
-// The dlc-specific passes are in this directory; the rest is upstream.
+// to bottom through its sub-builders: schedule the heavy ops on tensors,
+// bufferize with dlc's calling convention, lower vectors and loops, convert
+// everything to the LLVM dialect, add the model table. The dlc-specific
+// passes are in this directory; the rest is upstream.
 //
 //===----------------------------------------------------------------------===//
 
 #include "dlc/Target/CPU/CPUTarget.h"
 
-#include "dlc/Conversion/Passes.h"
 #include "dlc/Target/CPU/Passes.h"
+#include "dlc/Target/Passes.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
@@ -37,38 +38,38 @@
 using namespace mlir;
 using namespace mlir::dlc;
 
-void mlir::dlc::buildLowerToLinalgPipeline(OpPassManager &pm) {
-  pm.addPass(createConvertDLCToLinalgPass());
+//===----------------------------------------------------------------------===//
+// The stages of dlc-lower-to-cpu
+//===----------------------------------------------------------------------===//
+
+/// 1. Merge chains of elementwise generics (one pass over memory instead of
+///    one per op), then register-tile and vectorize convolutions, matmuls
+///    and pooling while they are still tensors (tile sizes come from each
+///    op's shape), with their elementwise consumers in the epilogue of each
+///    output tile.
+static void addScheduleOnTensors(OpPassManager &pm,
+                                 const CPUPipelineOptions &options) {
+  pm.addPass(createCanonicalizerPass());
+  if (options.fuseElementwise)
+    pm.addNestedPass<func::FuncOp>(createCPUFuseElementwisePass());
+  if (!options.vectorize)
+    return;
+  VectorRegisterFile registers = getVectorRegisterFile(options);
+  CPUTileAndVectorizePassOptions tiling;
+  tiling.vectorLanes = registers.lanes;
+  tiling.accumulatorRegisters = registers.accumulators;
+  tiling.fuseEpilogue = options.fuseEpilogue;
+  pm.addNestedPass<func::FuncOp>(createCPUTileAndVectorizePass(tiling));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
 
-void mlir::dlc::buildLowerToCPUPipeline(OpPassManager &pm,
-                                        const CPUPipelineOptions &options) {
-  // 1. Merge chains of elementwise generics (one pass over memory instead
-  //    of one per op), then register-tile and vectorize convolutions,
-  //    matmuls and pooling while they are still tensors (tile sizes come
-  //    from each op's shape), with their elementwise consumers in the
-  //    epilogue of each output tile.
-  pm.addPass(createCanonicalizerPass());
-  if (options.fuseElementwise)
-    pm.addNestedPass<func::FuncOp>(createCPUFuseElementwisePass());
-  if (options.vectorize) {
-    VectorRegisterFile registers = getVectorRegisterFile(options);
-    CPUTileAndVectorizePassOptions tiling;
-    tiling.vectorLanes = registers.lanes;
-    tiling.accumulatorRegisters = registers.accumulators;
-    tiling.fuseEpilogue = options.fuseEpilogue;
-    pm.addNestedPass<func::FuncOp>(createCPUTileAndVectorizePass(tiling));
-    pm.addPass(createCanonicalizerPass());
-    pm.addPass(createCSEPass());
-  }
-
-  // 2. Buffers. Public functions get C entry points and read-only arguments
-  //    (unless donated); results tied to an argument (dlc.result) are
-  //    written in place there; the other results go into buffers the caller
-  //    passes (buffer-results-to-out-params), computed there directly rather
-  //    than in a temporary (hoist-static-allocs).
+/// 2. Buffers. Public functions get C entry points and read-only arguments
+///    (unless donated); results tied to an argument (dlc.result) are written
+///    in place there; the other results go into buffers the caller passes
+///    (buffer-results-to-out-params), computed there directly rather than
+///    in a temporary (hoist-static-allocs).
+static void addBufferization(OpPassManager &pm) {
   pm.addPass(createCPUPrepareABIPass());
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   bufferization::OneShotBufferizePassOptions bufferize;
@@ -86,10 +87,12 @@ void mlir::dlc::buildLowerToCPUPipeline(OpPassManager &pm,
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   pm.addPass(createCanonicalizerPass());
+}
 
-  // 3. Accumulators into registers, vectors down to 1-D; whatever linalg is
-  //    left (elementwise ops, reductions, gathers) becomes loops that the
-  //    LLVM loop vectorizer handles. Temporaries get freed.
+/// 3. Accumulators into registers, vectors down to 1-D; whatever linalg is
+///    left (elementwise ops, reductions, gathers) becomes loops that the
+///    LLVM loop vectorizer handles. Temporaries get freed.
+static void addLoops(OpPassManager &pm, const CPUPipelineOptions &options) {
   if (options.vectorize) {
     pm.addPass(memref::createFoldMemRefAliasOpsPass());
     pm.addNestedPass<func::FuncOp>(createCPULowerVectorsPass());
@@ -99,8 +102,10 @@ void mlir::dlc::buildLowerToCPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+}
 
-  // 4. The LLVM dialect. tanh has no LLVM intrinsic: expand it to exp.
+/// 4. The LLVM dialect. tanh has no LLVM intrinsic: expand it to exp.
+static void addConvertToLLVM(OpPassManager &pm) {
   pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
@@ -115,6 +120,18 @@ void mlir::dlc::buildLowerToCPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void mlir::dlc::buildLowerToCPUPipeline(OpPassManager &pm,
+                                        const CPUPipelineOptions &options) {
+  addScheduleOnTensors(pm, options);
+  addBufferization(pm);
+  addLoops(pm, options);
+  addConvertToLLVM(pm);
+  // 5. The runtime's table and packed entry points, from dlc.model.
+  DLCEmitModelTableOptions table;
+  table.device = "cpu";
+  pm.addPass(createDLCEmitModelTable(table));
 }
 
 namespace {
@@ -165,12 +182,6 @@ void mlir::dlc::registerCPUPipelines() {
         options.accumulatorRegisters = cl.accumulatorRegisters;
         buildLowerToCPUPipeline(pm, options);
       });
-}
-
-LogicalResult mlir::dlc::lowerToLinalg(ModuleOp module) {
-  PassManager pm(module.getContext());
-  buildLowerToLinalgPipeline(pm);
-  return pm.run(module);
 }
 
 LogicalResult mlir::dlc::lowerToLLVMDialect(ModuleOp module,

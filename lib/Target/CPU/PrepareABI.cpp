@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "dlc/Dialect/DLC/IR/ModelAttributes.h"
 #include "dlc/Target/CPU/Passes.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -31,7 +32,7 @@ using namespace mlir::dlc;
 namespace {
 
 /// The argument attribute that ties an argument to a result.
-constexpr StringLiteral kResultAttr = "dlc.result";
+constexpr StringLiteral kResultAttr = attr::kResult;
 
 /// The (argument, result) pairs of `func`'s `dlc.result` attributes, or
 /// failure (with a diagnostic) when one is malformed.

@@ -191,6 +191,41 @@ func.func @relu(%x: tensor<8xf32>) -> tensor<8xf32> {
   EXPECT_FALSE(defined1.empty());
 }
 
+TEST_F(CompilerAPITest, CPUTargetDefinesTheModelTableOnce) {
+  // A step function with a description: the target's objects (two parts,
+  // as dlc compile makes them) define dlc_model and each packed entry point
+  // exactly once between them.
+  auto module = parse(R"mlir(
+module @m {
+  func.func @predict(%x: tensor<2x1x1x4xf32> {dlc.name = "input", dlc.role = "input"},
+                     %w: tensor<4x3xf32> {dlc.name = "w", dlc.role = "param"})
+      -> (tensor<2x3xf32> {dlc.name = "logits", dlc.role = "logits"}) {
+    %f = dlc.flatten %x : (tensor<2x1x1x4xf32>) -> tensor<2x4xf32>
+    %y = dlc.matmul %f, %w : (tensor<2x4xf32>, tensor<4x3xf32>) -> tensor<2x3xf32>
+    return %y : tensor<2x3xf32>
+  }
+  func.func @other(%x: tensor<8xf32>) -> tensor<8xf32> {
+    %y = dlc.relu %x : tensor<8xf32>
+    return %y : tensor<8xf32>
+  }
+}
+)mlir");
+  ASSERT_TRUE(module);
+  std::unique_ptr<mlir::dlc::Target> target = mlir::dlc::createCPUTarget();
+  EXPECT_EQ(target->getName(), "cpu");
+  EXPECT_EQ(target->getEmitStages().size(), 2u);
+  ASSERT_TRUE(mlir::succeeded(mlir::dlc::lowerToLinalg(*module)));
+  ASSERT_TRUE(mlir::succeeded(mlir::dlc::lowerForTarget(*module, *target)));
+  auto objects = target->emitObjects(*module);
+  ASSERT_TRUE(bool(objects)) << llvm::toString(objects.takeError());
+  ASSERT_EQ(objects->size(), 2u);
+  auto [defined0, undefined0] = symbolsOf((*objects)[0]);
+  auto [defined1, undefined1] = symbolsOf((*objects)[1]);
+  for (const char *name : {"dlc_model", "dlc_packed_predict", "predict"})
+    EXPECT_EQ(defined0.count(name) + defined1.count(name), 1u) << name;
+  EXPECT_TRUE(defined0.count("dlc_model"));
+}
+
 constexpr const char *kCallingConvention = R"mlir(
 func.func @relu(%x: tensor<8xf32>) -> tensor<8xf32> {
   %y = dlc.relu %x : tensor<8xf32>

@@ -1,11 +1,11 @@
 //===- CPUTarget.h - dlc's CPU code generator, as a library -----*- C++ -*-===//
 //
-// The API the `dlc` driver calls to compile a module for the host CPU, one
-// function per stage so that every stage can be printed (`--emit=linalg`,
-// `--emit=llvm`, `--emit=obj`):
+// dlc's CPU code generator: the `cpu` Target of the compiler library
+// (createCPUTarget) and, below it, one function per stage so that every
+// stage can be printed (`--emit=llvm`, `--emit=obj`) and tested:
 //
-//   ModuleOp (dlc) --lowerToLinalg--> linalg on tensors
-//     --lowerToLLVMDialect--> LLVM dialect
+//   linalg on tensors (lowerToLinalg, dlc/Compiler/Compiler.h)
+//     --lowerToLLVMDialect--> LLVM dialect with the model table
 //     --translateToLLVMIR--> llvm::Module, O3 for the host
 //     --emitObjectFile--> ELF object
 //
@@ -50,6 +50,9 @@
 
 #ifndef DLC_TARGET_CPU_CPUTARGET_H
 #define DLC_TARGET_CPU_CPUTARGET_H
+
+#include "dlc/Compiler/Compiler.h"
+#include "dlc/Compiler/Target.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LLVM.h"
@@ -105,20 +108,18 @@ struct VectorRegisterFile {
 /// The register file of the target of `options` (explicit values win).
 VectorRegisterFile getVectorRegisterFile(const CPUPipelineOptions &options);
 
-/// Adds convert-dlc-to-linalg and a cleanup to `pm` (anchored on a module).
-void buildLowerToLinalgPipeline(OpPassManager &pm);
+/// The `cpu` Target: dlc-lower-to-cpu, `--emit=llvm|obj`, objects compiled
+/// on two threads, the static runtime library.
+std::unique_ptr<Target> createCPUTarget(const CPUPipelineOptions &options = {});
 
 /// Adds dlc-lower-to-cpu to `pm` (anchored on a module): linalg on tensors
-/// to the LLVM dialect, with the calling convention above.
+/// to the LLVM dialect, with the calling convention above and the model
+/// table (dlc-emit-model-table).
 void buildLowerToCPUPipeline(OpPassManager &pm,
                              const CPUPipelineOptions &options = {});
 
 /// Registers the `dlc-lower-to-cpu` pass pipeline (for dlc-opt).
 void registerCPUPipelines();
-
-/// Lowers every dlc op of `module` to linalg on tensors. Diagnostics go to
-/// the context's handler.
-LogicalResult lowerToLinalg(ModuleOp module);
 
 /// Lowers a linalg-on-tensors `module` to the LLVM dialect.
 LogicalResult lowerToLLVMDialect(ModuleOp module,
@@ -146,12 +147,13 @@ llvm::Error emitObjectFile(llvm::Module &module, llvm::raw_pwrite_stream &os,
 /// `parts` objects, one per group of its public functions (balanced by
 /// size; each object declares what the others define), the groups'
 /// optimization and code generation in parallel threads. Linked together
-/// they are the object of translateToLLVMIR + emitObjectFile. `completeFirst`
-/// runs on the first part's LLVM IR before it is optimized (the model
-/// table goes there).
+/// they are the object of translateToLLVMIR + emitObjectFile. Public
+/// globals (the model table) are defined in the first part only.
+/// `completeFirst`, when given, runs on the first part's LLVM IR before it
+/// is optimized.
 llvm::Expected<SmallVector<SmallString<0>>> emitObjectFilesInParallel(
     ModuleOp module, const CPUPipelineOptions &options, unsigned parts,
-    llvm::function_ref<llvm::Error(llvm::Module &)> completeFirst);
+    llvm::function_ref<llvm::Error(llvm::Module &)> completeFirst = {});
 
 /// Every stage at once: a module of dlc and/or linalg ops to a host object.
 llvm::Error compileToObjectFile(ModuleOp module, llvm::raw_pwrite_stream &os,

@@ -9,8 +9,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "dlc/Dialect/DLC/IR/DLCOps.h"
+#include "dlc/Dialect/DLC/IR/ModelAttributes.h"
 #include "dlc/Dialect/DLC/Transforms/Autodiff.h"
 #include "dlc/Dialect/DLC/Transforms/Passes.h"
+#include "dlc/Runtime/ModelABI.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -174,9 +176,9 @@ constexpr uint64_t kKeyMultiplier = 0x9E3779B97F4A7C15ull;
 class TrainStepBuilder {
 public:
   TrainStepBuilder(ModuleOp module, func::FuncOp forward, LossConfig loss,
-                   OptimizerConfig optimizer)
+                   OptimizerConfig optimizer, bool inPlace)
       : module(module), forward(forward), loss(loss), optimizer(optimizer),
-        ctx(module.getContext()) {}
+        inPlace(inPlace), ctx(module.getContext()) {}
 
   LogicalResult run() {
     if (failed(classifyArguments()))
@@ -203,7 +205,7 @@ private:
           runningStats.insert(arg.getArgNumber());
     });
     for (unsigned i = 1, e = forward.getNumArguments(); i < e; ++i) {
-      auto trainable = forward.getArgAttrOfType<BoolAttr>(i, "dlc.trainable");
+      auto trainable = forward.getArgAttrOfType<BoolAttr>(i, attr::kTrainable);
       bool isState =
           runningStats.contains(i) || (trainable && !trainable.getValue());
       (isState ? state : params).push_back(i);
@@ -213,7 +215,7 @@ private:
 
   /// The name of @forward's argument `i` (`arg<i>` if it has none).
   std::string argName(unsigned i) {
-    if (auto name = forward.getArgAttrOfType<StringAttr>(i, "dlc.name"))
+    if (auto name = forward.getArgAttrOfType<StringAttr>(i, attr::kName))
       return name.str();
     return ("arg" + Twine(i)).str();
   }
@@ -243,12 +245,12 @@ private:
                                    b.getFunctionType(argTypes, resultTypes));
     auto annotate = [&](const Slot &s) {
       SmallVector<NamedAttribute, 3> attrs = {
-          b.getNamedAttr("dlc.name", b.getStringAttr(s.name)),
-          b.getNamedAttr("dlc.role", b.getStringAttr(s.role))};
+          b.getNamedAttr(attr::kName, b.getStringAttr(s.name)),
+          b.getNamedAttr(attr::kRole, b.getStringAttr(s.role))};
       if (s.init)
-        attrs.push_back(b.getNamedAttr("dlc.init", s.init));
+        attrs.push_back(b.getNamedAttr(attr::kInit, s.init));
       if (s.initConfig)
-        attrs.push_back(b.getNamedAttr("dlc.init_config", s.initConfig));
+        attrs.push_back(b.getNamedAttr(attr::kInitConfig, s.initConfig));
       return b.getDictionaryAttr(attrs);
     };
     for (auto [i, s] : llvm::enumerate(args))
@@ -286,7 +288,7 @@ private:
     for (Operation &op : forward.getBody().front().without_terminator()) {
       // A frozen BatchNormalization (Keras trainable=false) keeps running
       // in inference mode, as in Keras.
-      auto frozen = op.getAttrOfType<BoolAttr>("dlc.trainable");
+      auto frozen = op.getAttrOfType<BoolAttr>(attr::kTrainable);
       if (key && isa<BatchNormOp>(op) && !(frozen && !frozen.getValue())) {
         auto bn = cast<BatchNormOp>(op);
         auto train = BatchNormTrainOp::create(
@@ -383,11 +385,12 @@ private:
   }
 
   LogicalResult buildPredict(OpBuilder &b) {
-    SmallVector<Slot> args = groupSlots(params, "param");
-    llvm::append_range(args, groupSlots(state, "state"));
-    args.push_back({argType(0), "input", "input"});
-    func::FuncOp fn = createFunc(
-        b, "predict", args, {{forwardLogits().getType(), "logits", "logits"}});
+    SmallVector<Slot> args = groupSlots(params, DLC_ROLE_PARAM);
+    llvm::append_range(args, groupSlots(state, DLC_ROLE_STATE));
+    args.push_back({argType(0), "input", DLC_ROLE_INPUT});
+    func::FuncOp fn =
+        createFunc(b, "predict", args,
+                   {{forwardLogits().getType(), "logits", DLC_ROLE_LOGITS}});
     OpBuilder body = OpBuilder::atBlockBegin(&fn.getBody().front());
     IRMapping mapping = mapArguments(fn, /*withOptState=*/false);
     if (failed(cloneForward(body, mapping, /*key=*/Value(), nullptr)))
@@ -399,10 +402,10 @@ private:
 
   LogicalResult buildEvalStep(OpBuilder &b) {
     Value logits = forwardLogits();
-    SmallVector<Slot> args = groupSlots(params, "param");
-    llvm::append_range(args, groupSlots(state, "state"));
-    args.push_back({argType(0), "input", "input"});
-    args.push_back({labelsType(logits), "labels", "labels"});
+    SmallVector<Slot> args = groupSlots(params, DLC_ROLE_PARAM);
+    llvm::append_range(args, groupSlots(state, DLC_ROLE_STATE));
+    args.push_back({argType(0), "input", DLC_ROLE_INPUT});
+    args.push_back({labelsType(logits), "labels", DLC_ROLE_LABELS});
     func::FuncOp fn = createFunc(b, "eval_step", args, lossSlots());
     OpBuilder body = OpBuilder::atBlockBegin(&fn.getBody().front());
     IRMapping mapping = mapArguments(fn, /*withOptState=*/false);
@@ -420,19 +423,25 @@ private:
 
   LogicalResult buildTrainStep(OpBuilder &b) {
     Value logits = forwardLogits();
-    SmallVector<Slot> args = groupSlots(params, "param");
+    SmallVector<Slot> args = groupSlots(params, DLC_ROLE_PARAM);
     llvm::append_range(args, optStateSlots());
-    llvm::append_range(args, groupSlots(state, "state"));
-    args.push_back({argType(0), "input", "input"});
-    args.push_back({labelsType(logits), "labels", "labels"});
-    args.push_back({b.getI64Type(), "step", "step"});
-    args.push_back({b.getI64Type(), "seed", "seed"});
-    args.push_back({b.getF32Type(), "learning_rate", "learning_rate"});
-    SmallVector<Slot> results = groupSlots(params, "param");
+    llvm::append_range(args, groupSlots(state, DLC_ROLE_STATE));
+    args.push_back({argType(0), "input", DLC_ROLE_INPUT});
+    args.push_back({labelsType(logits), "labels", DLC_ROLE_LABELS});
+    args.push_back({b.getI64Type(), "step", DLC_ROLE_STEP});
+    args.push_back({b.getI64Type(), "seed", DLC_ROLE_SEED});
+    args.push_back({b.getF32Type(), "learning_rate", DLC_ROLE_LEARNING_RATE});
+    SmallVector<Slot> results = groupSlots(params, DLC_ROLE_PARAM);
     llvm::append_range(results, optStateSlots());
-    llvm::append_range(results, groupSlots(state, "state"));
+    llvm::append_range(results, groupSlots(state, DLC_ROLE_STATE));
     llvm::append_range(results, lossSlots());
     func::FuncOp fn = createFunc(b, "train_step", args, results);
+    // Result i of the persistent groups is the new value of argument i:
+    // tie them, so that the step updates its buffers instead of returning
+    // copies (the runtime holds each persistent tensor once).
+    if (inPlace)
+      for (unsigned i = 0, e = results.size() - lossSlots().size(); i < e; ++i)
+        fn.setArgAttr(i, attr::kResult, b.getI64IntegerAttr(i));
 
     Location loc = forward.getLoc();
     Block &entry = fn.getBody().front();
@@ -534,8 +543,8 @@ private:
     SmallVector<Slot> slots;
     for (unsigned i : group)
       slots.push_back({argType(i), argName(i), role,
-                       forward.getArgAttr(i, "dlc.init"),
-                       forward.getArgAttr(i, "dlc.init_config")});
+                       forward.getArgAttr(i, attr::kInit),
+                       forward.getArgAttr(i, attr::kInitConfig)});
     return slots;
   }
 
@@ -544,14 +553,15 @@ private:
     for (unsigned i : params)
       for (StringRef slot : optimizer.slots())
         slots.push_back(
-            {argType(i), argName(i) + "/" + slot.str(), "opt_state"});
+            {argType(i), argName(i) + "/" + slot.str(), DLC_ROLE_OPT_STATE});
     return slots;
   }
 
   SmallVector<Slot> lossSlots() {
     Builder b(ctx);
-    return {{RankedTensorType::get({}, b.getF32Type()), "loss", "loss"},
-            {RankedTensorType::get({}, b.getI32Type()), "correct", "correct"}};
+    return {{RankedTensorType::get({}, b.getF32Type()), "loss", DLC_ROLE_LOSS},
+            {RankedTensorType::get({}, b.getI32Type()), "correct",
+             DLC_ROLE_CORRECT}};
   }
 
   /// Maps @forward's arguments to `fn`'s: params, [opt state], state, input.
@@ -572,6 +582,7 @@ private:
   func::FuncOp forward;
   LossConfig loss;
   OptimizerConfig optimizer;
+  bool inPlace;
   MLIRContext *ctx;
   SmallVector<unsigned> params, state;
 };
@@ -596,8 +607,11 @@ struct BuildTrainStepPass
     FailureOr<OptimizerConfig> optimizer = readOptimizer(module, optimizerName);
     if (failed(loss) || failed(optimizer))
       return signalPassFailure();
-    if (failed(TrainStepBuilder(module, forward, *loss, *optimizer).run()))
+    if (failed(TrainStepBuilder(module, forward, *loss, *optimizer, inPlace)
+                   .run()))
       return signalPassFailure();
+    if (dropForward)
+      forward.erase();
   }
 };
 

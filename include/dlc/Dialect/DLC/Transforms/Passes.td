@@ -41,6 +41,13 @@ def DLCBuildTrainStep : Pass<"dlc-build-train-step", "::mlir::ModuleOp"> {
     bind buffers by name; results `i` of each group update argument `i` of
     the same group. `step` is the number of updates already applied.
 
+    With `in-place`, each persistent argument of `@train_step` (params,
+    opt_state, state) carries `dlc.result = i`, tying it to its new value:
+    the targets write the update into the argument's buffer and drop the
+    result from the calling convention (no second copy of the model's
+    state). With `drop-forward`, `@forward` is erased afterwards (`@predict`
+    is what the runtime calls). The compiler library sets both.
+
     The loss and optimizer come from the module attributes `dlc.loss`
     (a string, or a dictionary with `name` and `from_logits`) and
     `dlc.optimizer` (a dictionary with `name` = sgd | adam | adamw and its
@@ -60,13 +67,55 @@ def DLCBuildTrainStep : Pass<"dlc-build-train-step", "::mlir::ModuleOp"> {
            "sparse_categorical_crossentropy | mse | binary_crossentropy "
            "(default: the dlc.loss module attribute)">,
     Option<"optimizerName", "optimizer", "std::string", "\"\"",
-           "sgd | adam | adamw (default: the dlc.optimizer module attribute)">
+           "sgd | adam | adamw (default: the dlc.optimizer module attribute)">,
+    Option<"inPlace", "in-place", "bool", "false",
+           "Tie train_step's persistent arguments to their updated values "
+           "(dlc.result)">,
+    Option<"dropForward", "drop-forward", "bool", "false",
+           "Erase @forward once the steps are built">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::func::FuncDialect",
     "::mlir::tensor::TensorDialect"
   ];
+}
+
+def DLCDescribeModel : Pass<"dlc-describe-model", "::mlir::ModuleOp"> {
+  let summary = "Record the runtime's model table as the `dlc.model` module "
+                "attribute";
+  let description = [{
+    Reads the step functions that exist among `@train_step`, `@eval_step`
+    and `@predict` (with the `dlc.name`, `dlc.role`, `dlc.init` and
+    `dlc.result` attributes of their arguments and results) and the
+    module's `dlc.*` settings, and records what the runtime needs as one
+    module attribute. Module attributes survive every lowering, so the
+    description travels with the IR to the end of the target pipeline,
+    where `dlc-emit-model-table` turns it into the `dlc_model` table of the
+    model ABI (include/dlc/Runtime/ModelABI.h). Run it before lowering
+    erases the argument attributes; it replaces an earlier `dlc.model`.
+
+    An argument tied to a result (`dlc.result = N`) is updated in place: it
+    is marked `in_place` and result N is not listed (the calling convention
+    drops it). Without any step function the pass does nothing.
+
+    ```mlir
+    module @m attributes {dlc.loss = "mse"} {
+      func.func @predict(%w: tensor<4x2xf32> {dlc.name = "w", dlc.role = "param"},
+                         %x: tensor<8x1x1x4xf32> {dlc.name = "input", dlc.role = "input"})
+          -> (tensor<8x2xf32> {dlc.name = "logits", dlc.role = "logits"})
+    }
+    // ==> (one function, two arguments, one result)
+    module @m attributes {dlc.loss = "mse", dlc.model = {
+        functions = [{name = "predict",
+          args = [{name = "w", role = "param", type = tensor<4x2xf32>},
+                  {name = "input", role = "input", type = tensor<8x1x1x4xf32>} ],
+          results = [{name = "logits", role = "logits", type = tensor<8x2xf32>} ]} ],
+        name = "m", settings = "{\"loss\":\"mse\"}"}}
+    ```
+    Errors: a role the ABI does not know, a type the runtime cannot hold
+    (dynamic shapes, rank above 4, element types other than f32, i32, i64).
+  }];
 }
 
 def DLCTestVJP : Pass<"dlc-test-vjp", "::mlir::ModuleOp"> {

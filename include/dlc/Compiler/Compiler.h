@@ -1,0 +1,63 @@
+//===- Compiler.h - dlc's compilation stages, as a library ------*- C++ -*-===//
+//
+// One function per stage of the model pipeline, shared by the `dlc` driver,
+// dlc-opt (as registered pipelines), the benchmarks and the tests, so that
+// what is tested and benchmarked is what ships:
+//
+//   import (dlc/Import)          model file -> func @forward (dlc dialect)
+//   buildSteps                   -> @train_step, @eval_step, @predict,
+//                                   graph optimizations (fusions)
+//   lowerToLinalg                -> the model description as the dlc.model
+//                                   attribute; linalg on tensors
+//   lowerForTarget(Target)       -> the target's form (CPU: LLVM dialect
+//                                   with the model table)
+//   Target::emit / emitObjects   -> LLVM IR, objects, PTX, ...
+//
+// Everything before lowerForTarget is target-independent.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DLC_COMPILER_COMPILER_H
+#define DLC_COMPILER_COMPILER_H
+
+#include "dlc/Compiler/Target.h"
+#include "dlc/Dialect/DLC/Transforms/Passes.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/LLVM.h"
+
+namespace mlir {
+class OpPassManager;
+
+namespace dlc {
+
+/// Knobs of the target-independent stages.
+struct StepOptions {
+  /// The dlc-level fusions (all on by default).
+  StepFusionOptions fusions;
+  /// train_step updates params, optimizer state and batch-norm statistics
+  /// in place (`dlc.result` ties) instead of returning new copies.
+  bool inPlace = true;
+};
+
+/// dlc-build-train-step (dropping @forward: @predict is what the runtime
+/// calls) and the graph optimizations (dlc-optimize-steps).
+void buildStepsPipeline(OpPassManager &pm, const StepOptions &options = {});
+LogicalResult buildSteps(ModuleOp module, const StepOptions &options = {});
+
+/// dlc-describe-model, convert-dlc-to-linalg and a cleanup.
+void buildLowerToLinalgPipeline(OpPassManager &pm);
+/// Lowers every dlc op of `module` to linalg on tensors, recording the
+/// model description first. Diagnostics go to the context's handler.
+LogicalResult lowerToLinalg(ModuleOp module);
+
+/// Runs `target`'s lowering pipeline on a linalg-on-tensors `module`.
+LogicalResult lowerForTarget(ModuleOp module, const Target &target);
+
+/// Registers `dlc-build-steps` and `dlc-lower-to-linalg` for dlc-opt.
+void registerCompilerPipelines();
+
+} // namespace dlc
+} // namespace mlir
+
+#endif // DLC_COMPILER_COMPILER_H

@@ -1,0 +1,95 @@
+//===- Compiler.cpp - dlc's compilation stages ----------------------------===//
+//
+// The target-independent stages of Compiler.h, each a pass pipeline built
+// in one function and run by one call, and the Target interface's anchor.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dlc/Compiler/Compiler.h"
+
+#include "dlc/Conversion/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+using namespace mlir::dlc;
+
+Target::~Target() = default;
+
+void mlir::dlc::buildStepsPipeline(OpPassManager &pm,
+                                   const StepOptions &options) {
+  DLCBuildTrainStepOptions build;
+  build.inPlace = options.inPlace;
+  build.dropForward = true;
+  pm.addPass(createDLCBuildTrainStep(build));
+  buildOptimizeStepsPipeline(pm, options.fusions);
+}
+
+LogicalResult mlir::dlc::buildSteps(ModuleOp module,
+                                    const StepOptions &options) {
+  PassManager pm(module.getContext());
+  buildStepsPipeline(pm, options);
+  return pm.run(module);
+}
+
+void mlir::dlc::buildLowerToLinalgPipeline(OpPassManager &pm) {
+  // The description is read while the step functions still carry their
+  // names and roles; it then travels as a module attribute to the target's
+  // dlc-emit-model-table.
+  pm.addPass(createDLCDescribeModel());
+  pm.addPass(createConvertDLCToLinalgPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+LogicalResult mlir::dlc::lowerToLinalg(ModuleOp module) {
+  PassManager pm(module.getContext());
+  buildLowerToLinalgPipeline(pm);
+  return pm.run(module);
+}
+
+LogicalResult mlir::dlc::lowerForTarget(ModuleOp module, const Target &target) {
+  PassManager pm(module.getContext());
+  target.buildLoweringPipeline(pm);
+  return pm.run(module);
+}
+
+namespace {
+struct StepsCLOptions : PassPipelineOptions<StepsCLOptions> {
+  Option<bool> inPlace{*this, "in-place",
+                       llvm::cl::desc("Update train_step's state in place"),
+                       llvm::cl::init(true)};
+  Option<bool> convBnRelu{*this, "fuse-conv-bn-relu",
+                          llvm::cl::desc("Run dlc-fuse-conv-bn-relu"),
+                          llvm::cl::init(true)};
+  Option<bool> foldBatchNorm{*this, "fold-batch-norm",
+                             llvm::cl::desc("Run dlc-fold-batch-norm"),
+                             llvm::cl::init(true)};
+  Option<bool> softmaxCrossEntropy{
+      *this, "fuse-softmax-cross-entropy",
+      llvm::cl::desc("Run dlc-fuse-softmax-cross-entropy"),
+      llvm::cl::init(true)};
+};
+} // namespace
+
+void mlir::dlc::registerCompilerPipelines() {
+  PassPipelineRegistration<StepsCLOptions>(
+      "dlc-build-steps",
+      "The compiler library's steps stage: dlc-build-train-step (in place, "
+      "@forward dropped) and dlc-optimize-steps",
+      [](OpPassManager &pm, const StepsCLOptions &cl) {
+        StepOptions options;
+        options.inPlace = cl.inPlace;
+        options.fusions.convBnRelu = cl.convBnRelu;
+        options.fusions.foldBatchNorm = cl.foldBatchNorm;
+        options.fusions.softmaxCrossEntropy = cl.softmaxCrossEntropy;
+        buildStepsPipeline(pm, options);
+      });
+  PassPipelineRegistration<>(
+      "dlc-lower-to-linalg",
+      "The compiler library's linalg stage: dlc-describe-model, "
+      "convert-dlc-to-linalg, canonicalize, cse",
+      [](OpPassManager &pm) { buildLowerToLinalgPipeline(pm); });
+}
