@@ -9,8 +9,8 @@
 |* an argument order beyond what is written here.                             *|
 |*                                                                            *|
 |* Every code of the ABI (roles, dtypes, devices, flags, ranks) is defined    *|
-|* here once; the compiler (lib/Target/ModelInfo.cpp, dlc-build-train-step)   *|
-|* and the runtime (lib/Runtime/Model.cpp) both use these names.             *|
+|* here once; the compiler (dlc-build-train-step, dlc-describe-model,        *|
+|* dlc-emit-model-table) and the runtime (lib/Runtime/Model.cpp) use them.   *|
 |*                                                                            *|
 |* This header is C (the compiler emits the table as LLVM IR constants) and   *|
 |* C++ compatible.                                                            *|
