@@ -30,8 +30,6 @@ LogicalResult Conv2DBnStatsOp::inferReturnTypes(MLIRContext *ctx,
   return success();
 }
 
-LogicalResult Conv2DBnStatsOp::verify() { return verifyWithShapeRule(*this); }
-
 SmallVector<int64_t, 4> Conv2DBnStatsOp::getResolvedPads() {
   return resolvePads(getInput().getType(),
                      getFilter().getType().getShape().take_front(2),
@@ -60,10 +58,6 @@ LogicalResult BatchNormTrainApplyOp::inferReturnTypes(
   return success();
 }
 
-LogicalResult BatchNormTrainApplyOp::verify() {
-  return verifyWithShapeRule(*this);
-}
-
 LogicalResult BatchNormReluGradOp::inferReturnTypes(
     MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
     SmallVectorImpl<Type> &types) {
@@ -86,10 +80,6 @@ LogicalResult BatchNormReluGradOp::inferReturnTypes(
   return success();
 }
 
-LogicalResult BatchNormReluGradOp::verify() {
-  return verifyWithShapeRule(*this);
-}
-
 LogicalResult SoftmaxCrossEntropyWithGradOp::inferReturnTypes(
     MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
     SmallVectorImpl<Type> &types) {
@@ -99,10 +89,6 @@ LogicalResult SoftmaxCrossEntropyWithGradOp::inferReturnTypes(
   types.append({RankedTensorType::get({}, Float32Type::get(ctx)),
                 adaptor.getLogits().getType()});
   return success();
-}
-
-LogicalResult SoftmaxCrossEntropyWithGradOp::verify() {
-  return verifyWithShapeRule(*this);
 }
 
 LogicalResult FoldBatchNormParamsOp::inferReturnTypes(
@@ -130,8 +116,4 @@ LogicalResult FoldBatchNormParamsOp::inferReturnTypes(
   types.append(
       {filter, RankedTensorType::get({filters}, filter.getElementType())});
   return success();
-}
-
-LogicalResult FoldBatchNormParamsOp::verify() {
-  return verifyWithShapeRule(*this);
 }

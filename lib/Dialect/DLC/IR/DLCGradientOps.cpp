@@ -48,8 +48,6 @@ LogicalResult Conv2DGradInputOp::inferReturnTypes(
   return success();
 }
 
-LogicalResult Conv2DGradInputOp::verify() { return verifyWithShapeRule(*this); }
-
 SmallVector<int64_t, 4> Conv2DGradInputOp::getResolvedPads() {
   auto input = RankedTensorType::get(
       getInputShape(), getOutputGrad().getType().getElementType());
@@ -84,10 +82,6 @@ LogicalResult Conv2DGradFilterOp::inferReturnTypes(
   return success();
 }
 
-LogicalResult Conv2DGradFilterOp::verify() {
-  return verifyWithShapeRule(*this);
-}
-
 SmallVector<int64_t, 4> Conv2DGradFilterOp::getResolvedPads() {
   return resolvePads(getInput().getType(), getKernelSize(), getStrides(),
                      getDilations(), getPadding(), getPads());
@@ -112,8 +106,6 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *ctx,
   return success();
 }
 
-LogicalResult MatmulOp::verify() { return verifyWithShapeRule(*this); }
-
 LogicalResult ChannelSumOp::inferReturnTypes(MLIRContext *ctx,
                                              std::optional<Location> loc,
                                              Adaptor adaptor,
@@ -127,8 +119,6 @@ LogicalResult ChannelSumOp::inferReturnTypes(MLIRContext *ctx,
   return success();
 }
 
-LogicalResult ChannelSumOp::verify() { return verifyWithShapeRule(*this); }
-
 LogicalResult MaxPool2DGradOp::inferReturnTypes(MLIRContext *ctx,
                                                 std::optional<Location> loc,
                                                 Adaptor adaptor,
@@ -141,8 +131,6 @@ LogicalResult MaxPool2DGradOp::inferReturnTypes(MLIRContext *ctx,
   types.push_back(adaptor.getInput().getType());
   return success();
 }
-
-LogicalResult MaxPool2DGradOp::verify() { return verifyWithShapeRule(*this); }
 
 SmallVector<int64_t, 4> MaxPool2DGradOp::getResolvedPads() {
   int64_t ones[] = {1, 1};
@@ -172,8 +160,6 @@ LogicalResult AvgPool2DGradOp::inferReturnTypes(MLIRContext *ctx,
   return success();
 }
 
-LogicalResult AvgPool2DGradOp::verify() { return verifyWithShapeRule(*this); }
-
 SmallVector<int64_t, 4> AvgPool2DGradOp::getResolvedPads() {
   int64_t ones[] = {1, 1};
   auto input = RankedTensorType::get(
@@ -201,10 +187,6 @@ LogicalResult GlobalAvgPoolGradOp::inferReturnTypes(
   return success();
 }
 
-LogicalResult GlobalAvgPoolGradOp::verify() {
-  return verifyWithShapeRule(*this);
-}
-
 LogicalResult BatchNormGradOp::inferReturnTypes(MLIRContext *ctx,
                                                 std::optional<Location> loc,
                                                 Adaptor adaptor,
@@ -225,8 +207,6 @@ LogicalResult BatchNormGradOp::inferReturnTypes(MLIRContext *ctx,
   return success();
 }
 
-LogicalResult BatchNormGradOp::verify() { return verifyWithShapeRule(*this); }
-
 LogicalResult SoftmaxCrossEntropyGradOp::inferReturnTypes(
     MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
     SmallVectorImpl<Type> &types) {
@@ -235,10 +215,6 @@ LogicalResult SoftmaxCrossEntropyGradOp::inferReturnTypes(
     return failure();
   types.push_back(adaptor.getLogits().getType());
   return success();
-}
-
-LogicalResult SoftmaxCrossEntropyGradOp::verify() {
-  return verifyWithShapeRule(*this);
 }
 
 LogicalResult MseGradOp::inferReturnTypes(MLIRContext *ctx,
@@ -254,8 +230,6 @@ LogicalResult MseGradOp::inferReturnTypes(MLIRContext *ctx,
   return success();
 }
 
-LogicalResult MseGradOp::verify() { return verifyWithShapeRule(*this); }
-
 LogicalResult BinaryCrossEntropyGradOp::inferReturnTypes(
     MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
     SmallVectorImpl<Type> &types) {
@@ -266,10 +240,6 @@ LogicalResult BinaryCrossEntropyGradOp::inferReturnTypes(
     return failure();
   types.push_back(adaptor.getPredictions().getType());
   return success();
-}
-
-LogicalResult BinaryCrossEntropyGradOp::verify() {
-  return verifyWithShapeRule(*this);
 }
 
 LogicalResult SoftmaxGradOp::verify() {

@@ -90,6 +90,22 @@ mlir::dlc::createWithInferredTypes(OpBuilder &builder, OperationState &state) {
 }
 
 //===----------------------------------------------------------------------===//
+// The ShapeRuleVerified trait (DLCOps.h)
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+mlir::dlc::detail::verifyResultTypesMatch(Operation *op,
+                                          ArrayRef<Type> inferred) {
+  for (auto [i, declared, rule] :
+       llvm::enumerate(op->getResultTypes(), inferred))
+    if (declared != rule)
+      return op->emitOpError("result #")
+             << i << " has type " << declared << " but the shape rule gives "
+             << rule;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // Shape-rule helpers shared by the op files (DLCShapeRules.h)
 //===----------------------------------------------------------------------===//
 
@@ -335,8 +351,6 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *ctx,
       adaptor.getPads(), adaptor.getGroups(), types);
 }
 
-LogicalResult Conv2DOp::verify() { return verifyWithShapeRule(*this); }
-
 SmallVector<int64_t, 4> Conv2DOp::getResolvedPads() {
   return resolvePads(getInput().getType(),
                      getFilter().getType().getShape().take_front(2),
@@ -371,8 +385,6 @@ LogicalResult DenseOp::inferReturnTypes(MLIRContext *ctx,
   return success();
 }
 
-LogicalResult DenseOp::verify() { return verifyWithShapeRule(*this); }
-
 LogicalResult BiasAddOp::inferReturnTypes(MLIRContext *ctx,
                                           std::optional<Location> loc,
                                           Adaptor adaptor,
@@ -387,8 +399,6 @@ LogicalResult BiasAddOp::inferReturnTypes(MLIRContext *ctx,
   types.push_back(input);
   return success();
 }
-
-LogicalResult BiasAddOp::verify() { return verifyWithShapeRule(*this); }
 
 //===----------------------------------------------------------------------===//
 // Activations
@@ -412,8 +422,6 @@ LogicalResult MaxPool2DOp::inferReturnTypes(MLIRContext *ctx,
   return inferPool2D(OpDiag(loc, getOperationName()), adaptor, types);
 }
 
-LogicalResult MaxPool2DOp::verify() { return verifyWithShapeRule(*this); }
-
 SmallVector<int64_t, 4> MaxPool2DOp::getResolvedPads() {
   int64_t ones[] = {1, 1};
   return resolvePads(getInput().getType(), getPoolSize(), getStrides(), ones,
@@ -426,8 +434,6 @@ LogicalResult AvgPool2DOp::inferReturnTypes(MLIRContext *ctx,
                                             SmallVectorImpl<Type> &types) {
   return inferPool2D(OpDiag(loc, getOperationName()), adaptor, types);
 }
-
-LogicalResult AvgPool2DOp::verify() { return verifyWithShapeRule(*this); }
 
 SmallVector<int64_t, 4> AvgPool2DOp::getResolvedPads() {
   int64_t ones[] = {1, 1};
@@ -447,8 +453,6 @@ LogicalResult GlobalAvgPoolOp::inferReturnTypes(MLIRContext *ctx,
   return success();
 }
 
-LogicalResult GlobalAvgPoolOp::verify() { return verifyWithShapeRule(*this); }
-
 LogicalResult FlattenOp::inferReturnTypes(MLIRContext *ctx,
                                           std::optional<Location> loc,
                                           Adaptor adaptor,
@@ -464,8 +468,6 @@ LogicalResult FlattenOp::inferReturnTypes(MLIRContext *ctx,
                                         input.getElementType()));
   return success();
 }
-
-LogicalResult FlattenOp::verify() { return verifyWithShapeRule(*this); }
 
 LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *ctx,
                                           std::optional<Location> loc,
@@ -503,8 +505,6 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *ctx,
   types.push_back(RankedTensorType::get(shape, input.getElementType()));
   return success();
 }
-
-LogicalResult ReshapeOp::verify() { return verifyWithShapeRule(*this); }
 
 //===----------------------------------------------------------------------===//
 // ConcatOp
@@ -550,8 +550,6 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *ctx,
   return success();
 }
 
-LogicalResult ConcatOp::verify() { return verifyWithShapeRule(*this); }
-
 //===----------------------------------------------------------------------===//
 // DropoutOp, BatchNormOp, BatchNormTrainOp
 //===----------------------------------------------------------------------===//
@@ -567,8 +565,6 @@ LogicalResult DropoutOp::inferReturnTypes(MLIRContext *ctx,
   types.push_back(adaptor.getInput().getType());
   return success();
 }
-
-LogicalResult DropoutOp::verify() { return verifyWithShapeRule(*this); }
 
 // Without a key (inference) or with rate 0, dropout is the identity.
 OpFoldResult DropoutOp::fold(FoldAdaptor) {
@@ -591,8 +587,6 @@ LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *ctx,
   return success();
 }
 
-LogicalResult BatchNormOp::verify() { return verifyWithShapeRule(*this); }
-
 LogicalResult BatchNormTrainOp::inferReturnTypes(MLIRContext *ctx,
                                                  std::optional<Location> loc,
                                                  Adaptor adaptor,
@@ -614,8 +608,6 @@ LogicalResult BatchNormTrainOp::inferReturnTypes(MLIRContext *ctx,
   return success();
 }
 
-LogicalResult BatchNormTrainOp::verify() { return verifyWithShapeRule(*this); }
-
 //===----------------------------------------------------------------------===//
 // Data augmentation
 //===----------------------------------------------------------------------===//
@@ -627,8 +619,6 @@ LogicalResult RandomFlipOp::inferReturnTypes(MLIRContext *ctx,
   types.push_back(adaptor.getInput().getType());
   return success();
 }
-
-LogicalResult RandomFlipOp::verify() { return verifyWithShapeRule(*this); }
 
 // Augmentation is active in training only: keyless, it is the identity.
 OpFoldResult RandomFlipOp::fold(FoldAdaptor) {
@@ -658,10 +648,6 @@ LogicalResult RandomTranslationOp::inferReturnTypes(
   return success();
 }
 
-LogicalResult RandomTranslationOp::verify() {
-  return verifyWithShapeRule(*this);
-}
-
 OpFoldResult RandomTranslationOp::fold(FoldAdaptor) {
   return getKey() ? OpFoldResult() : OpFoldResult(getInput());
 }
@@ -688,8 +674,6 @@ LogicalResult RandomCropOp::inferReturnTypes(MLIRContext *ctx,
   return success();
 }
 
-LogicalResult RandomCropOp::verify() { return verifyWithShapeRule(*this); }
-
 //===----------------------------------------------------------------------===//
 // Losses and metrics
 //===----------------------------------------------------------------------===//
@@ -704,10 +688,6 @@ LogicalResult SoftmaxCrossEntropyOp::inferReturnTypes(
   return success();
 }
 
-LogicalResult SoftmaxCrossEntropyOp::verify() {
-  return verifyWithShapeRule(*this);
-}
-
 LogicalResult MseOp::inferReturnTypes(MLIRContext *ctx,
                                       std::optional<Location> loc,
                                       Adaptor adaptor,
@@ -717,18 +697,12 @@ LogicalResult MseOp::inferReturnTypes(MLIRContext *ctx,
                               types);
 }
 
-LogicalResult MseOp::verify() { return verifyWithShapeRule(*this); }
-
 LogicalResult BinaryCrossEntropyOp::inferReturnTypes(
     MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
     SmallVectorImpl<Type> &types) {
   return inferElementwiseLoss(OpDiag(loc, getOperationName()), ctx,
                               adaptor.getPredictions(), adaptor.getTargets(),
                               types);
-}
-
-LogicalResult BinaryCrossEntropyOp::verify() {
-  return verifyWithShapeRule(*this);
 }
 
 LogicalResult AccuracyOp::inferReturnTypes(MLIRContext *ctx,
@@ -741,8 +715,6 @@ LogicalResult AccuracyOp::inferReturnTypes(MLIRContext *ctx,
   types.push_back(RankedTensorType::get({}, IntegerType::get(ctx, 32)));
   return success();
 }
-
-LogicalResult AccuracyOp::verify() { return verifyWithShapeRule(*this); }
 
 #include "dlc/Dialect/DLC/IR/DLCInterfaces.cpp.inc"
 

@@ -128,23 +128,6 @@ FailureOr<int64_t> checkBatchNorm(const OpDiag &diag, Adaptor adaptor,
   return channels;
 }
 
-/// The verifier of every shaped op: run its shape rule with diagnostics on,
-/// then compare the declared result types with the inferred ones. (The
-/// InferTypeOpInterface trait would only say "failed to infer".)
-template <typename OpTy> LogicalResult verifyWithShapeRule(OpTy op) {
-  SmallVector<Type> types;
-  if (failed(OpTy::inferReturnTypes(op->getContext(), op.getLoc(),
-                                    typename OpTy::Adaptor(op), types)))
-    return failure();
-  for (auto [i, declared, inferred] :
-       llvm::enumerate(op->getResultTypes(), types))
-    if (declared != inferred)
-      return op.emitOpError("result #")
-             << i << " has type " << declared << " but the shape rule gives "
-             << inferred;
-  return success();
-}
-
 } // namespace mlir::dlc::detail
 
 #endif // DLC_LIB_DIALECT_DLC_IR_DLCSHAPERULES_H

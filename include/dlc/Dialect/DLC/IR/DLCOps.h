@@ -46,6 +46,31 @@ std::pair<int64_t, int64_t> computeSamePadding(int64_t input, int64_t kernel,
 FailureOr<Operation *> createWithInferredTypes(OpBuilder &builder,
                                                OperationState &state);
 
+namespace detail {
+/// Fails, with "result #i has type X but the shape rule gives Y", unless the
+/// result types of `op` are `inferred`.
+LogicalResult verifyResultTypesMatch(Operation *op, ArrayRef<Type> inferred);
+} // namespace detail
+
+/// The verifier of every op with a C++ shape rule (DLC_ShapedOp in
+/// DLCOps.td): runs the rule with diagnostics on, then compares the declared
+/// result types with the inferred ones. One trait instead of a `verify()`
+/// per op; the InferTypeOpInterface verifier, which runs later, would only
+/// say "failed to infer".
+template <typename ConcreteType>
+class ShapeRuleVerified
+    : public OpTrait::TraitBase<ConcreteType, ShapeRuleVerified> {
+public:
+  static LogicalResult verifyTrait(Operation *op) {
+    SmallVector<Type> types;
+    if (failed(ConcreteType::inferReturnTypes(
+            op->getContext(), op->getLoc(),
+            typename ConcreteType::Adaptor(cast<ConcreteType>(op)), types)))
+      return failure();
+    return detail::verifyResultTypesMatch(op, types);
+  }
+};
+
 } // namespace mlir::dlc
 
 #include "dlc/Dialect/DLC/IR/DLCInterfaces.h.inc"
