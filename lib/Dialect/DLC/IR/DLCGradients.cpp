@@ -125,41 +125,52 @@ LogicalResult BiasAddOp::buildGradients(OpBuilder &b, ValueRange dys,
 // Activations: each uses whichever of input or output it needs.
 //===----------------------------------------------------------------------===//
 
+/// The rule of every activation: the input gradient is
+/// `GradOpTy(dy, saved, attrs...)`, where `saved` is the forward input or
+/// output (whichever the derivative is cheaper from) and `attrs` are the
+/// forward op's attributes. The activations differ only in these.
+template <typename GradOpTy, typename... Attrs>
+static LogicalResult activationRule(OpBuilder &b, Operation *forward,
+                                    ValueRange dys, ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &grads, Value saved,
+                                    Attrs &&...attrs) {
+  GradBuilder g(b, forward);
+  return finish(
+      grads, needed,
+      {g.value<GradOpTy>(dys[0], saved, std::forward<Attrs>(attrs)...)});
+}
+
 LogicalResult ReluOp::buildGradients(OpBuilder &b, ValueRange dys,
                                      ArrayRef<bool> needed,
                                      SmallVectorImpl<Value> &grads) {
-  GradBuilder g(b, *this);
-  return finish(grads, needed, {g.value<ReluGradOp>(dys[0], getOutput())});
+  return activationRule<ReluGradOp>(b, *this, dys, needed, grads, getOutput());
 }
 
 LogicalResult LeakyReluOp::buildGradients(OpBuilder &b, ValueRange dys,
                                           ArrayRef<bool> needed,
                                           SmallVectorImpl<Value> &grads) {
-  GradBuilder g(b, *this);
-  return finish(grads, needed,
-                {g.value<LeakyReluGradOp>(dys[0], getInput(), getAlpha())});
+  return activationRule<LeakyReluGradOp>(b, *this, dys, needed, grads,
+                                         getInput(), getAlpha());
 }
 
 LogicalResult SigmoidOp::buildGradients(OpBuilder &b, ValueRange dys,
                                         ArrayRef<bool> needed,
                                         SmallVectorImpl<Value> &grads) {
-  GradBuilder g(b, *this);
-  return finish(grads, needed, {g.value<SigmoidGradOp>(dys[0], getOutput())});
+  return activationRule<SigmoidGradOp>(b, *this, dys, needed, grads,
+                                       getOutput());
 }
 
 LogicalResult TanhOp::buildGradients(OpBuilder &b, ValueRange dys,
                                      ArrayRef<bool> needed,
                                      SmallVectorImpl<Value> &grads) {
-  GradBuilder g(b, *this);
-  return finish(grads, needed, {g.value<TanhGradOp>(dys[0], getOutput())});
+  return activationRule<TanhGradOp>(b, *this, dys, needed, grads, getOutput());
 }
 
 LogicalResult SoftmaxOp::buildGradients(OpBuilder &b, ValueRange dys,
                                         ArrayRef<bool> needed,
                                         SmallVectorImpl<Value> &grads) {
-  GradBuilder g(b, *this);
-  return finish(grads, needed,
-                {g.value<SoftmaxGradOp>(dys[0], getOutput(), getAxis())});
+  return activationRule<SoftmaxGradOp>(b, *this, dys, needed, grads,
+                                       getOutput(), getAxis());
 }
 
 //===----------------------------------------------------------------------===//
@@ -253,18 +264,33 @@ LogicalResult ConcatOp::buildGradients(OpBuilder &b, ValueRange dys,
 // Regularization, normalization, augmentation
 //===----------------------------------------------------------------------===//
 
+/// The rule of a randomized layer that, for a given key, is linear and its
+/// own transpose (dropout, random_flip): the gradient applies the same op,
+/// with the same key and attributes, to dy. Keyless (inference), the layer
+/// is the identity, and so is its gradient. The key itself is not
+/// differentiable (`keyName` names it in the error).
+template <typename OpTy, typename... Attrs>
+static LogicalResult reapplyRule(OpTy op, OpBuilder &b, ValueRange dys,
+                                 ArrayRef<bool> needed,
+                                 SmallVectorImpl<Value> &grads,
+                                 StringRef keyName, Attrs &&...attrs) {
+  if (failed(refuse(op, needed, {1}, keyName)))
+    return failure();
+  if (!op.getKey())
+    return finish(grads, needed, {dys[0]});
+  GradBuilder g(b, op);
+  return finish(
+      grads, needed,
+      {g.value<OpTy>(dys[0], op.getKey(), std::forward<Attrs>(attrs)...)});
+}
+
 LogicalResult DropoutOp::buildGradients(OpBuilder &b, ValueRange dys,
                                         ArrayRef<bool> needed,
                                         SmallVectorImpl<Value> &grads) {
-  if (failed(refuse(*this, needed, {1}, "the dropout key")))
-    return failure();
-  if (!getKey())
-    return finish(grads, needed, {dys[0]});
   // Inverted dropout is linear with a mask that is a pure function of
   // (key, stream, index): applying it again to dy is the exact gradient.
-  GradBuilder g(b, *this);
-  return finish(grads, needed,
-                {g.value<DropoutOp>(dys[0], getKey(), getRate(), getStream())});
+  return reapplyRule(*this, b, dys, needed, grads, "the dropout key", getRate(),
+                     getStream());
 }
 
 LogicalResult BatchNormOp::buildGradients(OpBuilder &b, ValueRange dys,
@@ -295,52 +321,52 @@ LogicalResult BatchNormTrainOp::buildGradients(OpBuilder &b, ValueRange dys,
 LogicalResult RandomFlipOp::buildGradients(OpBuilder &b, ValueRange dys,
                                            ArrayRef<bool> needed,
                                            SmallVectorImpl<Value> &grads) {
-  if (failed(refuse(*this, needed, {1}, "the flip key")))
-    return failure();
-  if (!getKey())
-    return finish(grads, needed, {dys[0]});
   // A flip is its own inverse and the per-image draws depend only on
   // (key, stream, image): flipping dy the same way is the gradient.
-  GradBuilder g(b, *this);
-  return finish(
-      grads, needed,
-      {g.value<RandomFlipOp>(dys[0], getKey(), getMode(), getStream())});
+  return reapplyRule(*this, b, dys, needed, grads, "the flip key", getMode(),
+                     getStream());
 }
 
 //===----------------------------------------------------------------------===//
 // Losses: differentiable in the predictions only.
 //===----------------------------------------------------------------------===//
 
+/// The rule of every loss: differentiable in its predictions (operand 0)
+/// only, with gradient `GradOpTy(predictions, targets, dloss, attrs...)`.
+/// `targetsName` names operand 1 in the error when its gradient is asked.
+template <typename GradOpTy, typename... Attrs>
+static LogicalResult
+lossRule(OpBuilder &b, Operation *loss, ValueRange dys, ArrayRef<bool> needed,
+         SmallVectorImpl<Value> &grads, StringRef targetsName,
+         Value predictions, Value targets, Attrs &&...attrs) {
+  if (failed(refuse(loss, needed, {1}, targetsName)))
+    return failure();
+  GradBuilder g(b, loss);
+  return finish(grads, needed,
+                {g.value<GradOpTy>(predictions, targets, dys[0],
+                                   std::forward<Attrs>(attrs)...)});
+}
+
 LogicalResult
 SoftmaxCrossEntropyOp::buildGradients(OpBuilder &b, ValueRange dys,
                                       ArrayRef<bool> needed,
                                       SmallVectorImpl<Value> &grads) {
-  if (failed(refuse(*this, needed, {1}, "integer labels")))
-    return failure();
-  GradBuilder g(b, *this);
-  return finish(
-      grads, needed,
-      {g.value<SoftmaxCrossEntropyGradOp>(getLogits(), getLabels(), dys[0])});
+  return lossRule<SoftmaxCrossEntropyGradOp>(
+      b, *this, dys, needed, grads, "integer labels", getLogits(), getLabels());
 }
 
 LogicalResult MseOp::buildGradients(OpBuilder &b, ValueRange dys,
                                     ArrayRef<bool> needed,
                                     SmallVectorImpl<Value> &grads) {
-  if (failed(refuse(*this, needed, {1}, "the targets")))
-    return failure();
-  GradBuilder g(b, *this);
-  return finish(grads, needed,
-                {g.value<MseGradOp>(getPredictions(), getTargets(), dys[0])});
+  return lossRule<MseGradOp>(b, *this, dys, needed, grads, "the targets",
+                             getPredictions(), getTargets());
 }
 
 LogicalResult
 BinaryCrossEntropyOp::buildGradients(OpBuilder &b, ValueRange dys,
                                      ArrayRef<bool> needed,
                                      SmallVectorImpl<Value> &grads) {
-  if (failed(refuse(*this, needed, {1}, "the targets")))
-    return failure();
-  GradBuilder g(b, *this);
-  return finish(grads, needed,
-                {g.value<BinaryCrossEntropyGradOp>(
-                    getPredictions(), getTargets(), dys[0], getFromLogits())});
+  return lossRule<BinaryCrossEntropyGradOp>(b, *this, dys, needed, grads,
+                                            "the targets", getPredictions(),
+                                            getTargets(), getFromLogits());
 }
