@@ -6,9 +6,9 @@
 // reports a bad operand in the same words as the layer op it stands for.
 // They are defined in DLCOps.cpp (templates here).
 //
-// Every helper takes an OpDiag: diagnostics are emitted only when the rule
-// runs with a location (the verifier); a builder probing a shape stays
-// silent.
+// The checks report through an OpDiag: diagnostics are emitted only when
+// the rule runs with a location (the verifier); a builder probing a shape
+// stays silent. (checkAlpha, used by verifiers only, reports on the op.)
 //
 //===----------------------------------------------------------------------===//
 
