@@ -1,10 +1,11 @@
 //===- ModelSpec.h - Format-neutral description of a model ------*- C++ -*-===//
 //
-// Both readers (dlc YAML, Keras JSON) produce a ModelSpec: the input, the
-// layers with their Keras class name, their name, their argument mapping and
-// the names of the layers they read, and the training-setting nodes. The
-// readers check structure only; layer arguments, the graph and the shapes
-// are checked once, on the ModelSpec, for both formats.
+// Both readers (dlc YAML in ReadYaml.cpp, Keras JSON in ReadKerasJson.cpp)
+// produce a ModelSpec: the input, the layers with their Keras class name,
+// their name, their argument mapping and the names of the layers they read,
+// and the training-setting nodes. The readers check structure only; layer
+// arguments, the graph and the shapes are checked once, on the ModelSpec,
+// for both formats. ModelSpec.cpp holds what the two readers share.
 //
 //===----------------------------------------------------------------------===//
 
@@ -97,6 +98,12 @@ FailureOr<ModelSpec> readKerasJson(const ModelSource &source,
 /// messages. With `hasBatch`, the first entry (null in Keras) is dropped.
 LogicalResult readInputShape(const ModelSource &source, const DocNode *node,
                              StringRef what, bool hasBatch, InputSpec &input);
+
+/// Reads a layer name written in the file (at `node`) into `name`: a
+/// non-empty string without '/', which Keras forbids and dlc uses to name
+/// parameters (conv2d/kernel). `what` names the node in messages.
+LogicalResult checkLayerName(const ModelSource &source, const DocNode *node,
+                             StringRef what, StringRef &name);
 
 /// Keras's automatic layer name base: the class name in snake case, as
 /// keras.src.utils.naming.to_snake_case (Conv2D -> conv2d,

@@ -4,7 +4,9 @@
 // table (the way tinygrad keeps its rules). A rule receives the gradients of
 // the op's results (null: the result does not reach the loss) and builds the
 // gradients of the operands the caller needs. Rules only build dlc ops (and
-// tensor slices), so every gradient is itself inspectable, fusable IR.
+// tensor slices), so every gradient is itself inspectable, fusable IR. They
+// build them with the typed builders (no op or attribute names as strings),
+// so a misspelt attribute is a compile error, not a silent default.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,36 +20,26 @@ using namespace mlir;
 using namespace mlir::dlc;
 
 namespace {
-/// Builds `name(operands) {attrs}` with inferred result types at `loc`; null
-/// (with the shape rule's diagnostic at `loc`) if the combination is invalid,
-/// which would be a bug in a rule, never a crash.
+/// Builds `OpTy` from its builder arguments (operands, then attributes) with
+/// inferred result types at the forward op's location; null (with the shape
+/// rule's diagnostic there) if the combination is invalid, which would be a
+/// bug in a rule, never a crash.
 class GradBuilder {
 public:
   GradBuilder(OpBuilder &b, Operation *forward)
       : b(b), loc(forward->getLoc()) {}
 
-  Operation *op(StringRef name, ValueRange operands,
-                ArrayRef<NamedAttribute> attrs = {}) {
-    OperationState state(loc, name);
-    state.addOperands(operands);
-    state.addAttributes(attrs);
-    FailureOr<Operation *> created = createWithInferredTypes(b, state);
-    return failed(created) ? nullptr : *created;
+  template <typename OpTy, typename... Args> OpTy op(Args &&...args) {
+    FailureOr<OpTy> created =
+        createWithInferredTypes<OpTy>(b, loc, std::forward<Args>(args)...);
+    return failed(created) ? OpTy() : *created;
   }
 
-  Value value(StringRef name, ValueRange operands,
-              ArrayRef<NamedAttribute> attrs = {}) {
-    Operation *created = op(name, operands, attrs);
+  /// The first result of `op<OpTy>(args...)`, or null.
+  template <typename OpTy, typename... Args> Value value(Args &&...args) {
+    OpTy created = op<OpTy>(std::forward<Args>(args)...);
     return created ? created->getResult(0) : Value();
   }
-
-  NamedAttribute attr(StringRef name, Attribute value) {
-    return b.getNamedAttr(name, value);
-  }
-  NamedAttribute i64s(StringRef name, ArrayRef<int64_t> values) {
-    return attr(name, b.getDenseI64ArrayAttr(values));
-  }
-  NamedAttribute unit(StringRef name) { return attr(name, b.getUnitAttr()); }
 
   OpBuilder &b;
   Location loc;
@@ -79,25 +71,6 @@ LogicalResult refuse(Operation *op, ArrayRef<bool> needed,
 ArrayRef<int64_t> shapeOf(Value v) {
   return cast<RankedTensorType>(v.getType()).getShape();
 }
-
-/// The spatial attributes shared by a convolution and its gradients.
-SmallVector<NamedAttribute> convAttrs(GradBuilder &g, Conv2DOp op) {
-  return {
-      g.i64s("strides", op.getStrides()),
-      g.i64s("dilations", op.getDilations()),
-      g.attr("padding", PaddingModeAttr::get(op.getContext(), op.getPadding())),
-      g.i64s("pads", op.getPads()),
-      g.attr("groups", g.b.getI64IntegerAttr(op.getGroups()))};
-}
-
-/// The window attributes shared by a pooling and its gradient.
-template <typename PoolOp>
-SmallVector<NamedAttribute> poolAttrs(GradBuilder &g, PoolOp op) {
-  return {g.i64s("pool_size", op.getPoolSize()),
-          g.i64s("strides", op.getStrides()),
-          g.attr("padding",
-                 PaddingModeAttr::get(op.getContext(), op.getPadding()))};
-}
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -109,20 +82,17 @@ LogicalResult Conv2DOp::buildGradients(OpBuilder &b, ValueRange dys,
                                        SmallVectorImpl<Value> &grads) {
   GradBuilder g(b, *this);
   Value dy = dys[0], dx, dw, db;
-  if (needed[0]) {
-    SmallVector<NamedAttribute> attrs = convAttrs(g, *this);
-    attrs.push_back(g.i64s("input_shape", shapeOf(getInput())));
-    dx = g.value(Conv2DGradInputOp::getOperationName(), {dy, getFilter()},
-                 attrs);
-  }
-  if (needed[1]) {
-    SmallVector<NamedAttribute> attrs = convAttrs(g, *this);
-    attrs.push_back(g.i64s("kernel_size", shapeOf(getFilter()).take_front(2)));
-    dw = g.value(Conv2DGradFilterOp::getOperationName(), {getInput(), dy},
-                 attrs);
-  }
+  // Both gradients take the forward convolution's spatial attributes.
+  if (needed[0])
+    dx = g.value<Conv2DGradInputOp>(dy, getFilter(), shapeOf(getInput()),
+                                    getStrides(), getDilations(), getPadding(),
+                                    getPads(), getGroups());
+  if (needed[1])
+    dw = g.value<Conv2DGradFilterOp>(
+        getInput(), dy, shapeOf(getFilter()).take_front(2), getStrides(),
+        getDilations(), getPadding(), getPads(), getGroups());
   if (getBias() && needed[2])
-    db = g.value(ChannelSumOp::getOperationName(), {dy});
+    db = g.value<ChannelSumOp>(dy);
   return finish(grads, needed, {dx, dw, db});
 }
 
@@ -133,13 +103,13 @@ LogicalResult DenseOp::buildGradients(OpBuilder &b, ValueRange dys,
   Value dy = dys[0], dx, dw, db;
   // y = x W: dx = dy W^T, dW = x^T dy, db = sum over the batch of dy.
   if (needed[0])
-    dx = g.value(MatmulOp::getOperationName(), {dy, getKernel()},
-                 {g.unit("transpose_rhs")});
+    dx = g.value<MatmulOp>(dy, getKernel(), /*transpose_lhs=*/false,
+                           /*transpose_rhs=*/true);
   if (needed[1])
-    dw = g.value(MatmulOp::getOperationName(), {getInput(), dy},
-                 {g.unit("transpose_lhs")});
+    dw = g.value<MatmulOp>(getInput(), dy, /*transpose_lhs=*/true,
+                           /*transpose_rhs=*/false);
   if (getBias() && needed[2])
-    db = g.value(ChannelSumOp::getOperationName(), {dy});
+    db = g.value<ChannelSumOp>(dy);
   return finish(grads, needed, {dx, dw, db});
 }
 
@@ -147,8 +117,7 @@ LogicalResult BiasAddOp::buildGradients(OpBuilder &b, ValueRange dys,
                                         ArrayRef<bool> needed,
                                         SmallVectorImpl<Value> &grads) {
   GradBuilder g(b, *this);
-  Value db =
-      needed[1] ? g.value(ChannelSumOp::getOperationName(), {dys[0]}) : Value();
+  Value db = needed[1] ? g.value<ChannelSumOp>(dys[0]) : Value();
   return finish(grads, needed, {dys[0], db});
 }
 
@@ -156,52 +125,52 @@ LogicalResult BiasAddOp::buildGradients(OpBuilder &b, ValueRange dys,
 // Activations: each uses whichever of input or output it needs.
 //===----------------------------------------------------------------------===//
 
+/// The rule of every activation: the input gradient is
+/// `GradOpTy(dy, saved, attrs...)`, where `saved` is the forward input or
+/// output (whichever the derivative is cheaper from) and `attrs` are the
+/// forward op's attributes. The activations differ only in these.
+template <typename GradOpTy, typename... Attrs>
+static LogicalResult activationRule(OpBuilder &b, Operation *forward,
+                                    ValueRange dys, ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &grads, Value saved,
+                                    Attrs &&...attrs) {
+  GradBuilder g(b, forward);
+  return finish(
+      grads, needed,
+      {g.value<GradOpTy>(dys[0], saved, std::forward<Attrs>(attrs)...)});
+}
+
 LogicalResult ReluOp::buildGradients(OpBuilder &b, ValueRange dys,
                                      ArrayRef<bool> needed,
                                      SmallVectorImpl<Value> &grads) {
-  GradBuilder g(b, *this);
-  return finish(
-      grads, needed,
-      {g.value(ReluGradOp::getOperationName(), {dys[0], getOutput()})});
+  return activationRule<ReluGradOp>(b, *this, dys, needed, grads, getOutput());
 }
 
 LogicalResult LeakyReluOp::buildGradients(OpBuilder &b, ValueRange dys,
                                           ArrayRef<bool> needed,
                                           SmallVectorImpl<Value> &grads) {
-  GradBuilder g(b, *this);
-  return finish(
-      grads, needed,
-      {g.value(
-          LeakyReluGradOp::getOperationName(), {dys[0], getInput()},
-          {g.attr("alpha", b.getF32FloatAttr(getAlpha().convertToFloat()))})});
+  return activationRule<LeakyReluGradOp>(b, *this, dys, needed, grads,
+                                         getInput(), getAlpha());
 }
 
 LogicalResult SigmoidOp::buildGradients(OpBuilder &b, ValueRange dys,
                                         ArrayRef<bool> needed,
                                         SmallVectorImpl<Value> &grads) {
-  GradBuilder g(b, *this);
-  return finish(
-      grads, needed,
-      {g.value(SigmoidGradOp::getOperationName(), {dys[0], getOutput()})});
+  return activationRule<SigmoidGradOp>(b, *this, dys, needed, grads,
+                                       getOutput());
 }
 
 LogicalResult TanhOp::buildGradients(OpBuilder &b, ValueRange dys,
                                      ArrayRef<bool> needed,
                                      SmallVectorImpl<Value> &grads) {
-  GradBuilder g(b, *this);
-  return finish(
-      grads, needed,
-      {g.value(TanhGradOp::getOperationName(), {dys[0], getOutput()})});
+  return activationRule<TanhGradOp>(b, *this, dys, needed, grads, getOutput());
 }
 
 LogicalResult SoftmaxOp::buildGradients(OpBuilder &b, ValueRange dys,
                                         ArrayRef<bool> needed,
                                         SmallVectorImpl<Value> &grads) {
-  GradBuilder g(b, *this);
-  return finish(
-      grads, needed,
-      {g.value(SoftmaxGradOp::getOperationName(), {dys[0], getOutput()},
-               {g.attr("axis", b.getI64IntegerAttr(getAxis()))})});
+  return activationRule<SoftmaxGradOp>(b, *this, dys, needed, grads,
+                                       getOutput(), getAxis());
 }
 
 //===----------------------------------------------------------------------===//
@@ -213,19 +182,18 @@ LogicalResult MaxPool2DOp::buildGradients(OpBuilder &b, ValueRange dys,
                                           SmallVectorImpl<Value> &grads) {
   GradBuilder g(b, *this);
   return finish(grads, needed,
-                {g.value(MaxPool2DGradOp::getOperationName(),
-                         {dys[0], getInput()}, poolAttrs(g, *this))});
+                {g.value<MaxPool2DGradOp>(dys[0], getInput(), getPoolSize(),
+                                          getStrides(), getPadding())});
 }
 
 LogicalResult AvgPool2DOp::buildGradients(OpBuilder &b, ValueRange dys,
                                           ArrayRef<bool> needed,
                                           SmallVectorImpl<Value> &grads) {
   GradBuilder g(b, *this);
-  SmallVector<NamedAttribute> attrs = poolAttrs(g, *this);
-  attrs.push_back(g.i64s("input_shape", shapeOf(getInput())));
   return finish(
       grads, needed,
-      {g.value(AvgPool2DGradOp::getOperationName(), {dys[0]}, attrs)});
+      {g.value<AvgPool2DGradOp>(dys[0], shapeOf(getInput()), getPoolSize(),
+                                getStrides(), getPadding())});
 }
 
 LogicalResult GlobalAvgPoolOp::buildGradients(OpBuilder &b, ValueRange dys,
@@ -233,14 +201,12 @@ LogicalResult GlobalAvgPoolOp::buildGradients(OpBuilder &b, ValueRange dys,
                                               SmallVectorImpl<Value> &grads) {
   GradBuilder g(b, *this);
   return finish(grads, needed,
-                {g.value(GlobalAvgPoolGradOp::getOperationName(), {dys[0]},
-                         {g.i64s("input_shape", shapeOf(getInput()))})});
+                {g.value<GlobalAvgPoolGradOp>(dys[0], shapeOf(getInput()))});
 }
 
 /// Flatten and reshape: the gradient takes the input's shape back.
 static Value reshapeBack(GradBuilder &g, Value dy, Value input) {
-  return g.value(ReshapeOp::getOperationName(), {dy},
-                 {g.i64s("shape", shapeOf(input))});
+  return g.value<ReshapeOp>(dy, shapeOf(input));
 }
 
 LogicalResult FlattenOp::buildGradients(OpBuilder &b, ValueRange dys,
@@ -298,21 +264,33 @@ LogicalResult ConcatOp::buildGradients(OpBuilder &b, ValueRange dys,
 // Regularization, normalization, augmentation
 //===----------------------------------------------------------------------===//
 
+/// The rule of a randomized layer that, for a given key, is linear and its
+/// own transpose (dropout, random_flip): the gradient applies the same op,
+/// with the same key and attributes, to dy. Keyless (inference), the layer
+/// is the identity, and so is its gradient. The key itself is not
+/// differentiable (`keyName` names it in the error).
+template <typename OpTy, typename... Attrs>
+static LogicalResult reapplyRule(OpTy op, OpBuilder &b, ValueRange dys,
+                                 ArrayRef<bool> needed,
+                                 SmallVectorImpl<Value> &grads,
+                                 StringRef keyName, Attrs &&...attrs) {
+  if (failed(refuse(op, needed, {1}, keyName)))
+    return failure();
+  if (!op.getKey())
+    return finish(grads, needed, {dys[0]});
+  GradBuilder g(b, op);
+  return finish(
+      grads, needed,
+      {g.value<OpTy>(dys[0], op.getKey(), std::forward<Attrs>(attrs)...)});
+}
+
 LogicalResult DropoutOp::buildGradients(OpBuilder &b, ValueRange dys,
                                         ArrayRef<bool> needed,
                                         SmallVectorImpl<Value> &grads) {
-  if (failed(refuse(*this, needed, {1}, "the dropout key")))
-    return failure();
-  if (!getKey())
-    return finish(grads, needed, {dys[0]});
   // Inverted dropout is linear with a mask that is a pure function of
   // (key, stream, index): applying it again to dy is the exact gradient.
-  GradBuilder g(b, *this);
-  return finish(
-      grads, needed,
-      {g.value(getOperationName(), {dys[0], getKey()},
-               {g.attr("rate", getRateAttr()),
-                g.attr("stream", b.getI64IntegerAttr(getStream()))})});
+  return reapplyRule(*this, b, dys, needed, grads, "the dropout key", getRate(),
+                     getStream());
 }
 
 LogicalResult BatchNormOp::buildGradients(OpBuilder &b, ValueRange dys,
@@ -331,71 +309,64 @@ LogicalResult BatchNormTrainOp::buildGradients(OpBuilder &b, ValueRange dys,
   if (failed(refuse(*this, needed, {3, 4}, "the running statistics")))
     return failure();
   GradBuilder g(b, *this);
-  Operation *grad = g.op(
-      BatchNormGradOp::getOperationName(),
-      {dys[0], getInput(), getGamma(), getBatchMean(), getBatchVariance()},
-      {g.attr("epsilon", b.getF32FloatAttr(getEpsilon().convertToFloat()))});
+  BatchNormGradOp grad =
+      g.op<BatchNormGradOp>(dys[0], getInput(), getGamma(), getBatchMean(),
+                            getBatchVariance(), getEpsilon());
   if (!grad)
     return failure();
   return finish(grads, needed,
-                {grad->getResult(0), grad->getResult(1), grad->getResult(2)});
+                {grad.getInputGrad(), grad.getGammaGrad(), grad.getBetaGrad()});
 }
 
 LogicalResult RandomFlipOp::buildGradients(OpBuilder &b, ValueRange dys,
                                            ArrayRef<bool> needed,
                                            SmallVectorImpl<Value> &grads) {
-  if (failed(refuse(*this, needed, {1}, "the flip key")))
-    return failure();
-  if (!getKey())
-    return finish(grads, needed, {dys[0]});
   // A flip is its own inverse and the per-image draws depend only on
   // (key, stream, image): flipping dy the same way is the gradient.
-  GradBuilder g(b, *this);
-  return finish(
-      grads, needed,
-      {g.value(getOperationName(), {dys[0], getKey()},
-               {g.attr("mode", FlipModeAttr::get(getContext(), getMode())),
-                g.attr("stream", b.getI64IntegerAttr(getStream()))})});
+  return reapplyRule(*this, b, dys, needed, grads, "the flip key", getMode(),
+                     getStream());
 }
 
 //===----------------------------------------------------------------------===//
 // Losses: differentiable in the predictions only.
 //===----------------------------------------------------------------------===//
 
+/// The rule of every loss: differentiable in its predictions (operand 0)
+/// only, with gradient `GradOpTy(predictions, targets, dloss, attrs...)`.
+/// `targetsName` names operand 1 in the error when its gradient is asked.
+template <typename GradOpTy, typename... Attrs>
+static LogicalResult
+lossRule(OpBuilder &b, Operation *loss, ValueRange dys, ArrayRef<bool> needed,
+         SmallVectorImpl<Value> &grads, StringRef targetsName,
+         Value predictions, Value targets, Attrs &&...attrs) {
+  if (failed(refuse(loss, needed, {1}, targetsName)))
+    return failure();
+  GradBuilder g(b, loss);
+  return finish(grads, needed,
+                {g.value<GradOpTy>(predictions, targets, dys[0],
+                                   std::forward<Attrs>(attrs)...)});
+}
+
 LogicalResult
 SoftmaxCrossEntropyOp::buildGradients(OpBuilder &b, ValueRange dys,
                                       ArrayRef<bool> needed,
                                       SmallVectorImpl<Value> &grads) {
-  if (failed(refuse(*this, needed, {1}, "integer labels")))
-    return failure();
-  GradBuilder g(b, *this);
-  return finish(grads, needed,
-                {g.value(SoftmaxCrossEntropyGradOp::getOperationName(),
-                         {getLogits(), getLabels(), dys[0]})});
+  return lossRule<SoftmaxCrossEntropyGradOp>(
+      b, *this, dys, needed, grads, "integer labels", getLogits(), getLabels());
 }
 
 LogicalResult MseOp::buildGradients(OpBuilder &b, ValueRange dys,
                                     ArrayRef<bool> needed,
                                     SmallVectorImpl<Value> &grads) {
-  if (failed(refuse(*this, needed, {1}, "the targets")))
-    return failure();
-  GradBuilder g(b, *this);
-  return finish(grads, needed,
-                {g.value(MseGradOp::getOperationName(),
-                         {getPredictions(), getTargets(), dys[0]})});
+  return lossRule<MseGradOp>(b, *this, dys, needed, grads, "the targets",
+                             getPredictions(), getTargets());
 }
 
 LogicalResult
 BinaryCrossEntropyOp::buildGradients(OpBuilder &b, ValueRange dys,
                                      ArrayRef<bool> needed,
                                      SmallVectorImpl<Value> &grads) {
-  if (failed(refuse(*this, needed, {1}, "the targets")))
-    return failure();
-  GradBuilder g(b, *this);
-  SmallVector<NamedAttribute> attrs;
-  if (getFromLogits())
-    attrs.push_back(g.unit("from_logits"));
-  return finish(grads, needed,
-                {g.value(BinaryCrossEntropyGradOp::getOperationName(),
-                         {getPredictions(), getTargets(), dys[0]}, attrs)});
+  return lossRule<BinaryCrossEntropyGradOp>(b, *this, dys, needed, grads,
+                                            "the targets", getPredictions(),
+                                            getTargets(), getFromLogits());
 }

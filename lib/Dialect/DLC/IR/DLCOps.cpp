@@ -1,4 +1,4 @@
-//===- DLCOps.cpp - dlc operations: shape rules and verifiers -------------===//
+//===- DLCOps.cpp - dlc layer ops: shape rules and verifiers --------------===//
 //
 // Each shaped op has one function that checks its operands and attributes and
 // computes its result types. The verifier calls it with diagnostics enabled;
@@ -6,19 +6,24 @@
 // verifier can never disagree on a shape. Diagnostics are emitted only when
 // a location is given, so callers that merely probe a shape stay silent.
 //
+// This file holds the layer ops of DLCOps.td and the shape-rule helpers
+// that the other op families share (declared in DLCShapeRules.h); the ops of
+// DLCGradientOps.td, DLCOptimizerOps.td and DLCFusedOps.td have their own
+// files. All the ops are one tablegen unit: their generated definitions are
+// included once, at the end of this file.
+//
 //===----------------------------------------------------------------------===//
 
-#include "dlc/Dialect/DLC/IR/DLCOps.h"
+#include "DLCShapeRules.h"
 
 #include "mlir/IR/Builders.h"
-#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OpImplementation.h"
-#include "llvm/ADT/STLExtras.h"
 
 #include <cmath>
 
 using namespace mlir;
 using namespace mlir::dlc;
+using namespace mlir::dlc::detail;
 
 //===----------------------------------------------------------------------===//
 // Shape rules shared with the importer and the lowerings
@@ -85,27 +90,26 @@ mlir::dlc::createWithInferredTypes(OpBuilder &builder, OperationState &state) {
 }
 
 //===----------------------------------------------------------------------===//
-// Diagnostics helpers
+// The ShapeRuleVerified trait (DLCOps.h)
 //===----------------------------------------------------------------------===//
 
-namespace {
-/// Emits "'dlc.op' op ..." errors at an optional location. Without a location
-/// (a builder probing for a type) every diagnostic is dropped.
-class OpDiag {
-public:
-  OpDiag(std::optional<Location> loc, StringRef opName)
-      : loc(loc), opName(opName) {}
+LogicalResult
+mlir::dlc::detail::verifyResultTypesMatch(Operation *op,
+                                          ArrayRef<Type> inferred) {
+  for (auto [i, declared, rule] :
+       llvm::enumerate(op->getResultTypes(), inferred))
+    if (declared != rule)
+      return op->emitOpError("result #")
+             << i << " has type " << declared << " but the shape rule gives "
+             << rule;
+  return success();
+}
 
-  InFlightDiagnostic operator()() const {
-    if (!loc)
-      return InFlightDiagnostic();
-    return mlir::emitError(*loc) << "'" << opName << "' op ";
-  }
+//===----------------------------------------------------------------------===//
+// Shape-rule helpers shared by the op files (DLCShapeRules.h)
+//===----------------------------------------------------------------------===//
 
-private:
-  std::optional<Location> loc;
-  StringRef opName;
-};
+namespace mlir::dlc::detail {
 
 /// Prints a shape the way MLIR prints tensor types: 8x28x28x1.
 std::string formatShape(ArrayRef<int64_t> shape) {
@@ -127,7 +131,7 @@ std::string formatList(ArrayRef<int64_t> values) {
 
 /// The ranked type of `v`, or null. Ops are only verified after their ODS
 /// type constraints hold, but builders may probe with anything.
-RankedTensorType rankedOf(Value v, int64_t rank = -1) {
+RankedTensorType rankedOf(Value v, int64_t rank) {
   auto type = dyn_cast_or_null<RankedTensorType>(v ? v.getType() : Type());
   if (!type || (rank >= 0 && type.getRank() != rank))
     return {};
@@ -175,7 +179,7 @@ resolvePads(RankedTensorType input, ArrayRef<int64_t> kernel,
 }
 
 /// Computes the [H, W] output of a 2-D window op, or fails with a message.
-FailureOr<std::pair<int64_t, int64_t>>
+static FailureOr<std::pair<int64_t, int64_t>>
 inferWindowOutput(const OpDiag &diag, StringRef windowName,
                   RankedTensorType input, ArrayRef<int64_t> kernel,
                   ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations,
@@ -204,18 +208,6 @@ LogicalResult checkAxis(const OpDiag &diag, int64_t axis, int64_t rank,
     return success();
   return diag() << "axis " << axis << " is out of range for " << what
                 << " of rank " << rank;
-}
-
-/// Checks the [lower, upper] factors of random_translation.
-LogicalResult checkFactor(const OpDiag &diag, StringRef name,
-                          ArrayRef<float> factor) {
-  if (factor.size() != 2)
-    return diag() << name << " must be [lower, upper], got " << factor.size()
-                  << " values";
-  if (factor[0] < -1.0f || factor[1] > 1.0f || factor[0] > factor[1])
-    return diag() << name << " [" << factor[0] << ", " << factor[1]
-                  << "] must satisfy -1 <= lower <= upper <= 1";
-  return success();
 }
 
 /// Checks a (predictions, targets) loss pair of one shape.
@@ -247,36 +239,31 @@ LogicalResult checkLogitsAndLabels(const OpDiag &diag, Value logits,
   return success();
 }
 
-/// The verifier of every shaped op: run its shape rule with diagnostics on,
-/// then compare the declared result types with the inferred ones. (The
-/// InferTypeOpInterface trait would only say "failed to infer".)
-template <typename OpTy> LogicalResult verifyWithShapeRule(OpTy op) {
-  SmallVector<Type> types;
-  if (failed(OpTy::inferReturnTypes(op->getContext(), op.getLoc(),
-                                    typename OpTy::Adaptor(op), types)))
-    return failure();
-  for (auto [i, declared, inferred] :
-       llvm::enumerate(op->getResultTypes(), types))
-    if (declared != inferred)
-      return op.emitOpError("result #")
-             << i << " has type " << declared << " but the shape rule gives "
-             << inferred;
+/// Checks that `forward` (the result a forward op would have) matches the
+/// given output gradient.
+LogicalResult checkOutputGrad(const OpDiag &diag, Type forward,
+                              Value outputGrad) {
+  if (forward == outputGrad.getType())
+    return success();
+  return diag() << "output_grad has type " << outputGrad.getType()
+                << " but the forward op produces " << forward;
+}
+
+/// Keras rejects negative slopes; so does dlc, forward and backward.
+LogicalResult checkAlpha(Operation *op, APFloat alphaAttr) {
+  float alpha = alphaAttr.convertToFloat();
+  if (!(alpha >= 0.0f) || std::isinf(alpha))
+    return op->emitOpError("alpha must be a finite non-negative number, got ")
+           << alpha;
   return success();
 }
-} // namespace
 
-//===----------------------------------------------------------------------===//
-// Conv2DOp
-//===----------------------------------------------------------------------===//
-
-/// The convolution rule on types, shared by conv2d and its two gradients.
-/// `bias` may be null.
-static LogicalResult inferConv2D(const OpDiag &diag, RankedTensorType input,
-                                 RankedTensorType filter, RankedTensorType bias,
-                                 ArrayRef<int64_t> strides,
-                                 ArrayRef<int64_t> dilations, PaddingMode mode,
-                                 ArrayRef<int64_t> pads, int64_t groups,
-                                 SmallVectorImpl<Type> &types) {
+LogicalResult inferConv2D(const OpDiag &diag, RankedTensorType input,
+                          RankedTensorType filter, RankedTensorType bias,
+                          ArrayRef<int64_t> strides,
+                          ArrayRef<int64_t> dilations, PaddingMode mode,
+                          ArrayRef<int64_t> pads, int64_t groups,
+                          SmallVectorImpl<Type> &types) {
   if (!input || !filter || input.getRank() != 4 || filter.getRank() != 4)
     return diag() << "expects a 4D input and a 4D filter";
   if (strides.size() != 2 || dilations.size() != 2)
@@ -323,28 +310,35 @@ static LogicalResult inferConv2D(const OpDiag &diag, RankedTensorType input,
   return success();
 }
 
-/// A shape given as an attribute (the input of a gradient op), checked to
-/// be a positive `rank`-D shape.
-static FailureOr<RankedTensorType> shapeAttrType(const OpDiag &diag,
-                                                 StringRef name,
-                                                 ArrayRef<int64_t> shape,
-                                                 int64_t rank, Type element) {
-  if (static_cast<int64_t>(shape.size()) != rank ||
-      llvm::any_of(shape, [](int64_t d) { return d <= 0; }))
-    return diag() << name << " " << formatList(shape) << " must have " << rank
-                  << " positive sizes";
-  return RankedTensorType::get(shape, element);
+LogicalResult inferPool2DOn(const OpDiag &diag, RankedTensorType input,
+                            ArrayRef<int64_t> poolSize,
+                            ArrayRef<int64_t> strides, PaddingMode mode,
+                            SmallVectorImpl<Type> &types) {
+  if (!input || input.getRank() != 4)
+    return diag() << "expects a 4D input";
+  if (poolSize.size() != 2 || strides.size() != 2)
+    return diag() << "pool_size and strides must have 2 entries [h, w]";
+  if (failed(checkPositive(diag, "pool_size", poolSize)) ||
+      failed(checkPositive(diag, "strides", strides)))
+    return failure();
+  if (mode == PaddingMode::explicit_)
+    return diag() << "padding must be valid or same";
+  int64_t ones[] = {1, 1}, zeros[] = {0, 0, 0, 0};
+  auto out = inferWindowOutput(diag, "pool window", input, poolSize, strides,
+                               ones, mode, zeros);
+  if (failed(out))
+    return failure();
+  types.push_back(RankedTensorType::get(
+      {input.getDimSize(0), out->first, out->second, input.getDimSize(3)},
+      input.getElementType()));
+  return success();
 }
 
-/// Checks that `forward` (the result a forward op would have) matches the
-/// given output gradient.
-static LogicalResult checkOutputGrad(const OpDiag &diag, Type forward,
-                                     Value outputGrad) {
-  if (forward == outputGrad.getType())
-    return success();
-  return diag() << "output_grad has type " << outputGrad.getType()
-                << " but the forward op produces " << forward;
-}
+} // namespace mlir::dlc::detail
+
+//===----------------------------------------------------------------------===//
+// Conv2DOp
+//===----------------------------------------------------------------------===//
 
 LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *ctx,
                                          std::optional<Location> loc,
@@ -356,8 +350,6 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *ctx,
       adaptor.getStrides(), adaptor.getDilations(), adaptor.getPadding(),
       adaptor.getPads(), adaptor.getGroups(), types);
 }
-
-LogicalResult Conv2DOp::verify() { return verifyWithShapeRule(*this); }
 
 SmallVector<int64_t, 4> Conv2DOp::getResolvedPads() {
   return resolvePads(getInput().getType(),
@@ -393,8 +385,6 @@ LogicalResult DenseOp::inferReturnTypes(MLIRContext *ctx,
   return success();
 }
 
-LogicalResult DenseOp::verify() { return verifyWithShapeRule(*this); }
-
 LogicalResult BiasAddOp::inferReturnTypes(MLIRContext *ctx,
                                           std::optional<Location> loc,
                                           Adaptor adaptor,
@@ -410,20 +400,9 @@ LogicalResult BiasAddOp::inferReturnTypes(MLIRContext *ctx,
   return success();
 }
 
-LogicalResult BiasAddOp::verify() { return verifyWithShapeRule(*this); }
-
 //===----------------------------------------------------------------------===//
 // Activations
 //===----------------------------------------------------------------------===//
-
-/// Keras rejects negative slopes; so does dlc, forward and backward.
-static LogicalResult checkAlpha(Operation *op, APFloat alphaAttr) {
-  float alpha = alphaAttr.convertToFloat();
-  if (!(alpha >= 0.0f) || std::isinf(alpha))
-    return op->emitOpError("alpha must be a finite non-negative number, got ")
-           << alpha;
-  return success();
-}
 
 LogicalResult LeakyReluOp::verify() { return checkAlpha(*this, getAlpha()); }
 
@@ -436,47 +415,12 @@ LogicalResult SoftmaxOp::verify() {
 // Pooling and reshaping
 //===----------------------------------------------------------------------===//
 
-/// The pooling rule on types, shared by both poolings and their gradients.
-static LogicalResult inferPool2DOn(const OpDiag &diag, RankedTensorType input,
-                                   ArrayRef<int64_t> poolSize,
-                                   ArrayRef<int64_t> strides, PaddingMode mode,
-                                   SmallVectorImpl<Type> &types) {
-  if (!input || input.getRank() != 4)
-    return diag() << "expects a 4D input";
-  if (poolSize.size() != 2 || strides.size() != 2)
-    return diag() << "pool_size and strides must have 2 entries [h, w]";
-  if (failed(checkPositive(diag, "pool_size", poolSize)) ||
-      failed(checkPositive(diag, "strides", strides)))
-    return failure();
-  if (mode == PaddingMode::explicit_)
-    return diag() << "padding must be valid or same";
-  int64_t ones[] = {1, 1}, zeros[] = {0, 0, 0, 0};
-  auto out = inferWindowOutput(diag, "pool window", input, poolSize, strides,
-                               ones, mode, zeros);
-  if (failed(out))
-    return failure();
-  types.push_back(RankedTensorType::get(
-      {input.getDimSize(0), out->first, out->second, input.getDimSize(3)},
-      input.getElementType()));
-  return success();
-}
-
-template <typename Adaptor>
-static LogicalResult inferPool2D(const OpDiag &diag, Adaptor adaptor,
-                                 SmallVectorImpl<Type> &types) {
-  return inferPool2DOn(diag, rankedOf(adaptor.getInput()),
-                       adaptor.getPoolSize(), adaptor.getStrides(),
-                       adaptor.getPadding(), types);
-}
-
 LogicalResult MaxPool2DOp::inferReturnTypes(MLIRContext *ctx,
                                             std::optional<Location> loc,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &types) {
   return inferPool2D(OpDiag(loc, getOperationName()), adaptor, types);
 }
-
-LogicalResult MaxPool2DOp::verify() { return verifyWithShapeRule(*this); }
 
 SmallVector<int64_t, 4> MaxPool2DOp::getResolvedPads() {
   int64_t ones[] = {1, 1};
@@ -490,8 +434,6 @@ LogicalResult AvgPool2DOp::inferReturnTypes(MLIRContext *ctx,
                                             SmallVectorImpl<Type> &types) {
   return inferPool2D(OpDiag(loc, getOperationName()), adaptor, types);
 }
-
-LogicalResult AvgPool2DOp::verify() { return verifyWithShapeRule(*this); }
 
 SmallVector<int64_t, 4> AvgPool2DOp::getResolvedPads() {
   int64_t ones[] = {1, 1};
@@ -511,8 +453,6 @@ LogicalResult GlobalAvgPoolOp::inferReturnTypes(MLIRContext *ctx,
   return success();
 }
 
-LogicalResult GlobalAvgPoolOp::verify() { return verifyWithShapeRule(*this); }
-
 LogicalResult FlattenOp::inferReturnTypes(MLIRContext *ctx,
                                           std::optional<Location> loc,
                                           Adaptor adaptor,
@@ -528,8 +468,6 @@ LogicalResult FlattenOp::inferReturnTypes(MLIRContext *ctx,
                                         input.getElementType()));
   return success();
 }
-
-LogicalResult FlattenOp::verify() { return verifyWithShapeRule(*this); }
 
 LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *ctx,
                                           std::optional<Location> loc,
@@ -567,8 +505,6 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *ctx,
   types.push_back(RankedTensorType::get(shape, input.getElementType()));
   return success();
 }
-
-LogicalResult ReshapeOp::verify() { return verifyWithShapeRule(*this); }
 
 //===----------------------------------------------------------------------===//
 // ConcatOp
@@ -614,8 +550,6 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *ctx,
   return success();
 }
 
-LogicalResult ConcatOp::verify() { return verifyWithShapeRule(*this); }
-
 //===----------------------------------------------------------------------===//
 // DropoutOp, BatchNormOp, BatchNormTrainOp
 //===----------------------------------------------------------------------===//
@@ -632,32 +566,11 @@ LogicalResult DropoutOp::inferReturnTypes(MLIRContext *ctx,
   return success();
 }
 
-LogicalResult DropoutOp::verify() { return verifyWithShapeRule(*this); }
-
 // Without a key (inference) or with rate 0, dropout is the identity.
 OpFoldResult DropoutOp::fold(FoldAdaptor) {
   if (!getKey() || getRate().isZero())
     return getInput();
   return {};
-}
-
-/// Shared by both forms of batch normalization: checks the per-channel
-/// operands and epsilon, returns the channel count.
-template <typename Adaptor>
-static FailureOr<int64_t> checkBatchNorm(const OpDiag &diag, Adaptor adaptor,
-                                         ValueRange vectors,
-                                         ArrayRef<StringRef> names) {
-  RankedTensorType input = rankedOf(adaptor.getInput());
-  if (!input || input.getRank() < 2)
-    return diag() << "input must have a batch and a channel dimension";
-  float epsilon = adaptor.getEpsilon().convertToFloat();
-  if (!(epsilon > 0.0f))
-    return diag() << "epsilon must be positive, got " << epsilon;
-  int64_t channels = input.getShape().back();
-  for (auto [v, name] : llvm::zip(vectors, names))
-    if (failed(checkChannelVector(diag, name, v, channels, "channels")))
-      return failure();
-  return channels;
 }
 
 LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *ctx,
@@ -673,8 +586,6 @@ LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *ctx,
   types.push_back(adaptor.getInput().getType());
   return success();
 }
-
-LogicalResult BatchNormOp::verify() { return verifyWithShapeRule(*this); }
 
 LogicalResult BatchNormTrainOp::inferReturnTypes(MLIRContext *ctx,
                                                  std::optional<Location> loc,
@@ -697,8 +608,6 @@ LogicalResult BatchNormTrainOp::inferReturnTypes(MLIRContext *ctx,
   return success();
 }
 
-LogicalResult BatchNormTrainOp::verify() { return verifyWithShapeRule(*this); }
-
 //===----------------------------------------------------------------------===//
 // Data augmentation
 //===----------------------------------------------------------------------===//
@@ -711,11 +620,21 @@ LogicalResult RandomFlipOp::inferReturnTypes(MLIRContext *ctx,
   return success();
 }
 
-LogicalResult RandomFlipOp::verify() { return verifyWithShapeRule(*this); }
-
 // Augmentation is active in training only: keyless, it is the identity.
 OpFoldResult RandomFlipOp::fold(FoldAdaptor) {
   return getKey() ? OpFoldResult() : OpFoldResult(getInput());
+}
+
+/// Checks the [lower, upper] factors of random_translation.
+static LogicalResult checkFactor(const OpDiag &diag, StringRef name,
+                                 ArrayRef<float> factor) {
+  if (factor.size() != 2)
+    return diag() << name << " must be [lower, upper], got " << factor.size()
+                  << " values";
+  if (factor[0] < -1.0f || factor[1] > 1.0f || factor[0] > factor[1])
+    return diag() << name << " [" << factor[0] << ", " << factor[1]
+                  << "] must satisfy -1 <= lower <= upper <= 1";
+  return success();
 }
 
 LogicalResult RandomTranslationOp::inferReturnTypes(
@@ -727,10 +646,6 @@ LogicalResult RandomTranslationOp::inferReturnTypes(
     return failure();
   types.push_back(adaptor.getInput().getType());
   return success();
-}
-
-LogicalResult RandomTranslationOp::verify() {
-  return verifyWithShapeRule(*this);
 }
 
 OpFoldResult RandomTranslationOp::fold(FoldAdaptor) {
@@ -759,8 +674,6 @@ LogicalResult RandomCropOp::inferReturnTypes(MLIRContext *ctx,
   return success();
 }
 
-LogicalResult RandomCropOp::verify() { return verifyWithShapeRule(*this); }
-
 //===----------------------------------------------------------------------===//
 // Losses and metrics
 //===----------------------------------------------------------------------===//
@@ -775,10 +688,6 @@ LogicalResult SoftmaxCrossEntropyOp::inferReturnTypes(
   return success();
 }
 
-LogicalResult SoftmaxCrossEntropyOp::verify() {
-  return verifyWithShapeRule(*this);
-}
-
 LogicalResult MseOp::inferReturnTypes(MLIRContext *ctx,
                                       std::optional<Location> loc,
                                       Adaptor adaptor,
@@ -788,18 +697,12 @@ LogicalResult MseOp::inferReturnTypes(MLIRContext *ctx,
                               types);
 }
 
-LogicalResult MseOp::verify() { return verifyWithShapeRule(*this); }
-
 LogicalResult BinaryCrossEntropyOp::inferReturnTypes(
     MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
     SmallVectorImpl<Type> &types) {
   return inferElementwiseLoss(OpDiag(loc, getOperationName()), ctx,
                               adaptor.getPredictions(), adaptor.getTargets(),
                               types);
-}
-
-LogicalResult BinaryCrossEntropyOp::verify() {
-  return verifyWithShapeRule(*this);
 }
 
 LogicalResult AccuracyOp::inferReturnTypes(MLIRContext *ctx,
@@ -811,427 +714,6 @@ LogicalResult AccuracyOp::inferReturnTypes(MLIRContext *ctx,
     return failure();
   types.push_back(RankedTensorType::get({}, IntegerType::get(ctx, 32)));
   return success();
-}
-
-LogicalResult AccuracyOp::verify() { return verifyWithShapeRule(*this); }
-
-//===----------------------------------------------------------------------===//
-// Gradient ops
-//===----------------------------------------------------------------------===//
-
-LogicalResult Conv2DGradInputOp::inferReturnTypes(
-    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &types) {
-  OpDiag diag(loc, getOperationName());
-  RankedTensorType dy = rankedOf(adaptor.getOutputGrad(), 4);
-  if (!dy)
-    return diag() << "expects a 4D output_grad";
-  FailureOr<RankedTensorType> input = shapeAttrType(
-      diag, "input_shape", adaptor.getInputShape(), 4, dy.getElementType());
-  if (failed(input))
-    return failure();
-  SmallVector<Type> forward;
-  if (failed(inferConv2D(diag, *input, rankedOf(adaptor.getFilter()), {},
-                         adaptor.getStrides(), adaptor.getDilations(),
-                         adaptor.getPadding(), adaptor.getPads(),
-                         adaptor.getGroups(), forward)) ||
-      failed(checkOutputGrad(diag, forward[0], adaptor.getOutputGrad())))
-    return failure();
-  types.push_back(*input);
-  return success();
-}
-
-LogicalResult Conv2DGradInputOp::verify() { return verifyWithShapeRule(*this); }
-
-SmallVector<int64_t, 4> Conv2DGradInputOp::getResolvedPads() {
-  auto input = RankedTensorType::get(
-      getInputShape(), getOutputGrad().getType().getElementType());
-  return resolvePads(input, getFilter().getType().getShape().take_front(2),
-                     getStrides(), getDilations(), getPadding(), getPads());
-}
-
-LogicalResult Conv2DGradFilterOp::inferReturnTypes(
-    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &types) {
-  OpDiag diag(loc, getOperationName());
-  RankedTensorType input = rankedOf(adaptor.getInput(), 4);
-  RankedTensorType dy = rankedOf(adaptor.getOutputGrad(), 4);
-  if (!input || !dy)
-    return diag() << "expects a 4D input and a 4D output_grad";
-  ArrayRef<int64_t> kernel = adaptor.getKernelSize();
-  int64_t groups = adaptor.getGroups();
-  if (failed(checkPositive(diag, "kernel_size", kernel)))
-    return failure();
-  if (groups < 1)
-    return diag() << "groups must be positive, got " << groups;
-  auto filter = RankedTensorType::get(
-      {kernel[0], kernel[1], input.getDimSize(3) / groups, dy.getDimSize(3)},
-      input.getElementType());
-  SmallVector<Type> forward;
-  if (failed(inferConv2D(diag, input, filter, {}, adaptor.getStrides(),
-                         adaptor.getDilations(), adaptor.getPadding(),
-                         adaptor.getPads(), groups, forward)) ||
-      failed(checkOutputGrad(diag, forward[0], adaptor.getOutputGrad())))
-    return failure();
-  types.push_back(filter);
-  return success();
-}
-
-LogicalResult Conv2DGradFilterOp::verify() {
-  return verifyWithShapeRule(*this);
-}
-
-SmallVector<int64_t, 4> Conv2DGradFilterOp::getResolvedPads() {
-  return resolvePads(getInput().getType(), getKernelSize(), getStrides(),
-                     getDilations(), getPadding(), getPads());
-}
-
-LogicalResult MatmulOp::inferReturnTypes(MLIRContext *ctx,
-                                         std::optional<Location> loc,
-                                         Adaptor adaptor,
-                                         SmallVectorImpl<Type> &types) {
-  OpDiag diag(loc, getOperationName());
-  RankedTensorType lhs = rankedOf(adaptor.getLhs(), 2);
-  RankedTensorType rhs = rankedOf(adaptor.getRhs(), 2);
-  if (!lhs || !rhs)
-    return diag() << "expects 2D operands";
-  bool tl = adaptor.getTransposeLhs(), tr = adaptor.getTransposeRhs();
-  int64_t m = lhs.getDimSize(tl ? 1 : 0), kl = lhs.getDimSize(tl ? 0 : 1);
-  int64_t kr = rhs.getDimSize(tr ? 1 : 0), n = rhs.getDimSize(tr ? 0 : 1);
-  if (kl != kr)
-    return diag() << "contracts " << kl << " columns of the lhs with " << kr
-                  << " rows of the rhs";
-  types.push_back(RankedTensorType::get({m, n}, lhs.getElementType()));
-  return success();
-}
-
-LogicalResult MatmulOp::verify() { return verifyWithShapeRule(*this); }
-
-LogicalResult ChannelSumOp::inferReturnTypes(MLIRContext *ctx,
-                                             std::optional<Location> loc,
-                                             Adaptor adaptor,
-                                             SmallVectorImpl<Type> &types) {
-  RankedTensorType input = rankedOf(adaptor.getInput());
-  if (!input || input.getRank() < 1)
-    return OpDiag(loc, getOperationName())()
-           << "input must have a channel dimension";
-  types.push_back(
-      RankedTensorType::get({input.getShape().back()}, input.getElementType()));
-  return success();
-}
-
-LogicalResult ChannelSumOp::verify() { return verifyWithShapeRule(*this); }
-
-LogicalResult MaxPool2DGradOp::inferReturnTypes(MLIRContext *ctx,
-                                                std::optional<Location> loc,
-                                                Adaptor adaptor,
-                                                SmallVectorImpl<Type> &types) {
-  OpDiag diag(loc, getOperationName());
-  SmallVector<Type> forward;
-  if (failed(inferPool2D(diag, adaptor, forward)) ||
-      failed(checkOutputGrad(diag, forward[0], adaptor.getOutputGrad())))
-    return failure();
-  types.push_back(adaptor.getInput().getType());
-  return success();
-}
-
-LogicalResult MaxPool2DGradOp::verify() { return verifyWithShapeRule(*this); }
-
-SmallVector<int64_t, 4> MaxPool2DGradOp::getResolvedPads() {
-  int64_t ones[] = {1, 1};
-  return resolvePads(getInput().getType(), getPoolSize(), getStrides(), ones,
-                     getPadding(), {});
-}
-
-LogicalResult AvgPool2DGradOp::inferReturnTypes(MLIRContext *ctx,
-                                                std::optional<Location> loc,
-                                                Adaptor adaptor,
-                                                SmallVectorImpl<Type> &types) {
-  OpDiag diag(loc, getOperationName());
-  RankedTensorType dy = rankedOf(adaptor.getOutputGrad(), 4);
-  if (!dy)
-    return diag() << "expects a 4D output_grad";
-  FailureOr<RankedTensorType> input = shapeAttrType(
-      diag, "input_shape", adaptor.getInputShape(), 4, dy.getElementType());
-  if (failed(input))
-    return failure();
-  SmallVector<Type> forward;
-  if (failed(inferPool2DOn(diag, *input, adaptor.getPoolSize(),
-                           adaptor.getStrides(), adaptor.getPadding(),
-                           forward)) ||
-      failed(checkOutputGrad(diag, forward[0], adaptor.getOutputGrad())))
-    return failure();
-  types.push_back(*input);
-  return success();
-}
-
-LogicalResult AvgPool2DGradOp::verify() { return verifyWithShapeRule(*this); }
-
-SmallVector<int64_t, 4> AvgPool2DGradOp::getResolvedPads() {
-  int64_t ones[] = {1, 1};
-  auto input = RankedTensorType::get(
-      getInputShape(), getOutputGrad().getType().getElementType());
-  return resolvePads(input, getPoolSize(), getStrides(), ones, getPadding(),
-                     {});
-}
-
-LogicalResult GlobalAvgPoolGradOp::inferReturnTypes(
-    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &types) {
-  OpDiag diag(loc, getOperationName());
-  RankedTensorType dy = rankedOf(adaptor.getOutputGrad(), 2);
-  if (!dy)
-    return diag() << "expects a 2D output_grad";
-  FailureOr<RankedTensorType> input = shapeAttrType(
-      diag, "input_shape", adaptor.getInputShape(), 4, dy.getElementType());
-  if (failed(input))
-    return failure();
-  Type forward = RankedTensorType::get(
-      {input->getDimSize(0), input->getDimSize(3)}, dy.getElementType());
-  if (failed(checkOutputGrad(diag, forward, adaptor.getOutputGrad())))
-    return failure();
-  types.push_back(*input);
-  return success();
-}
-
-LogicalResult GlobalAvgPoolGradOp::verify() {
-  return verifyWithShapeRule(*this);
-}
-
-LogicalResult BatchNormGradOp::inferReturnTypes(MLIRContext *ctx,
-                                                std::optional<Location> loc,
-                                                Adaptor adaptor,
-                                                SmallVectorImpl<Type> &types) {
-  OpDiag diag(loc, getOperationName());
-  StringRef names[] = {"gamma", "mean", "variance"};
-  Value vectors[] = {adaptor.getGamma(), adaptor.getMean(),
-                     adaptor.getVariance()};
-  FailureOr<int64_t> channels = checkBatchNorm(diag, adaptor, vectors, names);
-  if (failed(channels))
-    return failure();
-  Type input = adaptor.getInput().getType();
-  if (failed(checkOutputGrad(diag, input, adaptor.getOutputGrad())))
-    return failure();
-  Type vector = RankedTensorType::get({*channels},
-                                      cast<ShapedType>(input).getElementType());
-  types.append({input, vector, vector});
-  return success();
-}
-
-LogicalResult BatchNormGradOp::verify() { return verifyWithShapeRule(*this); }
-
-LogicalResult SoftmaxCrossEntropyGradOp::inferReturnTypes(
-    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &types) {
-  if (failed(checkLogitsAndLabels(OpDiag(loc, getOperationName()),
-                                  adaptor.getLogits(), adaptor.getLabels())))
-    return failure();
-  types.push_back(adaptor.getLogits().getType());
-  return success();
-}
-
-LogicalResult SoftmaxCrossEntropyGradOp::verify() {
-  return verifyWithShapeRule(*this);
-}
-
-LogicalResult MseGradOp::inferReturnTypes(MLIRContext *ctx,
-                                          std::optional<Location> loc,
-                                          Adaptor adaptor,
-                                          SmallVectorImpl<Type> &types) {
-  SmallVector<Type> loss;
-  if (failed(inferElementwiseLoss(OpDiag(loc, getOperationName()), ctx,
-                                  adaptor.getPredictions(),
-                                  adaptor.getTargets(), loss)))
-    return failure();
-  types.push_back(adaptor.getPredictions().getType());
-  return success();
-}
-
-LogicalResult MseGradOp::verify() { return verifyWithShapeRule(*this); }
-
-LogicalResult BinaryCrossEntropyGradOp::inferReturnTypes(
-    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &types) {
-  SmallVector<Type> loss;
-  if (failed(inferElementwiseLoss(OpDiag(loc, getOperationName()), ctx,
-                                  adaptor.getPredictions(),
-                                  adaptor.getTargets(), loss)))
-    return failure();
-  types.push_back(adaptor.getPredictions().getType());
-  return success();
-}
-
-LogicalResult BinaryCrossEntropyGradOp::verify() {
-  return verifyWithShapeRule(*this);
-}
-
-LogicalResult SoftmaxGradOp::verify() {
-  return checkAxis(OpDiag(getLoc(), getOperationName()), getAxis(),
-                   getOutput().getType().getRank(), "an input");
-}
-
-LogicalResult LeakyReluGradOp::verify() {
-  return checkAlpha(*this, getAlpha());
-}
-
-//===----------------------------------------------------------------------===//
-// Optimizer updates
-//===----------------------------------------------------------------------===//
-
-LogicalResult SgdUpdateOp::verify() {
-  float momentum = getMomentum().convertToFloat();
-  if (!(momentum >= 0.0f && momentum < 1.0f))
-    return emitOpError("momentum must be in [0, 1), got ") << momentum;
-  if (getNesterov() && momentum == 0.0f)
-    return emitOpError("nesterov requires a non-zero momentum");
-  if (!(getWeightDecay().convertToFloat() >= 0.0f))
-    return emitOpError("weight_decay must be non-negative, got ")
-           << getWeightDecay().convertToFloat();
-  return success();
-}
-
-LogicalResult AdamUpdateOp::verify() {
-  for (auto [name, value] : {std::make_pair("beta1", getBeta1()),
-                             std::make_pair("beta2", getBeta2())}) {
-    float beta = value.convertToFloat();
-    if (!(beta >= 0.0f && beta < 1.0f))
-      return emitOpError() << name << " must be in [0, 1), got " << beta;
-  }
-  if (!(getEpsilon().convertToFloat() > 0.0f))
-    return emitOpError("epsilon must be positive, got ")
-           << getEpsilon().convertToFloat();
-  if (!(getWeightDecay().convertToFloat() >= 0.0f))
-    return emitOpError("weight_decay must be non-negative, got ")
-           << getWeightDecay().convertToFloat();
-  return success();
-}
-
-//===----------------------------------------------------------------------===//
-// Fused ops
-//===----------------------------------------------------------------------===//
-
-LogicalResult Conv2DBnStatsOp::inferReturnTypes(MLIRContext *ctx,
-                                                std::optional<Location> loc,
-                                                Adaptor adaptor,
-                                                SmallVectorImpl<Type> &types) {
-  if (failed(inferConv2D(
-          OpDiag(loc, getOperationName()), rankedOf(adaptor.getInput()),
-          rankedOf(adaptor.getFilter()), rankedOf(adaptor.getBias()),
-          adaptor.getStrides(), adaptor.getDilations(), adaptor.getPadding(),
-          adaptor.getPads(), adaptor.getGroups(), types)))
-    return failure();
-  auto output = cast<RankedTensorType>(types.front());
-  // The sums are f64 (see DLCFusedOps.td).
-  Type sums =
-      RankedTensorType::get({output.getDimSize(3)}, Float64Type::get(ctx));
-  types.append({sums, sums});
-  return success();
-}
-
-LogicalResult Conv2DBnStatsOp::verify() { return verifyWithShapeRule(*this); }
-
-SmallVector<int64_t, 4> Conv2DBnStatsOp::getResolvedPads() {
-  return resolvePads(getInput().getType(),
-                     getFilter().getType().getShape().take_front(2),
-                     getStrides(), getDilations(), getPadding(), getPads());
-}
-
-LogicalResult BatchNormTrainApplyOp::inferReturnTypes(
-    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &types) {
-  OpDiag diag(loc, getOperationName());
-  StringRef names[] = {"sum",  "sum_squares",  "gamma",
-                       "beta", "running_mean", "running_variance"};
-  Value vectors[] = {adaptor.getSum(),         adaptor.getSumSquares(),
-                     adaptor.getGamma(),       adaptor.getBeta(),
-                     adaptor.getRunningMean(), adaptor.getRunningVariance()};
-  FailureOr<int64_t> channels = checkBatchNorm(diag, adaptor, vectors, names);
-  if (failed(channels))
-    return failure();
-  float momentum = adaptor.getMomentum().convertToFloat();
-  if (!(momentum >= 0.0f && momentum <= 1.0f))
-    return diag() << "momentum must be in [0, 1], got " << momentum;
-  Type input = adaptor.getInput().getType();
-  Type vector = RankedTensorType::get({*channels},
-                                      cast<ShapedType>(input).getElementType());
-  types.append({input, vector, vector, vector, vector});
-  return success();
-}
-
-LogicalResult BatchNormTrainApplyOp::verify() {
-  return verifyWithShapeRule(*this);
-}
-
-LogicalResult BatchNormReluGradOp::inferReturnTypes(
-    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &types) {
-  OpDiag diag(loc, getOperationName());
-  StringRef names[] = {"gamma", "mean", "variance"};
-  Value vectors[] = {adaptor.getGamma(), adaptor.getMean(),
-                     adaptor.getVariance()};
-  FailureOr<int64_t> channels = checkBatchNorm(diag, adaptor, vectors, names);
-  if (failed(channels))
-    return failure();
-  Type input = adaptor.getInput().getType();
-  if (failed(checkOutputGrad(diag, input, adaptor.getOutputGrad())))
-    return failure();
-  if (adaptor.getOutput().getType() != input)
-    return diag() << "output has type " << adaptor.getOutput().getType()
-                  << " but the input has type " << input;
-  Type vector = RankedTensorType::get({*channels},
-                                      cast<ShapedType>(input).getElementType());
-  types.append({input, vector, vector});
-  return success();
-}
-
-LogicalResult BatchNormReluGradOp::verify() {
-  return verifyWithShapeRule(*this);
-}
-
-LogicalResult SoftmaxCrossEntropyWithGradOp::inferReturnTypes(
-    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &types) {
-  if (failed(checkLogitsAndLabels(OpDiag(loc, getOperationName()),
-                                  adaptor.getLogits(), adaptor.getLabels())))
-    return failure();
-  types.append({RankedTensorType::get({}, Float32Type::get(ctx)),
-                adaptor.getLogits().getType()});
-  return success();
-}
-
-LogicalResult SoftmaxCrossEntropyWithGradOp::verify() {
-  return verifyWithShapeRule(*this);
-}
-
-LogicalResult FoldBatchNormParamsOp::inferReturnTypes(
-    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &types) {
-  OpDiag diag(loc, getOperationName());
-  RankedTensorType filter = rankedOf(adaptor.getFilter(), 4);
-  if (!filter)
-    return diag() << "expects a 4D filter";
-  float epsilon = adaptor.getEpsilon().convertToFloat();
-  if (!(epsilon > 0.0f))
-    return diag() << "epsilon must be positive, got " << epsilon;
-  int64_t filters = filter.getDimSize(3);
-  StringRef names[] = {"bias", "gamma", "beta", "mean", "variance"};
-  Value vectors[] = {adaptor.getBias(), adaptor.getGamma(), adaptor.getBeta(),
-                     adaptor.getMean(), adaptor.getVariance()};
-  for (auto [v, name] : llvm::zip(vectors, names)) {
-    if (!v)
-      continue;
-    RankedTensorType type = rankedOf(v, 1);
-    if (!type || type.getDimSize(0) != filters)
-      return diag() << name << " must have " << filters
-                    << " elements, one per filter";
-  }
-  types.append(
-      {filter, RankedTensorType::get({filters}, filter.getElementType())});
-  return success();
-}
-
-LogicalResult FoldBatchNormParamsOp::verify() {
-  return verifyWithShapeRule(*this);
 }
 
 #include "dlc/Dialect/DLC/IR/DLCInterfaces.cpp.inc"

@@ -46,6 +46,54 @@ std::pair<int64_t, int64_t> computeSamePadding(int64_t input, int64_t kernel,
 FailureOr<Operation *> createWithInferredTypes(OpBuilder &builder,
                                                OperationState &state);
 
+/// The typed form of createWithInferredTypes: creates an `OpTy` at `loc`
+/// from the arguments of its generated builder, less the result types
+/// (operands, then attributes as values or attributes), e.g.
+///   createWithInferredTypes<MatmulOp>(b, loc, dy, w, /*transposeLhs=*/false,
+///                                     /*transposeRhs=*/true);
+/// A misspelt or mistyped attribute is a compile error. As with the untyped
+/// form, invalid operands or attributes emit the shape rule's error at `loc`
+/// and create nothing, where `OpTy::create` without result types would abort.
+template <typename OpTy, typename... Args>
+FailureOr<OpTy> createWithInferredTypes(OpBuilder &builder, Location loc,
+                                        Args &&...args) {
+  OperationState state(loc, OpTy::getOperationName());
+  OpTy::build(builder, state, TypeRange(), std::forward<Args>(args)...);
+  SmallVector<Type> types;
+  if (failed(OpTy::inferReturnTypes(
+          builder.getContext(), loc, state.operands,
+          state.attributes.getDictionary(builder.getContext()),
+          state.getRawProperties(), state.regions, types)))
+    return failure();
+  state.addTypes(types);
+  return cast<OpTy>(builder.create(state));
+}
+
+namespace detail {
+/// Fails, with "result #i has type X but the shape rule gives Y", unless the
+/// result types of `op` are `inferred`.
+LogicalResult verifyResultTypesMatch(Operation *op, ArrayRef<Type> inferred);
+} // namespace detail
+
+/// The verifier of every op with a C++ shape rule (DLC_ShapedOp in
+/// DLCOps.td): runs the rule with diagnostics on, then compares the declared
+/// result types with the inferred ones. One trait instead of a `verify()`
+/// per op; the InferTypeOpInterface verifier, which runs later, would only
+/// say "failed to infer".
+template <typename ConcreteType>
+class ShapeRuleVerified
+    : public OpTrait::TraitBase<ConcreteType, ShapeRuleVerified> {
+public:
+  static LogicalResult verifyTrait(Operation *op) {
+    SmallVector<Type> types;
+    if (failed(ConcreteType::inferReturnTypes(
+            op->getContext(), op->getLoc(),
+            typename ConcreteType::Adaptor(cast<ConcreteType>(op)), types)))
+      return failure();
+    return detail::verifyResultTypesMatch(op, types);
+  }
+};
+
 } // namespace mlir::dlc
 
 #include "dlc/Dialect/DLC/IR/DLCInterfaces.h.inc"

@@ -1,8 +1,10 @@
 //===- DLCOps.td - dlc layer operations --------------------*- tablegen -*-===//
 //
 // One banner per operation. Every op is Pure, verifies its operands and
-// attributes in C++ (DLCOps.cpp, the same code that infers its result type),
-// and prints its operand and result types as a function type.
+// attributes in C++ (the same code that infers its result type: DLCOps.cpp
+// for this file's ops, DLCGradientOps.cpp, DLCOptimizerOps.cpp and
+// DLCFusedOps.cpp for the included families), and prints its operand and
+// result types as a function type.
 //
 //===----------------------------------------------------------------------===//
 
@@ -57,11 +59,16 @@ class DLC_Op<string mnemonic, list<Trait> traits = []>
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
+// Verifies an op by running its C++ shape rule with diagnostics on and
+// comparing the result types (mlir::dlc::ShapeRuleVerified in DLCOps.h).
+def DLC_ShapeRuleVerified : NativeOpTrait<"ShapeRuleVerified"> {
+  let cppNamespace = "::mlir::dlc";
+}
+
 // An op whose result type is computed (and verified) by C++ shape rules.
 class DLC_ShapedOp<string mnemonic, list<Trait> traits = []>
-    : DLC_Op<mnemonic, !listconcat(traits, [InferTypeOpAdaptor])> {
-  let hasVerifier = 1;
-}
+    : DLC_Op<mnemonic, !listconcat(traits, [InferTypeOpAdaptor,
+                                            DLC_ShapeRuleVerified])>;
 
 // One input, one result of the same type.
 class DLC_UnaryElementwiseOp<string mnemonic, list<Trait> traits = []>

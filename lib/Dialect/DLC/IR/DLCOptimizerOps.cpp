@@ -1,0 +1,39 @@
+//===- DLCOptimizerOps.cpp - dlc optimizer updates: verifiers -------------===//
+//
+// The attribute checks of the ops in DLCOptimizerOps.td (their types are
+// constrained in ODS).
+//
+//===----------------------------------------------------------------------===//
+
+#include "dlc/Dialect/DLC/IR/DLCOps.h"
+
+using namespace mlir;
+using namespace mlir::dlc;
+
+LogicalResult SgdUpdateOp::verify() {
+  float momentum = getMomentum().convertToFloat();
+  if (!(momentum >= 0.0f && momentum < 1.0f))
+    return emitOpError("momentum must be in [0, 1), got ") << momentum;
+  if (getNesterov() && momentum == 0.0f)
+    return emitOpError("nesterov requires a non-zero momentum");
+  if (!(getWeightDecay().convertToFloat() >= 0.0f))
+    return emitOpError("weight_decay must be non-negative, got ")
+           << getWeightDecay().convertToFloat();
+  return success();
+}
+
+LogicalResult AdamUpdateOp::verify() {
+  for (auto [name, value] : {std::make_pair("beta1", getBeta1()),
+                             std::make_pair("beta2", getBeta2())}) {
+    float beta = value.convertToFloat();
+    if (!(beta >= 0.0f && beta < 1.0f))
+      return emitOpError() << name << " must be in [0, 1), got " << beta;
+  }
+  if (!(getEpsilon().convertToFloat() > 0.0f))
+    return emitOpError("epsilon must be positive, got ")
+           << getEpsilon().convertToFloat();
+  if (!(getWeightDecay().convertToFloat() >= 0.0f))
+    return emitOpError("weight_decay must be non-negative, got ")
+           << getWeightDecay().convertToFloat();
+  return success();
+}
