@@ -10,6 +10,7 @@
 #include "dlc/Runtime/Checkpoint.h"
 #include "dlc/Runtime/Data/Dataset.h"
 #include "dlc/Runtime/Data/Idx.h"
+#include "dlc/Runtime/Device.h"
 #include "dlc/Runtime/Runtime.h"
 #include "dlc/Runtime/Support.h"
 #include "dlc/Runtime/Trainer.h"
@@ -128,10 +129,10 @@ struct UsageError {
 
 class Cli {
 public:
-  Cli(llvm::StringRef program, const CompiledModel &model,
+  Cli(llvm::StringRef program, const CompiledModel &model, Device &device,
       llvm::raw_ostream &out, llvm::raw_ostream &err, bool terminal)
-      : program(program), model(model), out(out), err(err), terminal(terminal) {
-  }
+      : program(program), model(model), device(device), out(out), err(err),
+        terminal(terminal) {}
 
   int run(llvm::ArrayRef<std::string> args);
 
@@ -162,6 +163,7 @@ private:
 
   llvm::StringRef program;
   const CompiledModel &model;
+  Device &device;
   llvm::raw_ostream &out, &err;
   bool terminal;
   std::optional<UsageError> usage;
@@ -440,7 +442,7 @@ int Cli::train(const ParsedArgs &a) {
                                         o.resume.c_str()));
   applyThreads(o.threads);
 
-  auto status = dlc::runtime::train(model, o, out, err);
+  auto status = dlc::runtime::train(model, device, o, out, err);
   if (!status)
     return fail(status.takeError());
   switch (*status) {
@@ -454,14 +456,25 @@ int Cli::train(const ParsedArgs &a) {
   return ExitError;
 }
 
-/// Loads --checkpoint into a fresh executor; returns its metadata.
-static llvm::Expected<Metadata> loadForInference(const ParsedArgs &a,
-                                                 Executor &executor) {
+/// An executor on `device` with the tensors of --checkpoint; `meta` gets
+/// the checkpoint's metadata.
+static llvm::Expected<Executor> loadForInference(const ParsedArgs &a,
+                                                 const CompiledModel &model,
+                                                 Device &device,
+                                                 Metadata &meta) {
   if (!a.has("checkpoint"))
     return llvm::createStringError(
         "--checkpoint CKPT is required (e.g. runs/<model>/best.safetensors)");
-  return loadCheckpoint(a.get("checkpoint"), executor.getModel(),
-                        executor.getTensors(), CheckpointUse::Inference);
+  auto executor = Executor::create(model, device);
+  if (!executor)
+    return executor.takeError();
+  auto loaded =
+      loadCheckpoint(a.get("checkpoint"), model, executor->getTensors(),
+                     CheckpointUse::Inference);
+  if (!loaded)
+    return loaded.takeError();
+  meta = std::move(*loaded);
+  return executor;
 }
 
 int Cli::evaluate(const ParsedArgs &a) {
@@ -477,16 +490,16 @@ int Cli::evaluate(const ParsedArgs &a) {
     usage = UsageError{"--data is required"};
     return ExitUsage;
   }
-  Executor executor(model);
-  auto meta = loadForInference(a, executor);
-  if (!meta)
-    return fail(meta.takeError());
+  Metadata meta;
+  auto executor = loadForInference(a, model, device, meta);
+  if (!executor)
+    return fail(executor.takeError());
   // Defaults from the checkpoint's run, so the same samples are held out.
   double savedSplit = 0;
-  if (auto it = meta->find("validation_split"); it != meta->end())
+  if (auto it = meta.find("validation_split"); it != meta.end())
     savedSplit = std::strtod(it->second.c_str(), nullptr);
   uint64_t savedSeed = 0;
-  if (auto it = meta->find("seed"); it != meta->end())
+  if (auto it = meta.find("seed"); it != meta.end())
     savedSeed = std::strtoull(it->second.c_str(), nullptr, 10);
   double split = number(a, "validation-split", savedSplit, 0, 0.99);
   uint64_t seed = static_cast<uint64_t>(
@@ -506,9 +519,12 @@ int Cli::evaluate(const ParsedArgs &a) {
   out << "Evaluating " << a.get("checkpoint") << " on " << data->description
       << "\n";
   auto report = [&](const char *name, const BatchAssembler &batches,
-                    int64_t offset, int64_t count) {
+                    int64_t offset, int64_t count) -> llvm::Error {
     auto start = std::chrono::steady_clock::now();
-    Metric m = evaluateSamples(executor, batches, offset, count);
+    auto metric = evaluateSamples(*executor, batches, offset, count);
+    if (!metric)
+      return metric.takeError();
+    const Metric &m = *metric;
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count();
@@ -516,12 +532,15 @@ int Cli::evaluate(const ParsedArgs &a) {
                          "images, {4:F0} images/s)\n",
                          name, m.loss, 100 * m.accuracy, count,
                          seconds > 0 ? count / seconds : 0);
+    return llvm::Error::success();
   };
   if (validation > 0)
-    report("validation", trainBatches, data->train.size() - validation,
-           validation);
+    if (llvm::Error e = report("validation", trainBatches,
+                               data->train.size() - validation, validation))
+      return fail(std::move(e));
   if (data->test.size() > 0)
-    report("test", testBatches, 0, data->test.size());
+    if (llvm::Error e = report("test", testBatches, 0, data->test.size()))
+      return fail(std::move(e));
   out.flush();
   return ExitSuccess;
 }
@@ -541,10 +560,10 @@ int Cli::predict(const ParsedArgs &a) {
   if (!model.getPredict())
     return fail(llvm::createStringError("model '%s' has no predict function",
                                         model.getName().str().c_str()));
-  Executor executor(model);
-  auto meta = loadForInference(a, executor);
-  if (!meta)
-    return fail(meta.takeError());
+  Metadata meta;
+  auto executor = loadForInference(a, model, device, meta);
+  if (!executor)
+    return fail(executor.takeError());
   auto images = readIdxImages(a.get("input"));
   if (!images)
     return fail(images.takeError());
@@ -564,8 +583,11 @@ int Cli::predict(const ParsedArgs &a) {
     // not printed (predict's rows are independent).
     for (int64_t r = 0; r < b; ++r)
       rows[r] = static_cast<uint32_t>(first + (first + r < n ? r : 0));
-    batches.assemble(rows, 0, executor.getInput(), executor.getLabels());
-    const float *logits = executor.predict();
+    batches.assemble(rows, 0, executor->getInput(), executor->getLabels());
+    llvm::Expected<const float *> predicted = executor->predict();
+    if (!predicted)
+      return fail(predicted.takeError());
+    const float *logits = *predicted;
     for (int64_t r = 0; r < b && first + r < n; ++r) {
       const float *row = logits + r * k;
       double maxLogit = *std::max_element(row, row + k), sum = 0;
@@ -639,7 +661,14 @@ int dlc::runtime::runMain(llvm::StringRef program,
     err << "error: " << llvm::toString(model.takeError()) << "\n";
     return ExitError;
   }
-  Cli cli(program, **model, out, err, terminal);
+  // The model's buffers live on the device the table names (model ABI v0
+  // tables are CPU code).
+  auto device = createDevice(static_cast<int32_t>(DeviceKind::CPU));
+  if (!device) {
+    err << "error: " << llvm::toString(device.takeError()) << "\n";
+    return ExitError;
+  }
+  Cli cli(program, **model, **device, out, err, terminal);
   int status = cli.run(args);
   out.flush();
   return status;
