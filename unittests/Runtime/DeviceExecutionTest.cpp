@@ -15,12 +15,14 @@
 #include "dlc/Runtime/Executor.h"
 #include "dlc/Runtime/Trainer.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
 
 using namespace dlc::runtime;
 using namespace dlc::runtime::testing;
+using ::testing::HasSubstr;
 
 namespace {
 
@@ -95,6 +97,21 @@ TEST(ExecutorDeviceTest, HostInvisibleDeviceStagesTheBatchAndMatchesCPU) {
   const float *lb = cantFail(onDevice.predict());
   EXPECT_EQ(std::memcmp(la, lb, kFakeBatch * kFakeClasses * 4), 0);
   EXPECT_EQ(fakeHooks().abiErrors, 0);
+}
+
+TEST(ExecutorDeviceTest, ADeviceOutOfMemoryIsAnError) {
+  auto model = CompiledModel::create(fakeModel());
+  ASSERT_TRUE(bool(model));
+  HostInvisibleDevice device;
+  // Room for the 16x3 kernel and its second copy, not for the bias.
+  device.capacity = 2 * 16 * 3 * 4;
+  auto executor = Executor::create(**model, device);
+  EXPECT_THAT(errorMessage(executor.takeError()),
+              HasSubstr("cannot allocate param 'dense/bias' on the "
+                        "host-invisible device: out of device memory (12 "
+                        "bytes requested, 0 free)"));
+  // What was allocated is given back.
+  EXPECT_EQ(device.allocated, 0);
 }
 
 /// The tensors of a checkpoint file.

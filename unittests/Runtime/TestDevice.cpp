@@ -46,6 +46,11 @@ llvm::Error CountingCPUDevice::synchronize() {
 }
 
 llvm::Expected<DeviceBuffer> HostInvisibleDevice::allocate(size_t bytes) {
+  if (int64_t(bytes) > capacity - allocated)
+    return llvm::createStringError(
+        "out of device memory (%zu bytes requested, %lld free)", bytes,
+        (long long)(capacity - allocated));
+  allocated += bytes;
   ++counts.allocations;
   // Memory the compiled (fake) code can use, taken from the base class's
   // host allocator; only hostAddress hides it from the runtime.
@@ -56,6 +61,7 @@ llvm::Expected<DeviceBuffer> HostInvisibleDevice::allocate(size_t bytes) {
 }
 
 void HostInvisibleDevice::free(DeviceBuffer buffer) {
+  allocated -= buffer.size;
   ++counts.frees;
   Device::freeHost(buffer.address);
 }

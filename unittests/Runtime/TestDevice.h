@@ -17,6 +17,7 @@
 #include "dlc/Runtime/Device.h"
 #include "dlc/Runtime/DeviceTensor.h"
 
+#include <cstdint>
 #include <vector>
 
 namespace dlc::runtime::testing {
@@ -50,6 +51,8 @@ class HostInvisibleDevice : public Device {
 public:
   HostInvisibleDevice() : Device(DeviceKind::CUDA) {}
   DeviceCounts counts;
+  /// Allocations beyond this many bytes in all fail, as on a full GPU.
+  int64_t capacity = INT64_MAX, allocated = 0;
 
   llvm::StringRef getName() const override { return "host-invisible"; }
   llvm::Expected<DeviceBuffer> allocate(size_t bytes) override;
