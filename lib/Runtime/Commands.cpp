@@ -1,9 +1,8 @@
 //===- Commands.cpp - The commands of compiled training executables ------===//
 //
 // train, evaluate, predict and info on the options CommandLine.h parsed,
-// and dlcRuntimeMain, the executable's entry point. A command checks its
-// option values before it touches data or the model's device, so command
-// line mistakes exit with status 2 and a hint to --help.
+// and dlcRuntimeMain, the executable's entry point. Command-line mistakes
+// exit with status 2 and a hint to --help, other errors with status 1.
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,10 +32,13 @@ namespace {
 
 class Cli {
 public:
-  Cli(llvm::StringRef program, const CompiledModel &model, Device &device,
-      llvm::raw_ostream &out, llvm::raw_ostream &err, bool terminal)
-      : program(program), model(model), device(device), out(out), err(err),
-        terminal(terminal) {}
+  /// `device` is null when the model's device cannot be used, for the
+  /// reason `deviceProblem`.
+  Cli(llvm::StringRef program, const CompiledModel &model, Device *device,
+      llvm::StringRef deviceProblem, llvm::raw_ostream &out,
+      llvm::raw_ostream &err, bool terminal)
+      : program(program), model(model), device(device),
+        deviceProblem(deviceProblem), out(out), err(err), terminal(terminal) {}
 
   int run(llvm::ArrayRef<std::string> args);
 
@@ -71,7 +73,8 @@ private:
 
   llvm::StringRef program;
   const CompiledModel &model;
-  Device &device;
+  Device *device;
+  llvm::StringRef deviceProblem;
   llvm::raw_ostream &out, &err;
   bool terminal;
   std::optional<UsageError> usage;
@@ -207,7 +210,9 @@ int Cli::train(const ParsedArgs &a) {
                                         o.resume.c_str()));
   applyThreads(o.threads);
 
-  auto status = dlc::runtime::train(model, device, o, out, err);
+  if (!device)
+    return fail(llvm::createStringError(deviceProblem));
+  auto status = dlc::runtime::train(model, *device, o, out, err);
   if (!status)
     return fail(status.takeError());
   switch (*status) {
@@ -255,8 +260,10 @@ int Cli::evaluate(const ParsedArgs &a) {
     usage = UsageError{"--data is required"};
     return ExitUsage;
   }
+  if (!device)
+    return fail(llvm::createStringError(deviceProblem));
   Metadata meta;
-  auto executor = loadForInference(a, model, device, meta);
+  auto executor = loadForInference(a, model, *device, meta);
   if (!executor)
     return fail(executor.takeError());
   // Defaults from the checkpoint's run, so the same samples are held out.
@@ -325,8 +332,10 @@ int Cli::predict(const ParsedArgs &a) {
   if (!model.getPredict())
     return fail(llvm::createStringError("model '%s' has no predict function",
                                         model.getName().str().c_str()));
+  if (!device)
+    return fail(llvm::createStringError(deviceProblem));
   Metadata meta;
-  auto executor = loadForInference(a, model, device, meta);
+  auto executor = loadForInference(a, model, *device, meta);
   if (!executor)
     return fail(executor.takeError());
   auto images = readIdxImages(a.get("input"));
@@ -426,14 +435,16 @@ int dlc::runtime::runMain(llvm::StringRef program,
     err << "error: " << llvm::toString(model.takeError()) << "\n";
     return ExitError;
   }
-  // The model's buffers live on the device the table names (model ABI v0
-  // tables are CPU code).
-  auto device = createDevice(static_cast<int32_t>(DeviceKind::CPU));
-  if (!device) {
-    err << "error: " << llvm::toString(device.takeError()) << "\n";
-    return ExitError;
-  }
-  Cli cli(program, **model, **device, out, err, terminal);
+  // The model's buffers live on the device the table names. A model for a
+  // device this runtime cannot drive can still be described (`info`); the
+  // commands that run it say why they cannot.
+  std::unique_ptr<Device> device;
+  std::string deviceProblem;
+  if (auto created = createDevice((*model)->getDevice()))
+    device = std::move(*created);
+  else
+    deviceProblem = llvm::toString(created.takeError());
+  Cli cli(program, **model, device.get(), deviceProblem, out, err, terminal);
   int status = cli.run(args);
   out.flush();
   return status;

@@ -13,6 +13,7 @@
 
 #include "dlc/Runtime/Checkpoint.h"
 #include "dlc/Runtime/Executor.h"
+#include "dlc/Runtime/Runtime.h"
 #include "dlc/Runtime/Trainer.h"
 
 #include <gmock/gmock.h>
@@ -168,6 +169,35 @@ TEST(TrainerDeviceTest, TrainingAndResumeOnAHostInvisibleDeviceMatchCPU) {
   EXPECT_EQ(checkpointTensors(onCpu.file("last.safetensors")),
             checkpointTensors(resumed.file("last.safetensors")));
   EXPECT_EQ(fakeHooks().abiErrors, 0);
+}
+
+TEST(CommandLineDeviceTest, ACUDAModelIsDescribedButNotRun) {
+  resetFakeHooks();
+  dlc_model_info cuda = fakeModel();
+  cuda.device = DLC_DEVICE_CUDA;
+  auto run = [&](std::vector<std::string> args, std::string &out,
+                 std::string &err) {
+    llvm::raw_string_ostream os(out), es(err);
+    return runMain("fake", args, cuda, os, es, /*terminal=*/false);
+  };
+  std::string out, err;
+  EXPECT_EQ(run({"info"}, out, err), ExitSuccess) << err;
+  EXPECT_THAT(out, HasSubstr("dense/kernel/velocity"));
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"train", "--data", "synthetic"},
+        {"evaluate", "--data", "synthetic", "--checkpoint", "x"},
+        {"predict", "--checkpoint", "x", "--input", "y"}}) {
+    out.clear(), err.clear();
+    EXPECT_EQ(run(args, out, err), ExitError) << args[0];
+    EXPECT_THAT(err, HasSubstr("compiled for a CUDA device, but this runtime "
+                               "has no CUDA device support yet"))
+        << args[0];
+  }
+  // A command-line mistake is still reported as one.
+  out.clear(), err.clear();
+  EXPECT_EQ(run({"train", "--epochs", "x", "--data", "synthetic"}, out, err),
+            ExitUsage);
+  EXPECT_EQ(fakeHooks().trainCalls, 0);
 }
 
 } // namespace

@@ -19,6 +19,8 @@
 #ifndef DLC_RUNTIME_DEVICE_H
 #define DLC_RUNTIME_DEVICE_H
 
+#include "dlc/Runtime/ModelABI.h"
+
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
@@ -29,8 +31,11 @@
 namespace dlc::runtime {
 
 /// The kinds of device a model table can name, numbered as its `device`
-/// field (DLC_DEVICE_CPU, DLC_DEVICE_CUDA).
-enum class DeviceKind : int32_t { CPU = 0, CUDA = 1 };
+/// field.
+enum class DeviceKind : int32_t {
+  CPU = DLC_DEVICE_CPU,
+  CUDA = DLC_DEVICE_CUDA
+};
 
 /// "cpu", "cuda".
 llvm::StringRef deviceKindName(DeviceKind kind);
