@@ -16,8 +16,6 @@
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <cstring>
-
 using namespace dlc::runtime;
 
 static_assert(llvm::endianness::native == llvm::endianness::little,
@@ -191,21 +189,32 @@ std::vector<uint8_t> dlc::runtime::serializeSafeTensors(
 
 llvm::Error dlc::runtime::saveCheckpoint(llvm::StringRef path,
                                          const CompiledModel &model,
-                                         const std::vector<Tensor> &tensors,
+                                         llvm::ArrayRef<DeviceTensor> tensors,
                                          const Metadata &metadata) {
+  // Views of the device memory on the CPU, downloaded copies elsewhere.
+  std::vector<Tensor> host;
+  host.reserve(tensors.size());
+  for (const DeviceTensor &tensor : tensors) {
+    llvm::Expected<Tensor> values = tensor.download();
+    if (!values)
+      return values.takeError();
+    host.push_back(std::move(*values));
+  }
   std::vector<std::pair<std::string, const Tensor *>> named;
-  for (auto [spec, tensor] : llvm::zip(model.getTensors(), tensors))
+  for (auto [spec, tensor] : llvm::zip(model.getTensors(), host))
     named.push_back({spec.name, &tensor});
   return writeFileAtomically(path, serializeSafeTensors(named, metadata));
 }
 
 llvm::Expected<Metadata>
 dlc::runtime::loadCheckpoint(llvm::StringRef path, const CompiledModel &model,
-                             std::vector<Tensor> &tensors, CheckpointUse use) {
+                             llvm::MutableArrayRef<DeviceTensor> tensors,
+                             CheckpointUse use) {
   auto file = SafeTensorsFile::read(path);
   if (!file)
     return file.takeError();
   std::vector<std::string> problems;
+  std::vector<std::pair<DeviceTensor *, const uint8_t *>> uploads;
   for (auto [spec, tensor] : llvm::zip(model.getTensors(), tensors)) {
     const SafeTensorsFile::Entry *entry = file->lookup(spec.name);
     if (!entry) {
@@ -225,7 +234,7 @@ dlc::runtime::loadCheckpoint(llvm::StringRef path, const CompiledModel &model,
           dtypeName(spec.dtype), formatShape(spec.shape)));
       continue;
     }
-    std::memcpy(tensor.data(), entry->data.data(), entry->data.size());
+    uploads.push_back({&tensor, entry->data.data()});
   }
   for (const SafeTensorsFile::Entry &entry : file->getEntries())
     if (!model.lookupTensor(entry.name))
@@ -244,5 +253,9 @@ dlc::runtime::loadCheckpoint(llvm::StringRef path, const CompiledModel &model,
         "checkpoint '%s'%s does not match model '%s': %s", path.str().c_str(),
         from.c_str(), model.getName().str().c_str(), list.c_str());
   }
+  // Straight from the file's bytes into device memory: one copy.
+  for (auto [tensor, data] : uploads)
+    if (llvm::Error e = tensor->upload(data))
+      return std::move(e);
   return file->getMetadata();
 }

@@ -1,7 +1,8 @@
 //===- Executor.cpp - Buffers and calls into the compiled code ------------===//
 //
 // Descriptors are built once per entry point; each call only re-points them
-// at the current buffers (which change with every ping-pong swap).
+// at the current buffers (which change with every ping-pong swap). Every
+// buffer is allocated once, in create(): a step allocates nothing.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,31 +13,75 @@
 
 using namespace dlc::runtime;
 
-Executor::Executor(const CompiledModel &model) : model(model) {
+llvm::Expected<Executor> Executor::create(const CompiledModel &model,
+                                          Device &device) {
+  Executor executor(model, device);
+  auto onDevice = [&](const TensorSpec &spec) {
+    auto tensor = DeviceTensor::allocate(device, spec.dtype, spec.shape);
+    if (!tensor)
+      return llvm::Expected<DeviceTensor>(llvm::createStringError(
+          "cannot allocate " + groupName(spec.group) + " '" + spec.name +
+          "' on the " + device.getName() +
+          " device: " + llvm::toString(tensor.takeError())));
+    return tensor;
+  };
   for (const TensorSpec &spec : model.getTensors()) {
-    current.emplace_back(spec.dtype, spec.shape);
+    auto tensor = onDevice(spec);
+    if (!tensor)
+      return tensor.takeError();
+    executor.current.push_back(std::move(*tensor));
     // Only a train_step that returns new values (rather than updating its
     // arguments in place) needs a second copy to write them into.
     bool pingPong = model.getTrainStep() && !model.getTrainStep().inPlace;
-    next.emplace_back(pingPong ? Tensor(spec.dtype, spec.shape) : Tensor());
+    if (!pingPong) {
+      executor.next.emplace_back();
+      continue;
+    }
+    tensor = onDevice(spec);
+    if (!tensor)
+      return tensor.takeError();
+    executor.next.push_back(std::move(*tensor));
   }
+
   llvm::ArrayRef<int64_t> shape = model.getInputShape();
-  input = Tensor(DType::F32, shape);
-  labels = Tensor(DType::I32, {shape[0]});
-  loss = Tensor(DType::F32, {});
-  correct = Tensor(DType::I32, {});
+  auto stage = [&](StagedTensor &tensor, const char *name, DType dtype,
+                   llvm::ArrayRef<int64_t> shape) -> llvm::Error {
+    auto staged = StagedTensor::allocate(device, dtype, shape);
+    if (!staged)
+      return llvm::createStringError(
+          llvm::Twine("cannot allocate the ") + name + " buffer on the " +
+          device.getName() + " device: " + llvm::toString(staged.takeError()));
+    tensor = std::move(*staged);
+    return llvm::Error::success();
+  };
+  if (llvm::Error e = stage(executor.input, "input", DType::F32, shape))
+    return std::move(e);
+  if (llvm::Error e = stage(executor.labels, "labels", DType::I32, shape[0]))
+    return std::move(e);
+  if (llvm::Error e = stage(executor.loss, "loss", DType::F32, {}))
+    return std::move(e);
+  if (llvm::Error e = stage(executor.correct, "correct", DType::I32, {}))
+    return std::move(e);
   if (model.getNumClasses())
-    logits = Tensor(DType::F32, {shape[0], model.getNumClasses()});
-  prepare(model.getTrainStep(), trainCall);
-  prepare(model.getEvalStep(), evalCall);
-  prepare(model.getPredict(), predictCall);
+    if (llvm::Error e = stage(executor.logits, "logits", DType::F32,
+                              {shape[0], model.getNumClasses()}))
+      return std::move(e);
+  executor.prepare(model.getTrainStep(), executor.trainCall);
+  executor.prepare(model.getEvalStep(), executor.evalCall);
+  executor.prepare(model.getPredict(), executor.predictCall);
+  return std::move(executor);
 }
 
 llvm::Error Executor::initialize(uint64_t seed) {
-  for (auto [spec, tensor] : llvm::zip(model.getTensors(), current))
-    if (llvm::Error err = initializeTensor(tensor, spec.init, seed, spec.name,
-                                           spec.initConfig))
+  for (auto [spec, tensor] : llvm::zip(model.getTensors(), current)) {
+    // On the CPU this fills the device memory in place.
+    Tensor host = tensor.hostTensor();
+    if (llvm::Error err =
+            initializeTensor(host, spec.init, seed, spec.name, spec.initConfig))
       return err;
+    if (llvm::Error err = tensor.upload(host))
+      return err;
+  }
   return llvm::Error::success();
 }
 
@@ -58,14 +103,14 @@ void Executor::prepare(const BoundFunction &fn, Call &call) {
   }
 }
 
-void *Executor::tensorFor(const Slot &slot, bool result) {
+void *Executor::addressFor(const Slot &slot, bool result) {
   switch (slot.kind) {
   case Slot::Persistent:
-    return (result ? next : current)[slot.tensor].data();
+    return (result ? next : current)[slot.tensor].getAddress();
   case Slot::Input:
-    return input.data();
+    return input.device().getAddress();
   case Slot::Labels:
-    return labels.data();
+    return labels.device().getAddress();
   case Slot::Step:
     return &stepValue;
   case Slot::Seed:
@@ -73,48 +118,69 @@ void *Executor::tensorFor(const Slot &slot, bool result) {
   case Slot::LearningRate:
     return &learningRateValue;
   case Slot::Loss:
-    return loss.data();
+    return loss.device().getAddress();
   case Slot::Correct:
-    return correct.data();
+    return correct.device().getAddress();
   case Slot::Logits:
-    return logits.data();
+    return logits.device().getAddress();
   }
   return nullptr;
 }
 
-void Executor::bindAndCall(const BoundFunction &fn, Call &call) {
+llvm::Error Executor::bindAndCall(const BoundFunction &fn, Call &call) {
+  // The batch the host assembled since the last step.
+  if (llvm::Error e = input.upload())
+    return e;
+  if (llvm::Error e = labels.upload())
+    return e;
   const dlc_function_info &info = *fn.info;
   for (int i = 0, e = info.num_args + info.num_results; i < e; ++i) {
     bool result = i >= info.num_args;
     const Slot &slot = result ? fn.results[i - info.num_args] : fn.args[i];
-    void *data = tensorFor(slot, result);
+    void *address = addressFor(slot, result);
     if (call.descriptors[i])
-      call.descriptors[i]->bind(data);
+      call.descriptors[i]->bind(address);
     else
-      call.packed[i] = data;
+      call.packed[i] = address; // Scalars by value live on the host.
   }
   info.packed(call.packed.data());
+  return llvm::Error::success();
 }
 
-StepResult Executor::train(int64_t step, int64_t seed, float learningRate) {
+llvm::Expected<StepResult> Executor::readLossAndCorrect() {
+  if (llvm::Error e = loss.download())
+    return std::move(e);
+  if (llvm::Error e = correct.download())
+    return std::move(e);
+  return StepResult{*loss.host().data<float>(),
+                    *correct.host().data<int32_t>()};
+}
+
+llvm::Expected<StepResult> Executor::train(int64_t step, int64_t seed,
+                                           float learningRate) {
   assert(model.getTrainStep() && "the model has no train_step");
   stepValue = step;
   seedValue = seed;
   learningRateValue = learningRate;
-  bindAndCall(model.getTrainStep(), trainCall);
+  if (llvm::Error e = bindAndCall(model.getTrainStep(), trainCall))
+    return std::move(e);
   if (!model.getTrainStep().inPlace)
     std::swap(current, next);
-  return {*loss.data<float>(), *correct.data<int32_t>()};
+  return readLossAndCorrect();
 }
 
-StepResult Executor::evaluate() {
+llvm::Expected<StepResult> Executor::evaluate() {
   assert(model.getEvalStep() && "the model has no eval_step");
-  bindAndCall(model.getEvalStep(), evalCall);
-  return {*loss.data<float>(), *correct.data<int32_t>()};
+  if (llvm::Error e = bindAndCall(model.getEvalStep(), evalCall))
+    return std::move(e);
+  return readLossAndCorrect();
 }
 
-const float *Executor::predict() {
+llvm::Expected<const float *> Executor::predict() {
   assert(model.getPredict() && "the model has no predict");
-  bindAndCall(model.getPredict(), predictCall);
-  return logits.data<float>();
+  if (llvm::Error e = bindAndCall(model.getPredict(), predictCall))
+    return std::move(e);
+  if (llvm::Error e = logits.download())
+    return std::move(e);
+  return logits.host().data<float>();
 }

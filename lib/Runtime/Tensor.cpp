@@ -61,13 +61,31 @@ std::string dlc::runtime::formatShape(llvm::ArrayRef<int64_t> shape) {
   return s;
 }
 
-void Tensor::FreeDeleter::operator()(void *p) const { std::free(p); }
+void Tensor::FreeDeleter::operator()(void *p) const {
+  if (owned)
+    std::free(p);
+}
 
-Tensor::Tensor(DType dtype, llvm::ArrayRef<int64_t> shape)
-    : dtype(dtype), shape(shape.begin(), shape.end()) {
+void Tensor::setShape(DType newDType, llvm::ArrayRef<int64_t> newShape) {
+  dtype = newDType;
+  shape.assign(newShape.begin(), newShape.end());
   numElements = 1;
-  for (int64_t d : shape)
+  for (int64_t d : newShape)
     numElements *= d;
+}
+
+Tensor Tensor::borrow(DType dtype, llvm::ArrayRef<int64_t> shape, void *data) {
+  assert(reinterpret_cast<uintptr_t>(data) % 64 == 0 &&
+         "borrowed memory must be 64-byte aligned");
+  Tensor t;
+  t.setShape(dtype, shape);
+  t.buffer = std::unique_ptr<uint8_t, FreeDeleter>(
+      static_cast<uint8_t *>(data), FreeDeleter(/*owned=*/false));
+  return t;
+}
+
+Tensor::Tensor(DType dtype, llvm::ArrayRef<int64_t> shape) {
+  setShape(dtype, shape);
   // Vector loads in compiled code like 64-byte alignment; aligned_alloc
   // wants a size that is a multiple of the alignment (and non-zero).
   size_t bytes = getSizeInBytes();

@@ -60,9 +60,9 @@ private:
 // Evaluation
 //===----------------------------------------------------------------------===//
 
-Metric dlc::runtime::evaluateSamples(Executor &executor,
-                                     const BatchAssembler &batches,
-                                     int64_t offset, int64_t count) {
+llvm::Expected<Metric>
+dlc::runtime::evaluateSamples(Executor &executor, const BatchAssembler &batches,
+                              int64_t offset, int64_t count) {
   int64_t b = executor.getModel().getBatchSize();
   llvm::SmallVector<uint32_t> rows(b);
   double lossSum = 0;
@@ -72,9 +72,11 @@ Metric dlc::runtime::evaluateSamples(Executor &executor,
     for (int64_t r = 0; r < b; ++r)
       rows[r] = static_cast<uint32_t>(i * b + r);
     batches.assemble(rows, offset, executor.getInput(), executor.getLabels());
-    StepResult result = executor.evaluate();
-    lossSum += double(result.loss) * b;
-    correct += result.correct;
+    llvm::Expected<StepResult> result = executor.evaluate();
+    if (!result)
+      return result.takeError();
+    lossSum += double(result->loss) * b;
+    correct += result->correct;
   }
   if (tail) {
     // Pad with copies of the tail's first sample, then subtract what those
@@ -83,17 +85,22 @@ Metric dlc::runtime::evaluateSamples(Executor &executor,
     for (int64_t r = 0; r < b; ++r)
       rows[r] = r < tail ? first + static_cast<uint32_t>(r) : first;
     batches.assemble(rows, offset, executor.getInput(), executor.getLabels());
-    StepResult padded = executor.evaluate();
+    llvm::Expected<StepResult> padded = executor.evaluate();
+    if (!padded)
+      return padded.takeError();
     std::fill(rows.begin(), rows.end(), first);
     batches.assemble(rows, offset, executor.getInput(), executor.getLabels());
-    StepResult copies = executor.evaluate();
+    llvm::Expected<StepResult> copies = executor.evaluate();
+    if (!copies)
+      return copies.takeError();
     int64_t pad = b - tail;
-    lossSum += double(padded.loss) * b - double(copies.loss) * pad;
-    correct += padded.correct - std::llround(double(copies.correct) * pad / b);
+    lossSum += double(padded->loss) * b - double(copies->loss) * pad;
+    correct +=
+        padded->correct - std::llround(double(copies->correct) * pad / b);
   }
   if (count == 0)
-    return {};
-  return {lossSum / count, double(correct) / count};
+    return Metric{};
+  return Metric{lossSum / count, double(correct) / count};
 }
 
 //===----------------------------------------------------------------------===//
@@ -136,9 +143,10 @@ constexpr const char *shuffle = "shuffle";
 
 class TrainingRun {
 public:
-  TrainingRun(const CompiledModel &model, const TrainOptions &options,
-              llvm::raw_ostream &out, llvm::raw_ostream &err)
-      : model(model), options(options), out(out), err(err), executor(model),
+  TrainingRun(const CompiledModel &model, Device &device,
+              const TrainOptions &options, llvm::raw_ostream &out,
+              llvm::raw_ostream &err)
+      : model(model), device(device), options(options), out(out), err(err),
         progress(out, options.progress, options.logEvery) {}
 
   llvm::Expected<TrainStatus> run();
@@ -159,9 +167,11 @@ private:
   }
 
   const CompiledModel &model;
+  Device &device;
   const TrainOptions &options;
   llvm::raw_ostream &out, &err;
-  Executor executor;
+  /// Set up first thing in setUp.
+  std::optional<Executor> executor;
   ProgressReporter progress;
 
   uint64_t seed = 0;
@@ -217,7 +227,7 @@ llvm::Error TrainingRun::saveCheckpoint(llvm::StringRef file) {
     return llvm::Error::success();
   std::string path = outPath(file);
   if (llvm::Error e = dlc::runtime::saveCheckpoint(
-          path, model, executor.getTensors(), metadata()))
+          path, model, executor->getTensors(), metadata()))
     return e;
   if (file == "last.safetensors")
     lastCheckpoint = path;
@@ -346,13 +356,17 @@ llvm::Error TrainingRun::setUp() {
     return llvm::createStringError("model '%s' has no train_step; it was "
                                    "compiled for inference only",
                                    model.getName().str().c_str());
+  auto created = Executor::create(model, device);
+  if (!created)
+    return created.takeError();
+  executor.emplace(std::move(*created));
   // The output directory first: a bad --out must not cost a data load.
   if (!options.outDir.empty())
     if (llvm::Error e = prepareOutputDirectory(options.outDir))
       return e;
 
   if (!options.resume.empty()) {
-    auto meta = loadCheckpoint(options.resume, model, executor.getTensors(),
+    auto meta = loadCheckpoint(options.resume, model, executor->getTensors(),
                                CheckpointUse::Training);
     if (!meta)
       return meta.takeError();
@@ -361,7 +375,7 @@ llvm::Error TrainingRun::setUp() {
                                      "': " + llvm::toString(std::move(e)));
   } else {
     seed = options.seed.value_or(0);
-    if (llvm::Error e = executor.initialize(seed))
+    if (llvm::Error e = executor->initialize(seed))
       return e;
   }
 
@@ -455,12 +469,20 @@ llvm::Error TrainingRun::finishEpoch(double trainSeconds,
   record.seconds = trainSeconds;
   record.imagesPerSecond = trainSeconds > 0 ? trainedImages / trainSeconds : 0;
   if (model.getEvalStep()) {
-    if (validationCount > 0)
-      record.validation =
-          evaluateSamples(executor, *trainBatches, trainCount, validationCount);
-    if (data.test.size() > 0)
-      record.test =
-          evaluateSamples(executor, *testBatches, 0, data.test.size());
+    if (validationCount > 0) {
+      auto metric = evaluateSamples(*executor, *trainBatches, trainCount,
+                                    validationCount);
+      if (!metric)
+        return metric.takeError();
+      record.validation = *metric;
+    }
+    if (data.test.size() > 0) {
+      auto metric =
+          evaluateSamples(*executor, *testBatches, 0, data.test.size());
+      if (!metric)
+        return metric.takeError();
+      record.test = *metric;
+    }
   }
   history.push_back(record);
   progress.println(formatEpochLine(record, options.epochs));
@@ -521,10 +543,14 @@ llvm::Expected<TrainStatus> TrainingRun::runEpochs() {
     while (position.batch < stepsPerEpoch) {
       auto start = Clock::now();
       batchIndices(order, position.batch, b, rows);
-      trainBatches->assemble(rows, 0, executor.getInput(),
-                             executor.getLabels());
+      trainBatches->assemble(rows, 0, executor->getInput(),
+                             executor->getLabels());
       float lr = float(schedule.at(position.step));
-      StepResult result = executor.train(position.step, int64_t(seed), lr);
+      llvm::Expected<StepResult> stepped =
+          executor->train(position.step, int64_t(seed), lr);
+      if (!stepped)
+        return stepped.takeError();
+      StepResult result = *stepped;
       seconds += std::chrono::duration<double>(Clock::now() - start).count();
       images += b;
 
@@ -616,9 +642,10 @@ llvm::Expected<TrainStatus> TrainingRun::run() {
 }
 
 llvm::Expected<TrainStatus> dlc::runtime::train(const CompiledModel &model,
+                                                Device &device,
                                                 const TrainOptions &options,
                                                 llvm::raw_ostream &out,
                                                 llvm::raw_ostream &err) {
-  TrainingRun run(model, options, out, err);
+  TrainingRun run(model, device, options, out, err);
   return run.run();
 }

@@ -1,6 +1,7 @@
 //===- CheckpointTest.cpp - safetensors files and model checkpoints -------===//
 
 #include "FakeModel.h"
+#include "TestDevice.h"
 #include "TestUtil.h"
 
 #include "dlc/Runtime/Checkpoint.h"
@@ -128,10 +129,12 @@ TEST(SafeTensorsTest, AtomicWriteReplacesWithoutLeftovers) {
   EXPECT_EQ(readFile(path), sampleFile());
 }
 
-TEST(CheckpointTest, ModelRoundTripIsBitExact) {
+/// Round trip of every tensor through a checkpoint on `device`.
+void expectModelRoundTripIsBitExact(Device &device) {
   auto model = CompiledModel::create(fakeModel());
   ASSERT_TRUE(bool(model)) << errorMessage(model);
-  Executor a(**model), b(**model);
+  Executor a = cantFail(Executor::create(**model, device));
+  Executor b = cantFail(Executor::create(**model, device));
   ASSERT_FALSE(a.initialize(11));
   TempDir dir;
   std::string path = dir.file("ckpt.safetensors");
@@ -140,22 +143,43 @@ TEST(CheckpointTest, ModelRoundTripIsBitExact) {
       loadCheckpoint(path, **model, b.getTensors(), CheckpointUse::Training);
   ASSERT_TRUE(bool(meta)) << errorMessage(meta);
   EXPECT_EQ(meta->at("step"), "5");
-  for (size_t i = 0; i < a.getTensors().size(); ++i)
-    EXPECT_EQ(a.getTensors()[i].bytes(), b.getTensors()[i].bytes());
+  std::vector<Tensor> ta = downloadAll(a.getTensors());
+  std::vector<Tensor> tb = downloadAll(b.getTensors());
+  for (size_t i = 0; i < ta.size(); ++i)
+    EXPECT_EQ(ta[i].bytes(), tb[i].bytes());
   // moving_variance starts at one, moving_mean and optimizer state at zero.
   auto index = (*model)->lookupTensor("stats/moving_variance");
   ASSERT_TRUE(index.has_value());
-  EXPECT_EQ(a.getTensors()[*index].data<float>()[0], 1.0f);
-  EXPECT_EQ(a.getTensors()[*(*model)->lookupTensor("stats/moving_mean")]
-                .data<float>()[0],
+  EXPECT_EQ(ta[*index].data<float>()[0], 1.0f);
+  EXPECT_EQ(ta[*(*model)->lookupTensor("stats/moving_mean")].data<float>()[0],
             0.0f);
+}
+
+TEST(CheckpointTest, ModelRoundTripIsBitExact) {
+  CPUDevice cpu;
+  expectModelRoundTripIsBitExact(cpu);
+}
+
+// Saving downloads every tensor and loading uploads it (the path a CUDA
+// device takes).
+TEST(CheckpointTest, ModelRoundTripThroughDeviceCopies) {
+  HostInvisibleDevice device;
+  expectModelRoundTripIsBitExact(device);
+  // The 6 tensors of each executor: a's uploaded by initialize and
+  // downloaded to save, b's uploaded on load, then both downloaded to
+  // compare.
+  EXPECT_EQ(device.counts.copiesToDevice, 6 + 6);
+  EXPECT_EQ(device.counts.copiesToHost, 6 + 12);
+  EXPECT_EQ(device.counts.allocations, device.counts.frees);
 }
 
 TEST(CheckpointTest, RejectsCheckpointOfAnotherModel) {
   auto model = CompiledModel::create(fakeModel());
   auto other = CompiledModel::create(otherFakeModel());
   ASSERT_TRUE(model && other);
-  Executor a(**other), b(**model);
+  CPUDevice cpu;
+  Executor a = cantFail(Executor::create(**other, cpu));
+  Executor b = cantFail(Executor::create(**model, cpu));
   ASSERT_FALSE(a.initialize(1));
   TempDir dir;
   std::string path = dir.file("other.safetensors");
@@ -183,17 +207,19 @@ TEST(CheckpointTest, RejectsCheckpointOfAnotherModel) {
 TEST(CheckpointTest, InferenceDoesNotNeedOptimizerState) {
   auto model = CompiledModel::create(fakeModel());
   ASSERT_TRUE(bool(model));
-  Executor a(**model);
+  CPUDevice cpu;
+  Executor a = cantFail(Executor::create(**model, cpu));
   ASSERT_FALSE(a.initialize(3));
+  std::vector<Tensor> values = downloadAll(a.getTensors());
   std::vector<std::pair<std::string, const Tensor *>> named;
-  for (auto [spec, tensor] : llvm::zip((*model)->getTensors(), a.getTensors()))
+  for (auto [spec, tensor] : llvm::zip((*model)->getTensors(), values))
     if (spec.group != TensorGroup::OptState)
       named.push_back({spec.name, &tensor});
   TempDir dir;
   std::string path = dir.file("weights.safetensors");
   ASSERT_FALSE(writeFileAtomically(
       path, llvm::ArrayRef<uint8_t>(serializeSafeTensors(named, {}))));
-  Executor b(**model);
+  Executor b = cantFail(Executor::create(**model, cpu));
   auto meta =
       loadCheckpoint(path, **model, b.getTensors(), CheckpointUse::Inference);
   EXPECT_TRUE(bool(meta)) << errorMessage(meta);

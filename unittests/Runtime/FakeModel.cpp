@@ -78,6 +78,22 @@ template <int K> struct Model {
   static constexpr dlc_tensor_info trainResults[] = {
       kernel, bias,     kernelVelocity, biasVelocity,
       mean,   variance, loss,           correct};
+  static constexpr dlc_tensor_info inPlace(dlc_tensor_info t) {
+    t.flags = DLC_TENSOR_IN_PLACE;
+    return t;
+  }
+  static constexpr dlc_tensor_info inPlaceArgs[] = {inPlace(kernel),
+                                                    inPlace(bias),
+                                                    inPlace(kernelVelocity),
+                                                    inPlace(biasVelocity),
+                                                    inPlace(mean),
+                                                    inPlace(variance),
+                                                    input,
+                                                    labels,
+                                                    step,
+                                                    seed,
+                                                    lr};
+  static constexpr dlc_tensor_info inPlaceResults[] = {loss, correct};
   static constexpr dlc_tensor_info evalArgs[] = {kernel,   bias,  mean,
                                                  variance, input, labels};
   static constexpr dlc_tensor_info evalResults[] = {loss, correct};
@@ -122,37 +138,16 @@ template <int K> struct Model {
     return total / kFakeBatch;
   }
 
-  static void trainStep(void **args) {
-    ++hooks.trainCalls;
-    const dlc_tensor_info *a = trainArgs, *res = trainResults;
-    const float *w = tensor<float>(args, 0, a[0]);
-    const float *b = tensor<float>(args, 1, a[1]);
-    const float *vw = tensor<float>(args, 2, a[2]);
-    const float *vb = tensor<float>(args, 3, a[3]);
-    const float *mean = tensor<float>(args, 4, a[4]);
-    const float *var = tensor<float>(args, 5, a[5]);
-    const float *x = tensor<float>(args, 6, a[6]);
-    const int32_t *y = tensor<int32_t>(args, 7, a[7]);
-    int64_t stepValue = *static_cast<int64_t *>(args[8]);
-    float lrValue = *static_cast<float *>(args[10]);
-    const int n = 11;
-    float *nw = tensor<float>(args, n + 0, res[0]);
-    float *nb = tensor<float>(args, n + 1, res[1]);
-    float *nvw = tensor<float>(args, n + 2, res[2]);
-    float *nvb = tensor<float>(args, n + 3, res[3]);
-    float *nmean = tensor<float>(args, n + 4, res[4]);
-    float *nvar = tensor<float>(args, n + 5, res[5]);
-    float *lossOut = tensor<float>(args, n + 6, res[6]);
-    int32_t *correctOut = tensor<int32_t>(args, n + 7, res[7]);
-    // Results never alias arguments (the runtime's ping-pong buffers).
-    for (const void *in :
-         {(const void *)w, (const void *)b, (const void *)vw, (const void *)vb,
-          (const void *)mean, (const void *)var})
-      for (const void *out :
-           {(const void *)nw, (const void *)nb, (const void *)nvw,
-            (const void *)nvb, (const void *)nmean, (const void *)nvar})
-        if (in == out)
-          ++hooks.abiErrors;
+  /// One SGD-with-momentum step from (w, b, vw, vb, mean, var) to the
+  /// n* outputs. Every output element is computed from the inputs of the
+  /// same index after the forward pass, so the outputs may be the inputs
+  /// (the in-place form).
+  static void update(const float *w, const float *b, const float *vw,
+                     const float *vb, const float *mean, const float *var,
+                     const float *x, const int32_t *y, int64_t stepValue,
+                     float lrValue, float *nw, float *nb, float *nvw,
+                     float *nvb, float *nmean, float *nvar, float *lossOut,
+                     int32_t *correctOut) {
     if (stepValue == hooks.interruptAtStep)
       std::raise(SIGINT);
 
@@ -196,6 +191,68 @@ template <int K> struct Model {
     *correctOut = right;
   }
 
+  /// train_step returning the new persistent tensors (`in-place=false`).
+  static void trainStep(void **args) {
+    ++hooks.trainCalls;
+    const dlc_tensor_info *a = trainArgs, *res = trainResults;
+    const float *w = tensor<float>(args, 0, a[0]);
+    const float *b = tensor<float>(args, 1, a[1]);
+    const float *vw = tensor<float>(args, 2, a[2]);
+    const float *vb = tensor<float>(args, 3, a[3]);
+    const float *mean = tensor<float>(args, 4, a[4]);
+    const float *var = tensor<float>(args, 5, a[5]);
+    const float *x = tensor<float>(args, 6, a[6]);
+    const int32_t *y = tensor<int32_t>(args, 7, a[7]);
+    int64_t stepValue = *static_cast<int64_t *>(args[8]);
+    float lrValue = *static_cast<float *>(args[10]);
+    const int n = 11;
+    float *nw = tensor<float>(args, n + 0, res[0]);
+    float *nb = tensor<float>(args, n + 1, res[1]);
+    float *nvw = tensor<float>(args, n + 2, res[2]);
+    float *nvb = tensor<float>(args, n + 3, res[3]);
+    float *nmean = tensor<float>(args, n + 4, res[4]);
+    float *nvar = tensor<float>(args, n + 5, res[5]);
+    float *lossOut = tensor<float>(args, n + 6, res[6]);
+    int32_t *correctOut = tensor<int32_t>(args, n + 7, res[7]);
+    // Results never alias arguments (the runtime's ping-pong buffers).
+    for (const void *in :
+         {(const void *)w, (const void *)b, (const void *)vw, (const void *)vb,
+          (const void *)mean, (const void *)var})
+      for (const void *out :
+           {(const void *)nw, (const void *)nb, (const void *)nvw,
+            (const void *)nvb, (const void *)nmean, (const void *)nvar})
+        if (in == out)
+          ++hooks.abiErrors;
+    update(w, b, vw, vb, mean, var, x, y, stepValue, lrValue, nw, nb, nvw, nvb,
+           nmean, nvar, lossOut, correctOut);
+  }
+
+  /// train_step updating its DLC_TENSOR_IN_PLACE arguments.
+  static void trainStepInPlace(void **args) {
+    ++hooks.trainCalls;
+    const dlc_tensor_info *a = inPlaceArgs, *res = inPlaceResults;
+    float *w = tensor<float>(args, 0, a[0]);
+    float *b = tensor<float>(args, 1, a[1]);
+    float *vw = tensor<float>(args, 2, a[2]);
+    float *vb = tensor<float>(args, 3, a[3]);
+    float *mean = tensor<float>(args, 4, a[4]);
+    float *var = tensor<float>(args, 5, a[5]);
+    const float *x = tensor<float>(args, 6, a[6]);
+    const int32_t *y = tensor<int32_t>(args, 7, a[7]);
+    int64_t stepValue = *static_cast<int64_t *>(args[8]);
+    float lrValue = *static_cast<float *>(args[10]);
+    float *lossOut = tensor<float>(args, 11, res[0]);
+    int32_t *correctOut = tensor<int32_t>(args, 12, res[1]);
+    // Each persistent tensor has a buffer of its own.
+    const void *buffers[] = {w, b, vw, vb, mean, var};
+    for (int i = 0; i < 6; ++i)
+      for (int j = i + 1; j < 6; ++j)
+        if (buffers[i] == buffers[j])
+          ++hooks.abiErrors;
+    update(w, b, vw, vb, mean, var, x, y, stepValue, lrValue, w, b, vw, vb,
+           mean, var, lossOut, correctOut);
+  }
+
   static void evalStep(void **args) {
     const dlc_tensor_info *a = evalArgs;
     const float *w = tensor<float>(args, 0, a[0]);
@@ -221,6 +278,11 @@ template <int K> struct Model {
       {"eval_step", evalStep, 6, 2, evalArgs, evalResults},
       {"predict", predict, 5, 1, predictArgs, predictResults},
   };
+  static constexpr dlc_function_info inPlaceFunctions[] = {
+      {"train_step", trainStepInPlace, 11, 2, inPlaceArgs, inPlaceResults},
+      {"eval_step", evalStep, 6, 2, evalArgs, evalResults},
+      {"predict", predict, 5, 1, predictArgs, predictResults},
+  };
 };
 
 const char *kSettings =
@@ -236,10 +298,19 @@ const dlc_model_info kFake = {
 const dlc_model_info kOther = {
     DLC_MODEL_ABI_VERSION, DLC_DEVICE_CPU, "other_logreg", kSettings, 3,
     Model<4>::functions};
+const dlc_model_info kInPlace = {DLC_MODEL_ABI_VERSION,
+                                 DLC_DEVICE_CPU,
+                                 "fake_logreg",
+                                 kSettings,
+                                 3,
+                                 Model<kFakeClasses>::inPlaceFunctions};
 
 } // namespace
 
 const dlc_model_info &dlc::runtime::testing::fakeModel() { return kFake; }
+const dlc_model_info &dlc::runtime::testing::fakeInPlaceModel() {
+  return kInPlace;
+}
 const dlc_model_info &dlc::runtime::testing::otherFakeModel() { return kOther; }
 FakeHooks &dlc::runtime::testing::fakeHooks() { return hooks; }
 void dlc::runtime::testing::resetFakeHooks() { hooks = FakeHooks(); }

@@ -22,8 +22,13 @@ namespace dlc::runtime::testing {
 constexpr int64_t kFakeBatch = 16, kFakeHeight = 4, kFakeWidth = 4,
                   kFakeChannels = 1, kFakeClasses = 3;
 
-/// The model table (name "fake_logreg").
+/// The model table (name "fake_logreg"); its train_step returns the new
+/// persistent tensors (the `in-place=false` form, run ping-pong).
 const dlc_model_info &fakeModel();
+/// The same model with a train_step that updates params, opt_state and
+/// state in place (DLC_TENSOR_IN_PLACE) and returns only loss and correct.
+/// Its steps compute bit for bit what fakeModel's do.
+const dlc_model_info &fakeInPlaceModel();
 /// The same model under another name with a differently shaped kernel
 /// (for "checkpoint from another model" tests).
 const dlc_model_info &otherFakeModel();

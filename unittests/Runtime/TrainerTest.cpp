@@ -367,20 +367,21 @@ TEST_F(TrainerTest, EvaluateAndPredictLoadCheckpoints) {
 TEST_F(TrainerTest, EvaluationOfAPartialBatchIsExact) {
   auto model = CompiledModel::create(fakeModel());
   ASSERT_TRUE(bool(model));
-  Executor executor(**model);
+  CPUDevice cpu;
+  Executor executor = cantFail(Executor::create(**model, cpu));
   ASSERT_FALSE(executor.initialize(9));
   auto options =
       parseSyntheticOptions("train=1,test=37,shape=4x4x1,classes=3", {});
   DataSplits data = generateSynthetic(*options);
   BatchAssembler batches(data.test, Normalization());
-  Metric m = evaluateSamples(executor, batches, 2, 35);
+  Metric m = cantFail(evaluateSamples(executor, batches, 2, 35));
   // Reference: each sample alone (a batch of copies of it).
   double loss = 0, correct = 0;
   llvm::SmallVector<uint32_t> rows(kFakeBatch);
   for (uint32_t i = 2; i < 37; ++i) {
     std::fill(rows.begin(), rows.end(), i);
     batches.assemble(rows, 0, executor.getInput(), executor.getLabels());
-    StepResult s = executor.evaluate();
+    StepResult s = cantFail(executor.evaluate());
     loss += s.loss;
     correct += s.correct / double(kFakeBatch);
   }

@@ -9,14 +9,16 @@
 // A dlc checkpoint holds every persistent tensor of the model under its
 // model name (params, optimizer state, batch-norm state) and records the
 // training position and run settings in __metadata__ (see Trainer.h).
+// The tensors live on the model's device: saving downloads them (on the CPU
+// it reads the device memory in place), loading uploads them.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef DLC_RUNTIME_CHECKPOINT_H
 #define DLC_RUNTIME_CHECKPOINT_H
 
+#include "dlc/Runtime/DeviceTensor.h"
 #include "dlc/Runtime/Model.h"
-#include "dlc/Runtime/Tensor.h"
 
 #include <map>
 
@@ -57,9 +59,10 @@ std::vector<uint8_t> serializeSafeTensors(
     llvm::ArrayRef<std::pair<std::string, const Tensor *>> tensors,
     const Metadata &metadata);
 
-/// Saves every persistent tensor of `model` atomically (Support.h).
+/// Saves every persistent tensor of `model` (`tensors`, model order)
+/// atomically (Support.h).
 llvm::Error saveCheckpoint(llvm::StringRef path, const CompiledModel &model,
-                           const std::vector<Tensor> &tensors,
+                           llvm::ArrayRef<DeviceTensor> tensors,
                            const Metadata &metadata);
 
 /// What a checkpoint must provide when it is loaded.
@@ -72,11 +75,11 @@ enum class CheckpointUse {
 
 /// Loads a checkpoint into `tensors` (model order) and returns its
 /// metadata. A tensor the model lacks, a missing tensor or a wrong dtype or
-/// shape is an error that says the checkpoint belongs to another model.
-llvm::Expected<Metadata> loadCheckpoint(llvm::StringRef path,
-                                        const CompiledModel &model,
-                                        std::vector<Tensor> &tensors,
-                                        CheckpointUse use);
+/// shape is an error that says the checkpoint belongs to another model;
+/// then no tensor is changed.
+llvm::Expected<Metadata>
+loadCheckpoint(llvm::StringRef path, const CompiledModel &model,
+               llvm::MutableArrayRef<DeviceTensor> tensors, CheckpointUse use);
 
 } // namespace dlc::runtime
 

@@ -1,17 +1,22 @@
 //===- Executor.h - Buffers and calls into the compiled code ----*- C++ -*-===//
 //
-// Owns every buffer the compiled entry points read and write and calls them
-// through their packed interface. A train_step compiled in place (the
-// default) updates the persistent tensors (params, opt_state, state) in
-// their buffers: each exists once. One that returns them instead
-// (`in-place=false`) reads the current copy and writes the other one, and
-// the two are swapped after each step (ping-pong).
+// Owns every buffer the compiled entry points read and write, in the memory
+// of the model's device, and calls them through their packed interface. A
+// train_step compiled in place (the default) updates the persistent tensors
+// (params, opt_state, state) in their buffers: each exists once. One that
+// returns them instead (`in-place=false`) reads the current copy and writes
+// the other one, and the two are swapped after each step (ping-pong).
+//
+// The batch is written by the host into staging memory that each step
+// uploads, and the step's outputs are downloaded for the host to read; on
+// the CPU device both are the device buffers themselves (no copies).
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef DLC_RUNTIME_EXECUTOR_H
 #define DLC_RUNTIME_EXECUTOR_H
 
+#include "dlc/Runtime/DeviceTensor.h"
 #include "dlc/Runtime/Model.h"
 
 namespace dlc::runtime {
@@ -24,42 +29,55 @@ struct StepResult {
 
 class Executor {
 public:
-  explicit Executor(const CompiledModel &model);
+  /// Allocates every buffer of `model` on `device`, which must outlive the
+  /// executor.
+  static llvm::Expected<Executor> create(const CompiledModel &model,
+                                         Device &device);
 
   const CompiledModel &getModel() const { return model; }
+  Device &getDevice() const { return device; }
 
   /// Initializes params and state by their initializers from `seed`, and
   /// zeroes the optimizer state.
   llvm::Error initialize(uint64_t seed);
 
-  /// The current values of the persistent tensors (model order).
-  std::vector<Tensor> &getTensors() { return current; }
-  const std::vector<Tensor> &getTensors() const { return current; }
+  /// The current values of the persistent tensors (model order), on the
+  /// device.
+  std::vector<DeviceTensor> &getTensors() { return current; }
+  const std::vector<DeviceTensor> &getTensors() const { return current; }
 
-  /// The batch buffers: [batch, H, W, C] f32 and [batch] i32.
-  float *getInput() { return input.data<float>(); }
-  int32_t *getLabels() { return labels.data<int32_t>(); }
+  /// The host staging memory of the batch, read by the next step:
+  /// [batch, H, W, C] f32 and [batch] i32.
+  float *getInput() { return input.host().data<float>(); }
+  int32_t *getLabels() { return labels.host().data<int32_t>(); }
 
   /// One training step on the current batch.
-  StepResult train(int64_t step, int64_t seed, float learningRate);
+  llvm::Expected<StepResult> train(int64_t step, int64_t seed,
+                                   float learningRate);
   /// eval_step on the current batch.
-  StepResult evaluate();
-  /// predict on the current batch: [batch, classes] f32 logits.
-  const float *predict();
+  llvm::Expected<StepResult> evaluate();
+  /// predict on the current batch: [batch, classes] f32 logits in host
+  /// memory, valid until the next call.
+  llvm::Expected<const float *> predict();
 
 private:
+  Executor(const CompiledModel &model, Device &device)
+      : model(model), device(device) {}
+
   /// The packed argument array of one entry point and its descriptors.
   struct Call {
     std::vector<std::unique_ptr<MemRefDescriptor>> descriptors;
     std::vector<void *> packed;
   };
   void prepare(const BoundFunction &fn, Call &call);
-  void bindAndCall(const BoundFunction &fn, Call &call);
-  void *tensorFor(const Slot &slot, bool result);
+  llvm::Error bindAndCall(const BoundFunction &fn, Call &call);
+  void *addressFor(const Slot &slot, bool result);
+  llvm::Expected<StepResult> readLossAndCorrect();
 
   const CompiledModel &model;
-  std::vector<Tensor> current, next;
-  Tensor input, labels, loss, correct, logits;
+  Device &device;
+  std::vector<DeviceTensor> current, next;
+  StagedTensor input, labels, loss, correct, logits;
   int64_t stepValue = 0, seedValue = 0;
   float learningRateValue = 0;
   Call trainCall, evalCall, predictCall;

@@ -1,9 +1,11 @@
 //===- Tensor.h - Host tensors and memref descriptors -----------*- C++ -*-===//
 //
-// The runtime owns every buffer the compiled code reads or writes. A Tensor
-// is an owning, 64-byte aligned, row-major buffer with a dtype and a static
-// shape; a MemRefDescriptor is the MLIR calling-convention view of one,
-// built for the packed interface described in ModelABI.h.
+// A Tensor is a host tensor: a 64-byte aligned, row-major buffer with a
+// dtype and a static shape. It owns its memory, or borrows it from a
+// host-visible device buffer (DeviceTensor.h) so that host code reads and
+// writes device memory without a copy. A MemRefDescriptor is the MLIR
+// calling-convention view of a buffer, built for the packed interface
+// described in ModelABI.h.
 //
 //===----------------------------------------------------------------------===//
 
@@ -42,11 +44,18 @@ std::optional<DType> dtypeFromABI(int32_t code);
 /// Formats a shape as "[2, 3]" for messages.
 std::string formatShape(llvm::ArrayRef<int64_t> shape);
 
-/// An owning, 64-byte aligned, zero-initialized row-major buffer.
+/// A 64-byte aligned row-major host buffer: owning and zero-initialized, or
+/// borrowed.
 class Tensor {
 public:
   Tensor() = default;
   Tensor(DType dtype, llvm::ArrayRef<int64_t> shape);
+  /// A tensor over `data`, which it does not own: `data` must hold the
+  /// shape's bytes, be 64-byte aligned and outlive the tensor.
+  static Tensor borrow(DType dtype, llvm::ArrayRef<int64_t> shape, void *data);
+
+  /// False for a borrowed tensor.
+  bool ownsData() const { return buffer.get_deleter().owned; }
 
   DType getDType() const { return dtype; }
   llvm::ArrayRef<int64_t> getShape() const { return shape; }
@@ -68,8 +77,12 @@ public:
 
 private:
   struct FreeDeleter {
+    FreeDeleter() : owned(true) {}
+    explicit FreeDeleter(bool owned) : owned(owned) {}
     void operator()(void *p) const;
+    bool owned;
   };
+  void setShape(DType dtype, llvm::ArrayRef<int64_t> shape);
   DType dtype = DType::F32;
   llvm::SmallVector<int64_t, 4> shape;
   int64_t numElements = 0;

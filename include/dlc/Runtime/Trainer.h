@@ -58,12 +58,13 @@ enum class TrainStatus { Finished, Interrupted, Diverged };
 /// padded with copies of its first sample, and that sample's contribution
 /// (measured with a batch made only of it) is subtracted. This relies on
 /// eval_step's inference semantics: rows do not influence each other.
-Metric evaluateSamples(Executor &executor, const BatchAssembler &batches,
-                       int64_t offset, int64_t count);
+llvm::Expected<Metric> evaluateSamples(Executor &executor,
+                                       const BatchAssembler &batches,
+                                       int64_t offset, int64_t count);
 
-/// Trains `model` as `options` say. Progress and summaries go to `out`,
-/// warnings to `err`.
-llvm::Expected<TrainStatus> train(const CompiledModel &model,
+/// Trains `model` on `device` as `options` say. Progress and summaries go
+/// to `out`, warnings to `err`.
+llvm::Expected<TrainStatus> train(const CompiledModel &model, Device &device,
                                   const TrainOptions &options,
                                   llvm::raw_ostream &out,
                                   llvm::raw_ostream &err);

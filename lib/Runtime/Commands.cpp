@@ -1,22 +1,22 @@
-//===- Main.cpp - Command line of compiled training executables -----------===//
+//===- Commands.cpp - The commands of compiled training executables ------===//
 //
-// A small hand-rolled parser instead of llvm::cl: dlcRuntimeMain must be
-// callable several times in one process (the tests do), and llvm::cl's
-// options are global. Every option is declared once in a table that also
-// renders --help.
+// train, evaluate, predict and info on the options CommandLine.h parsed,
+// and dlcRuntimeMain, the executable's entry point. Command-line mistakes
+// exit with status 2 and a hint to --help, other errors with status 1.
 //
 //===----------------------------------------------------------------------===//
+
+#include "CommandLine.h"
 
 #include "dlc/Runtime/Checkpoint.h"
 #include "dlc/Runtime/Data/Dataset.h"
 #include "dlc/Runtime/Data/Idx.h"
+#include "dlc/Runtime/Device.h"
 #include "dlc/Runtime/Runtime.h"
 #include "dlc/Runtime/Support.h"
 #include "dlc/Runtime/Trainer.h"
 
 #include "llvm/ADT/STLExtras.h"
-#include "llvm/ADT/StringExtras.h"
-#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 
@@ -26,126 +26,37 @@
 #include <malloc.h>
 
 using namespace dlc::runtime;
+using namespace dlc::runtime::cli;
 
 namespace {
 
-enum Command : unsigned {
-  Train = 1,
-  Evaluate = 2,
-  Predict = 4,
-  Info = 8,
-};
-
-/// One command-line option. `metavar` is empty for flags.
-struct OptionSpec {
-  const char *name;
-  const char *metavar;
-  unsigned commands;
-  const char *help;
-};
-
-// clang-format off
-const OptionSpec kOptions[] = {
-  {"data", "SPEC", Train | Evaluate,
-   "fashion-mnist | mnist | cifar10 | synthetic[:train=N,test=N,shape=HxWxC,"
-   "classes=N,noise=X,seed=N] | DIR with IDX or CIFAR-10 files"},
-  {"validation-split", "F", Train | Evaluate,
-   "hold out the last fraction F of the training data for validation "
-   "(train: default 0.1; evaluate: the checkpoint's)"},
-  {"drop-remainder", "", Train,
-   "drop the last partial batch of each epoch; by default it is trained, "
-   "padded with samples from the start of the epoch's order"},
-  {"epochs", "N", Train, "number of epochs (default: the model's, else 10)"},
-  {"batch-size", "N", Train | Evaluate | Predict,
-   "must equal the batch size the model was compiled for"},
-  {"lr", "X", Train,
-   "base learning rate (default: the compiled optimizer's, else 0.001)"},
-  {"lr-schedule", "S", Train, "constant | step | cosine (default constant)"},
-  {"warmup-epochs", "X", Train,
-   "linear learning-rate warm-up over X epochs (default 0)"},
-  {"lr-decay-epochs", "X", Train,
-   "step schedule: decay every X epochs (default: a third of --epochs)"},
-  {"lr-decay-factor", "X", Train, "step schedule: multiply by X (default 0.1)"},
-  {"min-lr", "X", Train, "cosine schedule: final learning rate (default 0)"},
-  {"optimizer", "NAME", Train,
-   "the optimizer is compiled into the model; naming another one is an "
-   "error (recompile to change it)"},
-  {"seed", "N", Train | Evaluate,
-   "seed of initialization, shuffling, dropout and synthetic data "
-   "(default 0; on --resume, the checkpoint's)"},
-  {"threads", "N", Train | Evaluate | Predict,
-   "threads the compiled code may use (default: its own choice); recorded "
-   "in checkpoints"},
-  {"out", "DIR", Train,
-   "output directory (default: runs/<model>[-N], or the directory of the "
-   "--resume checkpoint)"},
-  {"resume", "CKPT", Train,
-   "continue a run from a checkpoint, exactly as if it had not stopped"},
-  {"checkpoint-every", "N", Train,
-   "also save last.safetensors every N steps (default: at epoch ends)"},
-  {"progress", "MODE", Train,
-   "auto | bar | lines | none (default auto: a bar on a terminal)"},
-  {"log-every", "N", Train,
-   "lines mode: a line every N steps (default: about 10 per epoch)"},
-  {"checkpoint", "CKPT", Evaluate | Predict,
-   "the checkpoint to load (e.g. runs/<model>/best.safetensors)"},
-  {"input", "FILE", Predict,
-   "IDX image file (raw or .gz), e.g. t10k-images-idx3-ubyte.gz"},
-  {"top", "K", Predict, "print the K most likely classes (default 3)"},
-  {"count", "N", Predict, "only the first N images (default: all)"},
-  {"help", "", Train | Evaluate | Predict | Info, "show this help"},
-};
-// clang-format on
-
-const struct {
-  const char *name;
-  Command command;
-  const char *summary;
-} kCommands[] = {
-    {"train", Train,
-     "train the model; writes checkpoints, metrics and a report"},
-    {"evaluate", Evaluate,
-     "evaluate a checkpoint on the validation and test data"},
-    {"predict", Predict, "print the top classes of the images of an IDX file"},
-    {"info", Info, "print the model's tensors and compiled settings"},
-};
-
-/// The options given on the command line, by name.
-struct ParsedArgs {
-  Command command;
-  llvm::StringMap<std::string> values;
-  bool has(llvm::StringRef name) const { return values.count(name); }
-  llvm::StringRef get(llvm::StringRef name, llvm::StringRef def = "") const {
-    auto it = values.find(name);
-    return it == values.end() ? def : llvm::StringRef(it->second);
-  }
-};
-
-/// A command-line mistake: reported with a hint to --help, exit status 2.
-struct UsageError {
-  std::string message;
-};
-
 class Cli {
 public:
-  Cli(llvm::StringRef program, const CompiledModel &model,
-      llvm::raw_ostream &out, llvm::raw_ostream &err, bool terminal)
-      : program(program), model(model), out(out), err(err), terminal(terminal) {
-  }
+  /// `device` is null when the model's device cannot be used, for the
+  /// reason `deviceProblem`.
+  Cli(llvm::StringRef program, const CompiledModel &model, Device *device,
+      llvm::StringRef deviceProblem, llvm::raw_ostream &out,
+      llvm::raw_ostream &err, bool terminal)
+      : program(program), model(model), device(device),
+        deviceProblem(deviceProblem), out(out), err(err), terminal(terminal) {}
 
   int run(llvm::ArrayRef<std::string> args);
 
 private:
-  std::optional<UsageError> parse(llvm::ArrayRef<std::string> args,
-                                  ParsedArgs &parsed);
-  void printHelp(std::optional<Command> command);
+  void printHelp(std::optional<Command> command) {
+    cli::printHelp(out, program, modelSummary(), model.getName(), command);
+  }
   std::string modelSummary() const;
 
   // Typed option readers: record a UsageError on bad values.
   int64_t integer(const ParsedArgs &a, llvm::StringRef name, int64_t def,
-                  int64_t min);
+                  int64_t min) {
+    return readInteger(a, name, def, min, usage);
+  }
   double number(const ParsedArgs &a, llvm::StringRef name, double def,
-                double min, double max = INFINITY);
+                double min, double max = INFINITY) {
+    return readNumber(a, name, def, min, max, usage);
+  }
 
   llvm::Error checkCommonOptions(const ParsedArgs &a);
   std::string dataSpec(const ParsedArgs &a) const;
@@ -162,6 +73,8 @@ private:
 
   llvm::StringRef program;
   const CompiledModel &model;
+  Device *device;
+  llvm::StringRef deviceProblem;
   llvm::raw_ostream &out, &err;
   bool terminal;
   std::optional<UsageError> usage;
@@ -179,149 +92,6 @@ std::string Cli::modelSummary() const {
   if (!model.getSettings().optimizer.empty())
     summary += ", optimizer " + model.getSettings().optimizer;
   return summary;
-}
-
-void Cli::printHelp(std::optional<Command> command) {
-  if (!command) {
-    out << "USAGE: " << program << " <command> [options]\n\n"
-        << "Trains, evaluates and runs the compiled " << modelSummary()
-        << ".\n\nCommands:\n";
-    for (const auto &c : kCommands)
-      out << llvm::formatv("  {0,-10} {1}\n", c.name, c.summary);
-    out << "\nRun '" << program << " <command> --help' for its options.\n"
-        << "Example: " << program
-        << " train --data fashion-mnist --epochs 10 --out runs/"
-        << model.getName() << "\n";
-    return;
-  }
-  const char *name = "";
-  for (const auto &c : kCommands)
-    if (c.command == *command)
-      name = c.name;
-  out << "USAGE: " << program << " " << name << " [options]\n\n"
-      << modelSummary() << "\n\nOptions:\n";
-  for (const OptionSpec &o : kOptions) {
-    if (!(o.commands & *command))
-      continue;
-    std::string flag = std::string("--") + o.name;
-    if (*o.metavar)
-      flag += std::string(" ") + o.metavar;
-    // Wrap the help text at ~80 columns.
-    llvm::SmallVector<llvm::StringRef> words;
-    llvm::StringRef(o.help).split(words, ' ');
-    std::string line;
-    bool first = true;
-    auto emit = [&] {
-      out << llvm::formatv("  {0,-24} {1}\n", first ? flag : "", line);
-      first = false;
-      line.clear();
-    };
-    for (llvm::StringRef w : words) {
-      if (!line.empty() && line.size() + w.size() + 1 > 52)
-        emit();
-      line += (line.empty() ? "" : " ") + w.str();
-    }
-    emit();
-  }
-  if (*command == Train)
-    out << "\nThe batch size, optimizer and loss are compiled in; the "
-           "learning rate and its\nschedule are not. In --out: "
-           "last.safetensors, best.safetensors (best validation\naccuracy), "
-           "metrics.csv, report.html, events.out.tfevents.* (TensorBoard).\n"
-           "Ctrl-C saves last.safetensors and stops; --resume continues "
-           "exactly.\n";
-  out << "\nExit status: 0 success, 1 error, 2 bad command line, 3 the loss "
-         "became NaN or\ninfinite (the last good checkpoint is kept), 130 "
-         "interrupted (checkpoint saved).\n";
-}
-
-std::optional<UsageError> Cli::parse(llvm::ArrayRef<std::string> args,
-                                     ParsedArgs &parsed) {
-  if (args.empty())
-    return UsageError{"missing command (train, evaluate, predict or info)"};
-  llvm::StringRef name = args[0];
-  auto command =
-      llvm::find_if(kCommands, [&](const auto &c) { return name == c.name; });
-  if (command == std::end(kCommands))
-    return UsageError{"unknown command '" + name.str() +
-                      "' (train, evaluate, predict or info)"};
-  parsed.command = command->command;
-  for (size_t i = 1; i < args.size(); ++i) {
-    llvm::StringRef arg = args[i];
-    if (arg == "-h")
-      arg = "--help";
-    if (!arg.consume_front("--"))
-      return UsageError{"unexpected argument '" + arg.str() + "'"};
-    auto [key, inlineValue] = arg.split('=');
-    bool hasInline = arg.contains('=');
-    const OptionSpec *spec = nullptr;
-    for (const OptionSpec &o : kOptions)
-      if (key == o.name && (o.commands & parsed.command))
-        spec = &o;
-    if (!spec) {
-      // Suggest the closest option of this command.
-      const char *best = nullptr;
-      unsigned bestDistance = 3;
-      for (const OptionSpec &o : kOptions)
-        if (o.commands & parsed.command) {
-          unsigned d = key.edit_distance(o.name);
-          if (d < bestDistance) {
-            bestDistance = d;
-            best = o.name;
-          }
-        }
-      std::string message =
-          "unknown option '--" + key.str() + "' for '" + name.str() + "'";
-      if (best)
-        message += " (did you mean '--" + std::string(best) + "'?)";
-      return UsageError{message};
-    }
-    if (!*spec->metavar) {
-      if (hasInline)
-        return UsageError{"--" + key.str() + " takes no value"};
-      parsed.values[key] = "true";
-      continue;
-    }
-    if (hasInline) {
-      parsed.values[key] = inlineValue.str();
-    } else if (i + 1 < args.size()) {
-      parsed.values[key] = args[++i];
-    } else {
-      return UsageError{"--" + key.str() + " needs a value (" + spec->metavar +
-                        ")"};
-    }
-  }
-  return std::nullopt;
-}
-
-int64_t Cli::integer(const ParsedArgs &a, llvm::StringRef name, int64_t def,
-                     int64_t min) {
-  if (!a.has(name))
-    return def;
-  int64_t value;
-  if (a.get(name).getAsInteger(10, value) || value < min) {
-    if (!usage)
-      usage = UsageError{llvm::formatv("--{0} expects an integer >= {1}, not "
-                                       "'{2}'",
-                                       name, min, a.get(name))};
-    return def;
-  }
-  return value;
-}
-
-double Cli::number(const ParsedArgs &a, llvm::StringRef name, double def,
-                   double min, double max) {
-  if (!a.has(name))
-    return def;
-  double value;
-  if (a.get(name).getAsDouble(value) || !(value >= min && value <= max)) {
-    if (!usage)
-      usage = UsageError{
-          llvm::formatv("--{0} expects a number in [{1}, {2}], not '{3}'", name,
-                        formatNumber(min), formatNumber(max), a.get(name))};
-    return def;
-  }
-  return value;
 }
 
 llvm::Error Cli::checkCommonOptions(const ParsedArgs &a) {
@@ -440,7 +210,9 @@ int Cli::train(const ParsedArgs &a) {
                                         o.resume.c_str()));
   applyThreads(o.threads);
 
-  auto status = dlc::runtime::train(model, o, out, err);
+  if (!device)
+    return fail(llvm::createStringError(deviceProblem));
+  auto status = dlc::runtime::train(model, *device, o, out, err);
   if (!status)
     return fail(status.takeError());
   switch (*status) {
@@ -454,14 +226,25 @@ int Cli::train(const ParsedArgs &a) {
   return ExitError;
 }
 
-/// Loads --checkpoint into a fresh executor; returns its metadata.
-static llvm::Expected<Metadata> loadForInference(const ParsedArgs &a,
-                                                 Executor &executor) {
+/// An executor on `device` with the tensors of --checkpoint; `meta` gets
+/// the checkpoint's metadata.
+static llvm::Expected<Executor> loadForInference(const ParsedArgs &a,
+                                                 const CompiledModel &model,
+                                                 Device &device,
+                                                 Metadata &meta) {
   if (!a.has("checkpoint"))
     return llvm::createStringError(
         "--checkpoint CKPT is required (e.g. runs/<model>/best.safetensors)");
-  return loadCheckpoint(a.get("checkpoint"), executor.getModel(),
-                        executor.getTensors(), CheckpointUse::Inference);
+  auto executor = Executor::create(model, device);
+  if (!executor)
+    return executor.takeError();
+  auto loaded =
+      loadCheckpoint(a.get("checkpoint"), model, executor->getTensors(),
+                     CheckpointUse::Inference);
+  if (!loaded)
+    return loaded.takeError();
+  meta = std::move(*loaded);
+  return executor;
 }
 
 int Cli::evaluate(const ParsedArgs &a) {
@@ -477,16 +260,18 @@ int Cli::evaluate(const ParsedArgs &a) {
     usage = UsageError{"--data is required"};
     return ExitUsage;
   }
-  Executor executor(model);
-  auto meta = loadForInference(a, executor);
-  if (!meta)
-    return fail(meta.takeError());
+  if (!device)
+    return fail(llvm::createStringError(deviceProblem));
+  Metadata meta;
+  auto executor = loadForInference(a, model, *device, meta);
+  if (!executor)
+    return fail(executor.takeError());
   // Defaults from the checkpoint's run, so the same samples are held out.
   double savedSplit = 0;
-  if (auto it = meta->find("validation_split"); it != meta->end())
+  if (auto it = meta.find("validation_split"); it != meta.end())
     savedSplit = std::strtod(it->second.c_str(), nullptr);
   uint64_t savedSeed = 0;
-  if (auto it = meta->find("seed"); it != meta->end())
+  if (auto it = meta.find("seed"); it != meta.end())
     savedSeed = std::strtoull(it->second.c_str(), nullptr, 10);
   double split = number(a, "validation-split", savedSplit, 0, 0.99);
   uint64_t seed = static_cast<uint64_t>(
@@ -506,9 +291,12 @@ int Cli::evaluate(const ParsedArgs &a) {
   out << "Evaluating " << a.get("checkpoint") << " on " << data->description
       << "\n";
   auto report = [&](const char *name, const BatchAssembler &batches,
-                    int64_t offset, int64_t count) {
+                    int64_t offset, int64_t count) -> llvm::Error {
     auto start = std::chrono::steady_clock::now();
-    Metric m = evaluateSamples(executor, batches, offset, count);
+    auto metric = evaluateSamples(*executor, batches, offset, count);
+    if (!metric)
+      return metric.takeError();
+    const Metric &m = *metric;
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count();
@@ -516,12 +304,15 @@ int Cli::evaluate(const ParsedArgs &a) {
                          "images, {4:F0} images/s)\n",
                          name, m.loss, 100 * m.accuracy, count,
                          seconds > 0 ? count / seconds : 0);
+    return llvm::Error::success();
   };
   if (validation > 0)
-    report("validation", trainBatches, data->train.size() - validation,
-           validation);
+    if (llvm::Error e = report("validation", trainBatches,
+                               data->train.size() - validation, validation))
+      return fail(std::move(e));
   if (data->test.size() > 0)
-    report("test", testBatches, 0, data->test.size());
+    if (llvm::Error e = report("test", testBatches, 0, data->test.size()))
+      return fail(std::move(e));
   out.flush();
   return ExitSuccess;
 }
@@ -541,10 +332,12 @@ int Cli::predict(const ParsedArgs &a) {
   if (!model.getPredict())
     return fail(llvm::createStringError("model '%s' has no predict function",
                                         model.getName().str().c_str()));
-  Executor executor(model);
-  auto meta = loadForInference(a, executor);
-  if (!meta)
-    return fail(meta.takeError());
+  if (!device)
+    return fail(llvm::createStringError(deviceProblem));
+  Metadata meta;
+  auto executor = loadForInference(a, model, *device, meta);
+  if (!executor)
+    return fail(executor.takeError());
   auto images = readIdxImages(a.get("input"));
   if (!images)
     return fail(images.takeError());
@@ -564,8 +357,11 @@ int Cli::predict(const ParsedArgs &a) {
     // not printed (predict's rows are independent).
     for (int64_t r = 0; r < b; ++r)
       rows[r] = static_cast<uint32_t>(first + (first + r < n ? r : 0));
-    batches.assemble(rows, 0, executor.getInput(), executor.getLabels());
-    const float *logits = executor.predict();
+    batches.assemble(rows, 0, executor->getInput(), executor->getLabels());
+    llvm::Expected<const float *> predicted = executor->predict();
+    if (!predicted)
+      return fail(predicted.takeError());
+    const float *logits = *predicted;
     for (int64_t r = 0; r < b && first + r < n; ++r) {
       const float *row = logits + r * k;
       double maxLogit = *std::max_element(row, row + k), sum = 0;
@@ -598,7 +394,7 @@ int Cli::run(llvm::ArrayRef<std::string> args) {
     return args.empty() ? ExitUsage : ExitSuccess;
   }
   ParsedArgs parsed;
-  usage = parse(args, parsed);
+  usage = parseCommandLine(args, parsed);
   if (!usage && parsed.has("help")) {
     printHelp(parsed.command);
     return ExitSuccess;
@@ -639,7 +435,16 @@ int dlc::runtime::runMain(llvm::StringRef program,
     err << "error: " << llvm::toString(model.takeError()) << "\n";
     return ExitError;
   }
-  Cli cli(program, **model, out, err, terminal);
+  // The model's buffers live on the device the table names. A model for a
+  // device this runtime cannot drive can still be described (`info`); the
+  // commands that run it say why they cannot.
+  std::unique_ptr<Device> device;
+  std::string deviceProblem;
+  if (auto created = createDevice((*model)->getDevice()))
+    device = std::move(*created);
+  else
+    deviceProblem = llvm::toString(created.takeError());
+  Cli cli(program, **model, device.get(), deviceProblem, out, err, terminal);
   int status = cli.run(args);
   out.flush();
   return status;

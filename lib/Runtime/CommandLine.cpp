@@ -1,0 +1,240 @@
+//===- CommandLine.cpp - Options of training executables ------------------===//
+//
+// The option table, --help rendering and the parser (see CommandLine.h).
+//
+//===----------------------------------------------------------------------===//
+
+#include "CommandLine.h"
+
+#include "dlc/Runtime/Support.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace dlc::runtime;
+using namespace dlc::runtime::cli;
+
+namespace {
+
+/// One command-line option. `metavar` is empty for flags.
+struct OptionSpec {
+  const char *name;
+  const char *metavar;
+  unsigned commands;
+  const char *help;
+};
+
+// clang-format off
+const OptionSpec kOptions[] = {
+  {"data", "SPEC", Train | Evaluate,
+   "fashion-mnist | mnist | cifar10 | synthetic[:train=N,test=N,shape=HxWxC,"
+   "classes=N,noise=X,seed=N] | DIR with IDX or CIFAR-10 files"},
+  {"validation-split", "F", Train | Evaluate,
+   "hold out the last fraction F of the training data for validation "
+   "(train: default 0.1; evaluate: the checkpoint's)"},
+  {"drop-remainder", "", Train,
+   "drop the last partial batch of each epoch; by default it is trained, "
+   "padded with samples from the start of the epoch's order"},
+  {"epochs", "N", Train, "number of epochs (default: the model's, else 10)"},
+  {"batch-size", "N", Train | Evaluate | Predict,
+   "must equal the batch size the model was compiled for"},
+  {"lr", "X", Train,
+   "base learning rate (default: the compiled optimizer's, else 0.001)"},
+  {"lr-schedule", "S", Train, "constant | step | cosine (default constant)"},
+  {"warmup-epochs", "X", Train,
+   "linear learning-rate warm-up over X epochs (default 0)"},
+  {"lr-decay-epochs", "X", Train,
+   "step schedule: decay every X epochs (default: a third of --epochs)"},
+  {"lr-decay-factor", "X", Train, "step schedule: multiply by X (default 0.1)"},
+  {"min-lr", "X", Train, "cosine schedule: final learning rate (default 0)"},
+  {"optimizer", "NAME", Train,
+   "the optimizer is compiled into the model; naming another one is an "
+   "error (recompile to change it)"},
+  {"seed", "N", Train | Evaluate,
+   "seed of initialization, shuffling, dropout and synthetic data "
+   "(default 0; on --resume, the checkpoint's)"},
+  {"threads", "N", Train | Evaluate | Predict,
+   "threads the compiled code may use (default: its own choice); recorded "
+   "in checkpoints"},
+  {"out", "DIR", Train,
+   "output directory (default: runs/<model>[-N], or the directory of the "
+   "--resume checkpoint)"},
+  {"resume", "CKPT", Train,
+   "continue a run from a checkpoint, exactly as if it had not stopped"},
+  {"checkpoint-every", "N", Train,
+   "also save last.safetensors every N steps (default: at epoch ends)"},
+  {"progress", "MODE", Train,
+   "auto | bar | lines | none (default auto: a bar on a terminal)"},
+  {"log-every", "N", Train,
+   "lines mode: a line every N steps (default: about 10 per epoch)"},
+  {"checkpoint", "CKPT", Evaluate | Predict,
+   "the checkpoint to load (e.g. runs/<model>/best.safetensors)"},
+  {"input", "FILE", Predict,
+   "IDX image file (raw or .gz), e.g. t10k-images-idx3-ubyte.gz"},
+  {"top", "K", Predict, "print the K most likely classes (default 3)"},
+  {"count", "N", Predict, "only the first N images (default: all)"},
+  {"help", "", Train | Evaluate | Predict | Info, "show this help"},
+};
+// clang-format on
+
+const struct {
+  const char *name;
+  Command command;
+  const char *summary;
+} kCommands[] = {
+    {"train", Train,
+     "train the model; writes checkpoints, metrics and a report"},
+    {"evaluate", Evaluate,
+     "evaluate a checkpoint on the validation and test data"},
+    {"predict", Predict, "print the top classes of the images of an IDX file"},
+    {"info", Info, "print the model's tensors and compiled settings"},
+};
+
+} // namespace
+
+void cli::printHelp(llvm::raw_ostream &out, llvm::StringRef program,
+                    llvm::StringRef modelSummary, llvm::StringRef modelName,
+                    std::optional<Command> command) {
+  if (!command) {
+    out << "USAGE: " << program << " <command> [options]\n\n"
+        << "Trains, evaluates and runs the compiled " << modelSummary
+        << ".\n\nCommands:\n";
+    for (const auto &c : kCommands)
+      out << llvm::formatv("  {0,-10} {1}\n", c.name, c.summary);
+    out << "\nRun '" << program << " <command> --help' for its options.\n"
+        << "Example: " << program
+        << " train --data fashion-mnist --epochs 10 --out runs/" << modelName
+        << "\n";
+    return;
+  }
+  const char *name = "";
+  for (const auto &c : kCommands)
+    if (c.command == *command)
+      name = c.name;
+  out << "USAGE: " << program << " " << name << " [options]\n\n"
+      << modelSummary << "\n\nOptions:\n";
+  for (const OptionSpec &o : kOptions) {
+    if (!(o.commands & *command))
+      continue;
+    std::string flag = std::string("--") + o.name;
+    if (*o.metavar)
+      flag += std::string(" ") + o.metavar;
+    // Wrap the help text at ~80 columns.
+    llvm::SmallVector<llvm::StringRef> words;
+    llvm::StringRef(o.help).split(words, ' ');
+    std::string line;
+    bool first = true;
+    auto emit = [&] {
+      out << llvm::formatv("  {0,-24} {1}\n", first ? flag : "", line);
+      first = false;
+      line.clear();
+    };
+    for (llvm::StringRef w : words) {
+      if (!line.empty() && line.size() + w.size() + 1 > 52)
+        emit();
+      line += (line.empty() ? "" : " ") + w.str();
+    }
+    emit();
+  }
+  if (*command == Train)
+    out << "\nThe batch size, optimizer and loss are compiled in; the "
+           "learning rate and its\nschedule are not. In --out: "
+           "last.safetensors, best.safetensors (best validation\naccuracy), "
+           "metrics.csv, report.html, events.out.tfevents.* (TensorBoard).\n"
+           "Ctrl-C saves last.safetensors and stops; --resume continues "
+           "exactly.\n";
+  out << "\nExit status: 0 success, 1 error, 2 bad command line, 3 the loss "
+         "became NaN or\ninfinite (the last good checkpoint is kept), 130 "
+         "interrupted (checkpoint saved).\n";
+}
+
+std::optional<UsageError>
+cli::parseCommandLine(llvm::ArrayRef<std::string> args, ParsedArgs &parsed) {
+  if (args.empty())
+    return UsageError{"missing command (train, evaluate, predict or info)"};
+  llvm::StringRef name = args[0];
+  auto command =
+      llvm::find_if(kCommands, [&](const auto &c) { return name == c.name; });
+  if (command == std::end(kCommands))
+    return UsageError{"unknown command '" + name.str() +
+                      "' (train, evaluate, predict or info)"};
+  parsed.command = command->command;
+  for (size_t i = 1; i < args.size(); ++i) {
+    llvm::StringRef arg = args[i];
+    if (arg == "-h")
+      arg = "--help";
+    if (!arg.consume_front("--"))
+      return UsageError{"unexpected argument '" + arg.str() + "'"};
+    auto [key, inlineValue] = arg.split('=');
+    bool hasInline = arg.contains('=');
+    const OptionSpec *spec = nullptr;
+    for (const OptionSpec &o : kOptions)
+      if (key == o.name && (o.commands & parsed.command))
+        spec = &o;
+    if (!spec) {
+      // Suggest the closest option of this command.
+      const char *best = nullptr;
+      unsigned bestDistance = 3;
+      for (const OptionSpec &o : kOptions)
+        if (o.commands & parsed.command) {
+          unsigned d = key.edit_distance(o.name);
+          if (d < bestDistance) {
+            bestDistance = d;
+            best = o.name;
+          }
+        }
+      std::string message =
+          "unknown option '--" + key.str() + "' for '" + name.str() + "'";
+      if (best)
+        message += " (did you mean '--" + std::string(best) + "'?)";
+      return UsageError{message};
+    }
+    if (!*spec->metavar) {
+      if (hasInline)
+        return UsageError{"--" + key.str() + " takes no value"};
+      parsed.values[key] = "true";
+      continue;
+    }
+    if (hasInline) {
+      parsed.values[key] = inlineValue.str();
+    } else if (i + 1 < args.size()) {
+      parsed.values[key] = args[++i];
+    } else {
+      return UsageError{"--" + key.str() + " needs a value (" + spec->metavar +
+                        ")"};
+    }
+  }
+  return std::nullopt;
+}
+
+int64_t cli::readInteger(const ParsedArgs &a, llvm::StringRef name, int64_t def,
+                         int64_t min, std::optional<UsageError> &usage) {
+  if (!a.has(name))
+    return def;
+  int64_t value;
+  if (a.get(name).getAsInteger(10, value) || value < min) {
+    if (!usage)
+      usage = UsageError{llvm::formatv("--{0} expects an integer >= {1}, not "
+                                       "'{2}'",
+                                       name, min, a.get(name))};
+    return def;
+  }
+  return value;
+}
+
+double cli::readNumber(const ParsedArgs &a, llvm::StringRef name, double def,
+                       double min, double max,
+                       std::optional<UsageError> &usage) {
+  if (!a.has(name))
+    return def;
+  double value;
+  if (a.get(name).getAsDouble(value) || !(value >= min && value <= max)) {
+    if (!usage)
+      usage = UsageError{
+          llvm::formatv("--{0} expects a number in [{1}, {2}], not '{3}'", name,
+                        formatNumber(min), formatNumber(max), a.get(name))};
+    return def;
+  }
+  return value;
+}
