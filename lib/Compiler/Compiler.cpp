@@ -57,20 +57,13 @@ LogicalResult mlir::dlc::lowerForTarget(ModuleOp module, const Target &target) {
 }
 
 namespace {
+/// The fusion flags are dlc-optimize-steps' own; compose
+/// `dlc-build-train-step{in-place drop-forward},dlc-optimize-steps{...}`
+/// to set them.
 struct StepsCLOptions : PassPipelineOptions<StepsCLOptions> {
   Option<bool> inPlace{*this, "in-place",
                        llvm::cl::desc("Update train_step's state in place"),
                        llvm::cl::init(true)};
-  Option<bool> convBnRelu{*this, "fuse-conv-bn-relu",
-                          llvm::cl::desc("Run dlc-fuse-conv-bn-relu"),
-                          llvm::cl::init(true)};
-  Option<bool> foldBatchNorm{*this, "fold-batch-norm",
-                             llvm::cl::desc("Run dlc-fold-batch-norm"),
-                             llvm::cl::init(true)};
-  Option<bool> softmaxCrossEntropy{
-      *this, "fuse-softmax-cross-entropy",
-      llvm::cl::desc("Run dlc-fuse-softmax-cross-entropy"),
-      llvm::cl::init(true)};
 };
 } // namespace
 
@@ -82,9 +75,6 @@ void mlir::dlc::registerCompilerPipelines() {
       [](OpPassManager &pm, const StepsCLOptions &cl) {
         StepOptions options;
         options.inPlace = cl.inPlace;
-        options.fusions.convBnRelu = cl.convBnRelu;
-        options.fusions.foldBatchNorm = cl.foldBatchNorm;
-        options.fusions.softmaxCrossEntropy = cl.softmaxCrossEntropy;
         buildStepsPipeline(pm, options);
       });
   PassPipelineRegistration<>(
