@@ -24,6 +24,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <malloc.h>
+#include <omp.h>
 
 using namespace dlc::runtime;
 using namespace dlc::runtime::cli;
@@ -116,12 +117,10 @@ std::string Cli::dataSpec(const ParsedArgs &a) const {
 void Cli::applyThreads(int threads) {
   if (threads <= 0)
     return;
-  // The compiled code decides how to use threads; tell it if it can listen
-  // (dlc_set_num_threads is weak) and set the OpenMP convention for
-  // runtimes that read it lazily.
-  if (dlc_set_num_threads)
-    dlc_set_num_threads(threads);
-  setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
+  // The compiled code's parallel loops are OpenMP worksharing loops (see
+  // ModelABI.h); without --threads, libomp uses every core (or
+  // OMP_NUM_THREADS).
+  omp_set_num_threads(threads);
 }
 
 /// runs/<model>, or runs/<model>-N for the first N that is unused.

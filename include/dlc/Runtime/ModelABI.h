@@ -165,15 +165,9 @@ typedef struct dlc_model_info {
 /* Defined by the compiled object. */
 extern const dlc_model_info dlc_model;
 
-/* Optional: when the compiled object defines this function, the runtime
- * calls it once before the first step with the value of --threads (the
- * number of threads the compiled code may use). Declared weak so that
- * objects without it still link. */
-void dlc_set_num_threads(int32_t num_threads)
-#if defined(__GNUC__) || defined(__clang__)
-    __attribute__((weak))
-#endif
-    ;
+/* Threads: the compiled code's parallel loops are OpenMP worksharing
+ * loops of LLVM's OpenMP runtime (libomp), which the runtime links; the
+ * runtime sets their number (--threads) with omp_set_num_threads. */
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -21,8 +21,10 @@
 #include "mlir/Conversion/LinalgToStandard/LinalgToStandard.h"
 #include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/OpenMPToLLVM/ConvertOpenMPToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/SCFToOpenMP/SCFToOpenMP.h"
 #include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
@@ -52,6 +54,10 @@ static void addScheduleOnTensors(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   if (options.fuseElementwise)
     pm.addNestedPass<func::FuncOp>(createCPUFuseElementwisePass());
+  // Reductions over the batch, per sample: a share of the batch per thread
+  // (results independent of the thread count).
+  if (options.minParallelWork > 0)
+    pm.addNestedPass<func::FuncOp>(createCPUSplitBatchReductionsPass());
   if (!options.vectorize)
     return;
   VectorRegisterFile registers = getVectorRegisterFile(options);
@@ -99,12 +105,30 @@ static void addLoops(OpPassManager &pm, const CPUPipelineOptions &options) {
   }
   pm.addNestedPass<func::FuncOp>(createCPUExpandStridedCopiesPass());
   bufferization::buildBufferDeallocationPipeline(pm);
-  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
 
-/// 4. The LLVM dialect. tanh has no LLVM intrinsic: expand it to exp.
+/// 4. Every core: the outermost independent loop of each nest becomes an
+///    OpenMP worksharing loop (static schedule, no reduction across
+///    threads, so results do not depend on the thread count); the rest
+///    stays sequential.
+static void addThreads(OpPassManager &pm, const CPUPipelineOptions &options) {
+  CPUParallelizePassOptions parallelize;
+  if (options.minParallelWork > 0)
+    parallelize.minWork = options.minParallelWork;
+  else
+    parallelize.minWork = std::numeric_limits<int64_t>::max();
+  pm.addNestedPass<func::FuncOp>(createCPUParallelizePass(parallelize));
+  pm.addPass(createConvertSCFToOpenMPPass());
+  // That pass wraps each loop body in a memref.alloca_scope, which must
+  // stay one block; the bodies hold no allocas, and canonicalization
+  // inlines such scopes before scf-to-cf splits the bodies into blocks.
+  pm.addPass(createCanonicalizerPass());
+}
+
+/// 5. The LLVM dialect. tanh has no LLVM intrinsic: expand it to exp.
 static void addConvertToLLVM(OpPassManager &pm) {
   pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(createSCFToControlFlowPass());
@@ -119,6 +143,7 @@ static void addConvertToLLVM(OpPassManager &pm) {
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
@@ -127,8 +152,9 @@ void mlir::dlc::buildLowerToCPUPipeline(OpPassManager &pm,
   addScheduleOnTensors(pm, options);
   addBufferization(pm);
   addLoops(pm, options);
+  addThreads(pm, options);
   addConvertToLLVM(pm);
-  // 5. The runtime's table and packed entry points, from dlc.model.
+  // 6. The runtime's table and packed entry points, from dlc.model.
   DLCEmitModelTableOptions table;
   table.device = "cpu";
   pm.addPass(createDLCEmitModelTable(table));
@@ -154,6 +180,11 @@ struct CPUPipelineCLOptions : PassPipelineOptions<CPUPipelineCLOptions> {
                           llvm::cl::desc("LLVM CPU name (default: the host)")};
   Option<std::string> features{
       *this, "features", llvm::cl::desc("LLVM target features (+avx2,...)")};
+  Option<int64_t> minParallelWork{
+      *this, "min-parallel-work",
+      llvm::cl::desc("Iterations below which a loop nest stays on one "
+                     "thread (0: no threads at all)"),
+      llvm::cl::init(16384)};
   Option<int64_t> vectorLanes{
       *this, "vector-lanes",
       llvm::cl::desc("f32 lanes per vector register (0: from the target)"),
@@ -179,6 +210,7 @@ void mlir::dlc::registerCPUPipelines() {
         options.cpu = cl.cpu;
         options.features = cl.features;
         options.vectorLanes = cl.vectorLanes;
+        options.minParallelWork = cl.minParallelWork;
         options.accumulatorRegisters = cl.accumulatorRegisters;
         buildLowerToCPUPipeline(pm, options);
       });

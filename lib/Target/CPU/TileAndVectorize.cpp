@@ -45,6 +45,9 @@ namespace {
 constexpr llvm::StringLiteral kEpilogueAttr = "dlc.epilogue";
 /// Marks the consumers fused into tile loops, to be vectorized with them.
 constexpr llvm::StringLiteral kVectorizeAttr = "dlc.vectorize";
+/// Marks tile loops whose iterations write disjoint tiles and reduce
+/// nothing across tiles; dlc-cpu-parallelize may run them on every core.
+constexpr llvm::StringLiteral kParallelAttr = "dlc.parallel";
 
 /// The largest divisor of `extent` that is at most `cap` (at least 1).
 int64_t largestDivisorAtMost(int64_t extent, int64_t cap) {
@@ -92,6 +95,14 @@ struct TileSizes {
   SmallVector<int64_t> sizes;
   bool fuseInit;
 };
+
+/// Which loop dimensions of `op` are parallel iterators.
+SmallVector<bool> parallelDims(linalg::LinalgOp op) {
+  return llvm::map_to_vector(op.getIteratorTypesArray(),
+                             [](utils::IteratorType type) {
+                               return type == utils::IteratorType::parallel;
+                             });
+}
 
 /// The tiling levels of `op`, outermost first (the last one is the register
 /// tile, vectorized whole), or nothing when the op is not scheduled here.
@@ -498,6 +509,16 @@ struct CPUTileAndVectorizePass
     for (auto &[op, levels] : work) {
       Operation *current = op;
       for (const TileSizes &level : levels) {
+        // The tiled dimensions, one loop each, outermost first (a tile as
+        // large as its dimension too); a loop may run its
+        // iterations on every core when its dimension is parallel in the
+        // op and in every reduction fused into its epilogue.
+        auto linalgOp = cast<linalg::LinalgOp>(current);
+        SmallVector<int64_t> loopDims;
+        for (auto [dim, size] : llvm::enumerate(level.sizes))
+          if (size != 0)
+            loopDims.push_back(dim);
+        SmallVector<bool> parallel = parallelDims(linalgOp);
         FailureOr<TiledLevel> tiled = tileLevel(rewriter, current, level);
         // An op that cannot be tiled stays as it is: slower, still correct.
         if (failed(tiled))
@@ -507,10 +528,22 @@ struct CPUTileAndVectorizePass
         // initial value) is where a tile is complete: its epilogue.
         if (level.fuseInit && fuseEpilogue) {
           SmallVector<Operation *> consumers = fuseEpilogues(rewriter, *tiled);
-          for (Operation *consumer : consumers)
+          for (Operation *consumer : consumers) {
             consumer->setAttr(kVectorizeAttr, rewriter.getUnitAttr());
+            // A fused reduction (batch-norm statistics) accumulates across
+            // the tiles of its reduction dimensions in their order.
+            SmallVector<bool> consumerParallel =
+                parallelDims(cast<linalg::LinalgOp>(consumer));
+            for (auto [dim, isParallel] : llvm::enumerate(parallel))
+              isParallel = isParallel && dim < consumerParallel.size() &&
+                           consumerParallel[dim];
+          }
           reuseConsumerTile(rewriter, *tiled, consumers);
         }
+        if (tiled->loops.size() == loopDims.size())
+          for (auto [loop, dim] : llvm::zip(tiled->loops, loopDims))
+            if (parallel[dim])
+              loop->setAttr(kParallelAttr, rewriter.getUnitAttr());
       }
     }
 

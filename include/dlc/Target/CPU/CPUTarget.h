@@ -95,6 +95,9 @@ struct CPUPipelineOptions {
   /// AVX-512).
   int64_t vectorLanes = 0;
   int64_t accumulatorRegisters = 0;
+  /// Loop nests with at least this many iterations run on every core
+  /// (OpenMP, dlc-cpu-parallelize); 0 keeps all code on one thread.
+  int64_t minParallelWork = 16384;
   /// LLVM optimization level of translateToLLVMIR (0 to 3).
   unsigned llvmOptLevel = 3;
 };

@@ -30,6 +30,37 @@ def CPUFuseElementwisePass
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def CPUSplitBatchReductionsPass
+    : Pass<"dlc-cpu-split-batch-reductions", "::mlir::func::FuncOp"> {
+  let summary = "Reduce over the batch per sample, then combine in order";
+  let description = [{
+    A `linalg.generic` on tensors whose outermost loop is a reduction (the
+    batch of batch-norm statistics and of their gradients) and whose
+    outputs accumulate with `addf`, `addi`, `maximumf` or `minimumf` becomes
+    two generics: the first computes one partial result per sample (the
+    batch dimension is now parallel, so its iterations can run on every
+    core and its epilogue fusion into a convolution's tiles still works),
+    the second (`dlc.combine`) adds the partials to the original outputs in
+    sample order. The arithmetic and its order are fixed at compile time:
+    the results do not depend on the number of threads.
+
+    Reductions smaller than `min-work` iterations, or whose partials would
+    exceed `max-partial-elements`, are left alone.
+  }];
+  let options = [
+    Option<"minWork", "min-work", "int64_t", /*default=*/"16384",
+           "Iterations below which a reduction stays as it is">,
+    Option<"maxPartialElements", "max-partial-elements", "int64_t",
+           /*default=*/"1048576",
+           "Largest per-sample partial result, in elements">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def CPUTileAndVectorizePass
     : Pass<"dlc-cpu-tile-and-vectorize", "::mlir::func::FuncOp"> {
   let summary = "Tile and vectorize convolutions, matmuls and pooling";
@@ -98,6 +129,45 @@ def CPUTileAndVectorizePass
     "::mlir::tensor::TensorDialect",
     "::mlir::vector::VectorDialect",
   ];
+}
+
+def CPUParallelizePass
+    : Pass<"dlc-cpu-parallelize", "::mlir::func::FuncOp"> {
+  let summary = "Choose the loops that run on every core";
+  let description = [{
+    Runs after bufferization, once linalg has become loops
+    (`convert-linalg-to-parallel-loops` gives `scf.parallel` over the
+    parallel dimensions of each op) and before `convert-scf-to-openmp`.
+
+    - An `scf.for` that the schedule marked `dlc.parallel` (the output-tile
+      loops of a convolution or matmul, whose iterations write disjoint
+      tiles) becomes an `scf.parallel` when it carries no values.
+    - Only the outermost parallel loop of a nest stays parallel: a parallel
+      loop inside another loop (an `scf.parallel` of channels inside the
+      sequential loops of a reduction) becomes `scf.for` again, so that a
+      parallel region is not entered once per element. The exception are
+      the schedule's tile loops inside at most `max-regions-per-nest`
+      iterations of sequential loops (the reduction blocks of a blocked
+      matmul or of a filter gradient), each block being ample work.
+    - A loop nest with less than `min-work` element operations in all
+      (each operation counted once per iteration around it, vector
+      operations once per lane) stays sequential: starting the threads
+      would cost more than it saves.
+
+    No loop that stays parallel carries a reduction across its iterations
+    (`scf.parallel` loops from linalg come from parallel iterators only),
+    so every value is computed by the same instructions in the same order
+    whatever the number of threads: results are bit-identical for any
+    `--threads`.
+  }];
+  let options = [
+    Option<"minWork", "min-work", "int64_t", /*default=*/"16384",
+           "Element operations below which a loop nest stays sequential">,
+    Option<"maxRegionsPerNest", "max-regions-per-nest", "int64_t",
+           /*default=*/"256",
+           "Most iterations of sequential loops around a parallel tile loop">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
 
 def CPULowerVectorsPass

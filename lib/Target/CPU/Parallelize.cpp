@@ -1,0 +1,190 @@
+//===- Parallelize.cpp - The loops that run on every core -----------------===//
+//
+// Decides which loops of the bufferized code become OpenMP worksharing
+// loops (see the pass description in Passes.td). The rule is deliberately
+// simple: one parallel region per loop nest, at its outermost parallel
+// loop, and only loops whose iterations are independent by construction
+// (tiles of one output, parallel iterators of a linalg op). Nothing that
+// stays parallel reduces across iterations, which is what makes results
+// independent of the thread count.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dlc/Target/CPU/Passes.h"
+
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::dlc {
+#define GEN_PASS_DEF_CPUPARALLELIZEPASS
+#include "dlc/Target/CPU/Passes.h.inc"
+} // namespace mlir::dlc
+
+using namespace mlir;
+using namespace mlir::dlc;
+
+namespace {
+
+/// Set by the CPU schedule (TileAndVectorize.cpp) on tile loops whose
+/// iterations write disjoint parts of the output.
+constexpr llvm::StringLiteral kParallelAttr = "dlc.parallel";
+
+/// The static trip count of a loop dimension, or 1 when it is not static
+/// (a dynamic loop is not counted as work: better sequential than slower).
+int64_t tripCount(OpFoldResult lb, OpFoldResult ub, OpFoldResult step) {
+  std::optional<int64_t> l = getConstantIntValue(lb);
+  std::optional<int64_t> u = getConstantIntValue(ub);
+  std::optional<int64_t> s = getConstantIntValue(step);
+  if (!l || !u || !s || *s <= 0 || *u <= *l)
+    return 1;
+  return (*u - *l + *s - 1) / *s;
+}
+
+int64_t tripCount(Operation *loop) {
+  if (auto forOp = dyn_cast<scf::ForOp>(loop))
+    return tripCount(forOp.getLowerBound(), forOp.getUpperBound(),
+                     forOp.getStep());
+  auto parallel = cast<scf::ParallelOp>(loop);
+  int64_t count = 1;
+  for (auto [lb, ub, step] :
+       llvm::zip(parallel.getLowerBound(), parallel.getUpperBound(),
+                 parallel.getStep()))
+    count *= tripCount(lb, ub, step);
+  return count;
+}
+
+/// The element operations that the nest rooted at `root` executes: each
+/// operation counts once per iteration of the loops around it, a vector
+/// operation once per lane (an unrolled register tile is as much work as
+/// the loop it replaced).
+int64_t workOf(Operation *root) {
+  int64_t body = 0;
+  for (Region &region : root->getRegions())
+    for (Block &block : region)
+      for (Operation &op : block) {
+        if (op.getNumRegions() > 0) {
+          body += workOf(&op);
+          continue;
+        }
+        int64_t lanes = 1;
+        for (Type type : op.getResultTypes())
+          if (auto vector = dyn_cast<VectorType>(type))
+            lanes = std::max(lanes, vector.getNumElements());
+        for (Value operand : op.getOperands())
+          if (auto vector = dyn_cast<VectorType>(operand.getType()))
+            lanes = std::max(lanes, vector.getNumElements());
+        body += lanes;
+      }
+  if (isa<scf::ForOp, scf::ParallelOp>(root))
+    return tripCount(root) * body;
+  return body;
+}
+
+/// Replaces a marked scf.for without iter_args by a 1-D scf.parallel.
+scf::ParallelOp forToParallel(RewriterBase &rewriter, scf::ForOp forOp) {
+  rewriter.setInsertionPoint(forOp);
+  auto parallel = scf::ParallelOp::create(
+      rewriter, forOp.getLoc(), ValueRange{forOp.getLowerBound()},
+      ValueRange{forOp.getUpperBound()}, ValueRange{forOp.getStep()});
+  Block *body = parallel.getBody();
+  // The new body holds only its scf.reduce terminator; the loop's
+  // operations (without their scf.yield) go in front of it.
+  rewriter.eraseOp(forOp.getBody()->getTerminator());
+  rewriter.inlineBlockBefore(forOp.getBody(), body->getTerminator(),
+                             ValueRange{parallel.getInductionVars()[0]});
+  rewriter.eraseOp(forOp);
+  return parallel;
+}
+
+/// Replaces an scf.parallel without reductions by a nest of scf.for.
+void parallelToFor(RewriterBase &rewriter, scf::ParallelOp parallel) {
+  rewriter.setInsertionPoint(parallel);
+  SmallVector<Value> ivs;
+  Location loc = parallel.getLoc();
+  for (auto [lb, ub, step] :
+       llvm::zip(parallel.getLowerBound(), parallel.getUpperBound(),
+                 parallel.getStep())) {
+    auto forOp = scf::ForOp::create(rewriter, loc, lb, ub, step);
+    ivs.push_back(forOp.getInductionVar());
+    rewriter.setInsertionPoint(forOp.getBody()->getTerminator());
+  }
+  Operation *yieldPoint = &*rewriter.getInsertionPoint();
+  rewriter.eraseOp(parallel.getBody()->getTerminator());
+  rewriter.inlineBlockBefore(parallel.getBody(), yieldPoint, ivs);
+  rewriter.eraseOp(parallel);
+}
+
+/// The product of the trip counts of the loops around `op` (below
+/// `limit`), or nullopt when one of them stays parallel.
+std::optional<int64_t>
+enclosingTrips(Operation *op, Operation *limit,
+               const llvm::DenseSet<Operation *> &keptParallel) {
+  int64_t trips = 1;
+  for (Operation *parent = op->getParentOp(); parent && parent != limit;
+       parent = parent->getParentOp()) {
+    if (keptParallel.contains(parent))
+      return std::nullopt;
+    if (isa<scf::ForOp, scf::ParallelOp>(parent))
+      trips *= tripCount(parent);
+    else if (isa<LoopLikeOpInterface>(parent))
+      return std::nullopt;
+  }
+  return trips;
+}
+
+struct CPUParallelizePass
+    : mlir::dlc::impl::CPUParallelizePassBase<CPUParallelizePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    IRRewriter rewriter(&getContext());
+
+    // 1. The schedule's tile loops. (Post-order: a marked loop inside
+    //    another marked loop is rewritten first.)
+    SmallVector<scf::ForOp> marked;
+    func.walk([&](scf::ForOp forOp) {
+      if (!forOp->hasAttr(kParallelAttr))
+        return;
+      forOp->removeAttr(kParallelAttr);
+      if (forOp.getNumRegionIterArgs() == 0)
+        marked.push_back(forOp);
+    });
+    llvm::DenseSet<Operation *> tiles;
+    for (scf::ForOp forOp : marked)
+      tiles.insert(forToParallel(rewriter, forOp));
+
+    // 2. One parallel region per nest, where there is enough work.
+    SmallVector<scf::ParallelOp> sequential;
+    llvm::DenseSet<Operation *> kept;
+    WalkResult walk =
+        func.walk<WalkOrder::PreOrder>([&](scf::ParallelOp parallel) {
+          // A reduction across iterations would make the result depend on how
+          // the iterations are split among threads.
+          if (parallel.getNumReductions() != 0) {
+            parallel.emitOpError("reduces across its iterations: dlc runs only "
+                                 "independent iterations in parallel");
+            return WalkResult::interrupt();
+          }
+          // Loops of independent tiles may sit inside a few sequential loops
+          // (the reduction blocks of a matmul or filter gradient): a parallel
+          // region per block still pays. Anything else runs in parallel only
+          // at the top of its nest.
+          std::optional<int64_t> around = enclosingTrips(parallel, func, kept);
+          bool placed =
+              around && (*around == 1 || (tiles.contains(parallel) &&
+                                          *around <= maxRegionsPerNest));
+          if (placed && tripCount(parallel) >= 2 && workOf(parallel) >= minWork)
+            kept.insert(parallel);
+          else
+            sequential.push_back(parallel);
+          return WalkResult::advance();
+        });
+    if (walk.wasInterrupted())
+      return signalPassFailure();
+    for (scf::ParallelOp parallel : sequential)
+      parallelToFor(rewriter, parallel);
+  }
+};
+
+} // namespace
