@@ -16,7 +16,7 @@ packages=(
   cmake ninja-build python3 git
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 lld-22
   libzstd-dev zlib1g-dev libfmt-dev libgtest-dev googletest
-  dataset-fashion-mnist time
+  dataset-fashion-mnist time libomp-22-dev
 )
 
 install_packages() {
