@@ -57,6 +57,9 @@ const OptionSpec kOptions[] = {
   {"threads", "N", Train | Evaluate | Predict,
    "threads the compiled code may use (default: its own choice); recorded "
    "in checkpoints"},
+  {"profile", "", Train,
+   "print each compiled kernel's time, GFLOP/s and GB/s at the end (the "
+   "model must be compiled with dlc compile --profile)"},
   {"out", "DIR", Train,
    "output directory (default: runs/<model>[-N], or the directory of the "
    "--resume checkpoint)"},

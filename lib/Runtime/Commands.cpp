@@ -12,6 +12,7 @@
 #include "dlc/Runtime/Data/Dataset.h"
 #include "dlc/Runtime/Data/Idx.h"
 #include "dlc/Runtime/Device.h"
+#include "dlc/Runtime/Profile.h"
 #include "dlc/Runtime/Runtime.h"
 #include "dlc/Runtime/Support.h"
 #include "dlc/Runtime/Trainer.h"
@@ -208,12 +209,17 @@ int Cli::train(const ParsedArgs &a) {
     return fail(llvm::createStringError("--resume: no such checkpoint '%s'",
                                         o.resume.c_str()));
   applyThreads(o.threads);
+  if (a.has("profile") && !hasKernelProfile())
+    return fail(printKernelProfile(out));
 
   if (!device)
     return fail(llvm::createStringError(deviceProblem));
   auto status = dlc::runtime::train(model, *device, o, out, err);
   if (!status)
     return fail(status.takeError());
+  if (a.has("profile"))
+    if (llvm::Error e = printKernelProfile(out, /*top=*/30))
+      return fail(std::move(e));
   switch (*status) {
   case TrainStatus::Finished:
     return ExitSuccess;

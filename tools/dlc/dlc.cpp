@@ -195,6 +195,13 @@ static cl::opt<unsigned>
              cl::Prefix, cl::init(2), cl::sub(compileCommand),
              cl::sub(trainCommand), cl::cat(compileCategory));
 
+static cl::opt<bool> profile(
+    "profile",
+    cl::desc("Time every compiled kernel: the program's 'train --profile' "
+             "then prints each one's share of the step, GFLOP/s and GB/s "
+             "(dlc train MODEL --profile does both)"),
+    cl::sub(compileCommand), cl::sub(trainCommand), cl::cat(compileCategory));
+
 static cl::opt<bool> verbose("v",
                              cl::desc("Print each stage's time and the link "
                                       "command"),
@@ -369,6 +376,7 @@ static std::unique_ptr<mlir::dlc::Target> createTarget() {
     options.fuseElementwise = !noFusion && !noFuseElementwise;
     options.fuseEpilogue = !noFusion && !noFuseEpilogue;
     options.llvmOptLevel = optLevel;
+    options.profile = profile;
     return mlir::dlc::createCPUTarget(options);
   }
   error("unknown --target '" + targetName + "' (this dlc has: cpu)");
@@ -498,6 +506,8 @@ static int runTrain(const char *argv0) {
     // one it was compiled for.
     if (batchSize.getNumOccurrences())
       args.push_back("--batch-size=" + std::to_string(batchSize));
+    if (profile)
+      args.push_back("--profile");
     args.append(programArgs.begin(), programArgs.end());
     SmallVector<StringRef> argRefs(args.begin(), args.end());
     std::string errorMessage;

@@ -96,6 +96,52 @@ scf::ParallelOp forToParallel(RewriterBase &rewriter, scf::ForOp forOp) {
   return parallel;
 }
 
+/// Keeps the leading `keep` dimensions of `parallel` parallel and turns the
+/// others into a nest of scf.for inside it.
+void keepLeadingDims(RewriterBase &rewriter, scf::ParallelOp parallel,
+                     unsigned keep) {
+  unsigned rank = parallel.getNumLoops();
+  if (keep >= rank)
+    return;
+  Location loc = parallel.getLoc();
+  rewriter.setInsertionPoint(parallel);
+  auto outer = scf::ParallelOp::create(
+      rewriter, loc, parallel.getLowerBound().take_front(keep),
+      parallel.getUpperBound().take_front(keep),
+      parallel.getStep().take_front(keep));
+  SmallVector<Value> ivs(outer.getInductionVars());
+  rewriter.setInsertionPoint(outer.getBody()->getTerminator());
+  for (unsigned dim = keep; dim < rank; ++dim) {
+    auto forOp = scf::ForOp::create(
+        rewriter, loc, parallel.getLowerBound()[dim],
+        parallel.getUpperBound()[dim], parallel.getStep()[dim]);
+    ivs.push_back(forOp.getInductionVar());
+    rewriter.setInsertionPoint(forOp.getBody()->getTerminator());
+  }
+  Operation *yieldPoint = &*rewriter.getInsertionPoint();
+  rewriter.eraseOp(parallel.getBody()->getTerminator());
+  rewriter.inlineBlockBefore(parallel.getBody(), yieldPoint, ivs);
+  rewriter.eraseOp(parallel);
+}
+
+/// How many leading dimensions of a kept parallel loop to share among
+/// threads: enough for 64 iterations, never the innermost of several. An
+/// OpenMP loop over several dimensions is collapsed into one, whose body
+/// recomputes every index by division, and the LLVM loop vectorizer then
+/// leaves the innermost dimension scalar; the dimensions left out stay
+/// ordinary loops.
+unsigned leadingDimsToShare(scf::ParallelOp parallel) {
+  unsigned rank = parallel.getNumLoops();
+  int64_t trips = 1;
+  for (unsigned dim = 0; dim + 1 < rank; ++dim) {
+    trips *= tripCount(parallel.getLowerBound()[dim],
+                       parallel.getUpperBound()[dim], parallel.getStep()[dim]);
+    if (trips >= 64)
+      return dim + 1;
+  }
+  return std::max(rank - 1, 1u);
+}
+
 /// Replaces an scf.parallel without reductions by a nest of scf.for.
 void parallelToFor(RewriterBase &rewriter, scf::ParallelOp parallel) {
   rewriter.setInsertionPoint(parallel);
@@ -184,6 +230,10 @@ struct CPUParallelizePass
       return signalPassFailure();
     for (scf::ParallelOp parallel : sequential)
       parallelToFor(rewriter, parallel);
+    for (Operation *op : kept) {
+      auto parallel = cast<scf::ParallelOp>(op);
+      keepLeadingDims(rewriter, parallel, leadingDimsToShare(parallel));
+    }
   }
 };
 

@@ -121,6 +121,9 @@ static void addThreads(OpPassManager &pm, const CPUPipelineOptions &options) {
   else
     parallelize.minWork = std::numeric_limits<int64_t>::max();
   pm.addNestedPass<func::FuncOp>(createCPUParallelizePass(parallelize));
+  // Profile mode: time each kernel, outside its parallel region.
+  if (options.profile)
+    pm.addPass(createCPUInstrumentKernelsPass());
   pm.addPass(createConvertSCFToOpenMPPass());
   // That pass wraps each loop body in a memref.alloca_scope, which must
   // stay one block; the bodies hold no allocas, and canonicalization
@@ -185,6 +188,10 @@ struct CPUPipelineCLOptions : PassPipelineOptions<CPUPipelineCLOptions> {
       llvm::cl::desc("Iterations below which a loop nest stays on one "
                      "thread (0: no threads at all)"),
       llvm::cl::init(16384)};
+  Option<bool> profile{*this, "profile",
+                       llvm::cl::desc("Time every kernel "
+                                      "(dlc-cpu-instrument-kernels)"),
+                       llvm::cl::init(false)};
   Option<int64_t> vectorLanes{
       *this, "vector-lanes",
       llvm::cl::desc("f32 lanes per vector register (0: from the target)"),
@@ -211,6 +218,7 @@ void mlir::dlc::registerCPUPipelines() {
         options.features = cl.features;
         options.vectorLanes = cl.vectorLanes;
         options.minParallelWork = cl.minParallelWork;
+        options.profile = cl.profile;
         options.accumulatorRegisters = cl.accumulatorRegisters;
         buildLowerToCPUPipeline(pm, options);
       });

@@ -63,18 +63,22 @@ func.func @inner_parallel(%in: memref<64x4096xf32>, %out: memref<4096xf32>) {
 // -----
 
 // Top-level parallel loops stay parallel, nested ones become scf.for, and
-// a nest with too little work (here 4 x 8 elements) stays sequential.
+// a nest with too little work (here 4 x 8 elements) stays sequential. Of
+// several dimensions, only the leading ones needed for 64 iterations are
+// shared (OpenMP would collapse them and the vectorizer give up on the
+// innermost).
 
 // CHECK-LABEL: func @nests
-// OMP-LABEL: func @nests
-// OMP: omp.loop_nest {{.*}} collapse(2)
-// CHECK: scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c0) to (%c64, %c256)
-// CHECK: scf.for
+// CHECK: scf.parallel (%{{[^,]*}}) = (%c0) to (%c64)
+// CHECK: scf.for {{.*}} to %c256
+// CHECK: scf.for {{.*}} to %c4
 // CHECK: scf.reduce
-// CHECK: scf.for
-// CHECK: scf.for
+// CHECK: scf.for {{.*}} to %c4
+// CHECK: scf.for {{.*}} to %c8
 // CHECK-NOT: scf.parallel
 // CHECK: return
+// OMP-LABEL: func @nests
+// OMP: omp.loop_nest (%{{[^,]*}}) : index = (%c0) to (%c64)
 func.func @nests(%a: memref<64x256x4xf32>, %b: memref<4x8xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -92,6 +96,25 @@ func.func @nests(%a: memref<64x256x4xf32>, %b: memref<4x8xf32>) {
   }
   scf.parallel (%i, %j) = (%c0, %c0) to (%c4, %c8) step (%c1, %c1) {
     memref.store %zero, %b[%i, %j] : memref<4x8xf32>
+    scf.reduce
+  }
+  return
+}
+
+// CHECK-LABEL: func @wide
+// CHECK: scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c0) to (%c8, %c16)
+// CHECK: scf.for {{.*}} to %c512
+// OMP-LABEL: func @wide
+// OMP: omp.loop_nest {{.*}} collapse(2)
+func.func @wide(%a: memref<8x16x512xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c512 = arith.constant 512 : index
+  %zero = arith.constant 0.0 : f32
+  scf.parallel (%i, %j, %k) = (%c0, %c0, %c0) to (%c8, %c16, %c512) step (%c1, %c1, %c1) {
+    memref.store %zero, %a[%i, %j, %k] : memref<8x16x512xf32>
     scf.reduce
   }
   return

@@ -98,6 +98,8 @@ struct CPUPipelineOptions {
   /// Loop nests with at least this many iterations run on every core
   /// (OpenMP, dlc-cpu-parallelize); 0 keeps all code on one thread.
   int64_t minParallelWork = 16384;
+  /// Time every kernel (dlc-cpu-instrument-kernels; `train --profile`).
+  bool profile = false;
   /// LLVM optimization level of translateToLLVMIR (0 to 3).
   unsigned llvmOptLevel = 3;
 };

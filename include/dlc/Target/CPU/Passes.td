@@ -154,6 +154,11 @@ def CPUParallelizePass
       operations once per lane) stays sequential: starting the threads
       would cost more than it saves.
 
+    A parallel loop over several dimensions shares only its leading ones
+    (enough for 64 iterations, never the innermost): OpenMP collapses the
+    shared dimensions into one loop whose body recomputes the indices by
+    division, which the LLVM loop vectorizer does not vectorize.
+
     No loop that stays parallel carries a reduction across its iterations
     (`scf.parallel` loops from linalg come from parallel iterators only),
     so every value is computed by the same instructions in the same order
@@ -168,6 +173,28 @@ def CPUParallelizePass
            "Most iterations of sequential loops around a parallel tile loop">,
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
+def CPUInstrumentKernelsPass
+    : Pass<"dlc-cpu-instrument-kernels", "::mlir::ModuleOp"> {
+  let summary = "Time every kernel of the compiled functions (profile mode)";
+  let description = [{
+    Runs after dlc-cpu-parallelize, before the OpenMP conversion. Every
+    top-level loop nest or copy of a function with a body (a kernel) is
+    bracketed by calls to `dlc_profile_enter(i32 id)` and
+    `dlc_profile_exit(i32 id)`, which the runtime defines; the external
+    constant string `@dlc_profile_kernels` describes each id as JSON:
+    function, layers (the names in its locations), loops (the shape of its
+    outer loops), flops and bytes (static counts: vector operations per
+    lane, FMAs as two flops, loads and stores in bytes). `EXE train
+    --profile` prints each kernel's share of the time and its GFLOP/s and
+    GB/s from them.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::LLVM::LLVMDialect",
+  ];
 }
 
 def CPULowerVectorsPass
