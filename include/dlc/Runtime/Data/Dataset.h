@@ -23,6 +23,8 @@ namespace dlc::runtime {
 struct Dataset {
   /// Where the data came from, for messages ("fashion-mnist/t10k-images...").
   std::string source;
+  /// Where the labels came from when that is another file (IDX).
+  std::string labelSource;
   int64_t height = 0, width = 0, channels = 0;
   std::vector<uint8_t> pixels;
   std::vector<int32_t> labels;
