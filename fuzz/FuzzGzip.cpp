@@ -12,8 +12,8 @@ using namespace dlc::runtime;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   constexpr uint64_t kLimit = 1 << 22;
   auto whole = gunzip(llvm::ArrayRef<uint8_t>(data, size), "fuzz.gz", kLimit);
-  ByteStream stream = ByteStream::fromBytes(
-      std::vector<uint8_t>(data, data + size), "fuzz.gz");
+  ByteStream stream =
+      ByteStream::fromBytes(std::vector<uint8_t>(data, data + size), "fuzz.gz");
   std::vector<uint8_t> pieces;
   uint8_t buffer[777];
   bool failed = false;

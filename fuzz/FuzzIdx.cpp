@@ -11,8 +11,8 @@ using namespace dlc::runtime;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (IdxKind kind : {IdxKind::Images, IdxKind::Labels, IdxKind::Any}) {
-    auto array = parseIdx(llvm::ArrayRef<uint8_t>(data, size), "fuzz.idx",
-                          kind);
+    auto array =
+        parseIdx(llvm::ArrayRef<uint8_t>(data, size), "fuzz.idx", kind);
     if (!array) {
       llvm::consumeError(array.takeError());
       continue;

@@ -41,8 +41,7 @@ static void importOnce(llvm::StringRef text, bool forRuntime) {
   });
   dlc::ImportOptions options;
   options.forRuntime = forRuntime;
-  OwningOpRef<ModuleOp> module =
-      dlc::importModel(sourceMgr, context, options);
+  OwningOpRef<ModuleOp> module = dlc::importModel(sourceMgr, context, options);
   if (!module && errors == 0) {
     std::fprintf(stderr, "import failed without an error\n");
     std::abort();

@@ -347,9 +347,9 @@ static LogicalResult checkRuntimeLimits(const ModelSource &source,
   auto loss = module->getAttrOfType<DictionaryAttr>(attrs::kLoss);
   StringAttr name = loss ? loss.getAs<StringAttr>("name") : StringAttr();
   if (name && name.getValue() != "sparse_categorical_crossentropy") {
-    InFlightDiagnostic diag =
-        spec.training.loss ? source.emitError(spec.training.loss)
-                           : mlir::emitError(module.getLoc());
+    InFlightDiagnostic diag = spec.training.loss
+                                  ? source.emitError(spec.training.loss)
+                                  : mlir::emitError(module.getLoc());
     diag << "the training executable trains classifiers with integer labels "
             "(loss sparse_categorical_crossentropy); loss '"
          << name.getValue()
@@ -503,8 +503,7 @@ OwningOpRef<ModuleOp> mlir::dlc::importModel(llvm::SourceMgr &sourceMgr,
                      getNormalizationAttr(builder, spec->input));
   if (failed(checkAugmentationPlacement(forward, layers.getArgAttrs())))
     return {};
-  if (options.forRuntime &&
-      failed(checkRuntimeLimits(source, *spec, *module)))
+  if (options.forRuntime && failed(checkRuntimeLimits(source, *spec, *module)))
     return {};
 
   // Every op was built through its shape rule, so this only guards the

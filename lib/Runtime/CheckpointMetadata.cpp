@@ -38,9 +38,9 @@ llvm::Error dlc::runtime::checkJsonDepth(llvm::StringRef text,
       inString = true;
     } else if (c == '[' || c == '{') {
       if (++depth > maxDepth)
-        return llvm::createStringError(llvm::formatv(
-            "{0} nests deeper than {1} levels (at byte {2})", what, maxDepth,
-            i));
+        return llvm::createStringError(
+            llvm::formatv("{0} nests deeper than {1} levels (at byte {2})",
+                          what, maxDepth, i));
     } else if ((c == ']' || c == '}') && depth > 0) {
       --depth;
     }
@@ -91,10 +91,10 @@ public:
       return std::nullopt;
     std::optional<double> value = parseDouble(*s);
     if (!value || !std::isfinite(*value) || *value < min || *value > max) {
-      std::string allowed =
-          std::isinf(min) && std::isinf(max)
-              ? std::string("a finite number")
-              : "a number in [" + formatNumber(min) + ", " + formatNumber(max) + "]";
+      std::string allowed = std::isinf(min) && std::isinf(max)
+                                ? std::string("a finite number")
+                                : "a number in [" + formatNumber(min) + ", " +
+                                      formatNumber(max) + "]";
       fail(key, llvm::formatv("is '{0}'; expected {1}", *s, allowed));
       return std::nullopt;
     }
@@ -173,9 +173,8 @@ dlc::runtime::readCheckpointInfo(const Metadata &meta, llvm::StringRef path,
   if (auto format = r.text(metakey::format)) {
     info.format = *format;
     if (info.format != kCheckpointFormat)
-      r.fail(metakey::format,
-             "is '" + info.format + "'; this runtime reads " +
-                 kCheckpointFormat);
+      r.fail(metakey::format, "is '" + info.format + "'; this runtime reads " +
+                                  kCheckpointFormat);
   }
   // Stop at a foreign format: its other keys may mean something else.
   if (r.failed())
@@ -250,9 +249,8 @@ dlc::runtime::readCheckpointInfo(const Metadata &meta, llvm::StringRef path,
     }
     auto history = historyFromJson(*h);
     if (!history) {
-      r.fail(metakey::history,
-             "is not a valid metrics history: " +
-                 llvm::toString(history.takeError()));
+      r.fail(metakey::history, "is not a valid metrics history: " +
+                                   llvm::toString(history.takeError()));
       return r.takeError();
     }
     for (auto [i, record] : llvm::enumerate(*history))

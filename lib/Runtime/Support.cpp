@@ -82,7 +82,8 @@ llvm::Expected<size_t> ByteStream::read(llvm::MutableArrayRef<uint8_t> out) {
     z.next_in = bytes.data() + position;
     z.avail_in = static_cast<uInt>(in);
     z.next_out = out.data() + done;
-    z.avail_out = static_cast<uInt>(std::min<size_t>(out.size() - done, 1u << 30));
+    z.avail_out =
+        static_cast<uInt>(std::min<size_t>(out.size() - done, 1u << 30));
     uInt availOut = z.avail_out;
     int status = inflate(&z, Z_NO_FLUSH);
     position += in - z.avail_in;
@@ -105,14 +106,14 @@ llvm::Expected<size_t> ByteStream::read(llvm::MutableArrayRef<uint8_t> out) {
   return done;
 }
 
-llvm::Expected<std::vector<uint8_t>>
-ByteStream::readAll(uint64_t maxSize, llvm::StringRef what) {
+llvm::Expected<std::vector<uint8_t>> ByteStream::readAll(uint64_t maxSize,
+                                                         llvm::StringRef what) {
   std::vector<uint8_t> out;
   if (!zs) {
     if (bytes.size() - position > maxSize)
-      return llvm::createStringError(
-          "%s: %s is larger than %llu bytes", name.c_str(), what.str().c_str(),
-          (unsigned long long)maxSize);
+      return llvm::createStringError("%s: %s is larger than %llu bytes",
+                                     name.c_str(), what.str().c_str(),
+                                     (unsigned long long)maxSize);
     out.assign(bytes.begin() + position, bytes.end());
     position = bytes.size();
     return out;

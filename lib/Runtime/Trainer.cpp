@@ -44,7 +44,7 @@ class InterruptScope {
 public:
   InterruptScope() {
     interrupted = 0;
-    struct sigaction action {};
+    struct sigaction action{};
     action.sa_handler = dlcRuntimeOnSigint;
     sigemptyset(&action.sa_mask);
     action.sa_flags = SA_RESETHAND;
@@ -53,7 +53,7 @@ public:
   ~InterruptScope() { sigaction(SIGINT, &previous, nullptr); }
 
 private:
-  struct sigaction previous {};
+  struct sigaction previous{};
 };
 } // namespace
 
@@ -254,8 +254,8 @@ llvm::Error TrainingRun::writeReports(llvm::StringRef status) {
 }
 
 llvm::Error TrainingRun::restore(const Metadata &meta) {
-  auto read = readCheckpointInfo(meta, options.resume, model,
-                                 CheckpointUse::Training);
+  auto read =
+      readCheckpointInfo(meta, options.resume, model, CheckpointUse::Training);
   if (!read)
     return read.takeError();
   CheckpointInfo &info = *read;

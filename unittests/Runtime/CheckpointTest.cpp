@@ -95,8 +95,8 @@ TEST(SafeTensorsTest, RejectsCorruptFiles) {
           good, R"({"a":{"dtype":"BF16","shape":[16],"data_offsets":[0,32]}})"),
       "tensor 'a' has dtype BF16, which dlc does not support");
   expectError(
-      withHeader(
-          good, R"({"a":{"dtype":"Q7","shape":[16],"data_offsets":[0,32]}})"),
+      withHeader(good,
+                 R"({"a":{"dtype":"Q7","shape":[16],"data_offsets":[0,32]}})"),
       "not a valid safetensors file: entry 'a' has an unknown dtype 'Q7'");
   expectError(
       withHeader(good,

@@ -144,8 +144,9 @@ TEST(SafeTensorsDepthTest, ShapesThatOverflowAreRejected) {
 }
 
 TEST_F(ReliabilityTest, EveryMetadataValueIsRangeChecked) {
-  expectRejected("batch", "-1", "metadata 'batch' is '-1'; expected an "
-                                "integer >= 0");
+  expectRejected("batch", "-1",
+                 "metadata 'batch' is '-1'; expected an "
+                 "integer >= 0");
   expectRejected("batch", "-64", "metadata 'batch' is '-64'");
   expectRejected("step", "-1", "metadata 'step' is '-1'");
   expectRejected("epoch", "-1", "metadata 'epoch' is '-1'");
@@ -177,15 +178,18 @@ TEST_F(ReliabilityTest, EveryMetadataValueIsRangeChecked) {
   expectRejected("epoch_samples", "32",
                  "metadata 'epoch_samples' is 32, but batch 0 of batch size "
                  "16 means 0 samples");
-  expectRejected("best_epoch", "7", "metadata 'best_epoch' is 7, but only 1 "
-                                    "epochs are finished");
-  expectRejected("history", "[{\"epoch\": 3}]", "metadata 'history' record 0 "
-                                                "is for epoch 3");
+  expectRejected("best_epoch", "7",
+                 "metadata 'best_epoch' is 7, but only 1 "
+                 "epochs are finished");
+  expectRejected("history", "[{\"epoch\": 3}]",
+                 "metadata 'history' record 0 "
+                 "is for epoch 3");
   // The position counts batches of the compiled size: resume refuses
   // another; evaluate does not depend on it.
-  expectRejected("batch_size", "32", "metadata 'batch_size' is 32 but this "
-                                     "executable was compiled for batch size "
-                                     "16",
+  expectRejected("batch_size", "32",
+                 "metadata 'batch_size' is 32 but this "
+                 "executable was compiled for batch size "
+                 "16",
                  /*evaluateToo=*/false);
 }
 
@@ -199,8 +203,8 @@ TEST_F(ReliabilityTest, UnchangedCheckpointStillResumes) {
   // The reader accepts what dlc writes (the edit helper itself is sound).
   std::string copy = work.file("copy.safetensors");
   editMetadata(last(), copy, "shuffle", "anything");
-  Result r = runCli({"train", "--resume", copy, "--epochs", "2", "--out",
-                     work.path()});
+  Result r = runCli(
+      {"train", "--resume", copy, "--epochs", "2", "--out", work.path()});
   EXPECT_EQ(r.status, ExitSuccess) << r.err;
   EXPECT_EQ(fakeHooks().trainCalls, 12);
 }
@@ -258,8 +262,8 @@ TEST_F(ReliabilityTest, StaleTemporaryFilesOfDeadProcessesAreRemoved) {
   std::string other = out.file("notes.tmp.txt");
   for (const std::string &f : {stale, live, other})
     writeFile(f, {1, 2, 3});
-  Result r = runCli({"train", "--data", kData, "--out", out.path(),
-                     "--epochs", "1"});
+  Result r =
+      runCli({"train", "--data", kData, "--out", out.path(), "--epochs", "1"});
   ASSERT_EQ(r.status, ExitSuccess) << r.err;
   EXPECT_FALSE(llvm::sys::fs::exists(stale));
   EXPECT_TRUE(llvm::sys::fs::exists(live));
@@ -322,9 +326,9 @@ TEST(IdxReliabilityTest, WrongMagicIsReportedAsSuch) {
 std::vector<uint8_t> gzipWithZeros(llvm::ArrayRef<uint8_t> prefix,
                                    uint64_t zeros) {
   z_stream zs{};
-  EXPECT_EQ(deflateInit2(&zs, 1, Z_DEFLATED, 16 + MAX_WBITS, 8,
-                         Z_DEFAULT_STRATEGY),
-            Z_OK);
+  EXPECT_EQ(
+      deflateInit2(&zs, 1, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY),
+      Z_OK);
   std::vector<uint8_t> out, chunk(1 << 20), zero(1 << 20, 0);
   auto pump = [&](const uint8_t *in, size_t n, int flush) {
     zs.next_in = const_cast<Bytef *>(in);

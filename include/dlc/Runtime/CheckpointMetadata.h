@@ -1,4 +1,5 @@
-//===- CheckpointMetadata.h - The typed __metadata__ of checkpoints -*- C++ -*-//
+//===- CheckpointMetadata.h - The typed __metadata__ of checkpoints -*- C++
+//-*-//
 //
 // A checkpoint is a file from outside: its `__metadata__` strings are read
 // once, here, into typed values, each parsed strictly and range-checked

@@ -138,7 +138,6 @@ llvm::Error dlc::runtime::checkDataset(const Dataset &data,
             "label out of range: {0} has label {1} at index {2} but the "
             "model has {3} classes (labels 0..{4})",
             data.labelSource.empty() ? data.source : data.labelSource,
-            data.labels[i], i, request.numClasses,
-            request.numClasses - 1));
+            data.labels[i], i, request.numClasses, request.numClasses - 1));
   return llvm::Error::success();
 }

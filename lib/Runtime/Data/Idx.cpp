@@ -50,8 +50,8 @@ llvm::Expected<IdxArray> dlc::runtime::readIdx(ByteStream &stream,
                               .str();
   if (magic[0] != 0 || magic[1] != 0)
     return idxError(name, "bad magic number " + magicText +
-                              ": not an IDX file (expected " +
-                              kindName(kind) + ")");
+                              ": not an IDX file (expected " + kindName(kind) +
+                              ")");
   uint8_t type = magic[2], rank = magic[3];
   if (type != 0x08)
     return idxError(name,
@@ -64,8 +64,8 @@ llvm::Expected<IdxArray> dlc::runtime::readIdx(ByteStream &stream,
                                           : rank >= 1 && rank <= 4;
   if (!rankOk)
     return idxError(name, "magic number " + magicText + " announces rank " +
-                              llvm::Twine(unsigned(rank)) + ", but this must be " +
-                              kindName(kind));
+                              llvm::Twine(unsigned(rank)) +
+                              ", but this must be " + kindName(kind));
   uint8_t dims[16];
   got = stream.read(llvm::MutableArrayRef<uint8_t>(dims, 4 * rank));
   if (!got)
