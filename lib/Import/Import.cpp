@@ -334,16 +334,8 @@ static LogicalResult checkAugmentationPlacement(func::FuncOp forward,
 static LogicalResult checkRuntimeLimits(const ModelSource &source,
                                         const ModelSpec &spec,
                                         ModuleOp module) {
-  if (spec.input.shape.size() != 3) {
-    source.emitError(spec.input.node)
-        << "the training executable takes images: an input shape [height, "
-           "width, channels], not "
-        << spec.input.shape.size()
-        << " dimensions; write [28, 28, 1] for 28x28 gray images (a Flatten "
-           "layer makes them flat for Dense), or compile with --emit=obj to "
-           "use the compiled steps from your own code";
-    return failure();
-  }
+  // Flat ([N]) and rank-2 ([H, W]) inputs are fine: the runtime fills them
+  // with images of as many values.
   auto loss = module->getAttrOfType<DictionaryAttr>(attrs::kLoss);
   StringAttr name = loss ? loss.getAs<StringAttr>("name") : StringAttr();
   if (name && name.getValue() != "sparse_categorical_crossentropy") {

@@ -293,8 +293,9 @@ int Cli::evaluate(const ParsedArgs &a) {
     return ExitUsage;
 
   llvm::ArrayRef<int64_t> shape = model.getInputShape();
-  auto data = loadDataset(
-      spec, {shape[1], shape[2], shape[3], model.getNumClasses(), seed});
+  auto data =
+      loadDataset(spec, {shape[1], shape[2], shape[3], model.getNumClasses(),
+                         seed, model.isFlatInput()});
   if (!data)
     return fail(data.takeError());
   const Normalization &norm = model.getSettings().normalization;
@@ -354,8 +355,8 @@ int Cli::predict(const ParsedArgs &a) {
   if (!images)
     return fail(images.takeError());
   llvm::ArrayRef<int64_t> shape = model.getInputShape();
-  if (llvm::Error e =
-          checkDataset(*images, {shape[1], shape[2], shape[3], 0, 0}))
+  if (llvm::Error e = checkDataset(
+          *images, {shape[1], shape[2], shape[3], 0, 0, model.isFlatInput()}))
     return fail(std::move(e));
 
   int64_t n = count < 0 ? images->size() : std::min(count, images->size());

@@ -339,8 +339,9 @@ llvm::Error TrainingRun::setUp() {
   }
 
   llvm::ArrayRef<int64_t> shape = model.getInputShape();
-  DataRequest request{shape[1], shape[2], shape[3], model.getNumClasses(),
-                      seed};
+  DataRequest request{shape[1], shape[2],
+                      shape[3], model.getNumClasses(),
+                      seed,     model.isFlatInput()};
   auto loaded = loadDataset(options.data, request);
   if (!loaded)
     return loaded.takeError();

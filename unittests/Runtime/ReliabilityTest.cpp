@@ -398,3 +398,25 @@ TEST(IdxReliabilityTest, GenericReadersAreBounded) {
 }
 
 } // namespace
+
+namespace {
+TEST(FlatInputTest, ImagesFitAFlatInputByValueCount) {
+  Dataset images;
+  images.source = "images.idx";
+  images.height = 28;
+  images.width = 28;
+  images.channels = 1;
+  images.labels = {0};
+  images.pixels.resize(784);
+  DataRequest flat{1, 784, 1, 10, 0, /*flat=*/true};
+  EXPECT_FALSE(checkDataset(images, flat));
+  DataRequest other{1, 100, 1, 10, 0, /*flat=*/true};
+  EXPECT_THAT(errorMessage(checkDataset(images, other)),
+              HasSubstr("the model takes flat inputs of 100 values but "
+                        "images.idx has 28x28x1 images (784 values)"));
+  // Without `flat`, the shape must match exactly.
+  DataRequest exact{1, 784, 1, 10, 0};
+  EXPECT_THAT(errorMessage(checkDataset(images, exact)),
+              HasSubstr("shape mismatch: the model takes 1x784x1 images"));
+}
+} // namespace

@@ -52,8 +52,7 @@ struct ImportOptions {
   /// The module will be linked with dlc's runtime into a training
   /// executable: refuse, located in the file, what that runtime cannot
   /// train yet (see docs/Import.md): a loss other than
-  /// sparse_categorical_crossentropy, an input that is not an image
-  /// [H, W, C].
+  /// sparse_categorical_crossentropy.
   bool forRuntime = false;
 };
 

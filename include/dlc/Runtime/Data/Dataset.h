@@ -51,6 +51,9 @@ struct DataRequest {
   int64_t numClasses = 0;
   /// The run's seed (the default seed of synthetic data).
   uint64_t seed = 0;
+  /// The model's input is flat (height 1, channels 1): images of any shape
+  /// with width values each fit it.
+  bool flat = false;
 };
 
 /// Loads the data named by a --data spec:
