@@ -386,6 +386,18 @@ TEST(IdxReliabilityTest, GzipBombStopsAtTheDeclaredSize) {
                         "64 bytes of data but only 59 are present"));
 }
 
+TEST(IdxReliabilityTest, AHeaderThatLiesAboutItsSizeAllocatesNothingHuge) {
+  // 60 compressed bytes whose header announces 10000 images of 600x600
+  // (3.6 GB): memory grows with the data that arrives (found by fuzz-idx).
+  std::vector<uint8_t> header = makeIdx({10000, 600, 600}, {1, 2, 3});
+  long before = maxRssKiB();
+  auto parsed = parseIdx(gzip(header), "liar.gz", IdxKind::Images);
+  EXPECT_THAT(errorMessage(parsed),
+              HasSubstr("liar.gz: truncated IDX file: the header announces "
+                        "3600000000 bytes of data but only 3 are present"));
+  EXPECT_LT(maxRssKiB() - before, 128 * 1024);
+}
+
 TEST(IdxReliabilityTest, GenericReadersAreBounded) {
   std::vector<uint8_t> bomb = gzipWithZeros({}, uint64_t(64) << 20);
   auto out = gunzip(bomb, "bomb.gz", 1 << 20);

@@ -94,22 +94,34 @@ llvm::Expected<IdxArray> dlc::runtime::readIdx(ByteStream &stream,
                                 .str());
   }
   // Decompress exactly what the header announces, then one byte more to
-  // see whether the stream is longer: never more than that.
-  array.data.resize(count);
-  got = stream.read(array.data);
-  if (!got)
-    return got.takeError();
-  if (*got < count)
+  // see whether the stream is longer: never more than that. The buffer
+  // grows with the data that actually arrives, so a small stream whose
+  // header announces gigabytes allocates no more than it holds (found by
+  // fuzz-idx).
+  uint64_t received = 0;
+  constexpr uint64_t kChunk = uint64_t(64) << 20;
+  while (received < count) {
+    uint64_t want = std::min(count - received, kChunk);
+    array.data.resize(received + want);
+    auto n = stream.read(
+        llvm::MutableArrayRef<uint8_t>(array.data).slice(received, want));
+    if (!n)
+      return n.takeError();
+    received += *n;
+    if (*n < want)
+      break;
+  }
+  if (received < count)
     return idxError(name, llvm::formatv("truncated IDX file: the header "
                                         "announces {0} bytes of data but only "
                                         "{1} are present",
-                                        count, *got)
+                                        count, received)
                               .str());
   uint8_t extra;
-  got = stream.read(llvm::MutableArrayRef<uint8_t>(&extra, 1));
-  if (!got)
-    return got.takeError();
-  if (*got != 0) {
+  auto more = stream.read(llvm::MutableArrayRef<uint8_t>(&extra, 1));
+  if (!more)
+    return more.takeError();
+  if (*more != 0) {
     if (stream.isCompressed())
       return idxError(name, llvm::formatv("the gzip data is longer than the "
                                           "{0} bytes its IDX header announces "
