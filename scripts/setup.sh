@@ -99,27 +99,48 @@ test)
       dlc-fake-model-train; then
       run_ctest "$fuzz_build" -L 'runtime|fuzz'
       seconds=${FUZZ_SECONDS:-30}
-      while read -r name seeds; do
-        corpus="$fuzz_build/fuzz-corpus/$name"
+      # fuzz_one NAME SEEDS...: one target for $seconds; new inputs go to
+      # the build tree's corpus (the first directory), the seed directories
+      # are only read. The verdict goes to fuzz-NAME.result.
+      fuzz_one() {
+        local name=$1 corpus="$fuzz_build/fuzz-corpus/$1"
+        shift
         mkdir -p "$corpus" "$fuzz_build/fuzz-artifacts"
-        # New inputs go to the build tree's corpus (the first directory);
-        # the seed directories are only read.
-        # shellcheck disable=SC2086
         if "$fuzz_build/bin/dlc-fuzz-$name" -max_total_time="$seconds" \
           -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
           -artifact_prefix="$fuzz_build/fuzz-artifacts/$name-" \
-          -print_final_stats=1 "$corpus" $seeds \
+          -print_final_stats=1 "$corpus" "$@" \
           >"$fuzz_build/fuzz-$name.log" 2>&1; then
-          execs=$(sed -n 's/^stat::number_of_executed_units: *//p' \
-            "$fuzz_build/fuzz-$name.log")
+          echo ok >"$fuzz_build/fuzz-$name.result"
+        else
+          echo failed >"$fuzz_build/fuzz-$name.result"
+        fi
+      }
+      # One target per core at a time.
+      jobs_running=0 names=()
+      while read -r name seeds; do
+        names+=("$name")
+        # shellcheck disable=SC2086
+        fuzz_one "$name" $seeds </dev/null &
+        jobs_running=$((jobs_running + 1))
+        if [ "$jobs_running" -ge "$(nproc)" ]; then
+          wait
+          jobs_running=0
+        fi
+      done <"$fuzz_build/fuzz-targets.txt"
+      wait
+      for name in "${names[@]}"; do
+        log="$fuzz_build/fuzz-$name.log"
+        if [ "$(cat "$fuzz_build/fuzz-$name.result")" = ok ]; then
+          execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
           echo "fuzz $name: ${seconds} s, ${execs:-?} executions, no failure"
           passed=$((passed + 1))
         else
-          echo "fuzz $name: FAILED (see $fuzz_build/fuzz-$name.log)"
-          tail -n 40 "$fuzz_build/fuzz-$name.log"
+          echo "fuzz $name: FAILED (see $log)"
+          tail -n 40 "$log"
           failed=$((failed + 1)) rc=1
         fi
-      done <"$fuzz_build/fuzz-targets.txt"
+      done
     else
       echo "setup: the sanitizer/fuzz build failed"
       failed=$((failed + 1)) rc=1
