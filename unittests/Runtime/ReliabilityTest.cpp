@@ -14,6 +14,7 @@
 
 #include "dlc/Runtime/Checkpoint.h"
 #include "dlc/Runtime/CheckpointMetadata.h"
+#include "dlc/Runtime/Data/Cifar.h"
 #include "dlc/Runtime/Data/Idx.h"
 #include "dlc/Runtime/Runtime.h"
 #include "dlc/Runtime/Support.h"
@@ -396,6 +397,19 @@ TEST(IdxReliabilityTest, AHeaderThatLiesAboutItsSizeAllocatesNothingHuge) {
               HasSubstr("liar.gz: truncated IDX file: the header announces "
                         "3600000000 bytes of data but only 3 are present"));
   EXPECT_LT(maxRssKiB() - before, 128 * 1024);
+}
+
+TEST(IdxReliabilityTest, CifarBombIsBounded) {
+  // A .bin that is really gzip expanding to 200 MB of zeros: the reader
+  // stops at 4 times the size of a distribution batch file.
+  TempDir dir;
+  writeFile(dir.file("data_batch_1.bin"),
+            gzipWithZeros({}, uint64_t(200) << 20));
+  writeFile(dir.file("test_batch.bin"), std::vector<uint8_t>(3073, 0));
+  auto splits = readCifarDirectory(dir.path());
+  EXPECT_THAT(errorMessage(splits),
+              HasSubstr("data_batch_1.bin: the file decompresses to more "
+                        "than 122920000 bytes"));
 }
 
 TEST(IdxReliabilityTest, GenericReadersAreBounded) {

@@ -73,7 +73,7 @@ static llvm::Error readBatchFile(llvm::StringRef dir, llvm::StringRef file,
     return llvm::createStringError("missing CIFAR-10 file '%s'", path.c_str());
   // A batch file of the distribution is 10000 records; a much larger one
   // (or a gzip stream that expands to it) is no CIFAR-10 file.
-  auto bytes = readFileMaybeGzip(path, 16 * 10000 * kRecord);
+  auto bytes = readFileMaybeGzip(path, 4 * 10000 * kRecord);
   if (!bytes)
     return bytes.takeError();
   return parseCifarBatch(*bytes, path, data);
