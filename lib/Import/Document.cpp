@@ -305,25 +305,49 @@ Document::parse(const ModelSource &source) {
       llvm::SMLoc());
   yamlMgr.setDiagHandler(handleYamlDiagnostic, &state);
 
+  // LLVM's scanner stops at a directive other than %YAML and %TAG without
+  // a message (found by fuzz/): report such a line here.
+  for (size_t pos = 0; pos < buffer.size();) {
+    StringRef line = buffer.substr(pos).take_until(
+        [](char c) { return c == '\n' || c == '\r'; });
+    if (line.starts_with("%") && !line.starts_with("%YAML ") &&
+        !line.starts_with("%TAG ")) {
+      source.emitError(llvm::SMLoc::getFromPointer(line.data()))
+          << "invalid YAML/JSON: a line starting with '%' is a YAML "
+             "directive, and only %YAML and %TAG exist (quote the text or "
+             "remove the line)";
+      return failure();
+    }
+    pos += line.size() + 1;
+  }
+
   llvm::yaml::Stream stream(llvm::MemoryBufferRef(buffer, source.getFilename()),
                             yamlMgr, /*ShowColors=*/false);
   llvm::yaml::document_iterator it = stream.begin();
-  if (failed || it == stream.end())
+  // Every failure below has been reported, except where the YAML parser
+  // gives up silently: say so rather than fail without a message.
+  auto silentFailure = [&] {
+    if (!failed)
+      source.emitError(source.startLoc())
+          << "invalid YAML/JSON: the YAML parser stopped without a message";
     return failure();
+  };
+  if (failed || it == stream.end())
+    return silentFailure();
   Converter converter(source, *doc, failed);
   const DocNode *root = converter.convert(it->getRoot(), /*depth=*/0);
   if (failed || !root)
-    return failure();
+    return silentFailure();
   // Anything after the first document (even a bare `---`) is a mistake.
   ++it;
   if (failed)
-    return failure();
+    return silentFailure();
   if (it != stream.end()) {
     llvm::SMLoc loc;
     if (llvm::yaml::Node *next = it->getRoot())
       loc = next->getSourceRange().Start;
     if (failed)
-      return failure();
+      return silentFailure();
     source.emitError(loc.isValid() ? loc : source.startLoc())
         << "a model file holds one YAML document; found a second one";
     return failure();

@@ -16,6 +16,7 @@
 #include "ModelSpec.h"
 
 #include "dlc/Dialect/DLC/IR/DLCDialect.h"
+#include "dlc/Dialect/DLC/IR/DLCOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -289,6 +290,69 @@ static DictionaryAttr getNormalizationAttr(Builder &b, const InputSpec &input) {
        b.getNamedAttr("offset", b.getDenseF32ArrayAttr(offset))});
 }
 
+/// Augmentation layers have no gradient (their randomness is not
+/// differentiated): one that a trainable parameter reaches would stop the
+/// backward pass. Keras models put them right after the input; refuse them
+/// elsewhere here, at the layer, instead of when the train step is built.
+static LogicalResult checkAugmentationPlacement(func::FuncOp forward,
+                                                ArrayRef<DictionaryAttr> args) {
+  llvm::DenseSet<Value> varied;
+  llvm::DenseSet<Value> runningStats;
+  forward.walk([&](BatchNormOp bn) {
+    runningStats.insert(bn.getMean());
+    runningStats.insert(bn.getVariance());
+  });
+  for (BlockArgument arg : forward.getArguments().drop_front()) {
+    DictionaryAttr attrsOf = arg.getArgNumber() < args.size()
+                                 ? args[arg.getArgNumber()]
+                                 : DictionaryAttr();
+    auto trainable =
+        attrsOf ? attrsOf.getAs<BoolAttr>(attrs::kTrainable) : BoolAttr();
+    if (!runningStats.contains(arg) && !(trainable && !trainable.getValue()))
+      varied.insert(arg);
+  }
+  for (Operation &op : forward.getBody().front()) {
+    bool reached = llvm::any_of(op.getOperands(),
+                                [&](Value v) { return varied.contains(v); });
+    if (!reached)
+      continue;
+    if (isa<RandomCropOp, RandomTranslationOp>(op)) {
+      op.emitError()
+          << (isa<RandomCropOp>(op) ? "RandomCrop" : "RandomTranslation")
+          << " must come before every layer with trainable parameters (put "
+             "it right after the input): augmentation has no gradient, so "
+             "the layers before it could not learn";
+      return failure();
+    }
+    varied.insert(op.getResults().begin(), op.getResults().end());
+  }
+  return success();
+}
+
+/// Refuses what dlc's runtime cannot train yet, where the file says it
+/// (see ImportOptions::forRuntime).
+static LogicalResult checkRuntimeLimits(const ModelSource &source,
+                                        const ModelSpec &spec,
+                                        ModuleOp module) {
+  // Flat ([N]) and rank-2 ([H, W]) inputs are fine: the runtime fills them
+  // with images of as many values.
+  auto loss = module->getAttrOfType<DictionaryAttr>(attrs::kLoss);
+  StringAttr name = loss ? loss.getAs<StringAttr>("name") : StringAttr();
+  if (name && name.getValue() != "sparse_categorical_crossentropy") {
+    InFlightDiagnostic diag = spec.training.loss
+                                  ? source.emitError(spec.training.loss)
+                                  : mlir::emitError(module.getLoc());
+    diag << "the training executable trains classifiers with integer labels "
+            "(loss sparse_categorical_crossentropy); loss '"
+         << name.getValue()
+         << "' needs float targets, which its data readers do not provide "
+            "yet; compile with --emit=obj to use the compiled steps from "
+            "your own code";
+    return failure();
+  }
+  return success();
+}
+
 /// Rejects binary files up front: the YAML parser would report some
 /// confusing syntax error in them.
 static LogicalResult checkIsText(const ModelSource &source) {
@@ -429,6 +493,10 @@ OwningOpRef<ModuleOp> mlir::dlc::importModel(llvm::SourceMgr &sourceMgr,
     return {};
   (*module)->setAttr(attrs::kInputNormalization,
                      getNormalizationAttr(builder, spec->input));
+  if (failed(checkAugmentationPlacement(forward, layers.getArgAttrs())))
+    return {};
+  if (options.forRuntime && failed(checkRuntimeLimits(source, *spec, *module)))
+    return {};
 
   // Every op was built through its shape rule, so this only guards the
   // importer itself; its errors are located at the layers too.

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dlc/Runtime/Checkpoint.h"
+#include "dlc/Runtime/CheckpointMetadata.h"
 #include "dlc/Runtime/Support.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -23,6 +24,14 @@ static_assert(llvm::endianness::native == llvm::endianness::little,
 
 /// The reference implementation's limit; a larger value means corruption.
 static constexpr uint64_t kMaxHeaderSize = 100'000'000;
+
+/// The dtypes of the safetensors format (dlc reads some of them).
+static bool isSafeTensorsDType(llvm::StringRef dtype) {
+  return llvm::is_contained({"BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "I16",
+                             "U16", "F16", "BF16", "I32", "U32", "F32", "F64",
+                             "I64", "U64"},
+                            dtype);
+}
 
 static llvm::Error formatError(llvm::StringRef name, const llvm::Twine &what) {
   return llvm::createStringError(name +
@@ -44,6 +53,9 @@ SafeTensorsFile::parse(std::vector<uint8_t> bytes, llvm::StringRef name) {
                                            headerSize, b.size()));
   llvm::StringRef headerText(reinterpret_cast<const char *>(b.data() + 8),
                              headerSize);
+  // llvm::json recurses once per nesting level: bound it before parsing.
+  if (llvm::Error e = checkJsonDepth(headerText, "the header"))
+    return formatError(name, llvm::toString(std::move(e)));
   llvm::Expected<llvm::json::Value> header = llvm::json::parse(headerText);
   if (!header)
     return formatError(name, "the header is not valid JSON: " +
@@ -82,14 +94,21 @@ SafeTensorsFile::parse(std::vector<uint8_t> bytes, llvm::StringRef name) {
                                    "' needs dtype, shape and data_offsets "
                                    "[begin, end]");
     std::optional<DType> dtype = parseDTypeName(*dtypeStr);
+    if (!dtype && isSafeTensorsDType(*dtypeStr))
+      return llvm::createStringError(
+          name + ": tensor '" + tensorName + "' has dtype " + *dtypeStr +
+          ", which dlc does not support (it reads F32, I32 and I64)");
     if (!dtype)
-      return formatError(name, "entry '" + tensorName + "' has dtype '" +
-                                   *dtypeStr + "'; dlc reads F32, I32 and I64");
+      return formatError(name, "entry '" + tensorName +
+                                   "' has an unknown dtype '" + *dtypeStr +
+                                   "'");
     Entry entry{tensorName.str(), *dtype, {}, {}};
     uint64_t elements = 1;
     for (const llvm::json::Value &d : *shape) {
       std::optional<int64_t> n = d.getAsInteger();
-      if (!n || *n < 0)
+      // Bounded so the element count cannot wrap around.
+      if (!n || *n < 0 || *n > int64_t(kMaxHeaderSize) * 100 ||
+          (*n && elements > (uint64_t(1) << 48) / uint64_t(*n)))
         return formatError(name, "entry '" + tensorName + "' has a bad shape");
       entry.shape.push_back(*n);
       elements *= *n;

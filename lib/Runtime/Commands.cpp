@@ -9,6 +9,7 @@
 #include "CommandLine.h"
 
 #include "dlc/Runtime/Checkpoint.h"
+#include "dlc/Runtime/CheckpointMetadata.h"
 #include "dlc/Runtime/Data/Dataset.h"
 #include "dlc/Runtime/Data/Idx.h"
 #include "dlc/Runtime/Device.h"
@@ -191,9 +192,21 @@ int Cli::train(const ParsedArgs &a) {
           wanted,
           settings.optimizer.empty() ? "see 'info'" : settings.optimizer)));
   }
-  if (o.data.empty()) {
+  // On --resume, what is not given continues the checkpoint's run.
+  if (!o.resume.empty()) {
+    if (!a.has("data"))
+      o.data.clear();
+    o.epochsSet = a.has("epochs");
+    o.validationSplitSet = a.has("validation-split");
+    o.dropRemainderSet = a.has("drop-remainder");
+  }
+  if (o.data.empty() && o.resume.empty()) {
     usage = UsageError{"--data is required (fashion-mnist, mnist, cifar10, "
                        "synthetic or a directory)"};
+    return ExitUsage;
+  }
+  if (a.has("out") && a.get("out").empty()) {
+    usage = UsageError{"--out needs a directory (it is empty)"};
     return ExitUsage;
   }
   if (a.has("out")) {
@@ -231,12 +244,12 @@ int Cli::train(const ParsedArgs &a) {
   return ExitError;
 }
 
-/// An executor on `device` with the tensors of --checkpoint; `meta` gets
-/// the checkpoint's metadata.
+/// An executor on `device` with the tensors of --checkpoint; `info` gets
+/// the checkpoint's validated metadata.
 static llvm::Expected<Executor> loadForInference(const ParsedArgs &a,
                                                  const CompiledModel &model,
                                                  Device &device,
-                                                 Metadata &meta) {
+                                                 CheckpointInfo &info) {
   if (!a.has("checkpoint"))
     return llvm::createStringError(
         "--checkpoint CKPT is required (e.g. runs/<model>/best.safetensors)");
@@ -248,7 +261,11 @@ static llvm::Expected<Executor> loadForInference(const ParsedArgs &a,
                      CheckpointUse::Inference);
   if (!loaded)
     return loaded.takeError();
-  meta = std::move(*loaded);
+  auto read = readCheckpointInfo(*loaded, a.get("checkpoint"), model,
+                                 CheckpointUse::Inference);
+  if (!read)
+    return read.takeError();
+  info = std::move(*read);
   return executor;
 }
 
@@ -267,27 +284,23 @@ int Cli::evaluate(const ParsedArgs &a) {
   }
   if (!device)
     return fail(llvm::createStringError(deviceProblem));
-  Metadata meta;
-  auto executor = loadForInference(a, model, *device, meta);
+  CheckpointInfo saved;
+  auto executor = loadForInference(a, model, *device, saved);
   if (!executor)
     return fail(executor.takeError());
   // Defaults from the checkpoint's run, so the same samples are held out.
-  double savedSplit = 0;
-  if (auto it = meta.find("validation_split"); it != meta.end())
-    savedSplit = std::strtod(it->second.c_str(), nullptr);
-  uint64_t savedSeed = 0;
-  if (auto it = meta.find("seed"); it != meta.end())
-    savedSeed = std::strtoull(it->second.c_str(), nullptr, 10);
-  double split = number(a, "validation-split", savedSplit, 0, 0.99);
+  double split = number(a, "validation-split", saved.validationSplit, 0,
+                        kMaxValidationSplit);
   uint64_t seed = static_cast<uint64_t>(
-      integer(a, "seed", static_cast<int64_t>(savedSeed), 0));
+      integer(a, "seed", static_cast<int64_t>(saved.seed), 0));
   applyThreads(static_cast<int>(integer(a, "threads", 0, 0)));
   if (usage)
     return ExitUsage;
 
   llvm::ArrayRef<int64_t> shape = model.getInputShape();
-  auto data = loadDataset(
-      spec, {shape[1], shape[2], shape[3], model.getNumClasses(), seed});
+  auto data =
+      loadDataset(spec, {shape[1], shape[2], shape[3], model.getNumClasses(),
+                         seed, model.isFlatInput()});
   if (!data)
     return fail(data.takeError());
   const Normalization &norm = model.getSettings().normalization;
@@ -339,16 +352,16 @@ int Cli::predict(const ParsedArgs &a) {
                                         model.getName().str().c_str()));
   if (!device)
     return fail(llvm::createStringError(deviceProblem));
-  Metadata meta;
-  auto executor = loadForInference(a, model, *device, meta);
+  CheckpointInfo saved;
+  auto executor = loadForInference(a, model, *device, saved);
   if (!executor)
     return fail(executor.takeError());
   auto images = readIdxImages(a.get("input"));
   if (!images)
     return fail(images.takeError());
   llvm::ArrayRef<int64_t> shape = model.getInputShape();
-  if (llvm::Error e =
-          checkDataset(*images, {shape[1], shape[2], shape[3], 0, 0}))
+  if (llvm::Error e = checkDataset(
+          *images, {shape[1], shape[2], shape[3], 0, 0, model.isFlatInput()}))
     return fail(std::move(e));
 
   int64_t n = count < 0 ? images->size() : std::min(count, images->size());

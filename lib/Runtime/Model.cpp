@@ -287,9 +287,10 @@ llvm::Error CompiledModel::bind(const dlc_function_info &fn,
                                      formatShape(shapeOf(t)));
         }
       } else if (kind == Slot::Input) {
-        if (shapeOf(t) != llvm::ArrayRef<int64_t>(inputShape))
+        if (shapeOf(t) != llvm::ArrayRef<int64_t>(declaredInputShape))
           return tableError(w, "input shape " + formatShape(shapeOf(t)) +
-                                   " differs from " + formatShape(inputShape) +
+                                   " differs from " +
+                                   formatShape(declaredInputShape) +
                                    " in another entry point");
       } else if (kind == Slot::Labels || kind == Slot::Logits) {
         if (t.shape[0] != getBatchSize())
@@ -377,7 +378,9 @@ CompiledModel::create(const dlc_model_info &info) {
           err = checkEntry(w, std::nullopt, -2);
           break;
         case Slot::Input:
-          err = checkEntry(w, DType::F32, 4);
+          // Images [B, H, W, C], [B, H, W] or flat [B, N].
+          err = checkEntry(w, DType::F32,
+                           t.rank == 2 || t.rank == 3 ? t.rank : 4);
           break;
         case Slot::Labels:
           err = checkEntry(w, DType::I32, 1);
@@ -401,8 +404,15 @@ CompiledModel::create(const dlc_model_info &info) {
         }
         if (err)
           return std::move(err);
-        if (*kind == Slot::Input && model->inputShape.empty())
-          model->inputShape = shapeOf(t);
+        if (*kind == Slot::Input && model->inputShape.empty()) {
+          model->declaredInputShape = shapeOf(t);
+          llvm::SmallVector<int64_t, 4> s = shapeOf(t);
+          if (s.size() == 2)
+            s = {s[0], 1, s[1], 1};
+          else if (s.size() == 3)
+            s.push_back(1);
+          model->inputShape = s;
+        }
         if (*kind == Slot::Logits)
           model->numClasses = t.shape[1];
         if (*kind != Slot::Persistent || result)
@@ -509,9 +519,12 @@ CompiledModel::create(const dlc_model_info &info) {
 std::string CompiledModel::describe() const {
   std::string s;
   llvm::raw_string_ostream os(s);
-  os << llvm::formatv("model '{0}': batch {1}, input {2}x{3}x{4}", name,
-                      inputShape[0], inputShape[1], inputShape[2],
-                      inputShape[3]);
+  os << llvm::formatv("model '{0}': batch {1}, input {2}", name, inputShape[0],
+                      isFlatInput()
+                          ? std::to_string(inputShape[2])
+                          : llvm::formatv("{0}x{1}x{2}", inputShape[1],
+                                          inputShape[2], inputShape[3])
+                                .str());
   if (numClasses)
     os << ", " << numClasses << " classes";
   os << "\n";

@@ -8,6 +8,7 @@
 
 #include "dlc/Runtime/Trainer.h"
 #include "dlc/Runtime/Checkpoint.h"
+#include "dlc/Runtime/CheckpointMetadata.h"
 #include "dlc/Runtime/Data/Dataset.h"
 #include "dlc/Runtime/Monitor/EventFile.h"
 #include "dlc/Runtime/Monitor/Report.h"
@@ -43,7 +44,7 @@ class InterruptScope {
 public:
   InterruptScope() {
     interrupted = 0;
-    struct sigaction action {};
+    struct sigaction action{};
     action.sa_handler = dlcRuntimeOnSigint;
     sigemptyset(&action.sa_mask);
     action.sa_flags = SA_RESETHAND;
@@ -52,7 +53,7 @@ public:
   ~InterruptScope() { sigaction(SIGINT, &previous, nullptr); }
 
 private:
-  struct sigaction previous {};
+  struct sigaction previous{};
 };
 } // namespace
 
@@ -119,27 +120,7 @@ struct Position {
   int64_t correct = 0, samples = 0;
 };
 
-/// Metadata keys of dlc checkpoints.
-namespace key {
-constexpr const char *format = "format";
-constexpr const char *model = "model";
-constexpr const char *step = "step";
-constexpr const char *epoch = "epoch";
-constexpr const char *batch = "batch";
-constexpr const char *seed = "seed";
-constexpr const char *threads = "threads";
-constexpr const char *batchSize = "batch_size";
-constexpr const char *data = "data";
-constexpr const char *validationSplit = "validation_split";
-constexpr const char *dropRemainder = "drop_remainder";
-constexpr const char *lossSum = "epoch_loss_sum";
-constexpr const char *correct = "epoch_correct";
-constexpr const char *samples = "epoch_samples";
-constexpr const char *bestAccuracy = "best_accuracy";
-constexpr const char *bestEpoch = "best_epoch";
-constexpr const char *history = "history";
-constexpr const char *shuffle = "shuffle";
-} // namespace key
+namespace key = dlc::runtime::metakey;
 
 class TrainingRun {
 public:
@@ -168,7 +149,8 @@ private:
 
   const CompiledModel &model;
   Device &device;
-  const TrainOptions &options;
+  /// A copy: on --resume, restore fills in what the command line left unset.
+  TrainOptions options;
   llvm::raw_ostream &out, &err;
   /// Set up first thing in setUp.
   std::optional<Executor> executor;
@@ -197,11 +179,12 @@ std::string TrainingRun::outPath(llvm::StringRef file) const {
 
 Metadata TrainingRun::metadata() const {
   Metadata meta{
-      {key::format, "dlc-checkpoint/1"},
+      {key::format, kCheckpointFormat},
       {key::model, model.getName().str()},
       {key::step, std::to_string(position.step)},
       {key::epoch, std::to_string(position.epoch)},
       {key::batch, std::to_string(position.batch)},
+      {key::epochs, std::to_string(options.epochs)},
       {key::seed, std::to_string(seed)},
       {key::threads, std::to_string(options.threads)},
       {key::batchSize, std::to_string(model.getBatchSize())},
@@ -270,75 +253,46 @@ llvm::Error TrainingRun::writeReports(llvm::StringRef status) {
                              renderHtmlReport(info, history));
 }
 
-/// Parses an integer metadata field of a checkpoint.
-static llvm::Error readInt(const Metadata &meta, const char *name,
-                           int64_t &value, bool required = true) {
-  auto it = meta.find(name);
-  if (it == meta.end())
-    return required ? llvm::createStringError(
-                          "the checkpoint has no '%s' metadata; it was not "
-                          "written by a dlc training run",
-                          name)
-                    : llvm::Error::success();
-  if (llvm::StringRef(it->second).getAsInteger(10, value))
-    return llvm::createStringError("checkpoint metadata '%s' is not an "
-                                   "integer: '%s'",
-                                   name, it->second.c_str());
-  return llvm::Error::success();
-}
-
 llvm::Error TrainingRun::restore(const Metadata &meta) {
-  int64_t savedSeed = 0, savedBatch = 0;
-  if (llvm::Error e = readInt(meta, key::step, position.step))
-    return e;
-  if (llvm::Error e = readInt(meta, key::epoch, position.epoch))
-    return e;
-  if (llvm::Error e = readInt(meta, key::batch, position.batch))
-    return e;
-  if (llvm::Error e = readInt(meta, key::seed, savedSeed))
-    return e;
-  if (llvm::Error e = readInt(meta, key::correct, position.correct, false))
-    return e;
-  if (llvm::Error e = readInt(meta, key::samples, position.samples, false))
-    return e;
-  if (llvm::Error e = readInt(meta, key::batchSize, savedBatch, false))
-    return e;
-  if (auto it = meta.find(key::lossSum); it != meta.end())
-    position.lossSum = std::strtod(it->second.c_str(), nullptr);
-  if (auto it = meta.find(key::bestAccuracy); it != meta.end()) {
-    bestAccuracy = std::strtod(it->second.c_str(), nullptr);
-    if (llvm::Error e = readInt(meta, key::bestEpoch, bestEpoch, false))
-      return e;
-  }
-  if (auto it = meta.find(key::history); it != meta.end()) {
-    auto h = historyFromJson(it->second);
-    if (!h)
-      return llvm::createStringError("checkpoint metadata 'history': " +
-                                     llvm::toString(h.takeError()));
-    history = std::move(*h);
-  }
-  if (options.seed && *options.seed != uint64_t(savedSeed))
+  auto read =
+      readCheckpointInfo(meta, options.resume, model, CheckpointUse::Training);
+  if (!read)
+    return read.takeError();
+  CheckpointInfo &info = *read;
+  position.step = info.step;
+  position.epoch = info.epoch;
+  position.batch = info.batch;
+  position.lossSum = info.lossSum;
+  position.correct = info.correct;
+  position.samples = info.samples;
+  bestAccuracy = info.bestAccuracy;
+  bestEpoch = info.bestEpoch;
+  history = std::move(info.history);
+  if (options.seed && *options.seed != info.seed)
     return llvm::createStringError(
-        "--seed %llu differs from the checkpoint's seed %lld; a resumed run "
+        "--seed %llu differs from the checkpoint's seed %llu; a resumed run "
         "continues with the checkpoint's seed (drop --seed)",
-        (unsigned long long)*options.seed, (long long)savedSeed);
-  seed = static_cast<uint64_t>(savedSeed);
-  if (auto it = meta.find(key::model);
-      it != meta.end() && it->second != model.getName())
-    warn("the checkpoint was saved by model '" + it->second +
-         "'; its tensors match, continuing");
+        (unsigned long long)*options.seed, (unsigned long long)info.seed);
+  seed = info.seed;
+  // What the command line left unset continues the checkpoint's run, so
+  // the printed `--resume CKPT` works alone.
+  if (options.data.empty())
+    options.data = info.data;
+  if (!options.epochsSet && info.epochs)
+    options.epochs = *info.epochs;
+  if (!options.validationSplitSet)
+    options.validationSplit = info.validationSplit;
+  if (!options.dropRemainderSet)
+    options.dropRemainder = info.dropRemainder;
   // Settings that change which samples a step sees break exactness only.
-  if (auto it = meta.find(key::data);
-      it != meta.end() && it->second != options.data)
-    warn("the checkpoint was trained on --data " + it->second +
+  if (info.data != options.data)
+    warn("the checkpoint was trained on --data " + info.data +
          "; continuing on " + options.data);
-  if (auto it = meta.find(key::validationSplit);
-      it != meta.end() &&
-      std::strtod(it->second.c_str(), nullptr) != options.validationSplit)
-    warn("the checkpoint used --validation-split " + it->second +
+  if (info.validationSplit != options.validationSplit)
+    warn("the checkpoint used --validation-split " +
+         formatExact(info.validationSplit) +
          "; the resumed run will not match an uninterrupted one");
-  if (auto it = meta.find(key::dropRemainder);
-      it != meta.end() && (it->second == "true") != options.dropRemainder)
+  if (info.dropRemainder != options.dropRemainder)
     warn("the checkpoint used a different --drop-remainder; the resumed run "
          "will not match an uninterrupted one");
   return llvm::Error::success();
@@ -361,9 +315,14 @@ llvm::Error TrainingRun::setUp() {
     return created.takeError();
   executor.emplace(std::move(*created));
   // The output directory first: a bad --out must not cost a data load.
-  if (!options.outDir.empty())
+  if (!options.outDir.empty()) {
     if (llvm::Error e = prepareOutputDirectory(options.outDir))
       return e;
+    if (llvm::Error e = checkOutputFiles(
+            options.outDir, {"last.safetensors", "best.safetensors",
+                             "metrics.csv", "report.html"}))
+      return e;
+  }
 
   if (!options.resume.empty()) {
     auto meta = loadCheckpoint(options.resume, model, executor->getTensors(),
@@ -380,8 +339,9 @@ llvm::Error TrainingRun::setUp() {
   }
 
   llvm::ArrayRef<int64_t> shape = model.getInputShape();
-  DataRequest request{shape[1], shape[2], shape[3], model.getNumClasses(),
-                      seed};
+  DataRequest request{shape[1], shape[2],
+                      shape[3], model.getNumClasses(),
+                      seed,     model.isFlatInput()};
   auto loaded = loadDataset(options.data, request);
   if (!loaded)
     return loaded.takeError();

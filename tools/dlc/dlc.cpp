@@ -34,6 +34,7 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/ConvertUTF.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -283,10 +284,24 @@ static LogicalResult lowerToStage(Compilation &c, Stage stage) {
   return mlir::dlc::lowerForTarget(module, *c.target);
 }
 
+/// Whether `text` can be echoed to a terminal: UTF-8 without control
+/// characters other than tab, newline and carriage return.
+static bool isPrintableText(StringRef text) {
+  for (char c : text)
+    if ((static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' &&
+         c != '\r') ||
+        c == 0x7f)
+      return false;
+  const auto *begin = reinterpret_cast<const llvm::UTF8 *>(text.begin());
+  return llvm::isLegalUTF8String(
+      &begin, reinterpret_cast<const llvm::UTF8 *>(text.end()));
+}
+
 /// Imports `modelFile` into `c.module`; errors go to stderr as
-/// file:line:col.
+/// file:line:col. `forRuntime`: the module becomes an executable of dlc's
+/// runtime, which refuses what it cannot train yet.
 static LogicalResult importInto(Compilation &c, MLIRContext &context,
-                                llvm::SourceMgr &sourceMgr) {
+                                llvm::SourceMgr &sourceMgr, bool forRuntime) {
   std::string errorMessage;
   std::unique_ptr<llvm::MemoryBuffer> input =
       openInputFile(modelFile, &errorMessage);
@@ -298,6 +313,7 @@ static LogicalResult importInto(Compilation &c, MLIRContext &context,
   mlir::dlc::ImportOptions options;
   if (batchSize.getNumOccurrences())
     options.batchSize = batchSize;
+  options.forRuntime = forRuntime;
   c.module = mlir::dlc::importModel(sourceMgr, &context, options);
   return success(bool(c.module));
 }
@@ -401,8 +417,23 @@ static std::string compile(Stage stage, std::string output, const char *argv0) {
   mlir::dlc::registerAllDLCDialects(registry);
   MLIRContext context(registry);
   llvm::SourceMgr sourceMgr;
-  // Errors name file:line:col and show the line of the model file.
+  // Errors name file:line:col and show the line of the model file, but
+  // never the raw bytes of a binary file, and never IR: every model-level
+  // error is located in the model file and says what to change there.
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  context.printOpOnDiagnostic(false);
+  context.getDiagEngine().registerHandler([&](Diagnostic &diag) {
+    if (sourceMgr.getNumBuffers() == 0 ||
+        isPrintableText(
+            sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID())->getBuffer()))
+      return failure(); // The SourceMgr handler prints it with its line.
+    diagnostics.emitDiagnostic(diag.getLocation(), diag.str(),
+                               diag.getSeverity(), /*displaySourceLine=*/false);
+    for (Diagnostic &note : diag.getNotes())
+      diagnostics.emitDiagnostic(note.getLocation(), note.str(),
+                                 note.getSeverity(), false);
+    return success();
+  });
 
   Compilation c;
   if (optLevel > 3)
@@ -417,7 +448,8 @@ static std::string compile(Stage stage, std::string output, const char *argv0) {
       return error("--emit=" + name + " is not a stage of the " +
                    c.target->getName() + " target");
   }
-  if (failed(importInto(c, context, sourceMgr)) ||
+  if (failed(importInto(c, context, sourceMgr,
+                        /*forRuntime=*/stage == Stage::Executable)) ||
       failed(lowerToStage(c, stage)))
     return {};
 

@@ -93,7 +93,11 @@ TEST(SafeTensorsTest, RejectsCorruptFiles) {
   expectError(
       withHeader(
           good, R"({"a":{"dtype":"BF16","shape":[16],"data_offsets":[0,32]}})"),
-      "dtype 'BF16'");
+      "tensor 'a' has dtype BF16, which dlc does not support");
+  expectError(
+      withHeader(good,
+                 R"({"a":{"dtype":"Q7","shape":[16],"data_offsets":[0,32]}})"),
+      "not a valid safetensors file: entry 'a' has an unknown dtype 'Q7'");
   expectError(
       withHeader(good,
                  R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,32]}})"),

@@ -131,7 +131,8 @@ TEST(IdxTest, RejectsImageFileOfWrongRank) {
   TempDir dir;
   writeFile(dir.file("x"), makeIdx({4}, {1, 2, 3, 4}));
   auto images = readIdxImages(dir.file("x"));
-  EXPECT_THAT(errorMessage(images), HasSubstr("an image file has rank 3"));
+  EXPECT_THAT(errorMessage(images),
+              HasSubstr("announces rank 1, but this must be an image file"));
 }
 
 //===----------------------------------------------------------------------===//

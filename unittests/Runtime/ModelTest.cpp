@@ -9,6 +9,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <array>
+#include <tuple>
+
 using namespace dlc::runtime;
 using namespace dlc::runtime::testing;
 using ::testing::HasSubstr;
@@ -78,10 +81,11 @@ TEST(ModelTest, RejectsMalformedTables) {
   EXPECT_THAT(createError(badRole, 2, &kLogits, 1),
               HasSubstr("predict argument 1 ('w'): unknown role 'weights'"));
 
-  dlc_tensor_info badInput[] = {
-      {"input", "input", "", DLC_DTYPE_F32, 2, {2, 9}}};
+  // Images are [B, H, W, C], [B, H, W] or flat [B, N]; a rank-1 input is
+  // none of them.
+  dlc_tensor_info badInput[] = {{"input", "input", "", DLC_DTYPE_F32, 1, {2}}};
   EXPECT_THAT(createError(badInput, 1, &kLogits, 1),
-              HasSubstr("role 'input' must have rank 4, not 2"));
+              HasSubstr("role 'input' must have rank 4, not 1"));
 
   dlc_tensor_info badDtype[] = {kInput, {"w", "param", "", 7, 1, {5}}};
   EXPECT_THAT(createError(badDtype, 2, &kLogits, 1),
@@ -118,6 +122,27 @@ TEST(ModelTest, RejectsMalformedTables) {
   auto model = CompiledModel::create(empty);
   EXPECT_THAT(errorMessage(model),
               HasSubstr("no train_step, eval_step or predict function"));
+}
+
+TEST(ModelTest, FlatAndGrayInputsReadAsImages) {
+  // [B, N] reads as [B, 1, N, 1] and [B, H, W] as [B, H, W, 1]: the same
+  // values in the same order as the images that fill them.
+  for (auto [rank, shape, expected] :
+       {std::tuple<int, std::array<int64_t, 4>, std::array<int64_t, 4>>{
+            2, {2, 9, 0, 0}, {2, 1, 9, 1}},
+        {3, {2, 3, 3, 0}, {2, 3, 3, 1}}}) {
+    dlc_tensor_info input = {"input", "input",
+                             "",      DLC_DTYPE_F32,
+                             rank,    {shape[0], shape[1], shape[2], shape[3]}};
+    dlc_function_info fn = {"predict", noop, 1, 1, &input, &kLogits};
+    dlc_model_info info = {
+        DLC_MODEL_ABI_VERSION, DLC_DEVICE_CPU, "flat", "", 1, &fn};
+    auto model = CompiledModel::create(info);
+    ASSERT_TRUE(bool(model)) << errorMessage(model);
+    EXPECT_EQ((*model)->getInputShape(), llvm::ArrayRef<int64_t>(expected));
+    EXPECT_EQ((*model)->getDeclaredInputShape().size(), size_t(rank));
+    EXPECT_EQ((*model)->isFlatInput(), rank == 2);
+  }
 }
 
 TEST(ModelTest, RefusesAnotherABIVersion) {

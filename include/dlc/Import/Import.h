@@ -49,6 +49,11 @@ struct ImportOptions {
   /// Overrides the model file's `batch_size` (the static batch dimension of
   /// @forward's input and of every activation).
   std::optional<int64_t> batchSize;
+  /// The module will be linked with dlc's runtime into a training
+  /// executable: refuse, located in the file, what that runtime cannot
+  /// train yet (see docs/Import.md): a loss other than
+  /// sparse_categorical_crossentropy.
+  bool forRuntime = false;
 };
 
 /// Imports the model file in the main buffer of `sourceMgr`. The format

@@ -103,8 +103,16 @@ public:
   llvm::StringRef getSettingsJson() const { return settingsJson; }
 
   int64_t getBatchSize() const { return inputShape[0]; }
-  /// [batch, H, W, C].
+  /// [batch, H, W, C]. An input of rank 3 [batch, H, W] reads as
+  /// [batch, H, W, 1], a flat one [batch, N] as [batch, 1, N, 1]: the same
+  /// bytes in the same order, so images of any H x W x C = N fill it.
   llvm::ArrayRef<int64_t> getInputShape() const { return inputShape; }
+  /// The input as the entry points declare it (rank 2, 3 or 4).
+  llvm::ArrayRef<int64_t> getDeclaredInputShape() const {
+    return declaredInputShape;
+  }
+  /// The input is flat ([batch, N]): data matches it by element count.
+  bool isFlatInput() const { return declaredInputShape.size() == 2; }
   /// The number of classes of predict's logits; 0 without predict.
   int64_t getNumClasses() const { return numClasses; }
 
@@ -127,7 +135,7 @@ private:
   std::string name, settingsJson;
   dlc_device device = DLC_DEVICE_CPU;
   ModelSettings settings;
-  llvm::SmallVector<int64_t, 4> inputShape;
+  llvm::SmallVector<int64_t, 4> inputShape, declaredInputShape;
   int64_t numClasses = 0;
   std::vector<TensorSpec> tensors;
   llvm::StringMap<unsigned> tensorIndex;

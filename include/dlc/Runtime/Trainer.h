@@ -41,8 +41,10 @@ struct TrainOptions {
   int threads = 0;
   /// Output directory ("" = no files).
   std::string outDir;
-  /// Checkpoint to resume from ("" = start fresh).
+  /// Checkpoint to resume from ("" = start fresh). On --resume, an empty
+  /// `data` and the settings whose *Set flag is false are the checkpoint's.
   std::string resume;
+  bool epochsSet = true, validationSplitSet = true, dropRemainderSet = true;
   /// Also save last.safetensors every N steps (0 = at epoch ends only).
   int64_t checkpointEvery = 0;
   bool dropRemainder = false;

@@ -71,7 +71,9 @@ static llvm::Error readBatchFile(llvm::StringRef dir, llvm::StringRef file,
   llvm::sys::path::append(path, file);
   if (!llvm::sys::fs::exists(path))
     return llvm::createStringError("missing CIFAR-10 file '%s'", path.c_str());
-  auto bytes = readFileMaybeGzip(path);
+  // A batch file of the distribution is 10000 records; a much larger one
+  // (or a gzip stream that expands to it) is no CIFAR-10 file.
+  auto bytes = readFileMaybeGzip(path, 4 * 10000 * kRecord);
   if (!bytes)
     return bytes.takeError();
   return parseCifarBatch(*bytes, path, data);

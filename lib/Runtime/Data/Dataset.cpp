@@ -122,9 +122,18 @@ dlc::runtime::loadDataset(llvm::StringRef spec, const DataRequest &request) {
 
 llvm::Error dlc::runtime::checkDataset(const Dataset &data,
                                        const DataRequest &request) {
-  if (request.height > 0 &&
-      (data.height != request.height || data.width != request.width ||
-       data.channels != request.channels))
+  bool fits = request.flat ? data.imageSize() == request.width
+                           : data.height == request.height &&
+                                 data.width == request.width &&
+                                 data.channels == request.channels;
+  if (request.height > 0 && request.flat && !fits)
+    return llvm::createStringError(llvm::formatv(
+        "shape mismatch: the model takes flat inputs of {0} values but {1} "
+        "has {2}x{3}x{4} images ({5} values); use data of that size or "
+        "recompile the model for this data",
+        request.width, data.source, data.height, data.width, data.channels,
+        data.imageSize()));
+  if (request.height > 0 && !fits)
     return llvm::createStringError(llvm::formatv(
         "shape mismatch: the model takes {0}x{1}x{2} images (HxWxC) but {3} "
         "has {4}x{5}x{6} images; use data of the model's input shape or "
@@ -137,7 +146,7 @@ llvm::Error dlc::runtime::checkDataset(const Dataset &data,
         return llvm::createStringError(llvm::formatv(
             "label out of range: {0} has label {1} at index {2} but the "
             "model has {3} classes (labels 0..{4})",
-            data.source, data.labels[i], i, request.numClasses,
-            request.numClasses - 1));
+            data.labelSource.empty() ? data.source : data.labelSource,
+            data.labels[i], i, request.numClasses, request.numClasses - 1));
   return llvm::Error::success();
 }

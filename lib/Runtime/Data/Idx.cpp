@@ -15,38 +15,67 @@
 
 using namespace dlc::runtime;
 
+static uint64_t header(unsigned rank) { return 4 + 4 * uint64_t(rank); }
+
 static llvm::Error idxError(llvm::StringRef name, const llvm::Twine &what) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                  name + ": " + what);
 }
 
-llvm::Expected<IdxArray> dlc::runtime::parseIdx(llvm::ArrayRef<uint8_t> bytes,
-                                                llvm::StringRef name) {
-  if (bytes.size() < 4)
-    return idxError(name, "truncated IDX file (" + llvm::Twine(bytes.size()) +
+static const char *kindName(IdxKind kind) {
+  switch (kind) {
+  case IdxKind::Images:
+    return "an image file (magic 0x00000803 [N, H, W] or 0x00000804 "
+           "[N, H, W, C])";
+  case IdxKind::Labels:
+    return "a label file (magic 0x00000801 [N])";
+  case IdxKind::Any:
+    break;
+  }
+  return "an IDX file";
+}
+
+llvm::Expected<IdxArray> dlc::runtime::readIdx(ByteStream &stream,
+                                               IdxKind kind) {
+  llvm::StringRef name = stream.getName();
+  uint8_t magic[4];
+  auto got = stream.read(magic);
+  if (!got)
+    return got.takeError();
+  if (*got < 4)
+    return idxError(name, "truncated IDX file (" + llvm::Twine(*got) +
                               " bytes, not even a header)");
-  if (bytes[0] != 0 || bytes[1] != 0)
-    return idxError(name,
-                    llvm::formatv("bad magic number 0x{0:x-2}{1:x-2}{2:x-2}"
-                                  "{3:x-2}: not an IDX file",
-                                  bytes[0], bytes[1], bytes[2], bytes[3])
-                        .str());
-  uint8_t type = bytes[2], rank = bytes[3];
+  std::string magicText = llvm::formatv("0x{0:x-2}{1:x-2}{2:x-2}{3:x-2}",
+                                        magic[0], magic[1], magic[2], magic[3])
+                              .str();
+  if (magic[0] != 0 || magic[1] != 0)
+    return idxError(name, "bad magic number " + magicText +
+                              ": not an IDX file (expected " + kindName(kind) +
+                              ")");
+  uint8_t type = magic[2], rank = magic[3];
   if (type != 0x08)
     return idxError(name,
                     llvm::formatv("unsupported IDX element type 0x{0:x-2} "
                                   "(only unsigned bytes, 0x08, are read)",
                                   type)
                         .str());
-  if (rank == 0 || rank > 4)
-    return idxError(name, "unsupported IDX rank " + llvm::Twine(rank));
-  size_t header = 4 + 4 * size_t(rank);
-  if (bytes.size() < header)
+  bool rankOk = kind == IdxKind::Images   ? rank == 3 || rank == 4
+                : kind == IdxKind::Labels ? rank == 1
+                                          : rank >= 1 && rank <= 4;
+  if (!rankOk)
+    return idxError(name, "magic number " + magicText + " announces rank " +
+                              llvm::Twine(unsigned(rank)) +
+                              ", but this must be " + kindName(kind));
+  uint8_t dims[16];
+  got = stream.read(llvm::MutableArrayRef<uint8_t>(dims, 4 * rank));
+  if (!got)
+    return got.takeError();
+  if (*got < 4u * rank)
     return idxError(name, "truncated IDX header");
   IdxArray array;
   uint64_t count = 1;
   for (unsigned i = 0; i < rank; ++i) {
-    const uint8_t *p = bytes.data() + 4 + 4 * i;
+    const uint8_t *p = dims + 4 * i;
     uint32_t d = uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 |
                  uint32_t(p[2]) << 8 | uint32_t(p[3]);
     array.dims.push_back(d);
@@ -54,27 +83,73 @@ llvm::Expected<IdxArray> dlc::runtime::parseIdx(llvm::ArrayRef<uint8_t> bytes,
     if (count > (uint64_t(1) << 40))
       return idxError(name, "IDX dimensions are implausibly large");
   }
-  uint64_t available = bytes.size() - header;
-  if (available < count)
+  // A raw file's size is known: check it before allocating.
+  if (!stream.isCompressed()) {
+    uint64_t available = stream.remaining();
+    if (available < count)
+      return idxError(name, llvm::formatv("truncated IDX file: the header "
+                                          "announces {0} bytes of data but "
+                                          "only {1} are present",
+                                          count, available)
+                                .str());
+  }
+  // Decompress exactly what the header announces, then one byte more to
+  // see whether the stream is longer: never more than that. The buffer
+  // grows with the data that actually arrives, so a small stream whose
+  // header announces gigabytes allocates no more than it holds (found by
+  // fuzz-idx).
+  uint64_t received = 0;
+  constexpr uint64_t kChunk = uint64_t(64) << 20;
+  while (received < count) {
+    uint64_t want = std::min(count - received, kChunk);
+    array.data.resize(received + want);
+    auto n = stream.read(
+        llvm::MutableArrayRef<uint8_t>(array.data).slice(received, want));
+    if (!n)
+      return n.takeError();
+    received += *n;
+    if (*n < want)
+      break;
+  }
+  if (received < count)
     return idxError(name, llvm::formatv("truncated IDX file: the header "
                                         "announces {0} bytes of data but only "
                                         "{1} are present",
-                                        count, available)
+                                        count, received)
                               .str());
-  if (available > count)
+  uint8_t extra;
+  auto more = stream.read(llvm::MutableArrayRef<uint8_t>(&extra, 1));
+  if (!more)
+    return more.takeError();
+  if (*more != 0) {
+    if (stream.isCompressed())
+      return idxError(name, llvm::formatv("the gzip data is longer than the "
+                                          "{0} bytes its IDX header announces "
+                                          "(corrupt file?)",
+                                          header(rank) + count)
+                                .str());
     return idxError(name, llvm::formatv("{0} unexpected bytes after the IDX "
                                         "data (corrupt file?)",
-                                        available - count)
+                                        stream.remaining() + 1)
                               .str());
-  array.data.assign(bytes.begin() + header, bytes.end());
+  }
   return array;
 }
 
-static llvm::Expected<IdxArray> readIdxFile(llvm::StringRef path) {
-  auto bytes = readFileMaybeGzip(path);
-  if (!bytes)
-    return bytes.takeError();
-  return parseIdx(*bytes, path);
+llvm::Expected<IdxArray> dlc::runtime::parseIdx(llvm::ArrayRef<uint8_t> bytes,
+                                                llvm::StringRef name,
+                                                IdxKind kind) {
+  ByteStream stream = ByteStream::fromBytes(
+      std::vector<uint8_t>(bytes.begin(), bytes.end()), name);
+  return readIdx(stream, kind);
+}
+
+static llvm::Expected<IdxArray> readIdxFile(llvm::StringRef path,
+                                            IdxKind kind) {
+  auto stream = ByteStream::openFile(path);
+  if (!stream)
+    return stream.takeError();
+  return readIdx(*stream, kind);
 }
 
 static llvm::Error setImages(Dataset &data, IdxArray &images,
@@ -92,7 +167,7 @@ static llvm::Error setImages(Dataset &data, IdxArray &images,
 }
 
 llvm::Expected<Dataset> dlc::runtime::readIdxImages(llvm::StringRef path) {
-  auto images = readIdxFile(path);
+  auto images = readIdxFile(path, IdxKind::Images);
   if (!images)
     return images.takeError();
   Dataset data;
@@ -105,10 +180,10 @@ llvm::Expected<Dataset> dlc::runtime::readIdxImages(llvm::StringRef path) {
 llvm::Expected<Dataset>
 dlc::runtime::readIdxDataset(llvm::StringRef imagesPath,
                              llvm::StringRef labelsPath) {
-  auto images = readIdxFile(imagesPath);
+  auto images = readIdxFile(imagesPath, IdxKind::Images);
   if (!images)
     return images.takeError();
-  auto labels = readIdxFile(labelsPath);
+  auto labels = readIdxFile(labelsPath, IdxKind::Labels);
   if (!labels)
     return labels.takeError();
   Dataset data;
@@ -123,6 +198,7 @@ dlc::runtime::readIdxDataset(llvm::StringRef imagesPath,
                                   labels->dims[0], images->dims[0], imagesPath)
                         .str());
   data.labels.assign(labels->data.begin(), labels->data.end());
+  data.labelSource = labelsPath.str();
   return data;
 }
 

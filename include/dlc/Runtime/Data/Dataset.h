@@ -23,6 +23,8 @@ namespace dlc::runtime {
 struct Dataset {
   /// Where the data came from, for messages ("fashion-mnist/t10k-images...").
   std::string source;
+  /// Where the labels came from when that is another file (IDX).
+  std::string labelSource;
   int64_t height = 0, width = 0, channels = 0;
   std::vector<uint8_t> pixels;
   std::vector<int32_t> labels;
@@ -49,6 +51,9 @@ struct DataRequest {
   int64_t numClasses = 0;
   /// The run's seed (the default seed of synthetic data).
   uint64_t seed = 0;
+  /// The model's input is flat (height 1, channels 1): images of any shape
+  /// with width values each fit it.
+  bool flat = false;
 };
 
 /// Loads the data named by a --data spec:

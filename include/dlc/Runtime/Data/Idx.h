@@ -12,6 +12,7 @@
 #define DLC_RUNTIME_DATA_IDX_H
 
 #include "dlc/Runtime/Data/Dataset.h"
+#include "dlc/Runtime/Support.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"
@@ -24,10 +25,26 @@ struct IdxArray {
   std::vector<uint8_t> data;
 };
 
-/// Parses an in-memory (already decompressed) IDX file. `name` is used in
-/// errors: bad magic, unsupported type, truncated or oversized data.
+/// What an IDX file must hold; its magic number's rank byte tells.
+enum class IdxKind {
+  /// rank 3 [N, H, W] or 4 [N, H, W, C]
+  Images,
+  /// rank 1 [N]
+  Labels,
+  /// rank 1 to 4
+  Any,
+};
+
+/// Reads an IDX array from `stream` (raw or gzip): the header first, then
+/// exactly the data it announces, so a gzip stream is never decompressed
+/// past that. Errors name the stream: a bad or unexpected magic number,
+/// an unsupported type, truncated data or data longer than announced.
+llvm::Expected<IdxArray> readIdx(ByteStream &stream, IdxKind kind);
+
+/// readIdx on bytes in memory (raw or gzip); `name` is used in errors.
 llvm::Expected<IdxArray> parseIdx(llvm::ArrayRef<uint8_t> bytes,
-                                  llvm::StringRef name);
+                                  llvm::StringRef name,
+                                  IdxKind kind = IdxKind::Any);
 
 /// Reads an IDX image file (rank 3 or 4) into a Dataset without labels
 /// (labels are all 0); used by `predict --input`.

@@ -162,6 +162,10 @@ FailureOr<OptimizerConfig> readOptimizer(ModuleOp module, StringRef option) {
     if (auto b = dict.getAs<BoolAttr>("nesterov"))
       config.nesterov = b.getValue();
   }
+  // Keras accepts nesterov=True with momentum 0: without a velocity the
+  // look-ahead is the plain gradient step, so build plain SGD.
+  if (config.momentum == 0)
+    config.nesterov = false;
   return config;
 }
 
