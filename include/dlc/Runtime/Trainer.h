@@ -43,6 +43,9 @@ struct TrainOptions {
   std::string outDir;
   /// Checkpoint to resume from ("" = start fresh).
   std::string resume;
+  /// Start from the initializers even where the model has initial values
+  /// (the weights of an imported ONNX model).
+  bool reinitialize = false;
   /// Also save last.safetensors every N steps (0 = at epoch ends only).
   int64_t checkpointEvery = 0;
   bool dropRemainder = false;
