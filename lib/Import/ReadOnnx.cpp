@@ -1419,11 +1419,26 @@ LogicalResult OnnxImporter::importNode(const onnx::NodeProto &n) {
         return nodeError() << "cannot fold it: " << error, failure();
       if (std::string unused = attrs.firstUnused(); !unused.empty())
         return unsupported("attribute '" + unused + "'");
+      // A weight folded from an initializer (Identity copies, a transposed
+      // Linear weight) is still a weight: a parameter, trained. Identity
+      // gives it its own name: torch.onnx.export shares one initializer
+      // between equal tensors (a BN gamma and its running variance both
+      // start at ones) and makes the others Identity copies of it.
+      std::string weightName;
+      for (int i = 0; i < n.input_size() && weightName.empty(); ++i) {
+        auto it = vals.find(n.input(i));
+        if (it != vals.end() && it->second.isInitializer && !out.isInt)
+          weightName = op == "Identity" ? n.output(0) : it->second.name;
+      }
       Val &v = define(0);
       v.shape = out.shape;
       v.elemType =
           out.isInt ? onnx::TensorProto::INT64 : onnx::TensorProto::FLOAT;
       v.constant = std::move(out);
+      if (!weightName.empty()) {
+        v.isInitializer = true;
+        v.name = weightName;
+      }
       return success();
     }
   }
