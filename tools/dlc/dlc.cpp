@@ -56,8 +56,8 @@ namespace cl = llvm::cl;
 static cl::OptionCategory compileCategory("dlc compile options");
 
 static cl::SubCommand compileCommand("compile",
-                                     "Compile a model file (YAML or Keras "
-                                     "JSON)");
+                                     "Compile a model file (YAML, Keras "
+                                     "JSON or ONNX)");
 static cl::SubCommand
     trainCommand("train",
                  "Compile a model file and train it (the flags after the model "
@@ -86,11 +86,11 @@ StringRef targetStageName(Stage stage) {
 }
 } // namespace
 
-static cl::opt<std::string> modelFile(cl::Positional, cl::Required,
-                                      cl::desc("<model.yaml|model.json>"),
-                                      cl::sub(compileCommand),
-                                      cl::sub(trainCommand),
-                                      cl::cat(compileCategory));
+static cl::opt<std::string>
+    modelFile(cl::Positional, cl::Required,
+              cl::desc("<model.yaml|model.json|model.onnx>"),
+              cl::sub(compileCommand), cl::sub(trainCommand),
+              cl::cat(compileCategory));
 
 static cl::list<std::string>
     programArgs(cl::ConsumeAfter,
