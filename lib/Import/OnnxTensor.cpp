@@ -12,6 +12,7 @@
 #include "onnx/onnx_pb.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/CheckedArithmetic.h"
 
 #include <cmath>
 #include <cstring>
@@ -23,6 +24,19 @@ int64_t mlir::dlc::onnximport::numElements(ArrayRef<int64_t> shape) {
   int64_t n = 1;
   for (int64_t d : shape)
     n *= d;
+  return n;
+}
+
+std::optional<int64_t>
+mlir::dlc::onnximport::checkedNumElements(ArrayRef<int64_t> shape) {
+  std::optional<int64_t> n = 1;
+  for (int64_t d : shape) {
+    if (d < 0)
+      return std::nullopt;
+    n = llvm::checkedMul(*n, d);
+    if (!n || *n > kMaxElements)
+      return std::nullopt;
+  }
   return n;
 }
 
@@ -57,9 +71,10 @@ std::string mlir::dlc::onnximport::readTensorProto(const onnx::TensorProto &p,
       return "it has a negative dimension";
     out.shape.push_back(d);
   }
-  int64_t n = numElements(out.shape);
-  if (n > (int64_t(1) << 31))
+  std::optional<int64_t> count = checkedNumElements(out.shape);
+  if (!count)
     return "it has more than 2^31 elements";
+  int64_t n = *count;
   const std::string &raw = p.raw_data();
   bool hasRaw = p.has_raw_data();
   auto checkRaw = [&](size_t elementSize) -> std::string {
@@ -275,33 +290,32 @@ std::vector<int64_t>
 mlir::dlc::onnximport::rowPermutation(const Layout &layout,
                                       ArrayRef<int64_t> shape) {
   int64_t rows = shape[0], cols = shape[1];
-  // Map the first dlc row back to ONNX flat indices.
-  HostTensor index;
-  index.shape.assign(layout.base.begin(), layout.base.end());
-  index.isInt = true;
-  int64_t n = numElements(layout.base);
-  index.i.resize(n);
-  for (int64_t k = 0; k < n; ++k)
-    index.i[k] = k;
-  std::vector<float> dlcOrder;
-  // Small enough for exact float indices (dlc tensors < 2^24 per row are
-  // the only ones a dense kernel can hold anyway); check, rather than
-  // assume.
-  if (n >= (int64_t(1) << 24))
+  // The layout of one row: without the batch, which must stay first (or be
+  // 1, when the whole tensor is one row).
+  Shape base, perm;
+  if (rows == 1) {
+    base = layout.base;
+    perm = layout.perm;
+  } else if (!layout.perm.empty() && layout.perm[0] == 0 &&
+             layout.base[0] == rows) {
+    base.assign(layout.base.begin() + 1, layout.base.end());
+    for (int64_t p : ArrayRef<int64_t>(layout.perm).drop_front())
+      perm.push_back(p - 1);
+  } else {
     return {};
-  dlcOrder = permuteData(index, layout.base, layout.perm);
-  std::vector<int64_t> sigma(cols);
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < cols; ++j) {
-      int64_t src = int64_t(dlcOrder[r * cols + j]);
-      if (src / cols != r)
-        return {};
-      if (r == 0)
-        sigma[j] = src;
-      else if (src - r * cols != sigma[j])
-        return {};
-    }
-  return sigma;
+  }
+  // Indices are carried as floats: exact below 2^24 (a dense kernel with
+  // more rows would not fit dlc's tensors anyway).
+  if (numElements(base) != cols || cols >= (int64_t(1) << 24))
+    return {};
+  HostTensor index;
+  index.shape = base;
+  index.isInt = true;
+  index.i.resize(cols);
+  for (int64_t k = 0; k < cols; ++k)
+    index.i[k] = k;
+  std::vector<float> order = permuteData(index, base, perm);
+  return std::vector<int64_t>(order.begin(), order.end());
 }
 
 //===----------------------------------------------------------------------===//
@@ -359,6 +373,8 @@ static bool foldBinary(StringRef op, const HostTensor &a, const HostTensor &b,
     error = "its operands do not broadcast";
     return true;
   }
+  if (!checkedNumElements(shape))
+    return error = "its result is too large", true;
   bool isInt = a.isInt && b.isInt;
   out = HostTensor();
   out.shape = shape;
@@ -404,6 +420,19 @@ bool mlir::dlc::onnximport::foldConstantNode(StringRef op,
                                              ArrayRef<const HostTensor *> in,
                                              FoldAttrs &attrs, HostTensor &out,
                                              std::string &error) {
+  // The inputs each op needs (optional ones may be null or absent).
+  unsigned required =
+      op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Gather"
+          ? 2
+      : op == "Slice" ? 3
+                      : 1;
+  if (in.size() < required ||
+      llvm::any_of(in.take_front(required),
+                   [](const HostTensor *t) { return !t; }))
+    return error = "it misses an input", true;
+  if (op == "Concat" &&
+      llvm::any_of(in, [](const HostTensor *t) { return !t; }))
+    return error = "it misses an input", true;
   auto axesFrom = [&](unsigned operand) -> std::optional<SmallVector<int64_t>> {
     if (in.size() > operand && in[operand])
       return SmallVector<int64_t>(in[operand]->i.begin(), in[operand]->i.end());
@@ -488,6 +517,9 @@ bool mlir::dlc::onnximport::foldConstantNode(StringRef op,
     for (const HostTensor *t : in) {
       if (int64_t(t->shape.size()) != rank)
         return error = "its inputs differ in rank", true;
+      for (int64_t d = 0; d < rank; ++d)
+        if (d != axis && t->shape[d] != in[0]->shape[d])
+          return error = "its inputs differ in a dimension but the axis", true;
       shape[axis] += t->shape[axis];
       isInt &= t->isInt;
     }
@@ -562,11 +594,18 @@ bool mlir::dlc::onnximport::foldConstantNode(StringRef op,
   }
   if (op == "Slice") {
     const HostTensor &data = *in[0];
-    if (data.shape.size() != 1 || in.size() < 3 || !in[1] || !in[2])
+    auto scalar = [&](unsigned k) -> std::optional<int64_t> {
+      if (in.size() <= k || !in[k] || !in[k]->isInt || in[k]->i.size() != 1)
+        return std::nullopt;
+      return in[k]->i[0];
+    };
+    if (data.shape.size() != 1 || !scalar(1) || !scalar(2) ||
+        (in.size() > 3 && in[3] && scalar(3).value_or(1) != 0) ||
+        (in.size() > 4 && in[4] && !scalar(4)))
       return error = "dlc folds Slice of 1-D constants only", true;
     int64_t dim = data.shape[0];
-    int64_t start = in[1]->i.at(0), end = in[2]->i.at(0);
-    int64_t step = in.size() > 4 && in[4] ? in[4]->i.at(0) : 1;
+    int64_t start = *scalar(1), end = *scalar(2);
+    int64_t step = scalar(4).value_or(1);
     if (step != 1)
       return error = "dlc folds Slice with step 1 only", true;
     auto clampIndex = [&](int64_t v) {

@@ -33,6 +33,11 @@ using Shape = SmallVector<int64_t, 4>;
 
 /// The number of elements of `shape` (1 for a scalar).
 int64_t numElements(ArrayRef<int64_t> shape);
+/// dlc tensors hold at most 2^31 elements.
+constexpr int64_t kMaxElements = int64_t(1) << 31;
+/// The number of elements, or nullopt for a negative dimension or more than
+/// kMaxElements (overflow included).
+std::optional<int64_t> checkedNumElements(ArrayRef<int64_t> shape);
 
 /// A constant: f32 values or integer values (int64, int32, bool, ...), row
 /// major.

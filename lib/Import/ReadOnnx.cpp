@@ -33,6 +33,7 @@
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -576,6 +577,9 @@ LogicalResult OnnxImporter::readInputs(const onnx::GraphProto &graph) {
                                     : 32;
       v.shape[0] = batchSize;
     }
+    if (!checkedNumElements(v.shape))
+      return fail("has shape " + shapeStr(v.shape) +
+                  ", too large: dlc tensors hold at most 2^31 elements");
     SmallVector<int64_t, 4> perm = isLabels
                                        ? SmallVector<int64_t, 4>{0}
                                        : inputLayoutFor(v.name, v.shape.size());
@@ -650,6 +654,13 @@ LogicalResult OnnxImporter::importConv(NodeAttrs &a) {
                        << " does not match the weight "
                        << shapeStr((*w)->shape),
            failure();
+  auto positive = [](ArrayRef<int64_t> v) {
+    return llvm::all_of(v, [](int64_t x) { return x >= 1; });
+  };
+  if (!positive(*strides) || !positive(*dilations) ||
+      llvm::any_of(*pads, [](int64_t p) { return p < 0; }))
+    return nodeError() << "strides and dilations must be >= 1 and pads >= 0",
+           failure();
   int64_t group = a.getInt("group").value_or(1);
   std::string autoPad = a.getString("auto_pad").value_or("NOTSET");
   SmallVector<NamedAttribute> attrs = {
@@ -711,6 +722,9 @@ LogicalResult OnnxImporter::importPool(NodeAttrs &a, bool isMax) {
     return nodeError() << "a 2-D pool needs kernel_shape (2 values), and 2 "
                           "strides, 2 dilations and 4 pads if given",
            failure();
+  if ((*strides)[0] < 1 || (*strides)[1] < 1 ||
+      llvm::any_of(*pads, [](int64_t p) { return p < 0; }))
+    return nodeError() << "strides must be >= 1 and pads >= 0", failure();
   if ((*dilations)[0] != 1 || (*dilations)[1] != 1)
     return unsupported("pooling with dilations");
   if (a.getInt("storage_order").value_or(0) != 0)
@@ -1069,6 +1083,8 @@ LogicalResult OnnxImporter::importAdd(NodeAttrs &) {
     std::swap(A, B);
   if (!A->value)
     return unsupported("Add of two constants that are not integers");
+  if (A->shape.empty())
+    return unsupported("Add of scalars");
   // Work in A's order.
   Shape perm = Layout::identity(A->shape).perm;
   if (A->layout.base == A->shape)
@@ -1136,6 +1152,8 @@ LogicalResult OnnxImporter::importConcat(NodeAttrs &a) {
       return failure();
     inputs.push_back(*v);
   }
+  if (inputs.empty())
+    return nodeError() << "it has no inputs", failure();
   Val &first = *inputs.front();
   int64_t rank = first.shape.size();
   std::optional<int64_t> axisAttr = a.getInt("axis");
@@ -1218,7 +1236,11 @@ LogicalResult OnnxImporter::importReshape(NodeAttrs &a, bool isFlatten) {
       }
       if (d < 0)
         return nodeError() << "its shape has the entry " << d, failure();
-      known *= d;
+      std::optional<int64_t> product = llvm::checkedMul(known, d);
+      if (!product || *product > kMaxElements)
+        return nodeError() << "its shape " << shapeStr(s) << " is too large",
+               failure();
+      known = *product;
       target.push_back(d);
     }
     int64_t total = numElements(x.shape);
@@ -1392,6 +1414,8 @@ LogicalResult OnnxImporter::importNode(const onnx::NodeProto &n) {
                        n.op_type() + ")");
   StringRef op = n.op_type();
   NodeAttrs attrs(n);
+  if (n.output_size() == 0 || n.output(0).empty())
+    return nodeError() << "it has no output", failure();
   for (int i = 0; i < n.output_size(); ++i)
     if (!n.output(i).empty() && vals.count(n.output(i)))
       return nodeError() << "output '" << n.output(i) << "' is defined twice",
