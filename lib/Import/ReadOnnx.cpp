@@ -156,6 +156,20 @@ private:
   LogicalResult readTrainingSettings(ModuleOp module, Value output,
                                      int64_t batch);
 
+  /// Whether a node or the graph output reads the tensor `name`.
+  bool isUsed(StringRef name) const {
+    if (name.empty())
+      return false;
+    for (const onnx::NodeProto &n : graph->node())
+      for (const std::string &in : n.input())
+        if (in == name)
+          return true;
+    for (const onnx::ValueInfoProto &out : graph->output())
+      if (out.name() == name)
+        return true;
+    return false;
+  }
+
   // Operands.
   FailureOr<Val *> operand(unsigned i);
   bool hasOperand(unsigned i) const {
@@ -841,13 +855,17 @@ LogicalResult OnnxImporter::importBatchNorm(NodeAttrs &a) {
       builder.getNamedAttr("momentum", builder.getF32FloatAttr(momentum))};
   bool extraOutputs = false;
   for (int i = 1; i < node->output_size(); ++i)
-    extraOutputs |= !node->output(i).empty();
+    extraOutputs |= isUsed(node->output(i));
   if (extraOutputs && !(training && options.functionMode))
     return unsupported("the running-statistics outputs of BatchNormalization "
                        "(dlc's train step updates them itself)");
+  // A model exported in training mode (torch.onnx.TrainingMode.TRAINING)
+  // has training_mode = 1 and running-statistics outputs nobody reads: for
+  // training, that is what dlc's train step does with its inference form.
+  bool trainForm = training && options.functionMode;
   Operation *op = nullptr;
-  FailureOr<Value> y = create(training ? BatchNormTrainOp::getOperationName()
-                                       : BatchNormOp::getOperationName(),
+  FailureOr<Value> y = create(trainForm ? BatchNormTrainOp::getOperationName()
+                                        : BatchNormOp::getOperationName(),
                               operands, attrs, 0, &op);
   if (failed(y))
     return failure();
@@ -857,7 +875,7 @@ LogicalResult OnnxImporter::importBatchNorm(NodeAttrs &a) {
   defineOutput(0, *y, (*xv)->shape, l);
   // batch_norm_train: (y, batch mean, batch variance, running mean,
   // running variance); ONNX: (Y, running_mean, running_var).
-  for (int i = 1; i < node->output_size() && i < 3; ++i)
+  for (int i = 1; trainForm && i < node->output_size() && i < 3; ++i)
     if (!node->output(i).empty()) {
       Value r = op->getResult(2 + i);
       defineOutput(i, r, dimsOf(r), Layout::identity(dimsOf(r)));
@@ -1301,14 +1319,16 @@ LogicalResult OnnxImporter::importDropout(NodeAttrs &a) {
     FailureOr<Val *> t = operand(2);
     if (failed(t))
       return failure();
+    // A model exported for training says true: dlc's train step applies
+    // dropout in training and not in evaluation either way.
     if (!(*t)->constant || (*t)->constant->size() != 1 ||
-        (*t)->constant->at(0) != 0)
+        ((*t)->constant->at(0) != 0 && options.functionMode))
       return unsupported("training_mode that is not the constant false "
                          "(dlc's train step applies dropout in training)");
   }
   a.getInt("seed");
   a.get("is_test");
-  if (node->output_size() > 1 && !node->output(1).empty())
+  if (node->output_size() > 1 && isUsed(node->output(1)))
     return unsupported("the mask output of Dropout");
   Val &x = **xv;
   if (!x.value)
@@ -1694,10 +1714,17 @@ OwningOpRef<ModuleOp> OnnxImporter::run(const onnx::ModelProto &model,
       return {};
     }
     if (!options.functionMode && !v.layout.isIdentityOrder()) {
-      emitError() << "graph output '" << out.name() << "' of shape "
-                  << shapeStr(v.shape)
-                  << " is an NCHW image; dlc trains models whose output is "
-                     "[N, classes] (add Flatten or GlobalAveragePool)";
+      if (v.shape.size() == 4)
+        emitError() << "graph output '" << out.name() << "' of shape "
+                    << shapeStr(v.shape)
+                    << " is an NCHW image; dlc trains models whose output is "
+                       "[N, classes] (add Flatten or GlobalAveragePool)";
+      else
+        emitError() << "graph output '" << out.name() << "' of shape "
+                    << shapeStr(v.shape)
+                    << " is a flattened NCHW image, which dlc holds in NHWC "
+                       "order; end the model with a Gemm or MatMul (whose "
+                       "weights dlc permutes) or a GlobalAveragePool";
       return {};
     }
     results.push_back(v.value);
