@@ -212,8 +212,11 @@ private:
   LogicalResult importSoftmaxCrossEntropy(NodeAttrs &a);
   LogicalResult importConstant(NodeAttrs &a);
   LogicalResult importShape(NodeAttrs &a);
-  /// The input (an image) as NHWC, or an error.
-  FailureOr<Value> imageOperand(unsigned i);
+  /// The input (an image) as NHWC, or an error. With `is1d`, a 1-D image
+  /// [N, C, L] is accepted too, as [N, 1, L, C], and `*is1d` set.
+  FailureOr<Value> imageOperand(unsigned i, bool *is1d = nullptr);
+  /// Defines output 0 from the dlc image [N, 1, L, C] of a 1-D op.
+  void defineImage1d(Value v);
   /// The kernel [K, M] of a Gemm or MatMul reading `a` (its dlc columns in
   /// `sigma` order when `a` is a permuted flat tensor).
   FailureOr<Value> denseKernel(Val &b, bool transB, double alpha,
@@ -298,6 +301,15 @@ void OnnxImporter::defineImage(unsigned output, Value value) {
   l.base = nchw;
   l.perm.assign(std::begin(kNHWC), std::end(kNHWC));
   defineOutput(0, value, nchw, l);
+}
+
+void OnnxImporter::defineImage1d(Value value) {
+  Shape nhwc = dimsOf(value);
+  Shape ncl = {nhwc[0], nhwc[3], nhwc[2]};
+  Layout l;
+  l.base = ncl;
+  l.perm = {0, 2, 1};
+  defineOutput(0, value, ncl, l);
 }
 
 FailureOr<Value> OnnxImporter::create(StringRef opName, ValueRange operands,
@@ -438,10 +450,19 @@ FailureOr<Value> OnnxImporter::inLayout(Val &v, ArrayRef<int64_t> perm,
   return reshaped(v.value, target);
 }
 
-FailureOr<Value> OnnxImporter::imageOperand(unsigned i) {
+FailureOr<Value> OnnxImporter::imageOperand(unsigned i, bool *is1d) {
   FailureOr<Val *> x = operand(i);
   if (failed(x))
     return failure();
+  if (is1d && (*x)->shape.size() == 3) {
+    // A 1-D image [N, C, L] is the 2-D image [N, 1, L, C] in dlc.
+    *is1d = true;
+    FailureOr<Value> v = inLayout(**x, {0, 2, 1});
+    if (failed(v))
+      return failure();
+    const Shape &s = (*x)->shape;
+    return reshaped(*v, {s[0], 1, s[2], s[1]});
+  }
   if ((*x)->shape.size() != 4)
     return unsupported("input '" + (*x)->name + "' of shape " +
                        shapeStr((*x)->shape) +
@@ -481,6 +502,9 @@ LogicalResult OnnxImporter::readInitializers(const onnx::GraphProto &graph) {
 /// else images in NHWC and everything else as is.
 SmallVector<int64_t, 4> OnnxImporter::inputLayoutFor(StringRef name,
                                                      size_t rank) {
+  SmallVector<int64_t, 4> identity;
+  for (size_t i = 0; i < rank; ++i)
+    identity.push_back(i);
   for (const onnx::NodeProto &n : graph->node()) {
     for (int i = 0; i < n.input_size(); ++i) {
       if (n.input(i) != name)
@@ -491,20 +515,26 @@ SmallVector<int64_t, 4> OnnxImporter::inputLayoutFor(StringRef name,
             return a.i();
         return 0;
       };
-      if (n.op_type() == "Conv" && i == 1 && rank == 4)
-        return SmallVector<int64_t, 4>(std::begin(kHWCF), std::end(kHWCF));
-      if (n.op_type() == "Gemm" && rank == 2 &&
+      StringRef op = n.op_type();
+      bool spatial = op == "Conv" || op == "MaxPool" || op == "AveragePool" ||
+                     op == "BatchNormalization";
+      if (op == "Conv" && i == 1)
+        return rank == 4
+                   ? SmallVector<int64_t, 4>(std::begin(kHWCF), std::end(kHWCF))
+               : rank == 3 ? SmallVector<int64_t, 4>{2, 1, 0}
+                           : identity;
+      if (op == "Gemm" && rank == 2 &&
           ((i == 0 && attrInt("transA")) || (i == 1 && attrInt("transB"))))
         return {1, 0};
-      goto byRank;
+      if (rank == 3 && spatial && i == 0)
+        return {0, 2, 1};
+      if (rank == 4)
+        return SmallVector<int64_t, 4>(std::begin(kNHWC), std::end(kNHWC));
+      return identity;
     }
   }
-byRank:
   if (rank == 4)
     return SmallVector<int64_t, 4>(std::begin(kNHWC), std::end(kNHWC));
-  SmallVector<int64_t, 4> identity;
-  for (size_t i = 0; i < rank; ++i)
-    identity.push_back(i);
   return identity;
 }
 
@@ -622,27 +652,47 @@ LogicalResult OnnxImporter::readInputs(const onnx::GraphProto &graph) {
 // Ops
 //===----------------------------------------------------------------------===//
 
-/// Reads `name` (2 values for 2-D ops) or its default.
+/// Reads `name` (2 values for 2-D ops, 4 for pads) or its 2-D default.
+/// For a 1-D op (`is1d`), 1 value (2 for pads) is expected and widened to
+/// the 2-D form of an image of height 1: [v] -> [1, v], pads [b, e] ->
+/// [0, b, 0, e].
 static FailureOr<SmallVector<int64_t, 4>> pairs(NodeAttrs &a, StringRef name,
-                                                SmallVector<int64_t, 4> def) {
+                                                SmallVector<int64_t, 4> def,
+                                                bool is1d = false) {
   std::optional<SmallVector<int64_t>> v = a.getInts(name);
   if (!v)
     return def;
-  if (v->size() != def.size())
+  if (!is1d) {
+    if (v->size() != def.size())
+      return failure();
+    return SmallVector<int64_t, 4>(v->begin(), v->end());
+  }
+  if (v->size() * 2 != def.size())
     return failure();
-  return SmallVector<int64_t, 4>(v->begin(), v->end());
+  if (def.size() == 4)
+    return SmallVector<int64_t, 4>{0, (*v)[0], 0, (*v)[1]};
+  return SmallVector<int64_t, 4>{1, (*v)[0]};
 }
 
 LogicalResult OnnxImporter::importConv(NodeAttrs &a) {
-  FailureOr<Value> x = imageOperand(0);
+  bool is1d = false;
+  FailureOr<Value> x = imageOperand(0, &is1d);
   if (failed(x))
     return failure();
   FailureOr<Val *> w = operand(1);
   if (failed(w))
     return failure();
-  if ((*w)->shape.size() != 4)
+  if ((*w)->shape.size() != (is1d ? 3u : 4u))
     return unsupported("a weight of shape " + shapeStr((*w)->shape));
-  FailureOr<Value> filter = inLayout(**w, kHWCF, "kernel");
+  // The weight's [kh, kw] (1-D: [1, k]).
+  Shape wShape = (*w)->shape;
+  SmallVector<int64_t, 4> kernelDims =
+      is1d ? SmallVector<int64_t, 4>{1, wShape[2]}
+           : SmallVector<int64_t, 4>{wShape[2], wShape[3]};
+  FailureOr<Value> filter = is1d ? inLayout(**w, {2, 1, 0}, "kernel")
+                                 : inLayout(**w, kHWCF, "kernel");
+  if (succeeded(filter) && is1d)
+    filter = reshaped(*filter, {1, wShape[2], wShape[1], wShape[0]});
   if (failed(filter))
     return failure();
   SmallVector<Value> operands = {*x, *filter};
@@ -655,15 +705,15 @@ LogicalResult OnnxImporter::importConv(NodeAttrs &a) {
       return failure();
     operands.push_back(*b);
   }
-  auto strides = pairs(a, "strides", {1, 1});
-  auto dilations = pairs(a, "dilations", {1, 1});
-  auto pads = pairs(a, "pads", {0, 0, 0, 0});
-  auto kernel = pairs(a, "kernel_shape", {(*w)->shape[2], (*w)->shape[3]});
+  auto strides = pairs(a, "strides", {1, 1}, is1d);
+  auto dilations = pairs(a, "dilations", {1, 1}, is1d);
+  auto pads = pairs(a, "pads", {0, 0, 0, 0}, is1d);
+  auto kernel = pairs(a, "kernel_shape", kernelDims, is1d);
   if (failed(strides) || failed(dilations) || failed(pads) || failed(kernel))
     return nodeError() << "strides, dilations, kernel_shape and pads must have "
-                          "2 (pads: 4) values for a 2-D convolution",
+                          "one value per spatial dimension (pads: two)",
            failure();
-  if ((*kernel)[0] != (*w)->shape[2] || (*kernel)[1] != (*w)->shape[3])
+  if (*kernel != kernelDims)
     return nodeError() << "kernel_shape " << shapeStr(*kernel)
                        << " does not match the weight "
                        << shapeStr((*w)->shape),
@@ -719,18 +769,22 @@ LogicalResult OnnxImporter::importConv(NodeAttrs &a) {
   FailureOr<Value> y = create(Conv2DOp::getOperationName(), operands, attrs);
   if (failed(y))
     return failure();
-  defineImage(0, *y);
+  if (is1d)
+    defineImage1d(*y);
+  else
+    defineImage(0, *y);
   return success();
 }
 
 LogicalResult OnnxImporter::importPool(NodeAttrs &a, bool isMax) {
-  FailureOr<Value> x = imageOperand(0);
+  bool is1d = false;
+  FailureOr<Value> x = imageOperand(0, &is1d);
   if (failed(x))
     return failure();
-  auto kernel = pairs(a, "kernel_shape", {0, 0});
-  auto strides = pairs(a, "strides", {1, 1});
-  auto pads = pairs(a, "pads", {0, 0, 0, 0});
-  auto dilations = pairs(a, "dilations", {1, 1});
+  auto kernel = pairs(a, "kernel_shape", {0, 0}, is1d);
+  auto strides = pairs(a, "strides", {1, 1}, is1d);
+  auto pads = pairs(a, "pads", {0, 0, 0, 0}, is1d);
+  auto dilations = pairs(a, "dilations", {1, 1}, is1d);
   if (failed(kernel) || failed(strides) || failed(pads) || failed(dilations) ||
       (*kernel)[0] <= 0 || (*kernel)[1] <= 0)
     return nodeError() << "a 2-D pool needs kernel_shape (2 values), and 2 "
@@ -798,7 +852,10 @@ LogicalResult OnnxImporter::importPool(NodeAttrs &a, bool isMax) {
     return failure();
   if (node->output_size() > 1 && !node->output(1).empty())
     return unsupported("the Indices output of MaxPool");
-  defineImage(0, *y);
+  if (is1d)
+    defineImage1d(*y);
+  else
+    defineImage(0, *y);
   return success();
 }
 
@@ -824,11 +881,14 @@ LogicalResult OnnxImporter::importBatchNorm(NodeAttrs &a) {
   if (failed(xv))
     return failure();
   size_t rank = (*xv)->shape.size();
-  if (rank != 4 && rank != 2)
+  if (rank < 2 || rank > 4)
     return unsupported("batch normalization of a rank-" + Twine(rank) +
-                       " input (dlc: [N, C, H, W] or [N, C])");
-  FailureOr<Value> x =
-      rank == 4 ? inLayout(**xv, kNHWC) : inLayout(**xv, {0, 1});
+                       " input (dlc: [N, C, H, W], [N, C, L] or [N, C])");
+  // Channels last in dlc.
+  Shape perm = rank == 4   ? Shape(std::begin(kNHWC), std::end(kNHWC))
+               : rank == 3 ? Shape{0, 2, 1}
+                           : Shape{0, 1};
+  FailureOr<Value> x = inLayout(**xv, perm);
   if (failed(x))
     return failure();
   const char *roles[] = {"gamma", "beta", "moving_mean", "moving_variance"};
@@ -869,9 +929,7 @@ LogicalResult OnnxImporter::importBatchNorm(NodeAttrs &a) {
                               operands, attrs, 0, &op);
   if (failed(y))
     return failure();
-  Layout l = rank == 4 ? Layout{(*xv)->shape,
-                                Shape(std::begin(kNHWC), std::end(kNHWC))}
-                       : Layout::identity((*xv)->shape);
+  Layout l{(*xv)->shape, perm};
   defineOutput(0, *y, (*xv)->shape, l);
   // batch_norm_train: (y, batch mean, batch variance, running mean,
   // running variance); ONNX: (Y, running_mean, running_var).

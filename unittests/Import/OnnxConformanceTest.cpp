@@ -62,8 +62,8 @@ bool isSelected(llvm::StringRef suite, llvm::StringRef name) {
       "matmul_2d|add.*|concat_.*|flatten_.*|reshape_.*|dropout_default.*|"
       "sce_.*|momentum|nesterov_momentum|adam)");
   static const std::regex converted(
-      "test_(AvgPool2d.*|BatchNorm.*|Conv1d.*|Conv2d.*|LeakyReLU.*|Linear.*|"
-      "MaxPool2d.*|ReLU|Sigmoid|Softmax|Tanh|softmax_.*)");
+      "test_(AvgPool[12]d.*|BatchNorm.*|Conv1d.*|Conv2d.*|LeakyReLU.*|Linear.*|"
+      "MaxPool[12]d.*|ReLU|Sigmoid|Softmax|Tanh|softmax_.*)");
   static const std::regex op("test_operator_(add.*|addmm|concat2|conv|"
                              "flatten|maxpool|mm|view|basic|params)");
   std::string n = name.str();
