@@ -276,7 +276,13 @@ FailureOr<Val *> OnnxImporter::operand(unsigned i) {
     return nodeError() << "input '" << node->input(i)
                        << "' is not defined before the node",
            failure();
-  return &it->second;
+  Val &v = it->second;
+  if (!v.value && !v.constant)
+    return unsupported("input '" + v.name + "' of element type " +
+                       onnx::TensorProto::DataType_Name(
+                           onnx::TensorProto::DataType(v.elemType)) +
+                       " (dlc computes in float32)");
+  return &v;
 }
 
 Val &OnnxImporter::define(unsigned output) {
@@ -605,6 +611,12 @@ LogicalResult OnnxImporter::readInputs(const onnx::GraphProto &graph) {
                     (v.elemType == onnx::TensorProto::INT64 ||
                      v.elemType == onnx::TensorProto::INT32) &&
                     v.shape.size() == 1;
+    if (!isFloat && !isLabels && options.functionMode) {
+      // Reported where a node reads it (or at the end if none does), so
+      // that an unsupported node says so first.
+      vals[v.name] = std::move(v);
+      continue;
+    }
     if (!isFloat && !isLabels)
       return fail("has element type " +
                   onnx::TensorProto::DataType_Name(
@@ -1487,6 +1499,13 @@ LogicalResult OnnxImporter::importNode(const onnx::NodeProto &n) {
   node = &n;
   std::string name = n.name().empty() ? n.op_type() : n.name();
   loc = NameLoc::get(builder.getStringAttr(name), fileLoc);
+  if (n.domain() == "ai.onnx.preview.training")
+    return unsupported(
+        "the training operator " + n.op_type() +
+        " (ai.onnx.preview.training): dlc's optimizers are Keras's SGD, "
+        "Adam and AdamW, built into the train step from the sidecar's "
+        "'optimizer'; ONNX's Momentum and Adam are parameterized differently "
+        "(alpha, beta, norm_coefficient) and have no equivalent");
   if (!n.domain().empty() && n.domain() != "ai.onnx")
     return unsupported("the operator domain '" + n.domain() + "' (op " +
                        n.op_type() + ")");
@@ -1751,6 +1770,16 @@ OwningOpRef<ModuleOp> OnnxImporter::run(const onnx::ModelProto &model,
   }
   node = nullptr;
   loc = fileLoc;
+  for (const onnx::ValueInfoProto &in : graph->input()) {
+    auto it = vals.find(in.name());
+    if (it != vals.end() && !it->second.value && !it->second.constant) {
+      emitError() << "graph input '" << in.name() << "' has element type "
+                  << onnx::TensorProto::DataType_Name(
+                         onnx::TensorProto::DataType(it->second.elemType))
+                  << " (dlc computes in float32)";
+      return {};
+    }
+  }
 
   if (!options.functionMode && graph->output_size() != 1) {
     emitError() << "the model has " << graph->output_size()
