@@ -1180,7 +1180,6 @@ LogicalResult OnnxImporter::importAdd(NodeAttrs &) {
   FailureOr<Value> x = inLayout(*A, perm);
   if (failed(x))
     return failure();
-  Shape dlcShape = permute(A->shape, perm);
   Value y;
   if (B->shape == A->shape) {
     FailureOr<Value> b = inLayout(*B, perm, "bias");
@@ -1227,7 +1226,6 @@ LogicalResult OnnxImporter::importAdd(NodeAttrs &) {
   Layout l;
   l.base = A->shape;
   l.perm = perm;
-  (void)dlcShape;
   defineOutput(0, y, A->shape, l);
   return success();
 }

@@ -202,7 +202,7 @@ TEST(OnnxFuzz, MutantsAreImportedOrReported) {
   mlir::MLIRContext context(registry);
   std::mt19937 rng(seedFromEnv());
   int imported = 0, rejected = 0;
-  for (int iteration = 0; iteration < 20000; ++iteration) {
+  for (int iteration = 0; iteration < 8000; ++iteration) {
     onnx::ModelProto m = models[iteration % models.size()];
     for (unsigned k = 0, e = 1 + rng() % 3; k < e; ++k)
       mutate(m, rng);

@@ -125,6 +125,11 @@ struct ModelCase {
   int64_t c, h, w;
 };
 
+/// Test names show the model file, not the parameter's bytes.
+[[maybe_unused]] void PrintTo(const ModelCase &c, std::ostream *os) {
+  *os << c.file;
+}
+
 class OnnxPyTorch : public ::testing::TestWithParam<ModelCase> {};
 
 } // namespace
