@@ -574,8 +574,23 @@ std::string CompiledModel::describe() const {
   for (const TensorSpec &t : tensors)
     os << llvm::formatv("  {0,-9} {1,-32} {2} {3,-16} {4}\n",
                         groupName(t.group), t.name, dtypeName(t.dtype),
-                        formatShape(t.shape), t.init);
-  if (!settingsJson.empty())
-    os << "settings: " << settingsJson << "\n";
+                        formatShape(t.shape),
+                        t.initialValue.empty()
+                            ? t.init
+                            : "initial value (--reinitialize: " + t.init + ")");
+  if (!settingsJson.empty()) {
+    // The initial values (base64 weights) would drown the settings.
+    std::string shown = settingsJson;
+    if (shown.find("\"initial_values\"") != std::string::npos)
+      if (llvm::Expected<llvm::json::Value> json = llvm::json::parse(shown)) {
+        if (llvm::json::Object *root = json->getAsObject()) {
+          root->erase("initial_values");
+          shown = llvm::formatv("{0}", *json).str();
+        }
+      } else {
+        llvm::consumeError(json.takeError());
+      }
+    os << "settings: " << shown << "\n";
+  }
   return s;
 }
