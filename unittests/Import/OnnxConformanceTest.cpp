@@ -35,6 +35,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <regex>
 #include <set>
@@ -229,7 +230,9 @@ std::string runDataSet(mlir::dlc::LoadedObject &object, Case &c,
 } // namespace
 
 TEST(OnnxConformance, BackendNodeTests) {
-  std::string root = DLC_ONNX_TESTDATA_DIR;
+  // DLC_ONNX_TESTDATA overrides the Debian package's directory.
+  const char *override = std::getenv("DLC_ONNX_TESTDATA");
+  std::string root = override ? override : DLC_ONNX_TESTDATA_DIR;
   if (!llvm::sys::fs::is_directory(root + "/node"))
     GTEST_SKIP() << "ONNX test data not installed (" << root
                  << "; Debian package libonnx-testdata)";
