@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Python environment of dlc's yardsticks and interop checks (bench/peers,
-# Keras/PyTorch/TensorBoard round-trip tests). Never a dependency of dlc
+# Keras/PyTorch/TensorBoard/ONNX round-trip tests). Never a dependency of dlc
 # itself: everything comes from PyPI into one virtual environment outside
 # the checkout, made once and reused (PyPI's torch alone is ~5 GB).
 #
@@ -12,8 +12,8 @@
 set -euo pipefail
 
 venv=${DLC_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/dlc/venv}
-stamp=$venv/.dlc-complete-v1
-packages=(torch safetensors numpy keras jax tensorboard h5py)
+stamp=$venv/.dlc-complete-v2
+packages=(torch safetensors numpy keras jax tensorboard h5py onnx onnxruntime)
 
 if [ -f "$stamp" ]; then
   echo "$venv"

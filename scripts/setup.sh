@@ -17,6 +17,7 @@ packages=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 lld-22
   libzstd-dev zlib1g-dev libfmt-dev libgtest-dev googletest
   dataset-fashion-mnist time libomp-22-dev libclang-rt-22-dev
+  libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler
 )
 
 install_packages() {

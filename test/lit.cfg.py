@@ -24,7 +24,22 @@ llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.dlc_tools_dir, config.llvm_tools_dir]
-tools = ["dlc", "dlc-opt", "mlir-opt", "mlir-translate"]
+tools = ["dlc", "dlc-opt", "dlc-onnx-pack", "mlir-opt", "mlir-translate"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.dlc_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+# The interop venv of scripts/make-venv.sh (PyPI packages, test-only):
+# tests that need onnx + onnxruntime are UNSUPPORTED (skipped) without it.
+import subprocess
+_venv = os.environ.get("DLC_VENV", os.path.expanduser("~/.cache/dlc/venv"))
+_venv_python = os.path.join(_venv, "bin", "python")
+if os.path.exists(os.path.join(_venv, ".dlc-complete-v2")) and os.access(
+        _venv_python, os.X_OK):
+    try:
+        subprocess.run([_venv_python, "-c", "import onnx, onnxruntime"],
+                       check=True, capture_output=True, timeout=120)
+        config.available_features.add("onnxruntime")
+        config.substitutions.append(("%venv_python", _venv_python))
+    except (subprocess.SubprocessError, OSError):
+        pass

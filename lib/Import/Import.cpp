@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dlc/Import/Import.h"
+#include "dlc/Import/Onnx.h"
 
 #include "ArgReader.h"
 #include "Document.h"
@@ -377,6 +378,12 @@ OwningOpRef<ModuleOp> mlir::dlc::importModel(llvm::SourceMgr &sourceMgr,
                                              const ImportOptions &options) {
   context->loadDialect<DLCDialect, func::FuncDialect, arith::ArithDialect>();
   ModelSource source(sourceMgr, context);
+  // ONNX is binary protobuf: its own reader (ReadOnnx.cpp).
+  if (isOnnxModel(source.getFilename(), source.getBuffer())) {
+    OnnxImportOptions onnxOptions;
+    onnxOptions.batchSize = options.batchSize;
+    return importOnnxModel(sourceMgr, context, onnxOptions);
+  }
   if (source.getBuffer().trim().empty()) {
     source.emitError(source.startLoc()) << "the model file is empty";
     return {};

@@ -65,6 +65,9 @@ const OptionSpec kOptions[] = {
    "--resume checkpoint)"},
   {"resume", "CKPT", Train,
    "continue a run from a checkpoint, exactly as if it had not stopped"},
+  {"reinitialize", "", Train,
+   "start from the layers' initializers, not from the weights the model "
+   "file gives (ONNX initializers)"},
   {"checkpoint-every", "N", Train,
    "also save last.safetensors every N steps (default: at epoch ends)"},
   {"progress", "MODE", Train,

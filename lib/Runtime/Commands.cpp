@@ -161,6 +161,7 @@ int Cli::train(const ParsedArgs &a) {
   o.dropRemainder = a.has("drop-remainder");
   o.logEvery = integer(a, "log-every", 0, 1);
   o.resume = a.get("resume").str();
+  o.reinitialize = a.has("reinitialize");
   llvm::StringRef progress = a.get("progress", "auto");
   if (progress == "auto")
     o.progress = terminal ? ProgressReporter::Style::Bar

@@ -10,6 +10,7 @@
 #include "dlc/Runtime/Initializers.h"
 
 #include <cassert>
+#include <cstring>
 
 using namespace dlc::runtime;
 
@@ -72,13 +73,18 @@ llvm::Expected<Executor> Executor::create(const CompiledModel &model,
   return std::move(executor);
 }
 
-llvm::Error Executor::initialize(uint64_t seed) {
+llvm::Error Executor::initialize(uint64_t seed, bool reinitialize) {
   for (auto [spec, tensor] : llvm::zip(model.getTensors(), current)) {
     // On the CPU this fills the device memory in place.
     Tensor host = tensor.hostTensor();
-    if (llvm::Error err =
-            initializeTensor(host, spec.init, seed, spec.name, spec.initConfig))
+    if (!spec.initialValue.empty() && !reinitialize) {
+      // Checked against the shape when the table was read.
+      std::memcpy(host.data(), spec.initialValue.data(),
+                  spec.initialValue.size() * sizeof(float));
+    } else if (llvm::Error err = initializeTensor(host, spec.init, seed,
+                                                  spec.name, spec.initConfig)) {
       return err;
+    }
     if (llvm::Error err = tensor.upload(host))
       return err;
   }

@@ -13,9 +13,12 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/Base64.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <cstring>
 
 using namespace dlc::runtime;
 
@@ -135,6 +138,23 @@ dlc::runtime::parseModelSettings(llvm::StringRef json) {
         else if (std::optional<llvm::StringRef> str = v.getAsString())
           config.strings[key.str()] = str->str();
       }
+    }
+  if (const llvm::json::Object *values = root->getObject("initial_values"))
+    for (const auto &[name, value] : *values) {
+      std::optional<llvm::StringRef> text = value.getAsString();
+      std::vector<char> bytes;
+      if (!text)
+        return settingsError("initial_values." + name.str() +
+                             " must be a base64 string");
+      if (llvm::Error err = llvm::decodeBase64(*text, bytes))
+        return settingsError("initial_values." + name.str() + ": " +
+                             llvm::toString(std::move(err)));
+      if (bytes.size() % sizeof(float))
+        return settingsError("initial_values." + name.str() +
+                             " is not a whole number of f32 values");
+      std::vector<float> &floats = settings.initialValues[name.str()];
+      floats.resize(bytes.size() / sizeof(float));
+      std::memcpy(floats.data(), bytes.data(), bytes.size());
     }
   return settings;
 }
@@ -448,6 +468,19 @@ CompiledModel::create(const dlc_model_info &info) {
         auto config = model->settings.initConfigs.find(spec.name);
         if (config != model->settings.initConfigs.end())
           spec.initConfig = config->second;
+        auto value = model->settings.initialValues.find(spec.name);
+        if (value != model->settings.initialValues.end() &&
+            group != TensorGroup::OptState) {
+          int64_t n = 1;
+          for (int64_t d : spec.shape)
+            n *= d;
+          if (int64_t(value->second.size()) != n || spec.dtype != DType::F32)
+            return tableError(w, "its initial value has " +
+                                     llvm::Twine(value->second.size()) +
+                                     " values for " + llvm::Twine(n) +
+                                     " f32 elements");
+          spec.initialValue = value->second;
+        }
         model->tensors.push_back(std::move(spec));
       }
     }
@@ -554,8 +587,23 @@ std::string CompiledModel::describe() const {
   for (const TensorSpec &t : tensors)
     os << llvm::formatv("  {0,-9} {1,-32} {2} {3,-16} {4}\n",
                         groupName(t.group), t.name, dtypeName(t.dtype),
-                        formatShape(t.shape), t.init);
-  if (!settingsJson.empty())
-    os << "settings: " << settingsJson << "\n";
+                        formatShape(t.shape),
+                        t.initialValue.empty()
+                            ? t.init
+                            : "initial value (--reinitialize: " + t.init + ")");
+  if (!settingsJson.empty()) {
+    // The initial values (base64 weights) would drown the settings.
+    std::string shown = settingsJson;
+    if (shown.find("\"initial_values\"") != std::string::npos)
+      if (llvm::Expected<llvm::json::Value> json = llvm::json::parse(shown)) {
+        if (llvm::json::Object *root = json->getAsObject()) {
+          root->erase("initial_values");
+          shown = llvm::formatv("{0}", *json).str();
+        }
+      } else {
+        llvm::consumeError(json.takeError());
+      }
+    os << "settings: " << shown << "\n";
+  }
   return s;
 }

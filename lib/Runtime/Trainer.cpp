@@ -334,7 +334,7 @@ llvm::Error TrainingRun::setUp() {
                                      "': " + llvm::toString(std::move(e)));
   } else {
     seed = options.seed.value_or(0);
-    if (llvm::Error e = executor->initialize(seed))
+    if (llvm::Error e = executor->initialize(seed, options.reinitialize))
       return e;
   }
 

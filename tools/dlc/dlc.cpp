@@ -19,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dlc/Compiler/Compiler.h"
+#include "dlc/Export/OnnxExport.h"
 #include "dlc/Import/Import.h"
 #include "dlc/InitAll.h"
 #include "dlc/Target/CPU/CPUTarget.h"
@@ -57,8 +58,11 @@ namespace cl = llvm::cl;
 static cl::OptionCategory compileCategory("dlc compile options");
 
 static cl::SubCommand compileCommand("compile",
-                                     "Compile a model file (YAML or Keras "
-                                     "JSON)");
+                                     "Compile a model file (YAML, Keras "
+                                     "JSON or ONNX)");
+static cl::SubCommand
+    exportCommand("export", "Write a model with trained weights as ONNX, for "
+                            "inference (NCHW; see docs/Import.md)");
 static cl::SubCommand
     trainCommand("train",
                  "Compile a model file and train it (the flags after the model "
@@ -87,11 +91,11 @@ StringRef targetStageName(Stage stage) {
 }
 } // namespace
 
-static cl::opt<std::string> modelFile(cl::Positional, cl::Required,
-                                      cl::desc("<model.yaml|model.json>"),
-                                      cl::sub(compileCommand),
-                                      cl::sub(trainCommand),
-                                      cl::cat(compileCategory));
+static cl::opt<std::string>
+    modelFile(cl::Positional, cl::Required,
+              cl::desc("<model.yaml|model.json|model.onnx>"),
+              cl::sub(compileCommand), cl::sub(trainCommand),
+              cl::sub(exportCommand), cl::cat(compileCategory));
 
 static cl::list<std::string>
     programArgs(cl::ConsumeAfter,
@@ -120,7 +124,25 @@ static cl::opt<std::string>
                cl::desc("Output file (default: stdout for text stages, "
                         "<model>.o for obj, <model>_train for exe)"),
                cl::value_desc("filename"), cl::sub(compileCommand),
-               cl::cat(compileCategory));
+               cl::sub(exportCommand), cl::cat(compileCategory));
+
+static cl::opt<std::string>
+    checkpointFile("checkpoint",
+                   cl::desc("The trained weights: a checkpoint of the "
+                            "model's program (default: the model file's "
+                            "own weights, e.g. an ONNX model's)"),
+                   cl::value_desc("file.safetensors"), cl::sub(exportCommand));
+
+static cl::opt<std::string> exportFormat("format",
+                                         cl::desc("The format (onnx)"),
+                                         cl::init("onnx"),
+                                         cl::sub(exportCommand));
+
+static cl::opt<bool> exportFoldBatchNorm(
+    "fold-batch-norm",
+    cl::desc("Fold each batch norm that follows a convolution into the "
+             "convolution's weights"),
+    cl::sub(exportCommand));
 
 static cl::opt<int64_t>
     batchSize("batch-size",
@@ -552,6 +574,47 @@ static int runTrain(const char *argv0) {
   return rc < 0 ? 1 : rc;
 }
 
+/// `dlc export MODEL --checkpoint C -o model.onnx`: the inference graph
+/// of @forward with the checkpoint's weights.
+static int runExport() {
+  if (exportFormat != "onnx") {
+    error("--format must be onnx, got '" + exportFormat + "'");
+    return 1;
+  }
+  if (outputFile.empty()) {
+    error("dlc export needs -o FILE");
+    return 1;
+  }
+  DialectRegistry registry;
+  mlir::dlc::registerAllDLCDialects(registry);
+  MLIRContext context(registry);
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  Compilation c;
+  if (failed(importInto(c, context, sourceMgr)))
+    return 1;
+  mlir::dlc::WeightMap weights;
+  if (!checkpointFile.empty()) {
+    FailureOr<mlir::dlc::WeightMap> read = mlir::dlc::readSafetensorsWeights(
+        checkpointFile, FileLineColLoc::get(&context, checkpointFile, 0, 0));
+    if (failed(read))
+      return 1;
+    weights = std::move(*read);
+  }
+  std::string errorMessage;
+  auto file = openOutputFile(outputFile, &errorMessage);
+  if (!file) {
+    error(errorMessage);
+    return 1;
+  }
+  mlir::dlc::OnnxExportOptions options;
+  options.foldBatchNorm = exportFoldBatchNorm;
+  if (failed(mlir::dlc::exportOnnx(*c.module, weights, options, file->os())))
+    return 1;
+  file->keep();
+  return 0;
+}
+
 //===----------------------------------------------------------------------===//
 // main
 //===----------------------------------------------------------------------===//
@@ -584,11 +647,15 @@ int main(int argc, char **argv) {
       "  dlc compile MODEL [-o EXE]               a training program\n"
       "  dlc compile MODEL --emit=STAGE [-o FILE] mlir, train, linalg, llvm, "
       "obj\n"
-      "  dlc train MODEL [--data D --epochs N ...] compile and train\n");
+      "  dlc train MODEL [--data D --epochs N ...] compile and train\n"
+      "  dlc export MODEL --checkpoint C -o M.onnx the inference graph as "
+      "ONNX\n");
   if (compileCommand)
     return runCompile(argv[0]);
   if (trainCommand)
     return runTrain(argv[0]);
+  if (exportCommand)
+    return runExport();
   llvm::errs() << "dlc: error: expected a subcommand, e.g. `dlc compile "
                   "model.yaml -o model_train` or `dlc train model.yaml` (see "
                   "dlc --help)\n";

@@ -1,8 +1,9 @@
 //===- Import.h - Model files to the dlc dialect ----------------*- C++ -*-===//
 //
 // The front end of dlc: reads a network description (dlc's Keras-vocabulary
-// YAML, or the JSON written by Keras's `model.to_json()`) and builds a module
-// holding `func.func @forward` in the dlc dialect plus the training settings.
+// YAML, the JSON written by Keras's `model.to_json()`, or an ONNX model) and
+// builds a module holding `func.func @forward` in the dlc dialect plus the
+// training settings.
 // docs/Import.md describes the file formats and the IR conventions that the
 // later stages (train-step builder, code generation, runtime) rely on.
 //
@@ -57,8 +58,9 @@ struct ImportOptions {
 };
 
 /// Imports the model file in the main buffer of `sourceMgr`. The format
-/// (dlc YAML or Keras JSON) is recognized from the content. Every problem is
-/// reported as an error diagnostic on `context` located at the file's
+/// (dlc YAML, Keras JSON, or binary ONNX: see dlc/Import/Onnx.h) is
+/// recognized from the content (ONNX also from a .onnx name). Every problem
+/// is reported as an error diagnostic on `context` located at the file's
 /// line:col (through the buffer's identifier), and yields a null module:
 /// this never aborts, whatever the input.
 OwningOpRef<ModuleOp> importModel(llvm::SourceMgr &sourceMgr,

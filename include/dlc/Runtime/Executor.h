@@ -38,8 +38,9 @@ public:
   Device &getDevice() const { return device; }
 
   /// Initializes params and state by their initializers from `seed`, and
-  /// zeroes the optimizer state.
-  llvm::Error initialize(uint64_t seed);
+  /// zeroes the optimizer state. Tensors with an initial value (imported
+  /// ONNX weights) start from it unless `reinitialize`.
+  llvm::Error initialize(uint64_t seed, bool reinitialize = false);
 
   /// The current values of the persistent tensors (model order), on the
   /// device.

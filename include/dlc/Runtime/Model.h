@@ -40,6 +40,9 @@ struct ModelSettings {
   std::string dataset;
   /// Parameters of configurable initializers, by tensor name.
   std::map<std::string, InitConfig> initConfigs;
+  /// Initial values (the weights of an imported ONNX model), by tensor
+  /// name: f32, row major.
+  std::map<std::string, std::vector<float>> initialValues;
 };
 
 /// Parses settings_json. Unknown keys are ignored (the compiler may record
@@ -60,6 +63,9 @@ struct TensorSpec {
   llvm::SmallVector<int64_t, 4> shape;
   /// Parameters of `init` (e.g. random_normal's stddev), if configured.
   InitConfig initConfig = {};
+  /// The value to start from instead of `init` (empty: none); see
+  /// ModelSettings::initialValues.
+  std::vector<float> initialValue = {};
 };
 
 /// Where one argument or result of an entry point comes from or goes to.

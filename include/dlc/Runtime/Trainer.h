@@ -45,6 +45,9 @@ struct TrainOptions {
   /// `data` and the settings whose *Set flag is false are the checkpoint's.
   std::string resume;
   bool epochsSet = true, validationSplitSet = true, dropRemainderSet = true;
+  /// Start from the initializers even where the model has initial values
+  /// (the weights of an imported ONNX model).
+  bool reinitialize = false;
   /// Also save last.safetensors every N steps (0 = at epoch ends only).
   int64_t checkpointEvery = 0;
   bool dropRemainder = false;

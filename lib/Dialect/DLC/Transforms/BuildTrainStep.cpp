@@ -236,6 +236,8 @@ private:
     /// of the step by itself.
     Attribute init = {};
     Attribute initConfig = {};
+    /// Its initial value, when the model file gives one (ONNX weights).
+    Attribute initialValue = {};
   };
 
   func::FuncOp createFunc(OpBuilder &b, StringRef name, ArrayRef<Slot> args,
@@ -255,6 +257,8 @@ private:
         attrs.push_back(b.getNamedAttr(attr::kInit, s.init));
       if (s.initConfig)
         attrs.push_back(b.getNamedAttr(attr::kInitConfig, s.initConfig));
+      if (s.initialValue)
+        attrs.push_back(b.getNamedAttr(attr::kInitialValue, s.initialValue));
       return b.getDictionaryAttr(attrs);
     };
     for (auto [i, s] : llvm::enumerate(args))
@@ -548,7 +552,8 @@ private:
     for (unsigned i : group)
       slots.push_back({argType(i), argName(i), role,
                        forward.getArgAttr(i, attr::kInit),
-                       forward.getArgAttr(i, attr::kInitConfig)});
+                       forward.getArgAttr(i, attr::kInitConfig),
+                       forward.getArgAttr(i, attr::kInitialValue)});
     return slots;
   }
 

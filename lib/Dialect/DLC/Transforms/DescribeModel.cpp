@@ -16,6 +16,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/SmallBitVector.h"
+#include "llvm/Support/Base64.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 
@@ -80,16 +81,30 @@ std::string settingsJson(ModuleOp module) {
   }
   // Initializers with parameters (random_normal's stddev, ...) travel in
   // the settings, keyed by tensor name: the table itself only names them.
-  llvm::json::Object initConfigs;
+  llvm::json::Object initConfigs, initialValues;
   for (auto fn : module.getOps<func::FuncOp>())
     for (unsigned i = 0, e = fn.getNumArguments(); i < e; ++i) {
       auto name = fn.getArgAttrOfType<StringAttr>(i, attr::kName);
       Attribute config = fn.getArgAttr(i, attr::kInitConfig);
       if (name && config)
         initConfigs[name.getValue()] = toJson(config);
+      // Initial values (ONNX weights) travel as base64 of the
+      // little-endian f32 data, row major.
+      auto value =
+          fn.getArgAttrOfType<DenseElementsAttr>(i, attr::kInitialValue);
+      if (name && value && value.getElementType().isF32() &&
+          !initialValues.get(name.getValue())) {
+        std::vector<float> data(value.getValues<float>().begin(),
+                                value.getValues<float>().end());
+        StringRef bytes(reinterpret_cast<const char *>(data.data()),
+                        data.size() * sizeof(float));
+        initialValues[name.getValue()] = llvm::encodeBase64(bytes);
+      }
     }
   if (!initConfigs.empty())
     settings["init_config"] = std::move(initConfigs);
+  if (!initialValues.empty())
+    settings["initial_values"] = std::move(initialValues);
   return llvm::formatv("{0}", llvm::json::Value(std::move(settings))).str();
 }
 

@@ -23,6 +23,10 @@ constexpr llvm::StringLiteral kRole = "dlc.role";
 /// Its initializer (`he_normal`) and the initializer's parameters.
 constexpr llvm::StringLiteral kInit = "dlc.init";
 constexpr llvm::StringLiteral kInitConfig = "dlc.init_config";
+/// Its initial value (a DenseElementsAttr in the argument's type): the
+/// weights of an imported ONNX model. The runtime starts from it unless
+/// `train --reinitialize` asks for the initializer.
+constexpr llvm::StringLiteral kInitialValue = "dlc.initial_value";
 /// `false` on a parameter that is not trained (it becomes state).
 constexpr llvm::StringLiteral kTrainable = "dlc.trainable";
 /// On an argument: result N of the function is written into this
