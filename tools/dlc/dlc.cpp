@@ -591,7 +591,7 @@ static int runExport() {
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
   Compilation c;
-  if (failed(importInto(c, context, sourceMgr)))
+  if (failed(importInto(c, context, sourceMgr, /*forRuntime=*/false)))
     return 1;
   mlir::dlc::WeightMap weights;
   if (!checkpointFile.empty()) {
