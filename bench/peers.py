@@ -16,9 +16,10 @@ What it does, in order:
     (they draw different random numbers in every system) is trained by dlc on
     a dataset of exactly one batch (first Fashion-MNIST images, or a
     deterministic pseudo-random CIFAR-like batch), so every step sees the
-    same batch. dlc's initial weights come from a run with --lr 0 (the
-    update is then exactly zero; its checkpoint holds the initial values,
-    which depend only on (seed, tensor name)). PyTorch and Keras start from
+    same batch. dlc's initial weights come from one step with --lr 0 (the
+    update is then exactly zero; the checkpoint holds the initial values,
+    which depend only on (seed, tensor name)), of the model and of the
+    variant: their parameters must be equal. PyTorch and Keras start from
     these weights (HWCF -> OIHW, (in,out) -> (out,in), and the dense after a
     flatten permuted from dlc's NHWC to PyTorch's NCHW order) and train the
     same batch; the losses of the first steps are printed side by side.
@@ -47,7 +48,7 @@ import json
 import math
 import os
 import re
-import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -581,6 +582,14 @@ def driver(args):
     args.threads = len(cpus)
     env = worker_env(args)
     work = tempfile.mkdtemp(prefix="dlc-peers-")
+    args.work = work
+    try:
+        run_all(args, cpus, env, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run_all(args, cpus, env, work):
     single, full, isa = measure_peak(work, args.threads)
     print("FMA peak (fp32, %s, measured): %.1f GFLOP/s on one core, %.1f on "
           "%d cores" % (isa, single, full, args.threads))
@@ -601,12 +610,22 @@ def driver(args):
         sexe = exe + "-sanity"
         subprocess.check_call([args.dlc, "compile", y, "-o", sexe])
         data, npz = sanity_data(m, work)
-        r0 = os.path.join(work, m + "-init")
-        subprocess.check_call([sexe, "train", "--data", data,
-                               "--validation-split", "0", "--epochs", "1",
-                               "--lr", "0", "--progress", "none", "--out", r0],
-                              stdout=subprocess.DEVNULL)
-        inits[m] = os.path.join(r0, "last.safetensors")
+        for e, tag in ((exe, "-init"), (sexe, "-sanity-init")):
+            subprocess.check_call([e, "train", "--data", data,
+                                   "--validation-split", "0", "--epochs", "1",
+                                   "--lr", "0", "--progress", "none", "--out",
+                                   os.path.join(work, m + tag)],
+                                  stdout=subprocess.DEVNULL)
+        inits[m] = os.path.join(work, m + "-init", "last.safetensors")
+        # The variant must start where the model does (initial values depend
+        # on (seed, tensor name) only, and the names are the same).
+        a = load_init(inits[m])
+        z = load_init(os.path.join(work, m + "-sanity-init", "last.safetensors"))
+        state = re.compile(r"moving_|/(m|v|velocity)$")   # not parameters
+        if sorted(a) != sorted(z) or any((a[t] != z[t]).any() for t in a
+                                         if not state.search(t)):
+            raise SystemExit("%s: the sanity variant's initial weights differ "
+                             "from the model's" % m)
         k = args.sanity_steps
         cols = {"dlc": dlc_losses(sexe, data, k, args.threads,
                                   os.path.join(work, m + "-sanity-run"))}
@@ -650,7 +669,7 @@ def time_dlc(exe, model, args):
     b = MODELS[model]["batch"]
     per_epoch = args.steps_per_epoch
     epochs = 1 + max(1, -(-args.steps // per_epoch))
-    out = tempfile.mkdtemp(prefix="dlc-peers-run-")
+    out = tempfile.mkdtemp(prefix="run-", dir=args.work)
     cmd = [exe, "train", "--data",
            "synthetic:train=%d,test=%d,seed=1" % (b * per_epoch, b),
            "--validation-split", "0", "--epochs", str(epochs), "--threads",
