@@ -739,7 +739,7 @@ def main():
         if s not in SYSTEMS:
             p.error("unknown system '%s' (known: %s)" % (s, ", ".join(SYSTEMS)))
     q = args.quick
-    args.repeats = args.repeats or (1 if q else 5)
+    args.repeats = args.repeats or (1 if q else 3)
     args.steps = args.steps or (5 if q else 50)
     args.warmup = args.warmup or (3 if q else 10)
     args.steps_per_epoch = 5 if q else 10
