@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "StaticTrips.h"
 #include "dlc/Target/CPU/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -42,30 +43,6 @@ struct Work {
   double bytes = 0;
 };
 
-int64_t tripCount(OpFoldResult lb, OpFoldResult ub, OpFoldResult step) {
-  std::optional<int64_t> l = getConstantIntValue(lb);
-  std::optional<int64_t> u = getConstantIntValue(ub);
-  std::optional<int64_t> s = getConstantIntValue(step);
-  if (!l || !u || !s || *s <= 0 || *u <= *l)
-    return 1;
-  return (*u - *l + *s - 1) / *s;
-}
-
-int64_t tripCount(Operation *op) {
-  if (auto forOp = dyn_cast<scf::ForOp>(op))
-    return tripCount(forOp.getLowerBound(), forOp.getUpperBound(),
-                     forOp.getStep());
-  if (auto parallel = dyn_cast<scf::ParallelOp>(op)) {
-    int64_t count = 1;
-    for (auto [lb, ub, step] :
-         llvm::zip(parallel.getLowerBound(), parallel.getUpperBound(),
-                   parallel.getStep()))
-      count *= tripCount(lb, ub, step);
-    return count;
-  }
-  return 1;
-}
-
 int64_t elementsOf(Type type) {
   if (auto vector = dyn_cast<VectorType>(type))
     return vector.getNumElements();
@@ -89,9 +66,7 @@ Work workOf(Operation *root) {
           body.bytes += inner.bytes;
           continue;
         }
-        if (isa<vector::FMAOp, math::FmaOp>(op)) {
-          body.flops += 2.0 * elementsOf(op.getResult(0).getType());
-        } else if (isa<vector::OuterProductOp>(op)) {
+        if (isa<vector::FMAOp, math::FmaOp, vector::OuterProductOp>(op)) {
           body.flops += 2.0 * elementsOf(op.getResult(0).getType());
         } else if (op.getDialect() &&
                    (isa<math::MathDialect>(op.getDialect()) ||
@@ -114,7 +89,7 @@ Work workOf(Operation *root) {
                 2.0 * type.getNumElements() * bytesOf(type.getElementType());
         }
       }
-  double trips = tripCount(root);
+  double trips = staticTripCount(root);
   if (auto copy = dyn_cast<memref::CopyOp>(root)) {
     auto type = cast<MemRefType>(copy.getSource().getType());
     if (type.hasStaticShape())
@@ -175,10 +150,10 @@ std::string shapeOf(Operation *root) {
                          parallel.getStep())))
         level +=
             (index ? "x" : "") +
-            std::to_string(tripCount(std::get<0>(bounds), std::get<1>(bounds),
-                                     std::get<2>(bounds)));
+            std::to_string(staticTripCount(
+                std::get<0>(bounds), std::get<1>(bounds), std::get<2>(bounds)));
     } else if (auto forOp = dyn_cast<scf::ForOp>(op)) {
-      level = "for " + std::to_string(tripCount(forOp));
+      level = "for " + std::to_string(staticTripCount(forOp));
     } else {
       level = op->getName().getStringRef().str();
     }

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "StaticTrips.h"
 #include "dlc/Target/CPU/Passes.h"
 
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -28,30 +29,6 @@ namespace {
 /// Set by the CPU schedule (TileAndVectorize.cpp) on tile loops whose
 /// iterations write disjoint parts of the output.
 constexpr llvm::StringLiteral kParallelAttr = "dlc.parallel";
-
-/// The static trip count of a loop dimension, or 1 when it is not static
-/// (a dynamic loop is not counted as work: better sequential than slower).
-int64_t tripCount(OpFoldResult lb, OpFoldResult ub, OpFoldResult step) {
-  std::optional<int64_t> l = getConstantIntValue(lb);
-  std::optional<int64_t> u = getConstantIntValue(ub);
-  std::optional<int64_t> s = getConstantIntValue(step);
-  if (!l || !u || !s || *s <= 0 || *u <= *l)
-    return 1;
-  return (*u - *l + *s - 1) / *s;
-}
-
-int64_t tripCount(Operation *loop) {
-  if (auto forOp = dyn_cast<scf::ForOp>(loop))
-    return tripCount(forOp.getLowerBound(), forOp.getUpperBound(),
-                     forOp.getStep());
-  auto parallel = cast<scf::ParallelOp>(loop);
-  int64_t count = 1;
-  for (auto [lb, ub, step] :
-       llvm::zip(parallel.getLowerBound(), parallel.getUpperBound(),
-                 parallel.getStep()))
-    count *= tripCount(lb, ub, step);
-  return count;
-}
 
 /// The element operations that the nest rooted at `root` executes: each
 /// operation counts once per iteration of the loops around it, a vector
@@ -76,7 +53,7 @@ int64_t workOf(Operation *root) {
         body += lanes;
       }
   if (isa<scf::ForOp, scf::ParallelOp>(root))
-    return tripCount(root) * body;
+    return staticTripCount(root) * body;
   return body;
 }
 
@@ -134,8 +111,9 @@ unsigned leadingDimsToShare(scf::ParallelOp parallel) {
   unsigned rank = parallel.getNumLoops();
   int64_t trips = 1;
   for (unsigned dim = 0; dim + 1 < rank; ++dim) {
-    trips *= tripCount(parallel.getLowerBound()[dim],
-                       parallel.getUpperBound()[dim], parallel.getStep()[dim]);
+    trips *=
+        staticTripCount(parallel.getLowerBound()[dim],
+                        parallel.getUpperBound()[dim], parallel.getStep()[dim]);
     if (trips >= 64)
       return dim + 1;
   }
@@ -171,7 +149,7 @@ enclosingTrips(Operation *op, Operation *limit,
     if (keptParallel.contains(parent))
       return std::nullopt;
     if (isa<scf::ForOp, scf::ParallelOp>(parent))
-      trips *= tripCount(parent);
+      trips *= staticTripCount(parent);
     else if (isa<LoopLikeOpInterface>(parent))
       return std::nullopt;
   }
@@ -220,7 +198,8 @@ struct CPUParallelizePass
           bool placed =
               around && (*around == 1 || (tiles.contains(parallel) &&
                                           *around <= maxRegionsPerNest));
-          if (placed && tripCount(parallel) >= 2 && workOf(parallel) >= minWork)
+          if (placed && staticTripCount(parallel) >= 2 &&
+              workOf(parallel) >= minWork)
             kept.insert(parallel);
           else
             sequential.push_back(parallel);
