@@ -28,3 +28,24 @@ tools = ["dlc", "dlc-opt", "mlir-opt", "mlir-translate"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.dlc_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+# ptxas (CUDA toolkit) for the tests that assemble the CUDA target's PTX;
+# they are UNSUPPORTED (reported as skipped) without it. Found as dlc finds
+# it: CUDA_HOME, CUDA_PATH, CUDA_ROOT, /usr/local/cuda, PATH.
+def _find_ptxas():
+    import shutil
+    for var in ("CUDA_HOME", "CUDA_PATH", "CUDA_ROOT"):
+        root = os.environ.get(var)
+        if root and os.access(os.path.join(root, "bin", "ptxas"), os.X_OK):
+            return os.path.join(root, "bin", "ptxas")
+    if os.access("/usr/local/cuda/bin/ptxas", os.X_OK):
+        return "/usr/local/cuda/bin/ptxas"
+    return shutil.which("ptxas")
+
+_ptxas = _find_ptxas()
+if _ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", _ptxas))
+for var in ("CUDA_HOME", "CUDA_PATH", "CUDA_ROOT"):
+    if var in os.environ:
+        config.environment[var] = os.environ[var]

@@ -22,6 +22,7 @@
 #include "dlc/Import/Import.h"
 #include "dlc/InitAll.h"
 #include "dlc/Target/CPU/CPUTarget.h"
+#include "dlc/Target/CUDA/CUDATarget.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
@@ -73,7 +74,10 @@ enum class Stage {
   /// linalg on tensors.
   Linalg,
   /// A stage of the target (Target::getEmitStages): for cpu, LLVM IR with
-  /// the runtime's model table, or an object file.
+  /// the runtime's model table, or an object file; for cuda also the GPU
+  /// dialect after mapping and the kernels' PTX.
+  GPU,
+  PTX,
   LLVM,
   Object,
   /// A standalone executable.
@@ -82,7 +86,21 @@ enum class Stage {
 
 /// The spelling of a target stage, as Target::getEmitStages names it.
 StringRef targetStageName(Stage stage) {
-  return stage == Stage::LLVM ? "llvm" : "obj";
+  switch (stage) {
+  case Stage::GPU:
+    return "gpu";
+  case Stage::PTX:
+    return "ptx";
+  case Stage::LLVM:
+    return "llvm";
+  default:
+    return "obj";
+  }
+}
+
+bool isTargetStage(Stage stage) {
+  return stage == Stage::GPU || stage == Stage::PTX || stage == Stage::LLVM ||
+         stage == Stage::Object;
 }
 } // namespace
 
@@ -106,6 +124,9 @@ static cl::opt<Stage> emitStage(
         clEnumValN(Stage::Train, "train",
                    "@train_step, @eval_step and @predict in the dlc dialect"),
         clEnumValN(Stage::Linalg, "linalg", "linalg on tensors"),
+        clEnumValN(Stage::GPU, "gpu",
+                   "the GPU dialect after mapping (--target cuda)"),
+        clEnumValN(Stage::PTX, "ptx", "the kernels' PTX (--target cuda)"),
         clEnumValN(Stage::LLVM, "llvm",
                    "LLVM IR for the target, with the model table"),
         clEnumValN(Stage::Object, "obj", "an object file"),
@@ -130,7 +151,10 @@ static cl::opt<int64_t>
 
 static cl::opt<std::string>
     targetName("target",
-               cl::desc("The code generator: cpu (the only one so far)"),
+               cl::desc("The code generator: cpu (default) or cuda (NVIDIA "
+                        "GPUs: PTX kernels, plus a cubin when ptxas is "
+                        "found through CUDA_HOME, CUDA_PATH or "
+                        "/usr/local/cuda)"),
                cl::value_desc("name"), cl::init("cpu"), cl::sub(compileCommand),
                cl::sub(trainCommand), cl::cat(compileCategory));
 
@@ -273,7 +297,8 @@ static LogicalResult lowerToStage(Compilation &c, Stage stage) {
   if (stage == Stage::Linalg)
     return success();
   StageTimer timer(llvm::formatv("dlc-lower-to-{0}", c.target->getName()));
-  return mlir::dlc::lowerForTarget(module, *c.target);
+  return mlir::dlc::lowerForTarget(
+      module, *c.target, isTargetStage(stage) ? targetStageName(stage) : "");
 }
 
 /// Imports `modelFile` into `c.module`; errors go to stderr as
@@ -371,7 +396,12 @@ static std::unique_ptr<mlir::dlc::Target> createTarget() {
     options.llvmOptLevel = optLevel;
     return mlir::dlc::createCPUTarget(options);
   }
-  error("unknown --target '" + targetName + "' (this dlc has: cpu)");
+  if (targetName == "cuda") {
+    mlir::dlc::CUDAPipelineOptions options;
+    options.ptxas = mlir::dlc::findPtxas();
+    return mlir::dlc::createCUDATarget(options);
+  }
+  error("unknown --target '" + targetName + "' (this dlc has: cpu, cuda)");
   return nullptr;
 }
 
@@ -402,7 +432,7 @@ static std::string compile(Stage stage, std::string output, const char *argv0) {
   c.target = createTarget();
   if (!c.target)
     return {};
-  if (stage == Stage::LLVM || stage == Stage::Object) {
+  if (isTargetStage(stage)) {
     StringRef name = targetStageName(stage);
     if (!llvm::any_of(c.target->getEmitStages(),
                       [&](const auto &s) { return name == s.name; }))
@@ -426,7 +456,7 @@ static std::string compile(Stage stage, std::string output, const char *argv0) {
     return output;
   }
 
-  if (stage == Stage::LLVM || stage == Stage::Object) {
+  if (isTargetStage(stage)) {
     if (output.empty())
       output = stage == Stage::Object ? defaultExecutableName(*c.module) + ".o"
                                       : std::string("-");
@@ -438,7 +468,7 @@ static std::string compile(Stage stage, std::string output, const char *argv0) {
     if (llvm::Error err =
             c.target->emit(*c.module, targetStageName(stage), file->os()))
       return error(llvm::toString(std::move(err)));
-    if (stage == Stage::LLVM)
+    if (stage != Stage::Object)
       file->os() << "\n";
     file->keep();
     return output;
@@ -541,7 +571,8 @@ int main(int argc, char **argv) {
       "dlc: a deep-learning compiler for training convolutional networks\n\n"
       "  dlc compile MODEL [-o EXE]               a training program\n"
       "  dlc compile MODEL --emit=STAGE [-o FILE] mlir, train, linalg, llvm, "
-      "obj\n"
+      "obj;\n"
+      "                                           gpu, ptx with --target cuda\n"
       "  dlc train MODEL [--data D --epochs N ...] compile and train\n");
   if (compileCommand)
     return runCompile(argv[0]);

@@ -90,6 +90,12 @@ enum {
    * writes the new value into it (train_step's params, opt_state and state
    * are donated this way and have no result). */
   DLC_TENSOR_IN_PLACE = 1u << 0,
+  /* A scalar (rank DLC_RANK_SCALAR) the entry point reads from device
+   * memory: args[i] is then the address of a pointer to a rank-0 memref
+   * descriptor of the table's device holding the value, not the address of
+   * the value (the CUDA target: a captured CUDA graph replays with the
+   * parameters it was captured with, so per-step values live in memory). */
+  DLC_TENSOR_DEVICE_SCALAR = 1u << 1,
 };
 
 /* One argument or result of a compiled function.
