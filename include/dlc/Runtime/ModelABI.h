@@ -72,10 +72,10 @@ typedef enum dlc_dtype {
 #define DLC_NUM_ROLES 11
 #define DLC_ROLES                                                              \
   {                                                                            \
-    DLC_ROLE_PARAM, DLC_ROLE_OPT_STATE, DLC_ROLE_STATE, DLC_ROLE_INPUT,        \
-        DLC_ROLE_LABELS, DLC_ROLE_STEP, DLC_ROLE_SEED, DLC_ROLE_LEARNING_RATE, \
-        DLC_ROLE_LOSS, DLC_ROLE_CORRECT, DLC_ROLE_LOGITS                       \
-  }
+      DLC_ROLE_PARAM,   DLC_ROLE_OPT_STATE,     DLC_ROLE_STATE,                \
+      DLC_ROLE_INPUT,   DLC_ROLE_LABELS,        DLC_ROLE_STEP,                 \
+      DLC_ROLE_SEED,    DLC_ROLE_LEARNING_RATE, DLC_ROLE_LOSS,                 \
+      DLC_ROLE_CORRECT, DLC_ROLE_LOGITS}
 
 /* Where the entry points expect every buffer they read and write. */
 typedef enum dlc_device {
