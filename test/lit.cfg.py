@@ -49,3 +49,22 @@ if _ptxas:
 for var in ("CUDA_HOME", "CUDA_PATH", "CUDA_ROOT"):
     if var in os.environ:
         config.environment[var] = os.environ[var]
+
+# A usable CUDA GPU (driver + device): the GPU tests run only there and are
+# UNSUPPORTED (skipped) elsewhere; the no-GPU tests are the reverse.
+def _have_cuda_gpu():
+    import ctypes
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    count = ctypes.c_int(0)
+    if cuda.cuInit(0) != 0 or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0:
+        return False
+    return count.value > 0
+
+if _have_cuda_gpu():
+    config.available_features.add("cuda-gpu")
+for var in ("DLC_CUDA_DEVICE", "DLC_CUDA_GRAPHS", "LD_LIBRARY_PATH"):
+    if var in os.environ:
+        config.environment[var] = os.environ[var]

@@ -27,6 +27,8 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
@@ -49,6 +51,7 @@ using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *;
 using CUgraph = struct CUgraph_st *;
 using CUgraphExec = struct CUgraphExec_st *;
+using CUevent = struct CUevent_st *;
 constexpr CUresult CUDA_SUCCESS = 0;
 constexpr int CU_STREAM_NON_BLOCKING = 1;
 constexpr int CU_STREAM_CAPTURE_MODE_RELAXED = 2;
@@ -64,6 +67,11 @@ struct Driver {
 #include "CUDADriverFunctions.def"
   CUresult (*cuGetErrorName)(CUresult, const char **) = nullptr;
   CUresult (*cuGetErrorString)(CUresult, const char **) = nullptr;
+  // Only for DLC_CUDA_PROFILE (optional).
+  CUresult (*cuEventCreate)(CUevent *, unsigned) = nullptr;
+  CUresult (*cuEventRecord)(CUevent, CUstream) = nullptr;
+  CUresult (*cuEventSynchronize)(CUevent) = nullptr;
+  CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent) = nullptr;
 
   /// Loads every entry point; a message on failure.
   std::string load() {
@@ -90,6 +98,11 @@ struct Driver {
     if (!resolve(cuGetErrorName, "cuGetErrorName") ||
         !resolve(cuGetErrorString, "cuGetErrorString"))
       return "the CUDA driver has no cuGetErrorName";
+    resolve(cuEventCreate, "cuEventCreate");
+    resolve(cuEventRecord, "cuEventRecord");
+    resolve(cuEventSynchronize, "cuEventSynchronize");
+    if (!resolve(cuEventElapsedTime, "cuEventElapsedTime_v2"))
+      resolve(cuEventElapsedTime, "cuEventElapsedTime");
     return {};
   }
 
@@ -180,6 +193,12 @@ private:
            Captured>
       graphs;
   bool useGraphs = true;
+  /// DLC_CUDA_PROFILE=1: every launch timed with events (no graphs), the
+  /// totals per kernel printed when the device closes.
+  bool profile = false;
+  CUevent profileStart = nullptr, profileEnd = nullptr;
+  std::map<std::string, std::pair<double, unsigned>> kernelTimes;
+  void printProfile();
 };
 
 /// The image layout dlc-cuda-embed-kernels emits (dlc_cuda_image).
@@ -230,6 +249,14 @@ std::string CUDADeviceImpl::open() {
     return driver.describe("cuStreamCreate", r);
   if (const char *env = std::getenv("DLC_CUDA_GRAPHS"))
     useGraphs = std::strcmp(env, "0") != 0;
+  if (const char *env = std::getenv("DLC_CUDA_PROFILE");
+      env && std::strcmp(env, "0") != 0 && driver.cuEventCreate &&
+      driver.cuEventRecord && driver.cuEventSynchronize &&
+      driver.cuEventElapsedTime && !driver.cuEventCreate(&profileStart, 0) &&
+      !driver.cuEventCreate(&profileEnd, 0)) {
+    profile = true;
+    useGraphs = false;
+  }
   activeDevice = this;
   return {};
 }
@@ -240,6 +267,8 @@ CUDADeviceImpl::~CUDADeviceImpl() {
   if (!driver.library || !context)
     return;
   driver.cuStreamSynchronize(stream);
+  if (profile)
+    printProfile();
   for (auto &[key, captured] : graphs)
     if (captured.exec)
       driver.cuGraphExecDestroy(captured.exec);
@@ -414,10 +443,40 @@ void CUDADeviceImpl::launch(const void *image, void **slot, const char *kernel,
                   kernel);
     *slot = function;
   }
+  if (profile)
+    driver.cuEventRecord(profileStart, stream);
   if (CUresult r = driver.cuLaunchKernel(function, grid[0], grid[1], grid[2],
                                          block[0], block[1], block[2], shared,
                                          stream, params, nullptr))
-    fail(driver.describe("cuLaunchKernel", r) + " for kernel " + kernel);
+    return fail(driver.describe("cuLaunchKernel", r) + " for kernel " + kernel);
+  if (profile) {
+    float ms = 0;
+    driver.cuEventRecord(profileEnd, stream);
+    driver.cuEventSynchronize(profileEnd);
+    driver.cuEventElapsedTime(&ms, profileStart, profileEnd);
+    auto &[total, count] = kernelTimes
+        [llvm::formatv("{0} <<<{1},{2}>>>", kernel, grid[0], block[0]).str()];
+    total += ms;
+    ++count;
+  }
+}
+
+void CUDADeviceImpl::printProfile() {
+  std::vector<std::pair<double, std::string>> sorted;
+  double sum = 0;
+  for (auto &[kernel, time] : kernelTimes) {
+    sorted.push_back({time.first, kernel});
+    sum += time.first;
+  }
+  std::sort(sorted.rbegin(), sorted.rend());
+  std::fprintf(stderr,
+               "dlc: kernel time (DLC_CUDA_PROFILE): %zu kernels, %.2f ms in "
+               "all\n",
+               sorted.size(), sum);
+  for (auto &[ms, kernel] : sorted)
+    std::fprintf(stderr, "  %9.3f ms %5.1f%%  %s (x%u)\n", ms,
+                 sum > 0 ? 100 * ms / sum : 0.0, kernel.c_str(),
+                 kernelTimes[kernel].second);
 }
 
 void *CUDADeviceImpl::allocateTemporary(size_t bytes) {

@@ -85,9 +85,20 @@ LogicalResult formKernel(RewriterBase &rewriter, linalg::LinalgOp op,
     return arith::ConstantIndexOp::create(b, loc, v);
   };
   Value one = constant(rewriter, 1);
-  auto launch =
-      gpu::LaunchOp::create(rewriter, loc, constant(rewriter, blocks), one, one,
-                            constant(rewriter, threads), one, one);
+  // The kernel is named after its function and op (train_step_conv_2d_...)
+  // for profiles and --emit=gpu; outlining makes the names unique.
+  auto func = op->getParentOfType<func::FuncOp>();
+  std::string name =
+      (func.getSymName() + "_" + op->getName().stripDialect()).str();
+  std::replace(name.begin(), name.end(), '.', '_');
+  auto launch = gpu::LaunchOp::create(
+      rewriter, loc, constant(rewriter, blocks), one, one,
+      constant(rewriter, threads), one, one,
+      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
+      /*asyncDependencies=*/{}, /*workgroupAttributions=*/{},
+      /*privateAttributions=*/{}, /*clusterSizeX=*/nullptr,
+      /*clusterSizeY=*/nullptr, /*clusterSizeZ=*/nullptr,
+      /*module=*/nullptr, FlatSymbolRefAttr::get(rewriter.getContext(), name));
   Block &body = launch.getBody().front();
   OpBuilder b = OpBuilder::atBlockBegin(&body);
   // id = blockIdx.x * blockDim.x + threadIdx.x, guarded by id < total.

@@ -38,7 +38,7 @@ module @m attributes {dlc.model = {functions = [{name = "step", args = [
 // GPU-SAME: %[[LR:[a-z0-9]+]]: memref<f32>
 // GPU-SAME: %[[OUT:[a-z0-9]+]]: memref<f32>
 // GPU: %[[TMP:.*]] = memref.alloc() {{.*}} : memref<64x8xf32>
-// GPU: gpu.launch_func @dlc_kernels::@[[K0:step_kernel[_0-9]*]] blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%{{.*}}, %{{.*}}, %{{.*}}) args(%[[LR]] : memref<f32>, %[[X]] : memref<64x8xf32>, %[[TMP]] : memref<64x8xf32>)
+// GPU: gpu.launch_func @dlc_kernels::@[[K0:step_generic[_0-9]*]] blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%{{.*}}, %{{.*}}, %{{.*}}) args(%[[LR]] : memref<f32>, %[[X]] : memref<64x8xf32>, %[[TMP]] : memref<64x8xf32>)
 // GPU: gpu.launch_func @dlc_kernels::@{{.*}} args(%[[OUT]] : memref<f32>)
 // GPU: gpu.launch_func @dlc_kernels::@{{.*}} args(%[[TMP]] : memref<64x8xf32>, %[[OUT]] : memref<f32>)
 // GPU: memref.dealloc %[[TMP]]
@@ -60,7 +60,7 @@ module @m attributes {dlc.model = {functions = [{name = "step", args = [
 // HOST-COUNT-3: llvm.call @dlc_cuda_launch
 // HOST: llvm.call @_mlir_memref_to_llvm_free
 // HOST-NOT: gpu.
-// HOST: llvm.mlir.global private constant @dlc_cuda_ptx("//{{.*}}.target sm_80{{.*}}.visible .entry step_kernel(
+// HOST: llvm.mlir.global private constant @dlc_cuda_ptx("//{{.*}}.target sm_80{{.*}}.visible .entry step_generic(
 // HOST: llvm.mlir.global private constant @dlc_cuda_image()
 // The learning rate entry: rank -1, flags DLC_TENSOR_DEVICE_SCALAR (2).
 // HOST: llvm.mlir.global private constant @dlc_args_step()
