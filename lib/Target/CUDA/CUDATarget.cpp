@@ -114,7 +114,7 @@ public:
                       : StringAttr();
       if (!text)
         return llvm::createStringError("the lowered module has no PTX");
-      os << text.getValue();
+      os << text.getValue().rtrim('\0');
       return llvm::Error::success();
     }
     llvm::LLVMContext llvmContext;

@@ -82,7 +82,10 @@ public:
 
   /// `@dlc_cuda_image`, from the PTX and the (possibly empty) cubin.
   void addImage(StringRef ptx, StringRef cubin) {
-    LLVM::GlobalOp ptxGlobal = bytes("dlc_cuda_ptx", ptx);
+    // The driver's JIT reads the PTX as a NUL-terminated string.
+    std::string ptxText = ptx.str();
+    ptxText.push_back('\0');
+    LLVM::GlobalOp ptxGlobal = bytes("dlc_cuda_ptx", ptxText);
     LLVM::GlobalOp cubinGlobal =
         cubin.empty() ? LLVM::GlobalOp() : bytes("dlc_cuda_cubin", cubin);
     auto type = LLVM::LLVMStructType::getLiteral(ctx, {ptr, i64, ptr, i64});

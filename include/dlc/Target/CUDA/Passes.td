@@ -110,6 +110,7 @@ def CUDAEmbedKernelsPass
     back to the driver's JIT of the PTX). `@dlc_cuda_image` describes both:
 
     ```c
+    // ptx is NUL-terminated (the JIT wants a string); ptx_size excludes it.
     struct { const char *ptx; int64_t ptx_size;
              const void *cubin; int64_t cubin_size; };
     ```
