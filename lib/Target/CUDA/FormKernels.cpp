@@ -14,9 +14,12 @@
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Linalg/Utils/Utils.h"
+#include "mlir/IR/Dominance.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/CSE.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/SetVector.h"
 
@@ -62,6 +65,82 @@ parallelDimsFirst(RewriterBase &rewriter, linalg::LinalgOp op) {
     return generic->emitOpError("cannot be interchanged for the GPU mapping");
   return std::make_pair(cast<linalg::LinalgOp>(interchanged->getOperation()),
                         numParallel);
+}
+
+/// Keeps the accumulators of a thread's reduction loops in registers: the
+/// loops from linalgOpToLoops load and store the output element in global
+/// memory on every iteration (a long dependent chain, and LLVM cannot
+/// prove that nothing else writes it). Each output accessed only at the
+/// thread's own, loop-invariant element is read once into a private
+/// scalar before the loops and written back after them.
+void accumulateInRegisters(RewriterBase &rewriter, scf::IfOp guard,
+                           ValueRange outputs) {
+  scf::ForOp root;
+  for (Operation &op : *guard.thenBlock()) {
+    if (auto loop = dyn_cast<scf::ForOp>(op)) {
+      if (root)
+        return; // Not one loop nest.
+      root = loop;
+    }
+  }
+  if (!root)
+    return;
+  // The element's indices are computed in the innermost loop; hoisted and
+  // merged, they are visibly the same values outside the nest.
+  root->walk([](scf::ForOp loop) { moveLoopInvariantCode(loop); });
+  DominanceInfo dominance;
+  eliminateCommonSubExpressions(rewriter, dominance, guard);
+  Location loc = root.getLoc();
+  for (Value output : outputs) {
+    SmallVector<memref::LoadOp> loads;
+    SmallVector<memref::StoreOp> stores;
+    std::optional<SmallVector<Value>> indices;
+    bool promotable = true;
+    auto sameIndices = [&](ValueRange these) {
+      if (!indices)
+        indices.emplace(these.begin(), these.end());
+      return llvm::equal(*indices, these);
+    };
+    for (OpOperand &use : output.getUses()) {
+      Operation *user = use.getOwner();
+      if (!root->isAncestor(user))
+        continue;
+      if (auto load = dyn_cast<memref::LoadOp>(user)) {
+        promotable &= sameIndices(load.getIndices());
+        loads.push_back(load);
+      } else if (auto store = dyn_cast<memref::StoreOp>(user);
+                 store && store.getMemRef() == output) {
+        promotable &= sameIndices(store.getIndices());
+        stores.push_back(store);
+      } else {
+        promotable = false;
+      }
+    }
+    if (!promotable || stores.empty() || llvm::any_of(*indices, [&](Value v) {
+          return root->isAncestor(v.getParentBlock()->getParentOp());
+        }))
+      continue;
+    auto type = cast<MemRefType>(output.getType());
+    rewriter.setInsertionPoint(root);
+    Value accumulator = memref::AllocaOp::create(
+        rewriter, loc, MemRefType::get({}, type.getElementType()));
+    Value initial = memref::LoadOp::create(rewriter, loc, output, *indices);
+    memref::StoreOp::create(rewriter, loc, initial, accumulator);
+    // replaceOpWithNewOp builds at the rewriter's insertion point.
+    for (memref::LoadOp load : loads) {
+      rewriter.setInsertionPoint(load);
+      rewriter.replaceOpWithNewOp<memref::LoadOp>(load, accumulator,
+                                                  ValueRange{});
+    }
+    for (memref::StoreOp store : stores) {
+      rewriter.setInsertionPoint(store);
+      rewriter.replaceOpWithNewOp<memref::StoreOp>(
+          store, store.getValueToStore(), accumulator, ValueRange{});
+    }
+    rewriter.setInsertionPointAfter(root);
+    Value final = memref::LoadOp::create(rewriter, loc, accumulator);
+    memref::StoreOp::create(rewriter, loc, final, output, *indices);
+  }
 }
 
 /// Replaces `op` by a gpu.launch whose threads each run the op's loops for
@@ -127,6 +206,7 @@ LogicalResult formKernel(RewriterBase &rewriter, linalg::LinalgOp op,
   // replaced by the thread's point.
   rewriter.moveOpBefore(op, guard.thenBlock()->getTerminator());
   rewriter.setInsertionPoint(op);
+  SmallVector<Value> outputs(op.getDpsInits());
   FailureOr<linalg::LinalgLoops> loops = linalg::linalgOpToLoops(rewriter, op);
   if (failed(loops))
     return op->emitOpError("cannot be lowered to loops for the GPU");
@@ -137,6 +217,7 @@ LogicalResult formKernel(RewriterBase &rewriter, linalg::LinalgOp op,
     rewriter.inlineBlockBefore(loop.getBody(), loop, {point[d]});
     rewriter.eraseOp(loop);
   }
+  accumulateInRegisters(rewriter, guard, outputs);
   return success();
 }
 

@@ -34,15 +34,28 @@ func.func @relu(%x: memref<1000xf32>, %y: memref<1000xf32>) {
 // A channel sum over N, H, W written with the reduction dimensions first
 // (as batch-norm statistics are): interchanged so that the 8 channels are
 // the threads, each summing its channel in order (no atomics).
+// The thread's accumulator is a private scalar (a register after LLVM's
+// mem2reg), read once before the loops and written once after them.
 // CHECK-LABEL: func.func @channel_sum
 // CHECK: gpu.launch
 // CHECK-SAME: threads(%[[TX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %c8
 // CHECK: scf.if
+// CHECK: %[[C:.*]] = affine.apply #{{.*}}(%{{.*}})
+// CHECK: %[[ACC:.*]] = memref.alloca() : memref<f32>
+// CHECK: %[[INIT:.*]] = memref.load %{{.*}}[%[[C]]] : memref<8xf32>
+// CHECK: memref.store %[[INIT]], %[[ACC]][]
 // CHECK: scf.for
 // CHECK: scf.for
 // CHECK: scf.for
-// CHECK: memref.load %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %[[ID:.*]]] : memref<4x5x6x8xf32>
+// CHECK: memref.load %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %[[C]]] : memref<4x5x6x8xf32>
+// CHECK: memref.load %[[ACC]][]
 // CHECK: arith.addf
+// CHECK: memref.store %{{.*}}, %[[ACC]][]
+// CHECK: }
+// CHECK: }
+// CHECK: }
+// CHECK: %[[SUM:.*]] = memref.load %[[ACC]][]
+// CHECK: memref.store %[[SUM]], %{{.*}}[%[[C]]] : memref<8xf32>
 // CHECK-NOT: memref.atomic_rmw
 func.func @channel_sum(%x: memref<4x5x6x8xf32>, %s: memref<8xf32>) {
   linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>,

@@ -40,7 +40,7 @@ module @m attributes {dlc.model = {functions = [{name = "step", args = [
 // GPU: %[[TMP:.*]] = memref.alloc() {{.*}} : memref<64x8xf32>
 // GPU: gpu.launch_func @dlc_kernels::@[[K0:step_generic[_0-9]*]] blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%{{.*}}, %{{.*}}, %{{.*}}) args(%[[LR]] : memref<f32>, %[[X]] : memref<64x8xf32>, %[[TMP]] : memref<64x8xf32>)
 // GPU: gpu.launch_func @dlc_kernels::@{{.*}} args(%[[OUT]] : memref<f32>)
-// GPU: gpu.launch_func @dlc_kernels::@{{.*}} args(%[[TMP]] : memref<64x8xf32>, %[[OUT]] : memref<f32>)
+// GPU: gpu.launch_func @dlc_kernels::@{{.*}} args(%[[OUT]] : memref<f32>, %[[TMP]] : memref<64x8xf32>)
 // GPU: memref.dealloc %[[TMP]]
 // GPU: gpu.module @dlc_kernels
 // GPU: gpu.func @[[K0]]({{.*}}) kernel
