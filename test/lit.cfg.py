@@ -43,3 +43,43 @@ if os.path.exists(os.path.join(_venv, ".dlc-complete-v2")) and os.access(
         config.substitutions.append(("%venv_python", _venv_python))
     except (subprocess.SubprocessError, OSError):
         pass
+
+# ptxas (CUDA toolkit) for the tests that assemble the CUDA target's PTX;
+# they are UNSUPPORTED (reported as skipped) without it. Found as dlc finds
+# it: CUDA_HOME, CUDA_PATH, CUDA_ROOT, /usr/local/cuda, PATH.
+def _find_ptxas():
+    import shutil
+    for var in ("CUDA_HOME", "CUDA_PATH", "CUDA_ROOT"):
+        root = os.environ.get(var)
+        if root and os.access(os.path.join(root, "bin", "ptxas"), os.X_OK):
+            return os.path.join(root, "bin", "ptxas")
+    if os.access("/usr/local/cuda/bin/ptxas", os.X_OK):
+        return "/usr/local/cuda/bin/ptxas"
+    return shutil.which("ptxas")
+
+_ptxas = _find_ptxas()
+if _ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", _ptxas))
+for var in ("CUDA_HOME", "CUDA_PATH", "CUDA_ROOT"):
+    if var in os.environ:
+        config.environment[var] = os.environ[var]
+
+# A usable CUDA GPU (driver + device): the GPU tests run only there and are
+# UNSUPPORTED (skipped) elsewhere; the no-GPU tests are the reverse.
+def _have_cuda_gpu():
+    import ctypes
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    count = ctypes.c_int(0)
+    if cuda.cuInit(0) != 0 or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0:
+        return False
+    return count.value > 0
+
+if _have_cuda_gpu():
+    config.available_features.add("cuda-gpu")
+for var in ("DLC_CUDA_DEVICE", "DLC_CUDA_GRAPHS", "LD_LIBRARY_PATH"):
+    if var in os.environ:
+        config.environment[var] = os.environ[var]

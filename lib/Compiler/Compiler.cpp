@@ -50,9 +50,13 @@ LogicalResult mlir::dlc::lowerToLinalg(ModuleOp module) {
   return pm.run(module);
 }
 
-LogicalResult mlir::dlc::lowerForTarget(ModuleOp module, const Target &target) {
+LogicalResult mlir::dlc::lowerForTarget(ModuleOp module, const Target &target,
+                                        StringRef stage) {
   PassManager pm(module.getContext());
-  target.buildLoweringPipeline(pm);
+  if (stage.empty())
+    target.buildLoweringPipeline(pm);
+  else
+    target.buildLoweringPipelineFor(pm, stage);
   return pm.run(module);
 }
 

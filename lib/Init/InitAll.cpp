@@ -13,6 +13,8 @@
 #include "dlc/Dialect/DLC/Transforms/Passes.h"
 #include "dlc/Target/CPU/CPUTarget.h"
 #include "dlc/Target/CPU/Passes.h"
+#include "dlc/Target/CUDA/CUDATarget.h"
+#include "dlc/Target/CUDA/Passes.h"
 #include "dlc/Target/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -24,6 +26,7 @@ void mlir::dlc::registerAllDLCDialects(mlir::DialectRegistry &registry) {
   registry.insert<mlir::dlc::DLCDialect>();
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
+  mlir::dlc::registerCUDATargetInterfaces(registry);
 }
 
 void mlir::dlc::registerAllDLCPasses() {
@@ -35,4 +38,6 @@ void mlir::dlc::registerAllDLCPasses() {
   mlir::dlc::registerDLCTargetPasses();
   mlir::dlc::registerDLCCPUPasses();
   mlir::dlc::registerCPUPipelines();
+  mlir::dlc::registerDLCCUDAPasses();
+  mlir::dlc::registerCUDAPipelines();
 }

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dlc/Runtime/Device.h"
+#include "dlc/Runtime/CUDADevice.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -41,15 +42,19 @@ llvm::Expected<void *> Device::allocateHost(size_t bytes) {
 
 void Device::freeHost(void *memory) { std::free(memory); }
 
+llvm::Error Device::call(const dlc_function_info &fn, void **args,
+                         llvm::ArrayRef<const void *> buffers) {
+  fn.packed(args);
+  return llvm::Error::success();
+}
+
 llvm::Expected<std::unique_ptr<Device>>
 dlc::runtime::createDevice(int32_t code) {
   switch (code) {
   case static_cast<int32_t>(DeviceKind::CPU):
     return std::make_unique<CPUDevice>();
   case static_cast<int32_t>(DeviceKind::CUDA):
-    return llvm::createStringError(
-        "the model was compiled for a CUDA device, but this runtime has no "
-        "CUDA device support yet; compile it for the CPU");
+    return createCUDADevice();
   }
   return llvm::createStringError("model table: unknown device code %d",
                                  static_cast<int>(code));

@@ -67,6 +67,22 @@ llvm::Expected<Executor> Executor::create(const CompiledModel &model,
     if (llvm::Error e = stage(executor.logits, "logits", DType::F32,
                               {shape[0], model.getNumClasses()}))
       return std::move(e);
+  // Scalars some entry point reads from device memory.
+  for (const BoundFunction *fn :
+       {&model.getTrainStep(), &model.getEvalStep(), &model.getPredict()}) {
+    if (!*fn)
+      continue;
+    for (auto [i, slot] : llvm::enumerate(fn->args)) {
+      if (!(fn->info->args[i].flags & DLC_TENSOR_DEVICE_SCALAR))
+        continue;
+      StagedTensor *scalar = executor.deviceScalarFor(slot);
+      if (!scalar || scalar->device().getSizeInBytes())
+        continue;
+      DType dtype = slot.kind == Slot::LearningRate ? DType::F32 : DType::I64;
+      if (llvm::Error e = stage(*scalar, "scalar", dtype, {}))
+        return std::move(e);
+    }
+  }
   executor.prepare(model.getTrainStep(), executor.trainCall);
   executor.prepare(model.getEvalStep(), executor.evalCall);
   executor.prepare(model.getPredict(), executor.predictCall);
@@ -101,10 +117,10 @@ void Executor::prepare(const BoundFunction &fn, Call &call) {
   for (int i = 0; i < total; ++i) {
     const dlc_tensor_info &t =
         i < info.num_args ? info.args[i] : info.results[i - info.num_args];
-    if (t.rank < 0)
+    if (t.rank < 0 && !(t.flags & DLC_TENSOR_DEVICE_SCALAR))
       continue; // Scalars by value: bound in bindAndCall.
     call.descriptors[i] = std::make_unique<MemRefDescriptor>(
-        llvm::ArrayRef<int64_t>(t.shape, t.rank));
+        llvm::ArrayRef<int64_t>(t.shape, std::max(t.rank, 0)));
     call.packed[i] = call.descriptors[i]->packedArgument();
   }
 }
@@ -133,6 +149,19 @@ void *Executor::addressFor(const Slot &slot, bool result) {
   return nullptr;
 }
 
+StagedTensor *Executor::deviceScalarFor(const Slot &slot) {
+  switch (slot.kind) {
+  case Slot::Step:
+    return &stepOnDevice;
+  case Slot::Seed:
+    return &seedOnDevice;
+  case Slot::LearningRate:
+    return &learningRateOnDevice;
+  default:
+    return nullptr;
+  }
+}
+
 llvm::Error Executor::bindAndCall(const BoundFunction &fn, Call &call) {
   // The batch the host assembled since the last step.
   if (llvm::Error e = input.upload())
@@ -140,17 +169,29 @@ llvm::Error Executor::bindAndCall(const BoundFunction &fn, Call &call) {
   if (llvm::Error e = labels.upload())
     return e;
   const dlc_function_info &info = *fn.info;
+  llvm::SmallVector<const void *, 64> buffers;
   for (int i = 0, e = info.num_args + info.num_results; i < e; ++i) {
     bool result = i >= info.num_args;
     const Slot &slot = result ? fn.results[i - info.num_args] : fn.args[i];
     void *address = addressFor(slot, result);
+    const dlc_tensor_info &t =
+        result ? info.results[i - info.num_args] : info.args[i];
+    if (!result && (t.flags & DLC_TENSOR_DEVICE_SCALAR)) {
+      // The value goes to device memory, ahead of the call on the stream.
+      StagedTensor &scalar = *deviceScalarFor(slot);
+      std::memcpy(scalar.host().data(), address,
+                  scalar.device().getSizeInBytes());
+      if (llvm::Error err = scalar.upload())
+        return err;
+      address = scalar.device().getAddress();
+    }
+    buffers.push_back(address);
     if (call.descriptors[i])
       call.descriptors[i]->bind(address);
     else
       call.packed[i] = address; // Scalars by value live on the host.
   }
-  info.packed(call.packed.data());
-  return llvm::Error::success();
+  return device.call(info, call.packed.data(), buffers);
 }
 
 llvm::Expected<StepResult> Executor::readLossAndCorrect() {

@@ -273,8 +273,10 @@ llvm::Error CompiledModel::bind(const dlc_function_info &fn,
       Slot::Kind kind = *kindOfRole(str(t.role));
       Slot slot{kind};
       bool inPlace = t.flags & DLC_TENSOR_IN_PLACE;
-      if (t.flags & ~uint32_t(DLC_TENSOR_IN_PLACE))
+      if (t.flags & ~uint32_t(DLC_TENSOR_IN_PLACE | DLC_TENSOR_DEVICE_SCALAR))
         return tableError(w, "unknown flags " + llvm::Twine(t.flags));
+      if ((t.flags & DLC_TENSOR_DEVICE_SCALAR) && t.rank != DLC_RANK_SCALAR)
+        return tableError(w, "only a scalar can be passed in device memory");
       if (inPlace && (result || kind != Slot::Persistent || !isTrain))
         return tableError(w, "only train_step's persistent arguments are "
                              "updated in place");

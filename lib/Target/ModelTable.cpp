@@ -47,6 +47,8 @@ FailureOr<TensorEntry> decode(DictionaryAttr entry, Location loc) {
     t.init = init.str();
   if (entry.get("in_place"))
     t.flags |= DLC_TENSOR_IN_PLACE;
+  if (entry.get("device_scalar"))
+    t.flags |= DLC_TENSOR_DEVICE_SCALAR;
   static const char *const roles[] = DLC_ROLES;
   auto role = entry.getAs<StringAttr>("role");
   if (!role || !llvm::is_contained(roles, role.getValue()))

@@ -23,6 +23,7 @@
 #include "dlc/Import/Import.h"
 #include "dlc/InitAll.h"
 #include "dlc/Target/CPU/CPUTarget.h"
+#include "dlc/Target/CUDA/CUDATarget.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
@@ -78,7 +79,10 @@ enum class Stage {
   /// linalg on tensors.
   Linalg,
   /// A stage of the target (Target::getEmitStages): for cpu, LLVM IR with
-  /// the runtime's model table, or an object file.
+  /// the runtime's model table, or an object file; for cuda also the GPU
+  /// dialect after mapping and the kernels' PTX.
+  GPU,
+  PTX,
   LLVM,
   Object,
   /// A standalone executable.
@@ -87,7 +91,21 @@ enum class Stage {
 
 /// The spelling of a target stage, as Target::getEmitStages names it.
 StringRef targetStageName(Stage stage) {
-  return stage == Stage::LLVM ? "llvm" : "obj";
+  switch (stage) {
+  case Stage::GPU:
+    return "gpu";
+  case Stage::PTX:
+    return "ptx";
+  case Stage::LLVM:
+    return "llvm";
+  default:
+    return "obj";
+  }
+}
+
+bool isTargetStage(Stage stage) {
+  return stage == Stage::GPU || stage == Stage::PTX || stage == Stage::LLVM ||
+         stage == Stage::Object;
 }
 } // namespace
 
@@ -111,6 +129,9 @@ static cl::opt<Stage> emitStage(
         clEnumValN(Stage::Train, "train",
                    "@train_step, @eval_step and @predict in the dlc dialect"),
         clEnumValN(Stage::Linalg, "linalg", "linalg on tensors"),
+        clEnumValN(Stage::GPU, "gpu",
+                   "the GPU dialect after mapping (--target cuda)"),
+        clEnumValN(Stage::PTX, "ptx", "the kernels' PTX (--target cuda)"),
         clEnumValN(Stage::LLVM, "llvm",
                    "LLVM IR for the target, with the model table"),
         clEnumValN(Stage::Object, "obj", "an object file"),
@@ -153,7 +174,10 @@ static cl::opt<int64_t>
 
 static cl::opt<std::string>
     targetName("target",
-               cl::desc("The code generator: cpu (the only one so far)"),
+               cl::desc("The code generator: cpu (default) or cuda (NVIDIA "
+                        "GPUs: PTX kernels, plus a cubin when ptxas is "
+                        "found through CUDA_HOME, CUDA_PATH or "
+                        "/usr/local/cuda)"),
                cl::value_desc("name"), cl::init("cpu"), cl::sub(compileCommand),
                cl::sub(trainCommand), cl::cat(compileCategory));
 
@@ -303,7 +327,8 @@ static LogicalResult lowerToStage(Compilation &c, Stage stage) {
   if (stage == Stage::Linalg)
     return success();
   StageTimer timer(llvm::formatv("dlc-lower-to-{0}", c.target->getName()));
-  return mlir::dlc::lowerForTarget(module, *c.target);
+  return mlir::dlc::lowerForTarget(
+      module, *c.target, isTargetStage(stage) ? targetStageName(stage) : "");
 }
 
 /// Whether `text` can be echoed to a terminal: UTF-8 without control
@@ -417,7 +442,12 @@ static std::unique_ptr<mlir::dlc::Target> createTarget() {
     options.profile = profile;
     return mlir::dlc::createCPUTarget(options);
   }
-  error("unknown --target '" + targetName + "' (this dlc has: cpu)");
+  if (targetName == "cuda") {
+    mlir::dlc::CUDAPipelineOptions options;
+    options.ptxas = mlir::dlc::findPtxas();
+    return mlir::dlc::createCUDATarget(options);
+  }
+  error("unknown --target '" + targetName + "' (this dlc has: cpu, cuda)");
   return nullptr;
 }
 
@@ -463,7 +493,7 @@ static std::string compile(Stage stage, std::string output, const char *argv0) {
   c.target = createTarget();
   if (!c.target)
     return {};
-  if (stage == Stage::LLVM || stage == Stage::Object) {
+  if (isTargetStage(stage)) {
     StringRef name = targetStageName(stage);
     if (!llvm::any_of(c.target->getEmitStages(),
                       [&](const auto &s) { return name == s.name; }))
@@ -488,7 +518,7 @@ static std::string compile(Stage stage, std::string output, const char *argv0) {
     return output;
   }
 
-  if (stage == Stage::LLVM || stage == Stage::Object) {
+  if (isTargetStage(stage)) {
     if (output.empty())
       output = stage == Stage::Object ? defaultExecutableName(*c.module) + ".o"
                                       : std::string("-");
@@ -500,7 +530,7 @@ static std::string compile(Stage stage, std::string output, const char *argv0) {
     if (llvm::Error err =
             c.target->emit(*c.module, targetStageName(stage), file->os()))
       return error(llvm::toString(std::move(err)));
-    if (stage == Stage::LLVM)
+    if (stage != Stage::Object)
       file->os() << "\n";
     file->keep();
     return output;
@@ -646,7 +676,8 @@ int main(int argc, char **argv) {
       "dlc: a deep-learning compiler for training convolutional networks\n\n"
       "  dlc compile MODEL [-o EXE]               a training program\n"
       "  dlc compile MODEL --emit=STAGE [-o FILE] mlir, train, linalg, llvm, "
-      "obj\n"
+      "obj;\n"
+      "                                           gpu, ptx with --target cuda\n"
       "  dlc train MODEL [--data D --epochs N ...] compile and train\n"
       "  dlc export MODEL --checkpoint C -o M.onnx the inference graph as "
       "ONNX\n");

@@ -51,8 +51,11 @@ void buildLowerToLinalgPipeline(OpPassManager &pm);
 /// model description first. Diagnostics go to the context's handler.
 LogicalResult lowerToLinalg(ModuleOp module);
 
-/// Runs `target`'s lowering pipeline on a linalg-on-tensors `module`.
-LogicalResult lowerForTarget(ModuleOp module, const Target &target);
+/// Runs `target`'s lowering pipeline on a linalg-on-tensors `module`; with
+/// `stage`, the part of it that stage is printed from
+/// (Target::buildLoweringPipelineFor).
+LogicalResult lowerForTarget(ModuleOp module, const Target &target,
+                             StringRef stage = "");
 
 /// Registers `dlc-build-steps` and `dlc-lower-to-linalg` for dlc-opt.
 void registerCompilerPipelines();

@@ -50,6 +50,14 @@ public:
   /// emitObjects() read, ending with the model table (dlc-emit-model-table).
   virtual void buildLoweringPipeline(OpPassManager &pm) const = 0;
 
+  /// The lowering that `stage` (one of getEmitStages()) is printed from.
+  /// By default the whole of buildLoweringPipeline; a stage that shows the
+  /// IR in the middle of the pipeline (the CUDA target's `gpu`) stops there.
+  virtual void buildLoweringPipelineFor(OpPassManager &pm,
+                                        StringRef stage) const {
+    buildLoweringPipeline(pm);
+  }
+
   /// The `--emit` stages this target adds after "linalg", in pipeline order.
   virtual ArrayRef<EmitStage> getEmitStages() const = 0;
 

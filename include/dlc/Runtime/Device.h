@@ -21,6 +21,7 @@
 
 #include "dlc/Runtime/ModelABI.h"
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
@@ -85,6 +86,13 @@ public:
   virtual llvm::Expected<void *> allocateHost(size_t bytes);
   virtual void freeHost(void *memory);
 
+  /// Calls the compiled entry point `fn` through its packed interface with
+  /// `args`, whose tensors are the device buffers `buffers` (in argument
+  /// order; the same buffers mean the same call). The default calls it; the
+  /// CUDA device captures it as a graph and replays that.
+  virtual llvm::Error call(const dlc_function_info &fn, void **args,
+                           llvm::ArrayRef<const void *> buffers);
+
 protected:
   explicit Device(DeviceKind kind) : kind(kind) {}
 
@@ -113,8 +121,9 @@ public:
   }
 };
 
-/// The device of a model table's `device` code. A code this runtime cannot
-/// drive (CUDA, for now) or does not know is an error that says so.
+/// The device of a model table's `device` code. A CUDA device without a
+/// driver or a GPU, or a code this runtime does not know, is an error that
+/// says so.
 llvm::Expected<std::unique_ptr<Device>> createDevice(int32_t code);
 
 } // namespace dlc::runtime

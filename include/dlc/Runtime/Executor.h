@@ -73,12 +73,17 @@ private:
   void prepare(const BoundFunction &fn, Call &call);
   llvm::Error bindAndCall(const BoundFunction &fn, Call &call);
   void *addressFor(const Slot &slot, bool result);
+  StagedTensor *deviceScalarFor(const Slot &slot);
   llvm::Expected<StepResult> readLossAndCorrect();
 
   const CompiledModel &model;
   Device &device;
   std::vector<DeviceTensor> current, next;
   StagedTensor input, labels, loss, correct, logits;
+  /// The step's scalars in device memory, for entry points that read them
+  /// there (DLC_TENSOR_DEVICE_SCALAR: a captured CUDA graph replays with
+  /// the parameters it was captured with).
+  StagedTensor stepOnDevice, seedOnDevice, learningRateOnDevice;
   int64_t stepValue = 0, seedValue = 0;
   float learningRateValue = 0;
   Call trainCall, evalCall, predictCall;

@@ -72,10 +72,10 @@ typedef enum dlc_dtype {
 #define DLC_NUM_ROLES 11
 #define DLC_ROLES                                                              \
   {                                                                            \
-    DLC_ROLE_PARAM, DLC_ROLE_OPT_STATE, DLC_ROLE_STATE, DLC_ROLE_INPUT,        \
-        DLC_ROLE_LABELS, DLC_ROLE_STEP, DLC_ROLE_SEED, DLC_ROLE_LEARNING_RATE, \
-        DLC_ROLE_LOSS, DLC_ROLE_CORRECT, DLC_ROLE_LOGITS                       \
-  }
+      DLC_ROLE_PARAM,   DLC_ROLE_OPT_STATE,     DLC_ROLE_STATE,                \
+      DLC_ROLE_INPUT,   DLC_ROLE_LABELS,        DLC_ROLE_STEP,                 \
+      DLC_ROLE_SEED,    DLC_ROLE_LEARNING_RATE, DLC_ROLE_LOSS,                 \
+      DLC_ROLE_CORRECT, DLC_ROLE_LOGITS}
 
 /* Where the entry points expect every buffer they read and write. */
 typedef enum dlc_device {
@@ -90,6 +90,12 @@ enum {
    * writes the new value into it (train_step's params, opt_state and state
    * are donated this way and have no result). */
   DLC_TENSOR_IN_PLACE = 1u << 0,
+  /* A scalar (rank DLC_RANK_SCALAR) the entry point reads from device
+   * memory: args[i] is then the address of a pointer to a rank-0 memref
+   * descriptor of the table's device holding the value, not the address of
+   * the value (the CUDA target: a captured CUDA graph replays with the
+   * parameters it was captured with, so per-step values live in memory). */
+  DLC_TENSOR_DEVICE_SCALAR = 1u << 1,
 };
 
 /* One argument or result of a compiled function.

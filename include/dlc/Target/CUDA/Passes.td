@@ -1,0 +1,142 @@
+//===- Passes.td - dlc CUDA code generation passes ---------*- tablegen -*-===//
+//
+// The passes of the CUDA pipeline that upstream MLIR does not provide:
+// scalars in device memory, one kernel per linalg op, one gpu.module, math
+// without libdevice, and the host's launch calls with the embedded PTX and
+// cubin. buildLowerToCUDAPipeline (lib/Target/CUDA/Pipeline.cpp) strings
+// them together with the upstream GPU/NVVM passes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DLC_TARGET_CUDA_PASSES_TD
+#define DLC_TARGET_CUDA_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def CUDADeviceScalarsPass
+    : Pass<"dlc-cuda-device-scalars", "::mlir::ModuleOp"> {
+  let summary = "Pass the scalar arguments of public functions in device "
+                "memory";
+  let description = [{
+    A CUDA graph replays its kernels with the parameters they were captured
+    with, so a value that changes from step to step (the step number, the
+    seed, the learning rate) cannot be a kernel parameter. This pass turns
+    every scalar argument (`i64`, `i32`, `f32`) of a public function into a
+    rank-0 tensor argument that the function reads with `tensor.extract`;
+    the kernels then load it from device memory on every replay. The
+    entries of the `dlc.model` description get `device_scalar`, which the
+    model table turns into the DLC_TENSOR_DEVICE_SCALAR flag (the runtime
+    then passes a rank-0 descriptor of device memory for them).
+
+    ```mlir
+    func.func @f(%step: i64) ...
+    // becomes
+    func.func @f(%arg: tensor<i64>) { %step = tensor.extract %arg[] ... }
+    ```
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
+def CUDAFormKernelsPass
+    : Pass<"dlc-cuda-form-kernels", "::mlir::func::FuncOp"> {
+  let summary = "One gpu.launch per linalg op, over blocks x threads";
+  let description = [{
+    Runs on buffers. Every `memref.copy` becomes a `linalg.copy`; every
+    linalg op gets its parallel dimensions first (generic ops are
+    interchanged) and is lowered to an `scf.parallel` nest over them, with
+    its reduction dimensions as `scf.for` loops inside: each thread computes
+    whole output elements, so reductions are sequential per thread and
+    deterministic (no atomics).
+
+    Each top-level `scf.parallel` then becomes a `gpu.launch`: its
+    iteration space is linearized (the innermost dimension fastest, so
+    neighbouring threads touch neighbouring NHWC elements: coalesced) over
+    `ceil(n / block-size)` blocks of `block-size` threads, with a bounds
+    guard. Any other computation left at the top level (a reduction to a
+    scalar, a store into a rank-0 buffer) runs in a one-thread launch, so
+    that the host code only allocates, takes views and launches.
+
+    Scalar computations defined outside a launch (arith and math ops, loads
+    of the function's rank-0 arguments, e.g. Adam's bias corrections from
+    the step number) are cloned into every launch that uses them: the host
+    never reads device memory.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", "256",
+           "Threads per block">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def CUDAMergeKernelModulesPass
+    : Pass<"dlc-cuda-merge-kernel-modules", "::mlir::ModuleOp"> {
+  let summary = "Move every outlined kernel into one gpu.module";
+  let description = [{
+    gpu-kernel-outlining creates one `gpu.module` per kernel; this pass
+    moves all kernels into a single `gpu.module @dlc_kernels` (kernel names
+    are unique already) and updates the `gpu.launch_func` references, so
+    that the executable embeds one PTX module and one cubin, loaded once.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def CUDAExpandMathPass : Pass<"dlc-cuda-expand-math"> {
+  let summary = "Expand math ops into arith (no libdevice needed)";
+  let description = [{
+    convert-gpu-to-nvvm turns `math.exp`, `math.log`, `math.tanh`,
+    `math.powf`, ... into calls to libdevice (`__nv_expf`), which the PTX
+    then imports: the module would need libdevice linked at compile time.
+    This pass expands them first (math-expand-ops, then upstream's f32
+    polynomial approximations), so the PTX is self-contained; `math.sqrt`
+    and `math.rsqrt` stay (NVPTX has instructions for them).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def CUDAEmbedKernelsPass
+    : Pass<"dlc-cuda-embed-kernels", "::mlir::ModuleOp"> {
+  let summary = "Embed the kernels' PTX (and cubin) and launch them through "
+                "dlc's runtime";
+  let description = [{
+    Runs after gpu-module-to-binary{format=isa} and gpu-to-llvm. The PTX of
+    the one `gpu.binary` becomes the constant `@dlc_cuda_ptx`; when
+    `ptxas` names an executable, the PTX is also assembled for `cubin-arch`
+    into `@dlc_cuda_cubin` (the runtime loads the cubin first and falls
+    back to the driver's JIT of the PTX). `@dlc_cuda_image` describes both:
+
+    ```c
+    // ptx is NUL-terminated (the JIT wants a string); ptx_size excludes it.
+    struct { const char *ptx; int64_t ptx_size;
+             const void *cubin; int64_t cubin_size; };
+    ```
+
+    Every `gpu.launch_func` becomes a call of the runtime's
+
+    ```c
+    void dlc_cuda_launch(const void *image, void **function_slot,
+                         const char *kernel, int64_t grid_x, int64_t grid_y,
+                         int64_t grid_z, int64_t block_x, int64_t block_y,
+                         int64_t block_z, int32_t shared_bytes,
+                         void **params);
+    ```
+
+    with the kernel parameters packed as cuLaunchKernel wants them (an
+    array of pointers to each value) and a per-kernel slot that caches the
+    CUfunction. The `gpu.binary` is erased: nothing of upstream's `mgpu*`
+    runtime is needed.
+  }];
+  let options = [
+    Option<"ptxas", "ptxas", "std::string", "\"\"",
+           "ptxas to assemble a cubin with (empty: embed only the PTX)">,
+    Option<"cubinArch", "cubin-arch", "std::string", "\"sm_90\"",
+           "The GPU architecture of the cubin">
+  ];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+#endif // DLC_TARGET_CUDA_PASSES_TD

@@ -1,0 +1,86 @@
+//===- KernelModule.cpp - One gpu.module, math without libdevice ----------===//
+//
+// dlc-cuda-merge-kernel-modules gathers the outlined kernels into one
+// gpu.module (one PTX module, one cubin, loaded once); dlc-cuda-expand-math
+// expands math functions into arith so the PTX needs no libdevice.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dlc/Target/CUDA/Passes.h"
+
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::dlc {
+#define GEN_PASS_DEF_CUDAMERGEKERNELMODULESPASS
+#define GEN_PASS_DEF_CUDAEXPANDMATHPASS
+#include "dlc/Target/CUDA/Passes.h.inc"
+} // namespace mlir::dlc
+
+using namespace mlir;
+using namespace mlir::dlc;
+
+namespace {
+
+constexpr StringLiteral kKernelModule = "dlc_kernels";
+
+struct MergeKernelModulesPass
+    : public dlc::impl::CUDAMergeKernelModulesPassBase<MergeKernelModulesPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<gpu::GPUModuleOp> sources(module.getOps<gpu::GPUModuleOp>());
+    if (sources.empty())
+      return;
+    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+    auto merged = gpu::GPUModuleOp::create(b, module.getLoc(), kKernelModule);
+    SymbolTable mergedSymbols(merged);
+    // Outlining names each kernel after its function in a module of its
+    // own, so names repeat across modules: insert() renames, and the
+    // launches follow the new names.
+    llvm::DenseMap<std::pair<StringAttr, StringAttr>, StringAttr> renamed;
+    for (gpu::GPUModuleOp source : sources) {
+      for (Operation &op :
+           llvm::make_early_inc_range(source.getBody()->without_terminator())) {
+        auto oldName = SymbolTable::getSymbolName(&op);
+        op.remove();
+        renamed[{source.getNameAttr(), oldName}] = mergedSymbols.insert(&op);
+      }
+    }
+    WalkResult walk = module.walk([&](gpu::LaunchFuncOp launch) {
+      StringAttr name = renamed.lookup(
+          {launch.getKernelModuleName(), launch.getKernelName()});
+      if (!name) {
+        launch.emitOpError("launches a kernel outside the outlined modules");
+        return WalkResult::interrupt();
+      }
+      launch.setKernelAttr(SymbolRefAttr::get(b.getStringAttr(kKernelModule),
+                                              {FlatSymbolRefAttr::get(name)}));
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      return signalPassFailure();
+    for (gpu::GPUModuleOp source : sources)
+      source.erase();
+  }
+};
+
+struct ExpandMathPass
+    : public dlc::impl::CUDAExpandMathPassBase<ExpandMathPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    // powf, tanh, ... into exp/log; then exp, log, erf, ... into
+    // polynomials. sqrt and rsqrt have NVPTX instructions and are kept.
+    math::populateExpansionPatterns(patterns);
+    populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
+      return name != "sqrt" && name != "rsqrt";
+    });
+    populateMathF32ExpansionPatterns(patterns, [](StringRef name) {
+      return name != "sqrt" && name != "rsqrt";
+    });
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# The GPU check of the CUDA target, in two halves:
+#
+#   scripts/gpu-check.sh prepare DIR   on the build machine (needs build/bin/dlc):
+#       compiles the example models for --target cpu and --target cuda into
+#       DIR, with the scripts the other half needs (a few tens of MB).
+#   scripts/gpu-check.sh run DIR       on the GPU machine (needs only python3,
+#       and PyTorch with CUDA for the baselines; no LLVM/MLIR):
+#       1. the GPU tests: every example trained 100 steps on the CPU and on
+#          the GPU from the same seed and data, losses and parameters
+#          compared (tolerances below); the GPU run twice, compared exactly
+#          (determinism: no atomics);
+#       2. the benchmark: cnn_bn (batch 256) and resnet_small (batch 128)
+#          training, dlc's CUDA program against PyTorch eager, channels_last
+#          and torch.compile, one table of images/s and ms/step;
+#       3. a kernel time breakdown of one cnn_bn step (DLC_CUDA_PROFILE=1).
+#   Exit status: 0 when every test passed, 1 otherwise. Meant to take well
+#   under 10 minutes; STEPS_BENCH and SKIP_TORCH=1 shorten it.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+
+# Tolerances of the CPU/GPU comparison after 100 steps: the kernels sum in
+# another order than the CPU's vectorized loops (f32), and Adam amplifies
+# the difference of small gradients.
+LOSS_RTOL=${LOSS_RTOL:-1e-2}
+PARAM_RTOL=${PARAM_RTOL:-5e-2}
+MODELS=(fashion_mnist/mlp fashion_mnist/cnn fashion_mnist/cnn_bn cifar10/resnet_small)
+
+prepare() {
+  local dir=$1 root dlc
+  root=$(cd "$here/.." && pwd)
+  dlc=${DLC:-$root/build/bin/dlc}
+  [ -x "$dlc" ] || { echo "gpu-check: no $dlc (build first)" >&2; exit 1; }
+  mkdir -p "$dir"
+  for m in "${MODELS[@]}"; do
+    local name=${m#*/}
+    echo "gpu-check: compiling $name (cpu, cuda)"
+    "$dlc" compile "$root/examples/$m.yaml" --target cpu --cpu x86-64-v3 -o "$dir/${name}_cpu" || exit 1
+    "$dlc" compile "$root/examples/$m.yaml" --target cuda -o "$dir/${name}_cuda" || exit 1
+  done
+  "$dlc" compile "$root/examples/fashion_mnist/cnn_bn.yaml" --target cuda --batch-size 256 -o "$dir/cnn_bn_b256_cuda" || exit 1
+  "$dlc" compile "$root/examples/cifar10/resnet_small.yaml" --target cuda --batch-size 128 -o "$dir/resnet_small_b128_cuda" || exit 1
+  cp "$here/gpu/compare_runs.py" "$here/gpu/torch_bench.py" "$0" "$dir/"
+  echo "gpu-check: prepared $dir ($(du -sh "$dir" | cut -f1)); on the GPU machine: bash $dir/gpu-check.sh run $dir"
+}
+
+batch_of() { # the compiled batch size of a program
+  "$1" info | sed -n 's/.*batch \([0-9]*\),.*/\1/p'
+}
+
+# train PROGRAM OUT STEPS_PER_EPOCH EPOCHS [flags...]
+train() {
+  local exe=$1 out=$2 steps=$3 epochs=$4 b
+  shift 4
+  b=$(batch_of "$exe")
+  "$exe" train --data "synthetic:train=$((b * steps)),test=$((b * 2))" \
+    --validation-split 0 --epochs "$epochs" --seed 1 --progress none \
+    --out "$out" "$@" > "$out.log" 2>&1
+}
+
+run() {
+  local dir work failures=0
+  dir=$(cd "$1" && pwd)
+  work=$(mktemp -d)
+  echo "== device"
+  nvidia-smi -L 2>/dev/null || echo "(no nvidia-smi)"
+
+  echo "== 1. GPU tests: 100 steps on the CPU and on the GPU (loss rtol $LOSS_RTOL, param rtol $PARAM_RTOL)"
+  for m in "${MODELS[@]}"; do
+    local name=${m#*/}
+    if ! train "$dir/${name}_cpu" "$work/$name.cpu" 50 2; then
+      echo "FAIL $name: the CPU run failed:"; tail -5 "$work/$name.cpu.log"; failures=$((failures + 1)); continue
+    fi
+    if ! train "$dir/${name}_cuda" "$work/$name.gpu" 50 2; then
+      echo "FAIL $name: the GPU run failed:"; tail -5 "$work/$name.gpu.log"; failures=$((failures + 1)); continue
+    fi
+    if python3 "$dir/compare_runs.py" "$work/$name.cpu" "$work/$name.gpu" \
+        --loss-rtol "$LOSS_RTOL" --param-rtol "$PARAM_RTOL" > "$work/$name.cmp"; then
+      echo "PASS $name gpu-vs-cpu: $(grep '^parameters' "$work/$name.cmp")"
+    else
+      echo "FAIL $name gpu-vs-cpu:"; grep -v ' ok$' "$work/$name.cmp" | head -8; failures=$((failures + 1))
+    fi
+    if train "$dir/${name}_cuda" "$work/$name.gpu2" 50 2 &&
+       python3 "$dir/compare_runs.py" "$work/$name.gpu" "$work/$name.gpu2" \
+         --loss-rtol 0 --param-rtol 0 > "$work/$name.det"; then
+      echo "PASS $name gpu-deterministic"
+    else
+      echo "FAIL $name gpu-deterministic:"; tail -3 "$work/$name.det" 2>/dev/null; failures=$((failures + 1))
+    fi
+  done
+
+  echo "== 2. benchmark (synthetic data; dlc: last of 3 epochs of ${STEPS_BENCH:=40} steps, host batching and upload included)"
+  local table=$work/table.txt
+  printf "%-14s %6s  %-22s %12s %10s\n" model batch implementation images/s ms/step > "$table"
+  for exe in cnn_bn_b256_cuda resnet_small_b128_cuda; do
+    local name=${exe%_b[0-9]*_cuda} b
+    b=$(batch_of "$dir/$exe")
+    if train "$dir/$exe" "$work/$exe" "$STEPS_BENCH" 3; then
+      local ips
+      ips=$(tail -1 "$work/$exe/metrics.csv" | awk -F, '{print $10}')
+      awk -v m="$name" -v b="$b" -v i="$ips" 'BEGIN{printf "%-14s %6d  %-22s %12.0f %10.2f\n", m, b, "dlc cuda (graph)", i, b*1000/i}' >> "$table"
+    else
+      printf "%-14s %6d  %-22s %s\n" "$name" "$b" "dlc cuda (graph)" "failed: $(tail -1 "$work/$exe.log")" >> "$table"
+      failures=$((failures + 1))
+    fi
+    if [ "${SKIP_TORCH:-0}" != 1 ]; then
+      python3 "$dir/torch_bench.py" "$name" "$b" --steps 50 2> "$work/$name.torch.err" |
+        python3 -c '
+import json, sys
+for line in sys.stdin:
+    r = json.loads(line)
+    if "error" in r:
+        print("%-14s %6d  %-22s failed: %s" % (r["model"], r["batch"], r["mode"], r["error"][:60]))
+    else:
+        print("%-14s %6d  %-22s %12.0f %10.2f" % (r["model"], r["batch"], r["mode"], r["images_per_sec"], r["ms_per_step"]))
+' >> "$table" || echo "(PyTorch baseline failed: $(tail -1 "$work/$name.torch.err"))" >> "$table"
+    fi
+  done
+  cat "$table"
+
+  echo "== 3. kernel time breakdown: cnn_bn batch 256, one epoch of 3 steps without graphs"
+  DLC_CUDA_PROFILE=1 train "$dir/cnn_bn_b256_cuda" "$work/profile" 3 1 || true
+  sed -n '/^dlc: kernel time/,$p' "$work/profile.log" | head -25
+
+  echo "== $failures failure(s); logs in $work"
+  [ "$failures" -eq 0 ]
+}
+
+case "${1:-}" in
+prepare) [ $# -eq 2 ] || { echo "usage: $0 prepare DIR" >&2; exit 2; }; prepare "$2" ;;
+run) [ $# -eq 2 ] || { echo "usage: $0 run DIR" >&2; exit 2; }; run "$2" ;;
+*) echo "usage: $0 prepare DIR | run DIR" >&2; exit 2 ;;
+esac

@@ -1,0 +1,68 @@
+// RUN: dlc-opt %s --dlc-lower-to-cuda=stop-after-outlining | FileCheck %s --check-prefix=GPU
+// RUN: dlc-opt %s --dlc-lower-to-cuda | FileCheck %s --check-prefix=HOST
+
+// A step with a scalar argument: y = x * lr and sum(y), in place.
+module @m attributes {dlc.model = {functions = [{name = "step", args = [
+    {name = "x", role = "input", type = tensor<64x8xf32>},
+    {name = "learning_rate", role = "learning_rate", type = f32}],
+  results = [{name = "loss", role = "loss", type = tensor<f32>}]}],
+  name = "m", settings = "{}"}} {
+  func.func @step(%x: tensor<64x8xf32>, %lr: f32) -> tensor<f32> {
+    %zero = arith.constant 0.0 : f32
+    %e = tensor.empty() : tensor<64x8xf32>
+    %y = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                         iterator_types = ["parallel", "parallel"]}
+        ins(%x : tensor<64x8xf32>) outs(%e : tensor<64x8xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %m = arith.mulf %in, %lr : f32
+      linalg.yield %m : f32
+    } -> tensor<64x8xf32>
+    %s0 = tensor.empty() : tensor<f32>
+    %s1 = linalg.fill ins(%zero : f32) outs(%s0 : tensor<f32>) -> tensor<f32>
+    %s = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> ()>],
+                         iterator_types = ["reduction", "reduction"]}
+        ins(%y : tensor<64x8xf32>) outs(%s1 : tensor<f32>) {
+    ^bb0(%in: f32, %acc: f32):
+      %a = arith.addf %in, %acc : f32
+      linalg.yield %a : f32
+    } -> tensor<f32>
+    return %s : tensor<f32>
+  }
+}
+
+// The scalar is a rank-0 buffer, the result an out-parameter; three kernels
+// (scale over 512 threads, fill, sum in one thread) in one gpu.module, the
+// host allocates and frees the temporary and only launches.
+// GPU-LABEL: func.func @step(
+// GPU-SAME: %[[X:[a-z0-9]+]]: memref<64x8xf32>
+// GPU-SAME: %[[LR:[a-z0-9]+]]: memref<f32>
+// GPU-SAME: %[[OUT:[a-z0-9]+]]: memref<f32>
+// GPU: %[[TMP:.*]] = memref.alloc() {{.*}} : memref<64x8xf32>
+// GPU: gpu.launch_func @dlc_kernels::@[[K0:step_generic[_0-9]*]] blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%{{.*}}, %{{.*}}, %{{.*}}) args(%[[LR]] : memref<f32>, %[[X]] : memref<64x8xf32>, %[[TMP]] : memref<64x8xf32>)
+// GPU: gpu.launch_func @dlc_kernels::@{{.*}} args(%[[OUT]] : memref<f32>)
+// GPU: gpu.launch_func @dlc_kernels::@{{.*}} args(%[[OUT]] : memref<f32>, %[[TMP]] : memref<64x8xf32>)
+// GPU: memref.dealloc %[[TMP]]
+// GPU: gpu.module @dlc_kernels
+// GPU: gpu.func @[[K0]]({{.*}}) kernel
+// GPU-SAME: known_block_size = array<i32: 256, 1, 1>
+// GPU: memref.load %{{.*}}[] : memref<f32>
+// GPU: arith.mulf
+// GPU: gpu.func
+// GPU: gpu.func
+// GPU-NOT: gpu.func
+
+// The host side: the table says the scalar is in device memory, the
+// temporary goes through the runtime's allocator, launches through
+// dlc_cuda_launch with the embedded PTX.
+// HOST: llvm.func @dlc_cuda_launch(!llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64, i64, i64, i64, i64, i32, !llvm.ptr)
+// HOST-LABEL: llvm.func @step(
+// HOST: llvm.call @_mlir_memref_to_llvm_alloc
+// HOST-COUNT-3: llvm.call @dlc_cuda_launch
+// HOST: llvm.call @_mlir_memref_to_llvm_free
+// HOST-NOT: gpu.
+// HOST: llvm.mlir.global private constant @dlc_cuda_ptx("//{{.*}}.target sm_80{{.*}}.visible .entry step_generic(
+// HOST: llvm.mlir.global private constant @dlc_cuda_image()
+// The learning rate entry: rank -1, flags DLC_TENSOR_DEVICE_SCALAR (2).
+// HOST: llvm.mlir.global private constant @dlc_args_step()
+// HOST: llvm.mlir.constant(2 : i32)
+// HOST: llvm.mlir.global external constant @dlc_model()
