@@ -28,3 +28,18 @@ tools = ["dlc", "dlc-opt", "mlir-opt", "mlir-translate"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.dlc_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+# The Python venv of interop checks (scripts/make-venv.sh: tensorboard,
+# torch, keras, ...). Tests that need it say `REQUIRES: venv` and are
+# reported UNSUPPORTED without it.
+venv = os.environ.get(
+    "DLC_VENV", os.path.join(os.path.expanduser("~"), ".cache", "dlc", "venv"))
+if os.path.exists(os.path.join(venv, ".dlc-complete-v1")):
+    config.available_features.add("venv")
+    config.substitutions.append(
+        ("%venv_python", os.path.join(venv, "bin", "python")))
+
+# `script` (util-linux) runs a command on a pseudo-terminal.
+import shutil
+if shutil.which("script"):
+    config.available_features.add("script")
