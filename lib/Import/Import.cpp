@@ -406,8 +406,8 @@ OwningOpRef<ModuleOp> mlir::dlc::importModel(llvm::SourceMgr &sourceMgr,
   SmallVector<Attribute> layerTable;
   auto nameOf = [&](int node) {
     // A Rescaling layer is folded into the input.
-    bool isInput = node == kInputIndex ||
-                   spec->layers[node].className == "Rescaling";
+    bool isInput =
+        node == kInputIndex || spec->layers[node].className == "Rescaling";
     return builder.getStringAttr(isInput ? spec->input.name
                                          : spec->layers[node].name);
   };

@@ -162,7 +162,8 @@ void cli::printHelp(llvm::raw_ostream &out, llvm::StringRef program,
 std::optional<UsageError>
 cli::parseCommandLine(llvm::ArrayRef<std::string> args, ParsedArgs &parsed) {
   if (args.empty())
-    return UsageError{"missing command (train, evaluate, predict, info or summary)"};
+    return UsageError{
+        "missing command (train, evaluate, predict, info or summary)"};
   llvm::StringRef name = args[0];
   auto command =
       llvm::find_if(kCommands, [&](const auto &c) { return name == c.name; });

@@ -45,7 +45,7 @@ class InterruptScope {
 public:
   InterruptScope() {
     interrupted = 0;
-    struct sigaction action {};
+    struct sigaction action{};
     action.sa_handler = dlcRuntimeOnSigint;
     sigemptyset(&action.sa_mask);
     action.sa_flags = SA_RESETHAND;
@@ -54,7 +54,7 @@ public:
   ~InterruptScope() { sigaction(SIGINT, &previous, nullptr); }
 
 private:
-  struct sigaction previous {};
+  struct sigaction previous{};
 };
 } // namespace
 
@@ -187,6 +187,8 @@ private:
   int64_t bestEpoch = 0;
   std::string lastCheckpoint;
   TensorBoardLogger tensorboard;
+  /// The summary table for the report and TensorBoard ("" without one).
+  std::string modelSummary;
   std::string started;
 };
 } // namespace
@@ -244,6 +246,7 @@ llvm::Error TrainingRun::writeReports(llvm::StringRef status) {
     return e;
   ReportInfo info;
   info.modelName = model.getName().str();
+  info.modelSummary = modelSummary;
   info.status = status.str();
   const ModelSettings &s = model.getSettings();
   info.details = {
@@ -423,13 +426,12 @@ llvm::Error TrainingRun::setUp() {
 
   if (!options.outDir.empty()) {
     // The event files appear with their first point (TensorBoard.h).
-    std::string summary;
-    if (auto table = parseModelSummary(model.getSettingsJson(),
-                                       model.getName(), model.getInputShape()))
-      summary = formatModelSummary(*table);
+    if (auto table = parseModelSummary(model.getSettingsJson(), model.getName(),
+                                       model.getInputShape()))
+      modelSummary = formatModelSummary(*table);
     else
       llvm::consumeError(table.takeError());
-    tensorboard.open(options.outDir, options.tensorboard, summary);
+    tensorboard.open(options.outDir, options.tensorboard, modelSummary);
   }
 
   // What is about to happen, in a few lines.

@@ -32,9 +32,9 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
-#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
@@ -62,10 +62,11 @@ static cl::OptionCategory compileCategory("dlc compile options");
 static cl::SubCommand compileCommand("compile",
                                      "Compile a model file (YAML or Keras "
                                      "JSON)");
-static cl::SubCommand summaryCommand(
-    "summary", "Print the model's layers, output shapes, parameters, FLOPs "
-               "and the bytes kept for the backward pass (like Keras's "
-               "model.summary())");
+static cl::SubCommand
+    summaryCommand("summary",
+                   "Print the model's layers, output shapes, parameters, FLOPs "
+                   "and the bytes kept for the backward pass (like Keras's "
+                   "model.summary())");
 static cl::SubCommand
     trainCommand("train",
                  "Compile a model file and train it (the flags after the model "
@@ -94,12 +95,10 @@ StringRef targetStageName(Stage stage) {
 }
 } // namespace
 
-static cl::opt<std::string> modelFile(cl::Positional, cl::Required,
-                                      cl::desc("<model.yaml|model.json>"),
-                                      cl::sub(compileCommand),
-                                      cl::sub(trainCommand),
-                                      cl::sub(summaryCommand),
-                                      cl::cat(compileCategory));
+static cl::opt<std::string>
+    modelFile(cl::Positional, cl::Required, cl::desc("<model.yaml|model.json>"),
+              cl::sub(compileCommand), cl::sub(trainCommand),
+              cl::sub(summaryCommand), cl::cat(compileCategory));
 
 static cl::list<std::string>
     programArgs(cl::ConsumeAfter,
@@ -529,8 +528,8 @@ static int runSummary() {
   if (failed(importInto(c, context, sourceMgr)))
     return 1;
   SmallVector<int64_t> inputShape;
-  if (auto forward = c.module->lookupSymbol<func::FuncOp>(
-          mlir::dlc::kForwardFuncName);
+  if (auto forward =
+          c.module->lookupSymbol<func::FuncOp>(mlir::dlc::kForwardFuncName);
       forward && forward.getNumArguments() > 0)
     if (auto type =
             dyn_cast<RankedTensorType>(forward.getArgument(0).getType()))
@@ -675,8 +674,8 @@ static int runTrain(const char *argv0) {
         env.push_back(*e);
     env.push_back(invokedAs);
     std::string errorMessage;
-    rc = llvm::sys::ExecuteAndWait(built, argRefs, env, {}, 0, 0,
-                                   &errorMessage);
+    rc =
+        llvm::sys::ExecuteAndWait(built, argRefs, env, {}, 0, 0, &errorMessage);
     if (rc < 0)
       error("cannot run the compiled program: " + errorMessage);
   }

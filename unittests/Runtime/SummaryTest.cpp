@@ -129,3 +129,29 @@ TEST(SummaryTest, HistogramBucketsCountEveryValue) {
 }
 
 } // namespace
+
+#include "dlc/Runtime/Monitor/Report.h"
+
+namespace {
+
+TEST(SummaryTest, ReportShowsTheLearningRateCurveAndTheModelSummary) {
+  EpochRecord a;
+  a.epoch = 1;
+  a.learningRate = 0.01;
+  EpochRecord b = a;
+  b.epoch = 2;
+  b.learningRate = 0.001;
+  ReportInfo info;
+  info.modelName = "m";
+  info.status = "finished";
+  info.modelSummary = "Model: \"m\"\nTotal params: 3 (12.00 B)\n";
+  std::string html = renderHtmlReport(info, {a, b});
+  EXPECT_THAT(html, HasSubstr("aria-label=\"Learning rate"));
+  EXPECT_THAT(html, HasSubstr("<pre class=\"summary\">Model: &quot;m&quot;"));
+  EXPECT_THAT(html, HasSubstr("Total params: 3"));
+  info.modelSummary.clear();
+  EXPECT_THAT(renderHtmlReport(info, {a}),
+              ::testing::Not(HasSubstr("class=\"summary\"")));
+}
+
+} // namespace

@@ -417,8 +417,8 @@ TEST_F(TrainerTest, NothingToTrainWritesNoEventFile) {
   EXPECT_THAT(r.out, HasSubstr("Nothing to train"));
   // No header-only event file (nor a run directory) for a run without points.
   for (const std::string &f : listDirectory(again.path()))
-    EXPECT_THAT(f, ::testing::Not(::testing::AnyOf(
-                       HasSubstr("tfevents"), ::testing::Eq("train"))));
+    EXPECT_THAT(f, ::testing::Not(::testing::AnyOf(HasSubstr("tfevents"),
+                                                   ::testing::Eq("train"))));
 }
 
 TEST_F(TrainerTest, BatchPointsAndHistogramsWhenAsked) {

@@ -200,7 +200,8 @@ struct DescribeModelPass
         attr::kModel,
         b.getDictionaryAttr(
             {b.getNamedAttr("name", b.getStringAttr(modelName)),
-             b.getNamedAttr("settings", b.getStringAttr(getModelSettingsJson(module))),
+             b.getNamedAttr("settings",
+                            b.getStringAttr(getModelSettingsJson(module))),
              b.getNamedAttr("functions", b.getArrayAttr(functions))}));
   }
 };
