@@ -36,11 +36,14 @@ _venv = os.environ.get("DLC_VENV", os.path.expanduser("~/.cache/dlc/venv"))
 _venv_python = os.path.join(_venv, "bin", "python")
 if os.path.exists(os.path.join(_venv, ".dlc-complete-v2")) and os.access(
         _venv_python, os.X_OK):
+    # Tests that need the venv (tensorboard, torch, keras, ...) say
+    # `REQUIRES: venv`; onnx + onnxruntime also `REQUIRES: onnxruntime`.
+    config.available_features.add("venv")
+    config.substitutions.append(("%venv_python", _venv_python))
     try:
         subprocess.run([_venv_python, "-c", "import onnx, onnxruntime"],
                        check=True, capture_output=True, timeout=120)
         config.available_features.add("onnxruntime")
-        config.substitutions.append(("%venv_python", _venv_python))
     except (subprocess.SubprocessError, OSError):
         pass
 
@@ -83,3 +86,8 @@ if _have_cuda_gpu():
 for var in ("DLC_CUDA_DEVICE", "DLC_CUDA_GRAPHS", "LD_LIBRARY_PATH"):
     if var in os.environ:
         config.environment[var] = os.environ[var]
+
+# `script` (util-linux) runs a command on a pseudo-terminal.
+import shutil
+if shutil.which("script"):
+    config.available_features.add("script")

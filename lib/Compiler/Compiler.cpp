@@ -23,8 +23,12 @@ void mlir::dlc::buildStepsPipeline(OpPassManager &pm,
   DLCBuildTrainStepOptions build;
   build.inPlace = options.inPlace;
   build.dropForward = true;
+  // Parameters and FLOPs per layer are counted on @forward, the bytes kept
+  // for backward on the optimized @train_step.
+  pm.addPass(createDLCSummarizeLayers());
   pm.addPass(createDLCBuildTrainStep(build));
   buildOptimizeStepsPipeline(pm, options.fusions);
+  pm.addPass(createDLCSummarizeLayers());
 }
 
 LogicalResult mlir::dlc::buildSteps(ModuleOp module,

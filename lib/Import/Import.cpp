@@ -473,6 +473,15 @@ OwningOpRef<ModuleOp> mlir::dlc::importModel(llvm::SourceMgr &sourceMgr,
   auto valueOf = [&](int node) {
     return node == kInputIndex ? input : values[node];
   };
+  // What `summary` shows of each layer, in the order it is built.
+  SmallVector<Attribute> layerTable;
+  auto nameOf = [&](int node) {
+    // A Rescaling layer is folded into the input.
+    bool isInput =
+        node == kInputIndex || spec->layers[node].className == "Rescaling";
+    return builder.getStringAttr(isInput ? spec->input.name
+                                         : spec->layers[node].name);
+  };
   for (int index : graph.getOrder()) {
     const LayerSpec &layer = spec->layers[index];
     if (layer.className == "Rescaling") {
@@ -480,13 +489,25 @@ OwningOpRef<ModuleOp> mlir::dlc::importModel(llvm::SourceMgr &sourceMgr,
       continue;
     }
     SmallVector<Value, 2> operands;
-    for (int node : graph.getInputs(index))
+    SmallVector<Attribute, 2> inputNames;
+    for (int node : graph.getInputs(index)) {
       operands.push_back(valueOf(node));
+      inputNames.push_back(nameOf(node));
+    }
     FailureOr<Value> output = layers.build(layer, operands);
     if (failed(output))
       return {};
     values[index] = *output;
+    auto shape = cast<RankedTensorType>(output->getType()).getShape();
+    layerTable.push_back(builder.getDictionaryAttr({
+        builder.getNamedAttr("name", builder.getStringAttr(layer.name)),
+        builder.getNamedAttr("class", builder.getStringAttr(layer.className)),
+        builder.getNamedAttr("inputs", builder.getArrayAttr(inputNames)),
+        builder.getNamedAttr("output_shape",
+                             builder.getDenseI64ArrayAttr(shape.drop_front())),
+    }));
   }
+  (*module)->setAttr(attrs::kLayers, builder.getArrayAttr(layerTable));
 
   Value output = values[graph.getOutput()];
   Location outputLoc = layers.getLayerLoc(spec->layers[graph.getOutput()]);

@@ -70,6 +70,11 @@ const OptionSpec kOptions[] = {
    "file gives (ONNX initializers)"},
   {"checkpoint-every", "N", Train,
    "also save last.safetensors every N steps (default: at epoch ends)"},
+  {"tensorboard-update-freq", "F", Train,
+   "epoch | batch | N: TensorBoard points at epoch ends (default), after "
+   "every batch or every N steps (batch_loss, batch_accuracy)"},
+  {"histogram-freq", "N", Train,
+   "TensorBoard histograms of the weights every N epochs (default 0: none)"},
   {"progress", "MODE", Train,
    "auto | bar | lines | none (default auto: a bar on a terminal)"},
   {"log-every", "N", Train,
@@ -80,7 +85,7 @@ const OptionSpec kOptions[] = {
    "IDX image file (raw or .gz), e.g. t10k-images-idx3-ubyte.gz"},
   {"top", "K", Predict, "print the K most likely classes (default 3)"},
   {"count", "N", Predict, "only the first N images (default: all)"},
-  {"help", "", Train | Evaluate | Predict | Info, "show this help"},
+  {"help", "", Train | Evaluate | Predict | Info | Summary, "show this help"},
 };
 // clang-format on
 
@@ -95,6 +100,8 @@ const struct {
      "evaluate a checkpoint on the validation and test data"},
     {"predict", Predict, "print the top classes of the images of an IDX file"},
     {"info", Info, "print the model's tensors and compiled settings"},
+    {"summary", Summary,
+     "print the layers, output shapes, parameters and FLOPs (like Keras)"},
 };
 
 } // namespace
@@ -118,7 +125,10 @@ void cli::printHelp(llvm::raw_ostream &out, llvm::StringRef program,
   for (const auto &c : kCommands)
     if (c.command == *command)
       name = c.name;
-  out << "USAGE: " << program << " " << name << " [options]\n\n"
+  // `dlc train MODEL` runs the program as its train command: the program
+  // name is then the whole command (see dlcRuntimeMain).
+  out << "USAGE: " << program << (program.contains(' ') ? "" : " ")
+      << (program.contains(' ') ? "" : name) << " [options]\n\n"
       << modelSummary << "\n\nOptions:\n";
   for (const OptionSpec &o : kOptions) {
     if (!(o.commands & *command))
@@ -158,13 +168,14 @@ void cli::printHelp(llvm::raw_ostream &out, llvm::StringRef program,
 std::optional<UsageError>
 cli::parseCommandLine(llvm::ArrayRef<std::string> args, ParsedArgs &parsed) {
   if (args.empty())
-    return UsageError{"missing command (train, evaluate, predict or info)"};
+    return UsageError{
+        "missing command (train, evaluate, predict, info or summary)"};
   llvm::StringRef name = args[0];
   auto command =
       llvm::find_if(kCommands, [&](const auto &c) { return name == c.name; });
   if (command == std::end(kCommands))
     return UsageError{"unknown command '" + name.str() +
-                      "' (train, evaluate, predict or info)"};
+                      "' (train, evaluate, predict, info or summary)"};
   parsed.command = command->command;
   for (size_t i = 1; i < args.size(); ++i) {
     llvm::StringRef arg = args[i];

@@ -28,6 +28,7 @@ enum Command : unsigned {
   Evaluate = 2,
   Predict = 4,
   Info = 8,
+  Summary = 16,
 };
 
 /// The options given on the command line, by name.

@@ -15,6 +15,7 @@
 #include "dlc/Runtime/Device.h"
 #include "dlc/Runtime/Profile.h"
 #include "dlc/Runtime/Runtime.h"
+#include "dlc/Runtime/Summary.h"
 #include "dlc/Runtime/Support.h"
 #include "dlc/Runtime/Trainer.h"
 
@@ -68,6 +69,7 @@ private:
   int train(const ParsedArgs &a);
   int evaluate(const ParsedArgs &a);
   int predict(const ParsedArgs &a);
+  int summary();
 
   int fail(llvm::Error error) {
     err << "error: " << llvm::toString(std::move(error)) << "\n";
@@ -162,6 +164,15 @@ int Cli::train(const ParsedArgs &a) {
   o.logEvery = integer(a, "log-every", 0, 1);
   o.resume = a.get("resume").str();
   o.reinitialize = a.has("reinitialize");
+  if (a.has("tensorboard-update-freq")) {
+    auto freq = parseUpdateFreq(a.get("tensorboard-update-freq"));
+    if (!freq) {
+      usage = UsageError{llvm::toString(freq.takeError())};
+      return ExitUsage;
+    }
+    o.tensorboard.updateFreq = *freq;
+  }
+  o.tensorboard.histogramFreq = integer(a, "histogram-freq", 0, 0);
   llvm::StringRef progress = a.get("progress", "auto");
   if (progress == "auto")
     o.progress = terminal ? ProgressReporter::Style::Bar
@@ -406,6 +417,15 @@ int Cli::predict(const ParsedArgs &a) {
   return ExitSuccess;
 }
 
+int Cli::summary() {
+  auto table = parseModelSummary(model.getSettingsJson(), model.getName(),
+                                 model.getInputShape());
+  if (!table)
+    return fail(table.takeError());
+  out << formatModelSummary(*table);
+  return ExitSuccess;
+}
+
 int Cli::run(llvm::ArrayRef<std::string> args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h" ||
       args[0] == "help") {
@@ -434,12 +454,19 @@ int Cli::run(llvm::ArrayRef<std::string> args) {
       out << model.describe();
       status = ExitSuccess;
       break;
+    case Summary:
+      status = summary();
+      break;
     }
   }
   if (usage) {
+    // A program name with a space is the command that ran this one
+    // (`dlc train MODEL`, see dlcRuntimeMain) and includes the command.
+    bool named = program.contains(' ');
     err << "error: " << usage->message << "\n"
-        << "Run '" << program << " " << (args.empty() ? "" : args[0] + " ")
-        << "--help' for usage.\n";
+        << "Run '" << program << " "
+        << (args.empty() || named ? "" : args[0] + " ") << "--help' for "
+        << "usage.\n";
     return ExitUsage;
   }
   return status;
@@ -479,6 +506,11 @@ int dlcRuntimeMain(int argc, char **argv, const dlc_model_info &model) {
   std::vector<std::string> args(argv + 1, argv + argc);
   llvm::StringRef program =
       argc > 0 ? llvm::sys::path::filename(argv[0]) : llvm::StringRef("model");
+  // `dlc train MODEL` runs a temporary executable as `EXE train ...`; its
+  // messages name the command the user typed instead.
+  if (const char *invokedAs = std::getenv("DLC_INVOKED_AS");
+      invokedAs && *invokedAs && !args.empty() && args[0] == "train")
+    program = invokedAs;
   return runMain(program, args, model, llvm::outs(), llvm::errs(),
                  stdoutIsTerminal());
 }

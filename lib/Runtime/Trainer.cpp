@@ -10,12 +10,14 @@
 #include "dlc/Runtime/Checkpoint.h"
 #include "dlc/Runtime/CheckpointMetadata.h"
 #include "dlc/Runtime/Data/Dataset.h"
-#include "dlc/Runtime/Monitor/EventFile.h"
 #include "dlc/Runtime/Monitor/Report.h"
+#include "dlc/Runtime/Monitor/TensorBoard.h"
 #include "dlc/Runtime/Random.h"
+#include "dlc/Runtime/Summary.h"
 #include "dlc/Runtime/Support.h"
 
 #include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 
@@ -166,7 +168,9 @@ private:
   std::optional<double> bestAccuracy;
   int64_t bestEpoch = 0;
   std::string lastCheckpoint;
-  EventFileWriter events;
+  TensorBoardLogger tensorboard;
+  /// The summary table for the report and TensorBoard ("" without one).
+  std::string modelSummary;
   std::string started;
 };
 } // namespace
@@ -225,6 +229,7 @@ llvm::Error TrainingRun::writeReports(llvm::StringRef status) {
     return e;
   ReportInfo info;
   info.modelName = model.getName().str();
+  info.modelSummary = modelSummary;
   info.status = status.str();
   const ModelSettings &s = model.getSettings();
   info.details = {
@@ -379,9 +384,15 @@ llvm::Error TrainingRun::setUp() {
   testBatches =
       std::make_unique<BatchAssembler>(data.test, settings.normalization);
 
-  if (!options.outDir.empty())
-    if (llvm::Error e = events.open(options.outDir))
-      return e;
+  if (!options.outDir.empty()) {
+    // The event files appear with their first point (TensorBoard.h).
+    if (auto table = parseModelSummary(model.getSettingsJson(), model.getName(),
+                                       model.getInputShape()))
+      modelSummary = formatModelSummary(*table);
+    else
+      llvm::consumeError(table.takeError());
+    tensorboard.open(options.outDir, options.tensorboard, modelSummary);
+  }
 
   // What is about to happen, in a few lines.
   out << llvm::formatv("Training '{0}' on {1}\n", model.getName(),
@@ -467,21 +478,21 @@ llvm::Error TrainingRun::finishEpoch(double trainSeconds,
   if (best)
     if (llvm::Error e = saveCheckpoint("best.safetensors"))
       return e;
-  std::vector<std::pair<std::string, float>> scalars = {
-      {"loss", float(record.train.loss)},
-      {"accuracy", float(record.train.accuracy)},
-      {"learning_rate", float(record.learningRate)},
-      {"images_per_sec", float(record.imagesPerSecond)}};
-  if (record.validation) {
-    scalars.push_back({"val_loss", float(record.validation->loss)});
-    scalars.push_back({"val_accuracy", float(record.validation->accuracy)});
-  }
-  if (record.test) {
-    scalars.push_back({"test_loss", float(record.test->loss)});
-    scalars.push_back({"test_accuracy", float(record.test->accuracy)});
-  }
-  if (llvm::Error e = events.addScalars(record.epoch, scalars))
+  if (llvm::Error e = tensorboard.logEpoch(record))
     return e;
+  if (tensorboard.wantsHistograms(record.epoch))
+    for (auto [spec, tensor] :
+         llvm::zip(model.getTensors(), executor->getTensors())) {
+      if (spec.group == TensorGroup::OptState || spec.dtype != DType::F32)
+        continue;
+      llvm::Expected<Tensor> host = tensor.download();
+      if (!host)
+        return host.takeError();
+      if (llvm::Error e = tensorboard.logHistogram(
+              record.epoch, spec.name,
+              {host->data<float>(), size_t(host->getNumElements())}))
+        return e;
+    }
   return writeReports(position.epoch == options.epochs
                           ? "finished"
                           : llvm::formatv("running: {0} of {1} epochs done",
@@ -547,6 +558,10 @@ llvm::Expected<TrainStatus> TrainingRun::runEpochs() {
                       position.lossSum / (position.samples / b),
                       double(position.correct) / position.samples,
                       seconds > 0 ? images / seconds : 0);
+      if (llvm::Error e = tensorboard.logBatch(
+              position.step, position.lossSum / (position.samples / b),
+              double(position.correct) / position.samples, lr))
+        return std::move(e);
 
       bool periodic = options.checkpointEvery > 0 &&
                       position.step % options.checkpointEvery == 0;
@@ -578,8 +593,13 @@ llvm::Expected<TrainStatus> TrainingRun::runEpochs() {
 }
 
 llvm::Expected<TrainStatus> TrainingRun::run() {
-  if (llvm::Error e = setUp())
+  // A run that fails before its first step leaves no empty --out behind.
+  bool outExisted = options.outDir.empty() || pathExists(options.outDir);
+  if (llvm::Error e = setUp()) {
+    if (!outExisted)
+      llvm::sys::fs::remove(options.outDir); // Only if still empty.
     return std::move(e);
+  }
   if (position.epoch >= options.epochs)
     out << llvm::formatv("Nothing to train: the checkpoint has finished {0} "
                          "of --epochs {1}.\n",

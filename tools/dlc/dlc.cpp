@@ -22,6 +22,7 @@
 #include "dlc/Export/OnnxExport.h"
 #include "dlc/Import/Import.h"
 #include "dlc/InitAll.h"
+#include "dlc/Runtime/Summary.h"
 #include "dlc/Target/CPU/CPUTarget.h"
 #include "dlc/Target/CUDA/CUDATarget.h"
 
@@ -33,6 +34,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
@@ -42,12 +44,14 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <unistd.h> // environ
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -64,6 +68,11 @@ static cl::SubCommand compileCommand("compile",
 static cl::SubCommand
     exportCommand("export", "Write a model with trained weights as ONNX, for "
                             "inference (NCHW; see docs/Import.md)");
+static cl::SubCommand
+    summaryCommand("summary",
+                   "Print the model's layers, output shapes, parameters, FLOPs "
+                   "and the bytes kept for the backward pass (like Keras's "
+                   "model.summary())");
 static cl::SubCommand
     trainCommand("train",
                  "Compile a model file and train it (the flags after the model "
@@ -113,12 +122,13 @@ static cl::opt<std::string>
     modelFile(cl::Positional, cl::Required,
               cl::desc("<model.yaml|model.json|model.onnx>"),
               cl::sub(compileCommand), cl::sub(trainCommand),
-              cl::sub(exportCommand), cl::cat(compileCategory));
+              cl::sub(exportCommand), cl::sub(summaryCommand),
+              cl::cat(compileCategory));
 
 static cl::list<std::string>
     programArgs(cl::ConsumeAfter,
                 cl::desc("<flags of the program's train command>"),
-                cl::sub(trainCommand));
+                cl::sub(trainCommand), cl::cat(compileCategory));
 
 static cl::opt<Stage> emitStage(
     "emit", cl::desc("The stage to produce"), cl::init(Stage::Executable),
@@ -170,7 +180,8 @@ static cl::opt<int64_t>
               cl::desc("Batch size to compile for (default: the model "
                        "file's batch_size, else 32)"),
               cl::value_desc("n"), cl::init(0), cl::sub(compileCommand),
-              cl::sub(trainCommand), cl::cat(compileCategory));
+              cl::sub(trainCommand), cl::sub(summaryCommand),
+              cl::cat(compileCategory));
 
 static cl::opt<std::string>
     targetName("target",
@@ -567,13 +578,165 @@ static std::string compile(Stage stage, std::string output, const char *argv0) {
   return output;
 }
 
+/// On a terminal, says what takes the next seconds; the line is erased when
+/// the compilation ends. Nothing when stderr is a file or a pipe (logs).
+namespace {
+class CompileMessage {
+public:
+  explicit CompileMessage(StringRef model) {
+    shown = !verbose && llvm::sys::Process::StandardErrIsDisplayed();
+    if (shown) {
+      llvm::errs() << "Compiling " << model << " ...";
+      llvm::errs().flush();
+    }
+  }
+  ~CompileMessage() {
+    if (shown)
+      llvm::errs() << "\r\x1b[K";
+  }
+
+private:
+  bool shown = false;
+};
+} // namespace
+
 static int runCompile(const char *argv0) {
+  CompileMessage message(modelFile);
   return compile(emitStage, outputFile, argv0).empty() ? 1 : 0;
+}
+
+/// `dlc summary MODEL`: import and build the steps (no code generation),
+/// then print the table the compiled program's `summary` prints.
+static int runSummary() {
+  if (batchSize.getNumOccurrences() && (batchSize < 1 || batchSize > 65536)) {
+    error("--batch-size must be in [1, 65536], got " +
+          Twine(batchSize.getValue()));
+    return 1;
+  }
+  DialectRegistry registry;
+  mlir::dlc::registerAllDLCDialects(registry);
+  MLIRContext context(registry);
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  Compilation c;
+  if (failed(importInto(c, context, sourceMgr)))
+    return 1;
+  SmallVector<int64_t> inputShape;
+  if (auto forward =
+          c.module->lookupSymbol<func::FuncOp>(mlir::dlc::kForwardFuncName);
+      forward && forward.getNumArguments() > 0)
+    if (auto type =
+            dyn_cast<RankedTensorType>(forward.getArgument(0).getType()))
+      llvm::append_range(inputShape, type.getShape());
+  if (failed(lowerToStage(c, Stage::Train)))
+    return 1;
+  std::string name =
+      c.module->getSymName() ? c.module->getSymName()->str() : "model";
+  auto summary = ::dlc::runtime::parseModelSummary(
+      mlir::dlc::getModelSettingsJson(*c.module), name, inputShape);
+  if (!summary) {
+    error(llvm::toString(summary.takeError()));
+    return 1;
+  }
+  llvm::outs() << ::dlc::runtime::formatModelSummary(*summary);
+  return 0;
+}
+
+/// The value of `--name V` or `--name=V` among the program's flags.
+static std::optional<std::string> programFlag(StringRef name) {
+  std::optional<std::string> value;
+  for (size_t i = 0; i < programArgs.size(); ++i) {
+    StringRef arg = programArgs[i];
+    if (!arg.consume_front("--") || !arg.consume_front(name))
+      continue;
+    if (arg.consume_front("="))
+      value = arg.str();
+    else if (arg.empty() && i + 1 < programArgs.size())
+      value = programArgs[++i];
+  }
+  return value;
+}
+
+/// What `dlc train` can check of the program's --data and --out before
+/// spending seconds on compiling; the program checks everything again.
+static bool checkTrainFlags() {
+  if (std::optional<std::string> out = programFlag("out")) {
+    if (llvm::sys::fs::exists(*out) && !llvm::sys::fs::is_directory(*out)) {
+      error("--out '" + *out + "' is a file, not a directory");
+      return false;
+    }
+    // The closest existing directory must be writable for --out to be made.
+    SmallString<256> dir(*out);
+    while (!dir.empty() && !llvm::sys::fs::exists(dir))
+      llvm::sys::path::remove_filename(dir);
+    if (dir.empty())
+      dir = ".";
+    if (llvm::sys::fs::access(dir, llvm::sys::fs::AccessMode::Write)) {
+      error("cannot create --out '" + *out + "': '" + dir +
+            "' is not writable");
+      return false;
+    }
+  }
+  std::optional<std::string> data = programFlag("data");
+  if (!data)
+    return true;
+  auto [kind, rest] = StringRef(*data).split(':');
+  if (kind == "synthetic")
+    return true;
+  if ((kind == "fashion-mnist" || kind == "mnist" || kind == "cifar10" ||
+       kind == "cifar-10" || kind == "idx") &&
+      !rest.empty()) {
+    if (!llvm::sys::fs::is_directory(rest)) {
+      error("--data " + *data + ": no directory '" + rest + "'");
+      return false;
+    }
+    return true;
+  }
+  if (kind == "fashion-mnist" || kind == "mnist" || kind == "cifar10" ||
+      kind == "cifar-10") {
+    // The program's search path (lib/Runtime/Data/Dataset.cpp).
+    std::string name = kind == "cifar-10" ? "cifar10" : kind.str();
+    SmallVector<std::string> dirs;
+    if (const char *env = std::getenv("DLC_DATASETS")) {
+      SmallVector<StringRef> roots;
+      StringRef(env).split(roots, ':', -1, false);
+      for (StringRef root : roots)
+        dirs.push_back((root + "/" + name).str());
+    }
+    dirs.push_back("/usr/share/datasets/" + name);
+    if (llvm::none_of(dirs, [](const std::string &d) {
+          return llvm::sys::fs::is_directory(d);
+        })) {
+      error("dataset '" + name + "' not found (looked in " +
+            llvm::join(dirs, ", ") +
+            (name == "fashion-mnist"
+                 ? "). Install it with 'apt install dataset-fashion-mnist', "
+                   "or pass its directory with --data DIR."
+                 : "). Pass its directory with --data DIR or set "
+                   "DLC_DATASETS."));
+      return false;
+    }
+    return true;
+  }
+  if (!llvm::sys::fs::is_directory(*data)) {
+    error(llvm::sys::fs::exists(*data)
+              ? "--data '" + *data +
+                    "' is a file; pass the directory that holds the "
+                    "dataset's files"
+              : "no dataset or directory '" + *data +
+                    "' (datasets: fashion-mnist, mnist, cifar10, "
+                    "synthetic[:...], or a directory with IDX or CIFAR-10 "
+                    "files)");
+    return false;
+  }
+  return true;
 }
 
 /// `dlc train MODEL flags...`: build the program in a temporary directory
 /// and run its `train` command with the flags.
 static int runTrain(const char *argv0) {
+  if (!checkTrainFlags())
+    return 1;
   SmallString<128> directory;
   if (std::error_code ec =
           llvm::sys::fs::createUniqueDirectory("dlc-train", directory)) {
@@ -582,7 +745,11 @@ static int runTrain(const char *argv0) {
   }
   SmallString<128> program(directory);
   llvm::sys::path::append(program, "model_train");
-  std::string built = compile(Stage::Executable, program.str().str(), argv0);
+  std::string built;
+  {
+    CompileMessage message(modelFile);
+    built = compile(Stage::Executable, program.str().str(), argv0);
+  }
   int rc = 1;
   if (!built.empty()) {
     SmallVector<std::string> args = {built, "train"};
@@ -594,9 +761,17 @@ static int runTrain(const char *argv0) {
       args.push_back("--profile");
     args.append(programArgs.begin(), programArgs.end());
     SmallVector<StringRef> argRefs(args.begin(), args.end());
+    // The program's messages ("Run '... --help'") name the command the
+    // user typed, not the temporary executable.
+    std::string invokedAs = "DLC_INVOKED_AS=dlc train " + modelFile;
+    SmallVector<StringRef> env;
+    for (char **e = environ; *e; ++e)
+      if (!StringRef(*e).starts_with("DLC_INVOKED_AS="))
+        env.push_back(*e);
+    env.push_back(invokedAs);
     std::string errorMessage;
-    rc = llvm::sys::ExecuteAndWait(built, argRefs, std::nullopt, {}, 0, 0,
-                                   &errorMessage);
+    rc =
+        llvm::sys::ExecuteAndWait(built, argRefs, env, {}, 0, 0, &errorMessage);
     if (rc < 0)
       error("cannot run the compiled program: " + errorMessage);
   }
@@ -666,11 +841,26 @@ static void shareMLIROptionsWithSubcommands() {
   }
 }
 
+#ifndef DLC_VERSION
+#define DLC_VERSION "unknown"
+#endif
+
+static void printVersion(llvm::raw_ostream &os) {
+  os << "dlc " << DLC_VERSION << "\n  built with LLVM/MLIR "
+     << LLVM_VERSION_STRING << "\n";
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   shareMLIROptionsWithSubcommands();
+  // --help lists dlc's own options; LLVM's and MLIR's (hundreds of backend
+  // flags) stay usable but unlisted.
+  cl::SetVersionPrinter(printVersion);
+  for (cl::SubCommand *sub : {&cl::SubCommand::getTopLevel(), &compileCommand,
+                              &trainCommand, &summaryCommand})
+    cl::HideUnrelatedOptions({&compileCategory, &fusionCategory}, *sub);
   cl::ParseCommandLineOptions(
       argc, argv,
       "dlc: a deep-learning compiler for training convolutional networks\n\n"
@@ -680,9 +870,13 @@ int main(int argc, char **argv) {
       "                                           gpu, ptx with --target cuda\n"
       "  dlc train MODEL [--data D --epochs N ...] compile and train\n"
       "  dlc export MODEL --checkpoint C -o M.onnx the inference graph as "
-      "ONNX\n");
+      "ONNX\n"
+      "  dlc summary MODEL                        layers, shapes, "
+      "parameters\n");
   if (compileCommand)
     return runCompile(argv[0]);
+  if (summaryCommand)
+    return runSummary();
   if (trainCommand)
     return runTrain(argv[0]);
   if (exportCommand)

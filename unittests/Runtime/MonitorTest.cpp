@@ -249,7 +249,7 @@ TEST(MetricsTest, SummaryTable) {
 }
 
 TEST(ReportTest, SelfContainedHtmlWithCurves) {
-  ReportInfo info{"cnn <bn>", "finished", {{"seed", "0"}}};
+  ReportInfo info{"cnn <bn>", "finished", {{"seed", "0"}}, ""};
   std::string html = renderHtmlReport(info, sampleHistory());
   EXPECT_THAT(html, HasSubstr("<!DOCTYPE html>"));
   EXPECT_THAT(html, HasSubstr("cnn &lt;bn&gt;"));

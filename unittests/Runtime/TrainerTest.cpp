@@ -13,6 +13,7 @@
 #include "dlc/Runtime/Checkpoint.h"
 #include "dlc/Runtime/Data/Synthetic.h"
 #include "dlc/Runtime/Runtime.h"
+#include "dlc/Runtime/Support.h"
 #include "dlc/Runtime/Trainer.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -100,12 +101,16 @@ TEST_F(TrainerTest, LearnsAndWritesEveryOutput) {
   EXPECT_THAT(files,
               ::testing::IsSupersetOf({"best.safetensors", "last.safetensors",
                                        "metrics.csv", "report.html"}));
-  EXPECT_EQ(llvm::count_if(files,
-                           [](const std::string &f) {
-                             return llvm::StringRef(f).starts_with(
-                                 "events.out.tfevents.");
-                           }),
-            1);
+  // TensorBoard runs as Keras writes them: one event file per split.
+  EXPECT_THAT(files, ::testing::IsSupersetOf({"train", "validation", "test"}));
+  for (const char *run : {"train", "validation", "test"})
+    EXPECT_EQ(llvm::count_if(listDirectory(dir.file(run)),
+                             [](const std::string &f) {
+                               return llvm::StringRef(f).starts_with(
+                                   "events.out.tfevents.");
+                             }),
+              1)
+        << run;
   // No temporary files are left behind.
   for (const std::string &f : files)
     EXPECT_THAT(f, ::testing::Not(HasSubstr(".tmp")));
@@ -387,6 +392,68 @@ TEST_F(TrainerTest, EvaluationOfAPartialBatchIsExact) {
   }
   EXPECT_NEAR(m.loss, loss / 35, 1e-5);
   EXPECT_DOUBLE_EQ(m.accuracy, correct / 35);
+}
+
+} // namespace
+
+namespace {
+
+TEST_F(TrainerTest, FailedSetUpLeavesNoOutputDirectory) {
+  std::string out = dir.file("never");
+  Result r = runCli(fakeModel(), {"train", "--data", "/no/such/data", "--out",
+                                  out, "--epochs", "1"});
+  EXPECT_EQ(r.status, ExitError);
+  EXPECT_THAT(r.err, HasSubstr("/no/such/data"));
+  EXPECT_FALSE(pathExists(out)) << "an empty --out was left behind";
+}
+
+TEST_F(TrainerTest, NothingToTrainWritesNoEventFile) {
+  ASSERT_EQ(train(dir.path(), {"--epochs", "1"}).status, ExitSuccess);
+  TempDir again;
+  Result r = runCli(fakeModel(),
+                    {"train", "--data", kData, "--epochs", "1", "--resume",
+                     dir.file("last.safetensors"), "--out", again.path()});
+  ASSERT_EQ(r.status, ExitSuccess) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Nothing to train"));
+  // No header-only event file (nor a run directory) for a run without points.
+  for (const std::string &f : listDirectory(again.path()))
+    EXPECT_THAT(f, ::testing::Not(::testing::AnyOf(HasSubstr("tfevents"),
+                                                   ::testing::Eq("train"))));
+}
+
+TEST_F(TrainerTest, BatchPointsAndHistogramsWhenAsked) {
+  ASSERT_EQ(train(dir.path(), {"--epochs", "2", "--tensorboard-update-freq",
+                               "4", "--histogram-freq", "2"})
+                .status,
+            ExitSuccess);
+  std::vector<std::string> files = listDirectory(dir.file("train"));
+  ASSERT_EQ(files.size(), 1u);
+  std::vector<uint8_t> bytes =
+      readFile(dir.file("train") + "/" + files.front());
+  std::string text(bytes.begin(), bytes.end());
+  EXPECT_THAT(text, HasSubstr("batch_loss"));
+  EXPECT_THAT(text, HasSubstr("epoch_learning_rate"));
+  // The fake model's weight, as a histogram (tag = the tensor's name).
+  EXPECT_THAT(text, HasSubstr(fakeModel().functions[0].args[0].name));
+
+  Result bad = train(dir.file("x"), {"--tensorboard-update-freq", "often"});
+  EXPECT_EQ(bad.status, ExitUsage);
+  EXPECT_THAT(bad.err, HasSubstr("epoch, batch or a number"));
+}
+
+TEST_F(TrainerTest, ErrorsNameTheCommandThatRanTheProgram) {
+  Result r = runCli(fakeModel(), {"train", "--dat", kData});
+  EXPECT_THAT(r.err, HasSubstr("Run 'fake train --help'"));
+  Result named;
+  llvm::raw_string_ostream out(named.out), err(named.err);
+  runMain("dlc train model.yaml", {"train", "--dat", kData}, fakeModel(), out,
+          err, false);
+  EXPECT_THAT(named.err, HasSubstr("Run 'dlc train model.yaml --help'"));
+  Result help;
+  llvm::raw_string_ostream helpOut(help.out), helpErr(help.err);
+  runMain("dlc train model.yaml", {"train", "--help"}, fakeModel(), helpOut,
+          helpErr, false);
+  EXPECT_THAT(help.out, HasSubstr("USAGE: dlc train model.yaml [options]"));
 }
 
 } // namespace

@@ -41,6 +41,10 @@ inline constexpr llvm::StringLiteral kBatchSize = "dlc.batch_size";
 inline constexpr llvm::StringLiteral kEpochs = "dlc.epochs";
 inline constexpr llvm::StringLiteral kInputNormalization =
     "dlc.input_normalization";
+/// The layers as the model file lists them, for `summary`: an array of
+/// {name, class, inputs, output_shape} (see docs/Import.md); the layer
+/// costs (dlc-summarize-layers) are added to each entry later.
+inline constexpr llvm::StringLiteral kLayers = "dlc.layers";
 } // namespace attrs
 
 /// The name of the function the importer creates.

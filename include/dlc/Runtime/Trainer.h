@@ -22,6 +22,7 @@
 #include "dlc/Runtime/LRSchedule.h"
 #include "dlc/Runtime/Monitor/Metrics.h"
 #include "dlc/Runtime/Monitor/Progress.h"
+#include "dlc/Runtime/Monitor/TensorBoard.h"
 
 #include <optional>
 
@@ -53,6 +54,8 @@ struct TrainOptions {
   bool dropRemainder = false;
   ProgressReporter::Style progress = ProgressReporter::Style::Lines;
   int64_t logEvery = 0;
+  /// Batch-level points and histograms in the TensorBoard logs.
+  TensorBoardOptions tensorboard;
 };
 
 /// How a run ended (errors are reported as llvm::Error instead).

@@ -10,6 +10,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -72,6 +73,12 @@ public:
     key(field, 0);
     varint(static_cast<uint64_t>(v));
   }
+  void packedDoubles(int field, llvm::ArrayRef<double> v) {
+    key(field, 2);
+    varint(v.size() * 8);
+    for (double d : v)
+      fixed(&d, 8);
+  }
   void bytesField(int field, llvm::StringRef v) {
     key(field, 2);
     varint(v.size());
@@ -102,6 +109,78 @@ std::string dlc::runtime::encodeScalarEvent(
   return event.out;
 }
 
+Histogram Histogram::of(llvm::ArrayRef<float> values, int numBuckets) {
+  Histogram h;
+  if (values.empty())
+    return h;
+  h.min = h.max = values.front();
+  for (float v : values) {
+    h.min = std::min<double>(h.min, v);
+    h.max = std::max<double>(h.max, v);
+    h.sum += v;
+    h.sumSquares += double(v) * v;
+  }
+  h.num = double(values.size());
+  // One bucket when every value is the same (e.g. zero-initialized biases).
+  int n = h.max > h.min ? numBuckets : 1;
+  double width = (h.max - h.min) / n;
+  h.buckets.assign(n, 0);
+  for (int i = 0; i < n; ++i)
+    h.bucketLimits.push_back(i + 1 == n ? h.max : h.min + width * (i + 1));
+  for (float v : values) {
+    int i = width > 0 ? int((v - h.min) / width) : 0;
+    h.buckets[std::clamp(i, 0, n - 1)] += 1;
+  }
+  return h;
+}
+
+/// An Event holding one summary value (already encoded).
+static std::string eventWithValue(double wallTime, int64_t step,
+                                  llvm::StringRef value) {
+  ProtoWriter summary;
+  summary.bytesField(1, value);
+  ProtoWriter event;
+  event.doubleField(1, wallTime);
+  event.int64Field(2, step);
+  event.bytesField(5, summary.out);
+  return event.out;
+}
+
+std::string dlc::runtime::encodeHistogramEvent(double wallTime, int64_t step,
+                                               llvm::StringRef tag,
+                                               const Histogram &h) {
+  ProtoWriter histo;
+  histo.doubleField(1, h.min);
+  histo.doubleField(2, h.max);
+  histo.doubleField(3, h.num);
+  histo.doubleField(4, h.sum);
+  histo.doubleField(5, h.sumSquares);
+  histo.packedDoubles(6, h.bucketLimits);
+  histo.packedDoubles(7, h.buckets);
+  ProtoWriter value;
+  value.bytesField(1, tag);
+  value.bytesField(5, histo.out);
+  return eventWithValue(wallTime, step, value.out);
+}
+
+std::string dlc::runtime::encodeTextEvent(double wallTime, int64_t step,
+                                          llvm::StringRef tag,
+                                          llvm::StringRef text) {
+  ProtoWriter pluginData;
+  pluginData.bytesField(1, "text");
+  ProtoWriter metadata;
+  metadata.bytesField(1, pluginData.out);
+  ProtoWriter tensor;
+  tensor.int64Field(1, 7);    // DT_STRING
+  tensor.bytesField(2, "");   // A scalar: a shape without dimensions.
+  tensor.bytesField(8, text); // string_val
+  ProtoWriter value;
+  value.bytesField(1, tag);
+  value.bytesField(8, tensor.out);
+  value.bytesField(9, metadata.out);
+  return eventWithValue(wallTime, step, value.out);
+}
+
 std::string dlc::runtime::frameRecord(llvm::StringRef data) {
   auto bytes = [](const void *p, size_t n) {
     return llvm::ArrayRef<uint8_t>(static_cast<const uint8_t *>(p), n);
@@ -117,10 +196,12 @@ std::string dlc::runtime::frameRecord(llvm::StringRef data) {
   return record;
 }
 
-static double wallTime() {
+double dlc::runtime::eventWallTime() {
   using namespace std::chrono;
   return duration<double>(system_clock::now().time_since_epoch()).count();
 }
+
+static double wallTime() { return eventWallTime(); }
 
 EventFileWriter::~EventFileWriter() {
   if (file)
@@ -153,6 +234,10 @@ llvm::Error EventFileWriter::open(llvm::StringRef dir) {
 llvm::Error EventFileWriter::addScalars(
     int64_t step, llvm::ArrayRef<std::pair<std::string, float>> scalars) {
   return write(frameRecord(encodeScalarEvent(wallTime(), step, scalars)));
+}
+
+llvm::Error EventFileWriter::addEvent(llvm::StringRef event) {
+  return write(frameRecord(event));
 }
 
 llvm::Error EventFileWriter::write(llvm::StringRef record) {

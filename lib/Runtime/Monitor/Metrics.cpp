@@ -48,34 +48,40 @@ static std::string percent(double fraction) {
 
 void dlc::runtime::printEpochTable(llvm::raw_ostream &os,
                                    llvm::ArrayRef<EpochRecord> history) {
+  // Single spaces between columns: with validation and test columns a row
+  // is 79 characters, so the table fits an 80-column terminal.
   bool val = llvm::any_of(history, [](auto &r) { return r.validation; });
   bool test = llvm::any_of(history, [](auto &r) { return r.test; });
-  os << llvm::formatv("{0,5}  {1,8} {2,8}", "epoch", "loss", "acc");
+  os << llvm::formatv("{0,5} {1,7} {2,7}", "epoch", "loss", "acc");
   if (val)
-    os << llvm::formatv("  {0,8} {1,8}", "val_loss", "val_acc");
+    os << llvm::formatv(" {0,8} {1,7}", "val_loss", "val_acc");
   if (test)
-    os << llvm::formatv("  {0,9} {1,8}", "test_loss", "test_acc");
-  os << llvm::formatv("  {0,9} {1,8} {2,7}\n", "lr", "img/s", "time");
+    os << llvm::formatv(" {0,9} {1,8}", "test_loss", "test_acc");
+  os << llvm::formatv(" {0,8} {1,5} {2,6}\n", "lr", "img/s", "time");
   for (const EpochRecord &r : history) {
-    os << llvm::formatv("{0,5}  {1,8:F4} {2,8}", r.epoch, r.train.loss,
+    os << llvm::formatv("{0,5} {1,7:F4} {2,7}", r.epoch, r.train.loss,
                         percent(r.train.accuracy));
     if (val) {
       if (r.validation)
-        os << llvm::formatv("  {0,8:F4} {1,8}", r.validation->loss,
+        os << llvm::formatv(" {0,8:F4} {1,7}", r.validation->loss,
                             percent(r.validation->accuracy));
       else
-        os << llvm::formatv("  {0,8} {1,8}", "-", "-");
+        os << llvm::formatv(" {0,8} {1,7}", "-", "-");
     }
     if (test) {
       if (r.test)
-        os << llvm::formatv("  {0,9:F4} {1,8}", r.test->loss,
+        os << llvm::formatv(" {0,9:F4} {1,8}", r.test->loss,
                             percent(r.test->accuracy));
       else
-        os << llvm::formatv("  {0,9} {1,8}", "-", "-");
+        os << llvm::formatv(" {0,9} {1,8}", "-", "-");
     }
-    os << llvm::formatv("  {0,9} {1,8:F0} {2,6:F1}s\n",
+    // Whole seconds from 1000 s on, to keep the column's width.
+    std::string seconds = r.seconds < 999.95
+                              ? llvm::formatv("{0:F1}s", r.seconds).str()
+                              : llvm::formatv("{0:F0}s", r.seconds).str();
+    os << llvm::formatv(" {0,8} {1,5:F0} {2,6}\n",
                         formatNumber(r.learningRate, 3), r.imagesPerSecond,
-                        r.seconds);
+                        seconds);
   }
 }
 

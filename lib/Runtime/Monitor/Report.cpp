@@ -208,6 +208,12 @@ dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em} dt{color:#6
   html += "</dl>\n<div class=\"charts\">\n";
   html += renderChart("Loss", metricSeries(false), false);
   html += renderChart("Accuracy", metricSeries(true), true);
+  html += renderChart(
+      "Learning rate (last step of each epoch)",
+      {{"learning rate", "#9467bd", false, collect([](const EpochRecord &r) {
+          return std::optional<double>(r.learningRate);
+        })}},
+      false);
   html += "</div>\n";
 
   if (history.empty()) {
@@ -236,6 +242,9 @@ dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em} dt{color:#6
                   .str();
     html += "</table>\n";
   }
+  if (!info.modelSummary.empty())
+    html += "<h2>Model</h2>\n<pre class=\"summary\">" +
+            escape(info.modelSummary) + "</pre>\n";
   html += "<p style=\"color:#888\">Written by the dlc runtime. Also in this "
           "directory: metrics.csv, TensorBoard event files "
           "(<code>tensorboard --logdir .</code>), last.safetensors and "

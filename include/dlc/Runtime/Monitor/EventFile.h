@@ -11,7 +11,12 @@
 // Event (tensorflow/core/util/event.proto): wall_time = 1 (double),
 // step = 2 (int64), file_version = 3 (string, first record only:
 // "brain.Event:2"), summary = 5 (Summary). Summary.value = 1 (repeated
-// Value); Value.tag = 1 (string), Value.simple_value = 2 (float).
+// Value); Value.tag = 1 (string), Value.simple_value = 2 (float),
+// Value.histo = 5 (HistogramProto: min = 1, max = 2, num = 3, sum = 4,
+// sum_squares = 5 (doubles), bucket_limit = 6, bucket = 7 (packed
+// doubles)), Value.tensor = 8 (TensorProto: dtype = 1, tensor_shape = 2,
+// string_val = 8) with Value.metadata = 9 (SummaryMetadata: plugin_data =
+// 1 (PluginData: plugin_name = 1, content = 2)) for text summaries.
 //
 //===----------------------------------------------------------------------===//
 
@@ -43,6 +48,28 @@ encodeScalarEvent(double wallTime, int64_t step,
                   llvm::ArrayRef<std::pair<std::string, float>> scalars,
                   llvm::StringRef fileVersion = "");
 
+/// A histogram of `values` in equal-width buckets between their minimum
+/// and maximum, as TensorBoard's histogram and distribution dashboards
+/// read it (HistogramProto).
+struct Histogram {
+  double min = 0, max = 0, num = 0, sum = 0, sumSquares = 0;
+  std::vector<double> bucketLimits, buckets;
+  static Histogram of(llvm::ArrayRef<float> values, int numBuckets = 30);
+};
+
+/// Encodes an Event with one histogram summary.
+std::string encodeHistogramEvent(double wallTime, int64_t step,
+                                 llvm::StringRef tag,
+                                 const Histogram &histogram);
+
+/// Encodes an Event with one text summary (TensorBoard's text plugin:
+/// Markdown in a string tensor).
+std::string encodeTextEvent(double wallTime, int64_t step, llvm::StringRef tag,
+                            llvm::StringRef text);
+
+/// Seconds since the epoch, as events record it.
+double eventWallTime();
+
 /// Frames `data` as one TFRecord.
 std::string frameRecord(llvm::StringRef data);
 
@@ -60,6 +87,8 @@ public:
   /// Writes one Event with these scalars at `step`, and flushes.
   llvm::Error addScalars(int64_t step,
                          llvm::ArrayRef<std::pair<std::string, float>> scalars);
+  /// Writes one encoded Event (encode*Event), and flushes.
+  llvm::Error addEvent(llvm::StringRef event);
   const std::string &getPath() const { return path; }
 
 private:

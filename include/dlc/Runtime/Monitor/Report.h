@@ -22,6 +22,8 @@ struct ReportInfo {
   std::string status;
   /// (label, value) rows shown under the title: data, seed, schedule...
   std::vector<std::pair<std::string, std::string>> details;
+  /// The model summary table (Summary.h); "" when the model has none.
+  std::string modelSummary;
 };
 
 /// Renders the whole page.

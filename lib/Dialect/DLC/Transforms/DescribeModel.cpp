@@ -70,9 +70,11 @@ llvm::json::Value toJson(Attribute attr) {
   return text;
 }
 
+} // namespace
+
 /// The module's `dlc.<key>` attributes as a JSON object keyed by `<key>`,
 /// plus the initializer parameters of every named tensor.
-std::string settingsJson(ModuleOp module) {
+std::string mlir::dlc::getModelSettingsJson(ModuleOp module) {
   llvm::json::Object settings;
   for (NamedAttribute attr : module->getAttrs()) {
     StringRef key = attr.getName().getValue();
@@ -107,6 +109,8 @@ std::string settingsJson(ModuleOp module) {
     settings["initial_values"] = std::move(initialValues);
   return llvm::formatv("{0}", llvm::json::Value(std::move(settings))).str();
 }
+
+namespace {
 
 /// Whether the runtime can hold a value of `type`.
 bool isABIType(Type type) {
@@ -211,7 +215,8 @@ struct DescribeModelPass
         attr::kModel,
         b.getDictionaryAttr(
             {b.getNamedAttr("name", b.getStringAttr(modelName)),
-             b.getNamedAttr("settings", b.getStringAttr(settingsJson(module))),
+             b.getNamedAttr("settings",
+                            b.getStringAttr(getModelSettingsJson(module))),
              b.getNamedAttr("functions", b.getArrayAttr(functions))}));
   }
 };

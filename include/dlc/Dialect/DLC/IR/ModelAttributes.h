@@ -37,6 +37,9 @@ constexpr llvm::StringLiteral kResult = "dlc.result";
 /// The model table of the runtime (dlc-describe-model); see
 /// include/dlc/Runtime/ModelABI.h for what it becomes.
 constexpr llvm::StringLiteral kModel = "dlc.model";
+/// The layers for `summary` (the importer; dlc-summarize-layers adds their
+/// costs).
+constexpr llvm::StringLiteral kLayers = "dlc.layers";
 
 } // namespace mlir::dlc::attr
 

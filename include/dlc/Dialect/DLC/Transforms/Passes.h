@@ -33,6 +33,10 @@ struct StepFusionOptions {
 void buildOptimizeStepsPipeline(OpPassManager &pm,
                                 const StepFusionOptions &options = {});
 
+/// The module's `dlc.*` settings as the JSON object dlc-describe-model
+/// records for the runtime (`settings_json` of the model table).
+std::string getModelSettingsJson(ModuleOp module);
+
 /// Registers buildOptimizeStepsPipeline as -dlc-optimize-steps.
 void registerOptimizeStepsPipeline();
 

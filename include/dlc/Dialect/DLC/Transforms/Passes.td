@@ -81,6 +81,32 @@ def DLCBuildTrainStep : Pass<"dlc-build-train-step", "::mlir::ModuleOp"> {
   ];
 }
 
+def DLCSummarizeLayers : Pass<"dlc-summarize-layers", "::mlir::ModuleOp"> {
+  let summary = "Add parameters, FLOPs and bytes kept for backward to each "
+                "entry of the `dlc.layers` module attribute";
+  let description = [{
+    The importer records the model's layers as the module attribute
+    `dlc.layers` (name, Keras class, inputs, output shape). This pass adds
+    what `summary` shows next to them, counted on the IR:
+
+    * from `@forward` (when present): `params` and `trainable_params`, the
+      elements of the arguments named `<layer>/...` (a `dlc.trainable =
+      false` argument, such as batch-norm statistics, is not trainable),
+      and `flops`, the forward floating-point operations of one sample in
+      the ops located at the layer (`NameLoc` with the layer's name): 2 per
+      multiply-add of conv2d and dense, the window of a pooling per output,
+      2 per element of batch norm, 1 per element of elementwise ops;
+    * from `@train_step` (when present): `kept_bytes`, the bytes of the
+      layer's forward values that the step keeps for its backward part
+      (values defined before the loss and used after it), per batch.
+
+    Layers without ops or values keep zero counts. Without `dlc.layers` the
+    pass does nothing. The compiler library runs it before and after
+    building the steps; `dlc-describe-model` carries the attribute into the
+    runtime's settings (`layers`), where `EXE summary` reads it.
+  }];
+}
+
 def DLCDescribeModel : Pass<"dlc-describe-model", "::mlir::ModuleOp"> {
   let summary = "Record the runtime's model table as the `dlc.model` module "
                 "attribute";
