@@ -15,6 +15,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <map>
 
@@ -283,9 +284,73 @@ TEST(ProgressTest, BarRedrawsInPlaceAndLinesDoNot) {
   EXPECT_THAT(s, ::testing::Not(HasSubstr("\r")));
   // Batches 2 and 4; the last batch is left to the epoch's summary line.
   EXPECT_EQ(std::count(s.begin(), s.end(), '\n'), 2);
-  EXPECT_THAT(s, HasSubstr("batch 4/5"));
+  EXPECT_THAT(s, HasSubstr("epoch 1/2  4/5  loss 0.5000"));
   EXPECT_EQ(ProgressReporter::formatDuration(3725), "1:02:05");
   EXPECT_EQ(ProgressReporter::formatDuration(65), "1:05");
+}
+
+/// Every line of \p text has at most \p width columns.
+static void expectLinesFit(llvm::StringRef text, size_t width) {
+  llvm::SmallVector<llvm::StringRef> lines;
+  text.split(lines, '\n');
+  for (llvm::StringRef line : lines) {
+    // A bar redraw erases the line first: count what follows the erase.
+    size_t erase = line.rfind("\x1b[2K");
+    if (erase != llvm::StringRef::npos)
+      line = line.drop_front(erase + 4);
+    EXPECT_LE(line.size(), width) << "'" << line.str() << "'";
+  }
+}
+
+TEST(MetricsTest, EpochLogAndTableFit80Columns) {
+  // The widest values a long run prints: three-digit epochs, validation
+  // and test metrics, six-digit speeds, losses above 10, slow epochs.
+  std::vector<EpochRecord> history = sampleHistory();
+  for (EpochRecord &r : history) {
+    r.epoch = 100;
+    r.train = {12.3456, 0.9999};
+    r.test = Metric{12.3456, 1.0};
+    r.validation = Metric{12.3456, 1.0};
+    r.learningRate = 0.000123456;
+    r.imagesPerSecond = 123456.7;
+    r.seconds = 1234.5;
+  }
+  std::string line = formatEpochLine(history[0], 100);
+  expectLinesFit(line, 79);
+  // Nothing is lost by the line break.
+  EXPECT_THAT(line, HasSubstr("test_acc 100.00%"));
+  EXPECT_THAT(line, HasSubstr("123457 img/s"));
+  EXPECT_THAT(line, HasSubstr("\n   "));
+  // A short record stays on one line.
+  EXPECT_EQ(llvm::count(formatEpochLine(sampleHistory()[1], 5), '\n'), 0);
+
+  std::string table;
+  llvm::raw_string_ostream os(table);
+  printEpochTable(os, history);
+  expectLinesFit(table, 79);
+  EXPECT_THAT(table, HasSubstr("123k"));
+}
+
+TEST(ProgressTest, LinesAndBarFitTheWidth) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  ProgressReporter lines(os, ProgressReporter::Style::Lines, 1);
+  lines.beginEpoch(100, 100, 60000, 0);
+  lines.update(59998, 5999999, 12.3456, 0.9999, 123456.7);
+  expectLinesFit(s, 79);
+  EXPECT_THAT(s, HasSubstr("epoch 100/100  59999/60000  loss 12.3456"));
+  // The bar follows $COLUMNS (the terminal's width where it is unset).
+  for (const char *columns : {"80", "60"}) {
+    s.clear();
+    ::setenv("COLUMNS", columns, 1);
+    EXPECT_EQ(terminalWidth(), std::atoi(columns));
+    ProgressReporter bar(os, ProgressReporter::Style::Bar, 0);
+    bar.beginEpoch(10, 10, 1875, 0);
+    bar.update(1873, 18749, 0.1234, 0.95, 12345);
+    expectLinesFit(s, std::atoi(columns) - 1);
+    EXPECT_THAT(s, HasSubstr("1874/1875"));
+  }
+  ::unsetenv("COLUMNS");
 }
 
 } // namespace

@@ -9,6 +9,7 @@
 #include "dlc/Runtime/Support.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 
@@ -79,29 +80,49 @@ void dlc::runtime::printEpochTable(llvm::raw_ostream &os,
     std::string seconds = r.seconds < 999.95
                               ? llvm::formatv("{0:F1}s", r.seconds).str()
                               : llvm::formatv("{0:F0}s", r.seconds).str();
-    os << llvm::formatv(" {0,8} {1,5:F0} {2,6}\n",
-                        formatNumber(r.learningRate, 3), r.imagesPerSecond,
-                        seconds);
+    // Thousands from 100000 img/s on, for the same reason.
+    std::string speed =
+        r.imagesPerSecond < 99999.5
+            ? llvm::formatv("{0:F0}", r.imagesPerSecond).str()
+            : llvm::formatv("{0:F0}k", r.imagesPerSecond / 1000).str();
+    os << llvm::formatv(" {0,8} {1,5} {2,6}\n", formatNumber(r.learningRate, 3),
+                        speed, seconds);
   }
 }
 
 std::string dlc::runtime::formatEpochLine(const EpochRecord &r,
                                           int64_t epochs) {
-  std::string s =
-      llvm::formatv("epoch {0}/{1}  loss {2:F4}  acc {3}", r.epoch, epochs,
-                    r.train.loss, percent(r.train.accuracy));
-  if (r.validation)
-    s += llvm::formatv("  val_loss {0:F4}  val_acc {1}", r.validation->loss,
-                       percent(r.validation->accuracy))
-             .str();
-  if (r.test)
-    s += llvm::formatv("  test_loss {0:F4}  test_acc {1}", r.test->loss,
-                       percent(r.test->accuracy))
-             .str();
-  s += llvm::formatv("  lr {0}  {1:F0} img/s  {2:F1}s",
-                     formatNumber(r.learningRate, 3), r.imagesPerSecond,
-                     r.seconds)
-           .str();
+  // Fields joined by two spaces; a field that would pass column 79 starts
+  // an indented continuation line, so that a log with validation and test
+  // metrics does not wrap on an 80-column terminal.
+  llvm::SmallVector<std::string> fields;
+  fields.push_back(llvm::formatv("epoch {0}/{1}", r.epoch, epochs));
+  fields.push_back(llvm::formatv("loss {0:F4}", r.train.loss));
+  fields.push_back("acc " + percent(r.train.accuracy));
+  if (r.validation) {
+    fields.push_back(llvm::formatv("val_loss {0:F4}", r.validation->loss));
+    fields.push_back("val_acc " + percent(r.validation->accuracy));
+  }
+  if (r.test) {
+    fields.push_back(llvm::formatv("test_loss {0:F4}", r.test->loss));
+    fields.push_back("test_acc " + percent(r.test->accuracy));
+  }
+  fields.push_back("lr " + formatNumber(r.learningRate, 3));
+  fields.push_back(llvm::formatv("{0:F0} img/s", r.imagesPerSecond));
+  fields.push_back(llvm::formatv("{0:F1}s", r.seconds));
+  constexpr size_t kWidth = 79;
+  std::string s = fields.front();
+  size_t lineStart = 0;
+  for (const std::string &field : llvm::drop_begin(fields)) {
+    if (s.size() - lineStart + 2 + field.size() > kWidth) {
+      s += "\n";
+      lineStart = s.size();
+      s += "   ";
+    } else {
+      s += "  ";
+    }
+    s += field;
+  }
   return s;
 }
 

@@ -7,10 +7,12 @@
 
 #include "dlc/Runtime/Monitor/Progress.h"
 
+#include "llvm/ADT/StringRef.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -19,7 +21,14 @@ using namespace dlc::runtime;
 bool dlc::runtime::stdoutIsTerminal() { return ::isatty(STDOUT_FILENO); }
 
 int dlc::runtime::terminalWidth() {
-  struct winsize ws {};
+  // COLUMNS first, as shells and Python's shutil do: it lets a user (or a
+  // test on a pseudo-terminal of unknown size) set the width.
+  if (const char *columns = std::getenv("COLUMNS")) {
+    int value = 0;
+    if (!llvm::StringRef(columns).getAsInteger(10, value) && value > 0)
+      return value;
+  }
+  struct winsize ws{};
   if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
     return ws.ws_col;
   return 80;
@@ -64,10 +73,12 @@ void ProgressReporter::update(int64_t batch, int64_t step, double loss,
     // The last batch is followed by the epoch's summary line instead.
     if (done % every != 0 || done == batches)
       return;
-    os << llvm::formatv("epoch {0}/{1}  batch {2}/{3}  step {4}  loss {5:F4}  "
-                        "acc {6:F2}%  {7:F0} img/s  ETA {8}\n",
-                        epoch, epochs, done, batches, step, loss,
-                        100 * accuracy, imagesPerSecond, formatDuration(eta));
+    // Batches as the bar shows them, and no step count: a long run's line
+    // passed 80 columns (the checkpoints and the interrupt name the step).
+    os << llvm::formatv("epoch {0}/{1}  {2}/{3}  loss {4:F4}  "
+                        "acc {5:F2}%  {6:F0} img/s  ETA {7}\n",
+                        epoch, epochs, done, batches, loss, 100 * accuracy,
+                        imagesPerSecond, formatDuration(eta));
     os.flush();
     return;
   }

@@ -48,7 +48,8 @@ std::string formatMetricsCsv(llvm::ArrayRef<EpochRecord> history);
 void printEpochTable(llvm::raw_ostream &os,
                      llvm::ArrayRef<EpochRecord> history);
 
-/// One line per epoch for logs: "epoch 3/10  loss 0.3121  acc 88.52% ...".
+/// The log text of an epoch: "epoch 3/10  loss 0.3121  acc 88.52% ...",
+/// broken into lines of at most 79 columns (continuations indented).
 std::string formatEpochLine(const EpochRecord &record, int64_t epochs);
 
 /// The history as JSON (exact: doubles are printed with 17 digits).

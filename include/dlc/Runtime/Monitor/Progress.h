@@ -51,7 +51,7 @@ private:
 
 /// True if stdout is a terminal (the default for the progress bar).
 bool stdoutIsTerminal();
-/// The terminal's width in columns (80 if unknown).
+/// The width in columns: $COLUMNS if set, else the terminal's, else 80.
 int terminalWidth();
 
 } // namespace dlc::runtime
