@@ -395,8 +395,13 @@ llvm::Error TrainingRun::setUp() {
   }
 
   // What is about to happen, in a few lines.
-  out << llvm::formatv("Training '{0}' on {1}\n", model.getName(),
-                       data.description);
+  std::string banner =
+      llvm::formatv("Training '{0}' on", model.getName()).str();
+  // The data's description goes on its own line where both would pass 79
+  // columns (a synthetic set's description alone is ~75).
+  out << banner
+      << (banner.size() + 1 + data.description.size() > 79 ? "\n  " : " ")
+      << data.description << "\n";
   int64_t padded = trainCount % b ? b - trainCount % b : 0;
   out << llvm::formatv(
       "  {0} train / {1} validation / {2} test images; batch {3}, {4} "

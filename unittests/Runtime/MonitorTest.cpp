@@ -321,8 +321,13 @@ TEST(MetricsTest, EpochLogAndTableFit80Columns) {
   EXPECT_THAT(line, HasSubstr("test_acc 100.00%"));
   EXPECT_THAT(line, HasSubstr("123457 img/s"));
   EXPECT_THAT(line, HasSubstr("\n   "));
-  // A short record stays on one line.
-  EXPECT_EQ(llvm::count(formatEpochLine(sampleHistory()[1], 5), '\n'), 0);
+  // A record without validation and test metrics stays on one line.
+  EpochRecord trainOnly = sampleHistory()[1];
+  trainOnly.test.reset();
+  EXPECT_EQ(llvm::count(formatEpochLine(trainOnly, 5), '\n'), 0);
+  // Lines break between groups: test metrics continue on the next line.
+  EXPECT_THAT(formatEpochLine(sampleHistory()[0], 5),
+              HasSubstr("val_acc 65.00%\n   test_loss 0.8500  test_acc"));
 
   std::string table;
   llvm::raw_string_ostream os(table);

@@ -92,24 +92,24 @@ void dlc::runtime::printEpochTable(llvm::raw_ostream &os,
 
 std::string dlc::runtime::formatEpochLine(const EpochRecord &r,
                                           int64_t epochs) {
-  // Fields joined by two spaces; a field that would pass column 79 starts
-  // an indented continuation line, so that a log with validation and test
-  // metrics does not wrap on an 80-column terminal.
+  // Groups of fields joined by two spaces; a group that would pass column
+  // 79 starts an indented continuation line, so that a log with validation
+  // and test metrics does not wrap on an 80-column terminal (a group is not
+  // split: train, validation, test and speed each stay on one line).
   llvm::SmallVector<std::string> fields;
-  fields.push_back(llvm::formatv("epoch {0}/{1}", r.epoch, epochs));
-  fields.push_back(llvm::formatv("loss {0:F4}", r.train.loss));
-  fields.push_back("acc " + percent(r.train.accuracy));
-  if (r.validation) {
-    fields.push_back(llvm::formatv("val_loss {0:F4}", r.validation->loss));
-    fields.push_back("val_acc " + percent(r.validation->accuracy));
-  }
-  if (r.test) {
-    fields.push_back(llvm::formatv("test_loss {0:F4}", r.test->loss));
-    fields.push_back("test_acc " + percent(r.test->accuracy));
-  }
-  fields.push_back("lr " + formatNumber(r.learningRate, 3));
-  fields.push_back(llvm::formatv("{0:F0} img/s", r.imagesPerSecond));
-  fields.push_back(llvm::formatv("{0:F1}s", r.seconds));
+  fields.push_back(llvm::formatv("epoch {0}/{1}  loss {2:F4}  acc {3}", r.epoch,
+                                 epochs, r.train.loss,
+                                 percent(r.train.accuracy)));
+  if (r.validation)
+    fields.push_back(llvm::formatv("val_loss {0:F4}  val_acc {1}",
+                                   r.validation->loss,
+                                   percent(r.validation->accuracy)));
+  if (r.test)
+    fields.push_back(llvm::formatv("test_loss {0:F4}  test_acc {1}",
+                                   r.test->loss, percent(r.test->accuracy)));
+  fields.push_back(llvm::formatv("lr {0}  {1:F0} img/s  {2:F1}s",
+                                 formatNumber(r.learningRate, 3),
+                                 r.imagesPerSecond, r.seconds));
   constexpr size_t kWidth = 79;
   std::string s = fields.front();
   size_t lineStart = 0;
