@@ -58,6 +58,7 @@ bundle() {
   local dir=$1 exe lib
   mkdir -p "$dir/lib"
   for exe in "$dir"/*_cpu "$dir"/*_cuda; do
+    [ -e "$exe" ] || continue
     ldd "$exe" | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | while read -r lib; do
       case $(basename "$lib") in
       libc.so* | libm.so* | libdl.so* | libpthread.so* | librt.so* | ld-linux* | libutil.so* | libresolv.so*) ;;
@@ -68,6 +69,7 @@ bundle() {
   # Self-contained: every library of every program resolves inside DIR/lib
   # or to glibc.
   for exe in "$dir"/*_cpu "$dir"/*_cuda; do
+    [ -e "$exe" ] || continue
     if LD_LIBRARY_PATH="$dir/lib" ldd "$exe" | grep -q 'not found'; then
       echo "gpu-check: $exe misses libraries:" >&2
       LD_LIBRARY_PATH="$dir/lib" ldd "$exe" | grep 'not found' >&2
@@ -102,7 +104,7 @@ run() {
   libdir=$dir/lib
   work=$(mktemp -d)
   local missing
-  missing=$(for exe in "$dir"/*_cpu "$dir"/*_cuda; do prog ldd "$exe" | grep 'not found'; done | sort -u)
+  missing=$(for exe in "$dir"/*_cpu "$dir"/*_cuda; do [ -e "$exe" ] && prog ldd "$exe" | grep 'not found'; done | sort -u)
   if [ -n "$missing" ]; then
     echo "gpu-check: the programs miss libraries on this machine:"; echo "$missing"; exit 1
   fi

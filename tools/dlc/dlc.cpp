@@ -619,7 +619,7 @@ static int runSummary() {
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
   Compilation c;
-  if (failed(importInto(c, context, sourceMgr)))
+  if (failed(importInto(c, context, sourceMgr, /*forRuntime=*/false)))
     return 1;
   SmallVector<int64_t> inputShape;
   if (auto forward =
