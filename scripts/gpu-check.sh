@@ -3,7 +3,9 @@
 #
 #   scripts/gpu-check.sh prepare DIR   on the build machine (needs build/bin/dlc):
 #       compiles the example models for --target cpu and --target cuda into
-#       DIR, with the scripts the other half needs (a few tens of MB).
+#       DIR, with the scripts the other half needs and the shared libraries
+#       of the programs beyond glibc (libomp.so.5, ...) in DIR/lib (a few
+#       tens of MB).
 #   scripts/gpu-check.sh run DIR       on the GPU machine (needs only python3,
 #       and PyTorch with CUDA for the baselines; no LLVM/MLIR):
 #       1. the GPU tests: every example trained 100 steps on the CPU and on
@@ -14,9 +16,12 @@
 #          training, dlc's CUDA program against PyTorch eager, channels_last
 #          and torch.compile, one table of images/s and ms/step;
 #       3. a kernel time breakdown of one cnn_bn step (DLC_CUDA_PROFILE=1).
+#   scripts/gpu-check.sh bundle DIR    only the library half of prepare, on
+#       the programs (*_cpu, *_cuda) already in DIR.
 #   Exit status: 0 when every test passed, 1 otherwise. Meant to take well
 #   under 10 minutes; STEPS_BENCH and SKIP_TORCH=1 shorten it.
 set -uo pipefail
+libdir=
 here=$(cd "$(dirname "$0")" && pwd)
 
 # Tolerances of the CPU/GPU comparison after 100 steps: the kernels sum in
@@ -40,12 +45,47 @@ prepare() {
   done
   "$dlc" compile "$root/examples/fashion_mnist/cnn_bn.yaml" --target cuda --batch-size 256 -o "$dir/cnn_bn_b256_cuda" || exit 1
   "$dlc" compile "$root/examples/cifar10/resnet_small.yaml" --target cuda --batch-size 128 -o "$dir/resnet_small_b128_cuda" || exit 1
+  bundle "$dir"
   cp "$here/gpu/compare_runs.py" "$here/gpu/torch_bench.py" "$0" "$dir/"
   echo "gpu-check: prepared $dir ($(du -sh "$dir" | cut -f1)); on the GPU machine: bash $dir/gpu-check.sh run $dir"
 }
 
+# bundle DIR: the shared libraries the programs need beyond glibc (the
+# OpenMP runtime libomp.so.5, libstdc++, ...) copied into DIR/lib, which
+# `run` puts on LD_LIBRARY_PATH of the programs only (not of PyTorch). The
+# GPU machine has no LLVM; its glibc is assumed to be as new as this one's.
+bundle() {
+  local dir=$1 exe lib
+  mkdir -p "$dir/lib"
+  for exe in "$dir"/*_cpu "$dir"/*_cuda; do
+    [ -e "$exe" ] || continue
+    ldd "$exe" | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | while read -r lib; do
+      case $(basename "$lib") in
+      libc.so* | libm.so* | libdl.so* | libpthread.so* | librt.so* | ld-linux* | libutil.so* | libresolv.so*) ;;
+      *) cp -Lu "$lib" "$dir/lib/" ;;
+      esac
+    done
+  done
+  # Self-contained: every library of every program resolves inside DIR/lib
+  # or to glibc.
+  for exe in "$dir"/*_cpu "$dir"/*_cuda; do
+    [ -e "$exe" ] || continue
+    if LD_LIBRARY_PATH="$dir/lib" ldd "$exe" | grep -q 'not found'; then
+      echo "gpu-check: $exe misses libraries:" >&2
+      LD_LIBRARY_PATH="$dir/lib" ldd "$exe" | grep 'not found' >&2
+      exit 1
+    fi
+  done
+  echo "gpu-check: bundled $(ls "$dir/lib" | tr '\n' ' ')"
+}
+
+# prog PROGRAM ARGS...: runs a compiled program with the bundled libraries.
+prog() {
+  LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$@"
+}
+
 batch_of() { # the compiled batch size of a program
-  "$1" info | sed -n 's/.*batch \([0-9]*\),.*/\1/p'
+  prog "$1" info | sed -n 's/.*batch \([0-9]*\),.*/\1/p'
 }
 
 # train PROGRAM OUT STEPS_PER_EPOCH EPOCHS [flags...]
@@ -53,7 +93,7 @@ train() {
   local exe=$1 out=$2 steps=$3 epochs=$4 b
   shift 4
   b=$(batch_of "$exe")
-  "$exe" train --data "synthetic:train=$((b * steps)),test=$((b * 2))" \
+  prog "$exe" train --data "synthetic:train=$((b * steps)),test=$((b * 2))" \
     --validation-split 0 --epochs "$epochs" --seed 1 --progress none \
     --out "$out" "$@" > "$out.log" 2>&1
 }
@@ -61,7 +101,13 @@ train() {
 run() {
   local dir work failures=0
   dir=$(cd "$1" && pwd)
+  libdir=$dir/lib
   work=$(mktemp -d)
+  local missing
+  missing=$(for exe in "$dir"/*_cpu "$dir"/*_cuda; do [ -e "$exe" ] && prog ldd "$exe" | grep 'not found'; done | sort -u)
+  if [ -n "$missing" ]; then
+    echo "gpu-check: the programs miss libraries on this machine:"; echo "$missing"; exit 1
+  fi
   echo "== device"
   nvidia-smi -L 2>/dev/null || echo "(no nvidia-smi)"
 
@@ -127,6 +173,7 @@ for line in sys.stdin:
 }
 
 case "${1:-}" in
+bundle) [ $# -eq 2 ] || { echo "usage: $0 bundle DIR" >&2; exit 2; }; bundle "$2" ;;
 prepare) [ $# -eq 2 ] || { echo "usage: $0 prepare DIR" >&2; exit 2; }; prepare "$2" ;;
 run) [ $# -eq 2 ] || { echo "usage: $0 run DIR" >&2; exit 2; }; run "$2" ;;
 *) echo "usage: $0 prepare DIR | run DIR" >&2; exit 2 ;;
