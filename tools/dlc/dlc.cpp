@@ -208,6 +208,12 @@ static cl::opt<bool>
                 cl::sub(compileCommand), cl::sub(trainCommand),
                 cl::cat(compileCategory));
 
+static cl::opt<bool> noWorkspace(
+    "no-workspace",
+    cl::desc("malloc/free every temporary per call instead of packing them "
+             "into one static workspace (a reference for the planner)"),
+    cl::sub(compileCommand), cl::sub(trainCommand), cl::cat(compileCategory));
+
 // Every fusion is on by default; each flag turns one off, to compare or to
 // rule one out when debugging.
 static cl::OptionCategory fusionCategory("dlc fusion options (all on by "
@@ -440,6 +446,7 @@ static std::unique_ptr<mlir::dlc::Target> createTarget() {
     options.fuseEpilogue = !noFusion && !noFuseEpilogue;
     options.llvmOptLevel = optLevel;
     options.profile = profile;
+    options.planWorkspace = !noWorkspace;
     return mlir::dlc::createCPUTarget(options);
   }
   if (targetName == "cuda") {

@@ -97,7 +97,7 @@ static void addBufferization(OpPassManager &pm) {
 
 /// 3. Accumulators into registers, vectors down to 1-D; whatever linalg is
 ///    left (elementwise ops, reductions, gathers) becomes loops that the
-///    LLVM loop vectorizer handles. Temporaries get freed.
+///    LLVM loop vectorizer handles. Temporaries share one static workspace.
 static void addLoops(OpPassManager &pm, const CPUPipelineOptions &options) {
   if (options.vectorize) {
     pm.addPass(memref::createFoldMemRefAliasOpsPass());
@@ -108,6 +108,10 @@ static void addLoops(OpPassManager &pm, const CPUPipelineOptions &options) {
   pm.addPass(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Temporaries: views of one static workspace per function, packed by
+  // live range (no malloc per step).
+  if (options.planWorkspace)
+    pm.addPass(createCPUPlanWorkspacePass());
 }
 
 /// 4. Every core: the outermost independent loop of each nest becomes an
@@ -188,6 +192,11 @@ struct CPUPipelineCLOptions : PassPipelineOptions<CPUPipelineCLOptions> {
       llvm::cl::desc("Iterations below which a loop nest stays on one "
                      "thread (0: no threads at all)"),
       llvm::cl::init(16384)};
+  Option<bool> planWorkspace{
+      *this, "plan-workspace",
+      llvm::cl::desc("Temporaries in one static workspace per function "
+                     "(dlc-cpu-plan-workspace)"),
+      llvm::cl::init(true)};
   Option<bool> profile{*this, "profile",
                        llvm::cl::desc("Time every kernel "
                                       "(dlc-cpu-instrument-kernels)"),
@@ -219,6 +228,7 @@ void mlir::dlc::registerCPUPipelines() {
         options.vectorLanes = cl.vectorLanes;
         options.minParallelWork = cl.minParallelWork;
         options.profile = cl.profile;
+        options.planWorkspace = cl.planWorkspace;
         options.accumulatorRegisters = cl.accumulatorRegisters;
         buildLowerToCPUPipeline(pm, options);
       });

@@ -100,6 +100,9 @@ struct CPUPipelineOptions {
   int64_t minParallelWork = 16384;
   /// Time every kernel (dlc-cpu-instrument-kernels; `train --profile`).
   bool profile = false;
+  /// Temporaries as views of one static workspace per function, packed by
+  /// live range (dlc-cpu-plan-workspace); off: malloc/free per call.
+  bool planWorkspace = true;
   /// LLVM optimization level of translateToLLVMIR (0 to 3).
   unsigned llvmOptLevel = 3;
 };

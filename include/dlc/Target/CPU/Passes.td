@@ -269,4 +269,37 @@ def CPUExpandStridedCopiesPass
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def CPUPlanWorkspacePass
+    : Pass<"dlc-cpu-plan-workspace", "::mlir::ModuleOp"> {
+  let summary = "Place each function's temporaries in one static workspace";
+  let description = [{
+    After bufferization and buffer deallocation, every temporary of a
+    compiled step is a `memref.alloc` in the function's entry block, freed
+    by a `memref.dealloc` at its end: a training step would call malloc and
+    free about a hundred times per step, and keep every temporary alive
+    until the step returns. This pass computes each temporary's live range
+    (from its allocation to the last use of it or of any view of it, in
+    entry-block order), packs the buffers into one byte array by greedy
+    placement (largest first, lowest offset that does not overlap a buffer
+    live at the same time), and rewrites each allocation as a `memref.view`
+    of a per-function `memref.global` (uninitialized, so it lands in .bss:
+    no bytes in the object file, pages touched once per process): no
+    allocation per step, and dead temporaries' memory is reused within the
+    step.
+
+    Left alone: allocations with dynamic sizes, non-identity layouts or
+    outside the entry block (per-iteration buffers of parallel loops), and
+    buffers used by a call or a return. A buffer also read by an operation
+    that is not known to finish with it (a call) stays live to the end of
+    the function. The compiled functions are therefore not reentrant, which
+    the runtime never needs (one step at a time per process).
+  }];
+  let options = [
+    Option<"alignment", "alignment", "int64_t", /*default=*/"64",
+           "Byte alignment of every buffer in the workspace">,
+  ];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // DLC_TARGET_CPU_PASSES_TD
