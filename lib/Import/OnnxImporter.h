@@ -184,6 +184,11 @@ private:
   LogicalResult importReshape(NodeAttrs &a, bool isFlatten);
   LogicalResult importDropout(NodeAttrs &a);
   LogicalResult importSoftmaxCrossEntropy(NodeAttrs &a);
+  /// ai.onnx.preview.training Momentum or Adam (OnnxTraining.cpp).
+  LogicalResult importTrainingOptimizer(NodeAttrs &a, bool isAdam);
+  /// Input `i` (R, or with `isInt` T) of a training operator as an f32
+  /// (i64) scalar.
+  FailureOr<Value> scalarOperand(unsigned i, bool isInt);
   LogicalResult importConstant(NodeAttrs &a);
   LogicalResult importShape(NodeAttrs &a);
   /// The input (an image) as NHWC, or an error. With `is1d`, a 1-D image

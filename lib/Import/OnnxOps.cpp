@@ -14,6 +14,7 @@
 #include "dlc/Dialect/DLC/IR/DLCDialect.h"
 #include "dlc/Dialect/DLC/IR/DLCOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "llvm/Support/CheckedArithmetic.h"
 
 using namespace mlir;
@@ -177,6 +178,10 @@ LogicalResult OnnxImporter::importPool(NodeAttrs &a, bool isMax) {
   // Which dlc padding gives ONNX's windows exactly: none, or Keras 'same'
   // (ceil(in / stride) outputs, the odd pad at the end).
   bool valid = true, same = true;
+  // The windows as explicit pads [top, bottom, left, right] (the end pad
+  // the windows reach), and whether they reach past the given pads.
+  SmallVector<int64_t, 4> explicitPads;
+  bool pastPads = false;
   for (int d = 0; d < 2; ++d) {
     int64_t size = in[1 + d], k = (*kernel)[d], s = (*strides)[d];
     int64_t begin = (*pads)[d], end = (*pads)[d + 2];
@@ -204,13 +209,46 @@ LogicalResult OnnxImporter::importPool(NodeAttrs &a, bool isMax) {
     valid &= begin == 0 && reached == 0 && out == (size - k) / s + 1;
     same &=
         begin == total / 2 && reached == total - total / 2 && out == sameOut;
+    explicitPads.append({begin, reached});
+    pastPads |= reached > end;
+  }
+  if (countIncludePad && !valid) {
+    // Every window sums k positions, padding (zeros) included, and divides
+    // by k: a depthwise convolution with the constant weight 1 / k and
+    // these pads computes it exactly. (Windows past the given pads, from
+    // ceil_mode, would divide by fewer positions.)
+    if (pastPads)
+      return unsupported("count_include_pad 1 with ceil_mode windows that "
+                         "reach past the pads");
+    int64_t channels = in[3];
+    int64_t window = (*kernel)[0] * (*kernel)[1];
+    auto type = RankedTensorType::get({(*kernel)[0], (*kernel)[1], 1, channels},
+                                      builder.getF32Type());
+    Value weight = arith::ConstantOp::create(
+        builder, loc,
+        DenseElementsAttr::get(
+            type, ArrayRef<float>{1.0f / static_cast<float>(window)}));
+    FailureOr<Value> y = create(
+        Conv2DOp::getOperationName(), {*x, weight},
+        {builder.getNamedAttr("strides",
+                              builder.getDenseI64ArrayAttr(*strides)),
+         builder.getNamedAttr(
+             "padding", PaddingModeAttr::get(ctx, PaddingMode::explicit_)),
+         builder.getNamedAttr("pads",
+                              builder.getDenseI64ArrayAttr(explicitPads)),
+         builder.getNamedAttr("groups", builder.getI64IntegerAttr(channels))});
+    if (failed(y))
+      return failure();
+    if (is1d)
+      defineImage1d(*y);
+    else
+      defineImage(0, *y);
+    return success();
   }
   if (!valid && !same)
     return unsupported("this padding (pads " + shapeStr(*pads) + ", auto_pad " +
                        autoPad + (ceilMode ? ", ceil_mode 1" : "") +
                        "), which is neither none nor Keras 'same'");
-  if (!valid && countIncludePad)
-    return unsupported("count_include_pad 1 with padding");
   SmallVector<NamedAttribute> attrs = {
       builder.getNamedAttr("pool_size", builder.getDenseI64ArrayAttr(*kernel)),
       builder.getNamedAttr("strides", builder.getDenseI64ArrayAttr(*strides))};

@@ -33,6 +33,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Verifier.h"
@@ -401,10 +402,12 @@ LogicalResult OnnxImporter::readInputs(const onnx::GraphProto &graph) {
                   " (dlc needs static shapes; only the batch may vary)");
     }
     bool isFloat = v.elemType == onnx::TensorProto::FLOAT;
+    // Integer inputs of function mode: labels [N], or a scalar (the update
+    // count T of a training operator). dlc holds them as i32.
     bool isLabels = options.functionMode &&
                     (v.elemType == onnx::TensorProto::INT64 ||
                      v.elemType == onnx::TensorProto::INT32) &&
-                    v.shape.size() == 1;
+                    v.shape.size() <= 1;
     if (!isFloat && !isLabels && options.functionMode) {
       // Reported where a node reads it (or at the end if none does), so
       // that an unsupported node says so first.
@@ -430,9 +433,9 @@ LogicalResult OnnxImporter::readInputs(const onnx::GraphProto &graph) {
     if (!checkedNumElements(v.shape))
       return fail("has shape " + shapeStr(v.shape) +
                   ", too large: dlc tensors hold at most 2^31 elements");
-    SmallVector<int64_t, 4> perm = isLabels
-                                       ? SmallVector<int64_t, 4>{0}
-                                       : inputLayoutFor(v.name, v.shape.size());
+    SmallVector<int64_t, 4> perm =
+        isLabels ? SmallVector<int64_t, 4>(Layout::identity(v.shape).perm)
+                 : inputLayoutFor(v.name, v.shape.size());
     Type element =
         isLabels ? Type(builder.getI32Type()) : Type(builder.getF32Type());
     v.value = body->addArgument(
@@ -458,14 +461,12 @@ LogicalResult OnnxImporter::importNode(const onnx::NodeProto &n) {
   node = &n;
   std::string name = n.name().empty() ? n.op_type() : n.name();
   loc = NameLoc::get(builder.getStringAttr(name), fileLoc);
-  if (n.domain() == "ai.onnx.preview.training")
-    return unsupported(
-        "the training operator " + n.op_type() +
-        " (ai.onnx.preview.training): dlc's optimizers are Keras's SGD, "
-        "Adam and AdamW, built into the train step from the sidecar's "
-        "'optimizer'; ONNX's Momentum and Adam are parameterized differently "
-        "(alpha, beta, norm_coefficient) and have no equivalent");
-  if (!n.domain().empty() && n.domain() != "ai.onnx")
+  bool isTraining = n.domain() == "ai.onnx.preview.training";
+  if (isTraining && n.op_type() != "Momentum" && n.op_type() != "Adam")
+    return unsupported("the training operator " + n.op_type() +
+                       " (ai.onnx.preview.training; dlc imports Momentum "
+                       "and Adam)");
+  if (!isTraining && !n.domain().empty() && n.domain() != "ai.onnx")
     return unsupported("the operator domain '" + n.domain() + "' (op " +
                        n.op_type() + ")");
   StringRef op = n.op_type();
@@ -524,7 +525,9 @@ LogicalResult OnnxImporter::importNode(const onnx::NodeProto &n) {
   }
 
   LogicalResult result = failure();
-  if (op == "Conv")
+  if (isTraining)
+    result = importTrainingOptimizer(attrs, /*isAdam=*/op == "Adam");
+  else if (op == "Conv")
     result = importConv(attrs);
   else if (op == "MaxPool")
     result = importPool(attrs, /*isMax=*/true);
@@ -803,7 +806,8 @@ OwningOpRef<ModuleOp>
 mlir::dlc::importOnnxModel(llvm::SourceMgr &sourceMgr, MLIRContext *context,
                            const OnnxImportOptions &options,
                            OnnxSignature *signature) {
-  context->loadDialect<DLCDialect, func::FuncDialect, arith::ArithDialect>();
+  context->loadDialect<DLCDialect, func::FuncDialect, arith::ArithDialect,
+                       tensor::TensorDialect>();
   const llvm::MemoryBuffer *buffer =
       sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());
   StringRef filename = buffer->getBufferIdentifier();

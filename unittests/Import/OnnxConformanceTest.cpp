@@ -8,10 +8,16 @@
 // output_*.pb. Inputs and outputs are converted between ONNX's layout and
 // dlc's on the host with the layouts the importer reports.
 //
+// Also runs dlc's own tests in the same format (test/Import/onnx/
+// training-ops: ONNX's training operators after the first step, with the
+// expected outputs of ONNX's reference implementation), as suite
+// "training-ops".
+//
 // Prints a table: passed / FAILED / not supported (with the importer's
-// reason) per test. Fails if any supported test fails, or if fewer tests
-// pass than the floor below (a test that silently stopped running is a
-// regression too). SKIPPED where the test data is not installed.
+// reason) per test. Fails if any supported test fails, if one of the tests
+// issue 14 names explicitly does not pass, or if fewer tests pass than the
+// floor below (a test that silently stopped running is a regression too).
+// SKIPPED where the test data is not installed.
 //
 //===----------------------------------------------------------------------===//
 
@@ -54,14 +60,39 @@ namespace oi = mlir::dlc::onnximport;
 
 namespace {
 
+/// Tests that pass today: fewer means a test stopped running.
+constexpr int kPassedFloor = 137;
+
+/// Tests that issue 14 names one by one, and those of the ONNX training
+/// operators and of count_include_pad with padding: each must pass.
+constexpr const char *kRequired[] = {
+    "node/test_momentum",
+    "node/test_nesterov_momentum",
+    "node/test_adam",
+    "node/test_momentum_multiple",
+    "node/test_matmul_2d",
+    "node/test_relu",
+    "node/test_dropout_default",
+    "node/test_batchnorm_epsilon_training_mode",
+    "node/test_averagepool_2d_pads_count_include_pad",
+    "node/test_averagepool_2d_precomputed_pads_count_include_pad",
+    "training-ops/test_adam_t3",
+    "training-ops/test_momentum_t3",
+};
+
 /// The tests of the ops dlc imports (issue 14): node tests by prefix, and
-/// the pytorch-converted / pytorch-operator tests of the same ops.
+/// the pytorch-converted / pytorch-operator tests of the same ops. Not
+/// test_adam_multiple: its model.onnx (libonnx-testdata 1.12) lacks the
+/// epsilon (1e-2) its expected outputs were computed with, a known ONNX bug
+/// (onnx/onnx#7749, fixed by #7763); on the model as stored, ONNX's
+/// reference implementation gives what dlc gives. training-ops'
+/// test_adam_post_multiple_t7 tests several tensors per Adam node instead.
 bool isSelected(llvm::StringRef suite, llvm::StringRef name) {
   static const std::regex node(
       "test_(conv_.*|maxpool_2d_.*|averagepool_2d_.*|globalaveragepool.*|"
       "batchnorm_.*|relu|leakyrelu.*|sigmoid.*|tanh.*|softmax.*|gemm_.*|"
       "matmul_2d|add.*|concat_.*|flatten_.*|reshape_.*|dropout_default.*|"
-      "sce_.*|momentum|nesterov_momentum|adam)");
+      "sce_.*|momentum.*|nesterov_momentum|adam)");
   static const std::regex converted(
       "test_(AvgPool[12]d.*|BatchNorm.*|Conv1d.*|Conv2d.*|LeakyReLU.*|Linear.*|"
       "MaxPool[12]d.*|ReLU|Sigmoid|Softmax|Tanh|softmax_.*)");
@@ -74,6 +105,8 @@ bool isSelected(llvm::StringRef suite, llvm::StringRef name) {
            !(name.starts_with("test_sce_") && name.contains("weight"));
   if (suite == "pytorch-converted")
     return std::regex_match(n, converted);
+  if (suite == "training-ops")
+    return name.starts_with("test_");
   return std::regex_match(n, op);
 }
 
@@ -238,8 +271,11 @@ TEST(OnnxConformance, BackendNodeTests) {
                  << "; Debian package libonnx-testdata)";
 
   std::vector<Case> cases;
-  for (const char *suite : {"node", "pytorch-converted", "pytorch-operator"}) {
-    std::string dir = root + "/" + suite;
+  for (const char *suite :
+       {"node", "pytorch-converted", "pytorch-operator", "training-ops"}) {
+    std::string dir = llvm::StringRef(suite) == "training-ops"
+                          ? std::string(DLC_ONNX_TRAINING_OPS_DIR) + "/node"
+                          : root + "/" + suite;
     std::vector<std::string> names;
     std::error_code ec;
     for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec;
@@ -342,4 +378,12 @@ TEST(OnnxConformance, BackendNodeTests) {
   for (const Case &c : cases)
     EXPECT_NE(c.status, "FAILED")
         << c.suite << "/" << c.name << ": " << c.detail;
+  for (llvm::StringRef required : kRequired) {
+    auto it = std::find_if(cases.begin(), cases.end(), [&](const Case &c) {
+      return c.suite + "/" + c.name == required;
+    });
+    ASSERT_NE(it, cases.end()) << required.str() << " is not in the test data";
+    EXPECT_EQ(it->status, "passed") << required.str() << ": " << it->detail;
+  }
+  EXPECT_GE(passed, kPassedFloor) << "fewer ONNX tests pass than before";
 }

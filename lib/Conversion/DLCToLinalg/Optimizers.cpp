@@ -3,10 +3,12 @@
 // Each update is one all-parallel linalg.generic with one output per updated
 // tensor (parameter and slots), so a parameter and its state are read and
 // written in a single pass. The scalar operands (learning rate, step) are
-// used in the body directly. Adam's bias corrections are computed once, in
-// f32, before the generic, and the parameter step follows PyTorch's
-// arrangement of the same formula:
-//   param' - (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
+// used in the body directly, and so are the scalars computed once before
+// the generic: SGD's damping factor, Adam's bias corrections (in f32), with
+// which the parameter step follows PyTorch's arrangement of the formula,
+//   param' - (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps),
+// or, with `epsilon_hat`, the paper's efficient form (Keras's, ONNX's),
+//   param' - (lr * sqrt(1 - beta2^t) / (1 - beta1^t)) * m / (sqrt(v) + eps).
 //
 //===----------------------------------------------------------------------===//
 
@@ -84,6 +86,20 @@ struct SgdUpdateLowering : OpConversionPattern<SgdUpdateOp> {
       return success();
     }
 
+    // The gradient's factor in the velocity: 1 - dampening, but 1 on the
+    // first step (the buffer starts from the undamped gradient).
+    double dampening = op.getDampening().convertToDouble();
+    Value damped;
+    if (dampening != 0.0) {
+      Value first = arith::CmpIOp::create(
+          rewriter, loc, arith::CmpIPredicate::sle, adaptor.getStep(),
+          arith::ConstantOp::create(rewriter, loc,
+                                    rewriter.getI64IntegerAttr(1)));
+      damped = arith::SelectOp::create(
+          rewriter, loc, first, f32Constant(rewriter, loc, 1.0),
+          f32Constant(rewriter, loc, 1.0 - dampening));
+    }
+
     SmallVector<Value> results = buildUpdate(
         rewriter, loc, param,
         ValueRange{param, adaptor.getGrad(), adaptor.getVelocity()}, 2,
@@ -91,7 +107,8 @@ struct SgdUpdateLowering : OpConversionPattern<SgdUpdateOp> {
           Value mu = f32Constant(b, l, momentum);
           Value g = withWeightDecay(b, l, args[1], args[0], weightDecay);
           Value v = arith::AddFOp::create(
-              b, l, arith::MulFOp::create(b, l, mu, args[2]), g);
+              b, l, arith::MulFOp::create(b, l, mu, args[2]),
+              damped ? arith::MulFOp::create(b, l, damped, g).getResult() : g);
           Value direction =
               nesterov ? arith::AddFOp::create(
                              b, l, g, arith::MulFOp::create(b, l, mu, v))
@@ -119,18 +136,29 @@ struct AdamUpdateLowering : OpConversionPattern<AdamUpdateOp> {
     bool decoupled = op.getDecoupledWeightDecay();
     Value lr = adaptor.getLearningRate();
 
-    // Scalars: step_size = lr / (1 - beta1^t), root = sqrt(1 - beta2^t).
+    // Scalars: the bias corrections 1 - beta^t (1 for a step below 1),
+    // step_size = lr / (1 - beta1^t), root = sqrt(1 - beta2^t); with
+    // epsilon_hat the root moves into the step size.
+    bool epsilonHat = op.getEpsilonHat();
     Value t = arith::SIToFPOp::create(rewriter, loc, rewriter.getF32Type(),
                                       adaptor.getStep());
     Value one = f32Constant(rewriter, loc, 1.0);
+    Value uncorrected = arith::CmpIOp::create(
+        rewriter, loc, arith::CmpIPredicate::slt, adaptor.getStep(),
+        arith::ConstantOp::create(rewriter, loc,
+                                  rewriter.getI64IntegerAttr(1)));
     auto correction = [&](double beta) -> Value {
       Value power = math::PowFOp::create(rewriter, loc,
                                          f32Constant(rewriter, loc, beta), t);
-      return arith::SubFOp::create(rewriter, loc, one, power);
+      Value c = arith::SubFOp::create(rewriter, loc, one, power);
+      return arith::SelectOp::create(rewriter, loc, uncorrected, one, c);
     };
     Value stepSize =
         arith::DivFOp::create(rewriter, loc, lr, correction(beta1));
     Value root = math::SqrtOp::create(rewriter, loc, correction(beta2));
+    if (epsilonHat)
+      stepSize = arith::MulFOp::create(rewriter, loc, stepSize, root);
+    double postDecay = op.getPostDecay().convertToDouble();
     // AdamW: param * (1 - lr * weight_decay).
     Value decay = decoupled && weightDecay != 0.0
                       ? arith::SubFOp::create(
@@ -157,15 +185,21 @@ struct AdamUpdateLowering : OpConversionPattern<AdamUpdateOp> {
               b, l, arith::MulFOp::create(b, l, b2, args[3]),
               arith::MulFOp::create(b, l, f32Constant(b, l, 1.0 - beta2),
                                     arith::MulFOp::create(b, l, g, g)));
+          Value sqrtV = math::SqrtOp::create(b, l, v);
           Value denominator = arith::AddFOp::create(
               b, l,
-              arith::DivFOp::create(b, l, math::SqrtOp::create(b, l, v), root),
+              epsilonHat ? sqrtV
+                         : arith::DivFOp::create(b, l, sqrtV, root).getResult(),
               f32Constant(b, l, epsilon));
           if (decay)
             p = arith::MulFOp::create(b, l, p, decay);
           Value update = arith::DivFOp::create(
               b, l, arith::MulFOp::create(b, l, stepSize, m), denominator);
-          return {arith::SubFOp::create(b, l, p, update), m, v};
+          Value newP = arith::SubFOp::create(b, l, p, update);
+          if (postDecay != 0.0)
+            newP = arith::MulFOp::create(
+                b, l, f32Constant(b, l, 1.0 - postDecay), newP);
+          return {newP, m, v};
         });
     rewriter.replaceOp(op, results);
     return success();

@@ -41,18 +41,22 @@ func.func @sgd_plain(%p: tensor<5xf32>, %g: tensor<5xf32>, %v: tensor<5xf32>, %l
 
 // -----
 
-// AdamW: bias corrections once in f32 (powf of the 1-based step), the
-// decoupled decay as param * (1 - lr * wd), then one generic for the
-// parameter and both moments.
+// AdamW: bias corrections once in f32 (powf of the 1-based step; none for
+// a step below 1), the decoupled decay as param * (1 - lr * wd), then one
+// generic for the parameter and both moments.
 
 // CHECK-LABEL: func @adamw
 // CHECK-SAME: %[[LR:[^:]+]]: f32, %[[T:[^:]+]]: i64)
 // CHECK: %[[TF:.*]] = arith.sitofp %[[T]] : i64 to f32
+// CHECK: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK: %[[NONE:.*]] = arith.cmpi slt, %[[T]], %{{.*}} : i64
 // CHECK: %[[B1T:.*]] = math.powf %{{.*}}, %[[TF]] : f32
-// CHECK: %[[C1:.*]] = arith.subf %{{.*}}, %[[B1T]]
+// CHECK: %[[D1:.*]] = arith.subf %[[ONE]], %[[B1T]]
+// CHECK: %[[C1:.*]] = arith.select %[[NONE]], %[[ONE]], %[[D1]]
 // CHECK: %[[STEPSIZE:.*]] = arith.divf %[[LR]], %[[C1]]
 // CHECK: %[[B2T:.*]] = math.powf %{{.*}}, %[[TF]] : f32
-// CHECK: %[[C2:.*]] = arith.subf %{{.*}}, %[[B2T]]
+// CHECK: %[[D2:.*]] = arith.subf %[[ONE]], %[[B2T]]
+// CHECK: %[[C2:.*]] = arith.select %[[NONE]], %[[ONE]], %[[D2]]
 // CHECK: %[[ROOT:.*]] = math.sqrt %[[C2]]
 // CHECK: %[[LRWD:.*]] = arith.mulf %[[LR]], %{{.*}}
 // CHECK: %[[DECAY:.*]] = arith.subf %{{.*}}, %[[LRWD]]
@@ -82,5 +86,57 @@ func.func @adamw(%p: tensor<5xf32>, %g: tensor<5xf32>, %m: tensor<5xf32>, %v: te
 func.func @adam_l2(%p: tensor<5xf32>, %g: tensor<5xf32>, %m: tensor<5xf32>, %v: tensor<5xf32>, %lr: f32, %t: i64)
     -> (tensor<5xf32>, tensor<5xf32>, tensor<5xf32>) {
   %p1, %m1, %v1 = dlc.adam_update %p, %g, %m, %v, %lr, %t {weight_decay = 0.001 : f32} : tensor<5xf32>, f32, i64
+  return %p1, %m1, %v1 : tensor<5xf32>, tensor<5xf32>, tensor<5xf32>
+}
+
+// -----
+
+// SGD with dampening (ONNX's Momentum with beta = 1 - dampening): the
+// gradient's factor is 1 on the first step and 1 - dampening after, chosen
+// once before the generic.
+
+// CHECK-LABEL: func @sgd_dampening
+// CHECK-SAME: %[[LR:[^:]+]]: f32, %[[T:[^:]+]]: i64)
+// CHECK: %[[FIRST:.*]] = arith.cmpi sle, %[[T]], %{{.*}} : i64
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK-DAG: %[[KEEP:.*]] = arith.constant 0.699999988 : f32
+// CHECK: %[[C:.*]] = arith.select %[[FIRST]], %[[ONE]], %[[KEEP]] : f32
+// CHECK: %[[R:.*]]:2 = linalg.generic
+// CHECK: ^bb0(%[[p:.*]]: f32, %[[g:.*]]: f32, %[[v:.*]]: f32, %{{.*}}: f32, %{{.*}}: f32):
+// CHECK: %[[MV:.*]] = arith.mulf %{{.*}}, %[[v]]
+// CHECK: %[[CG:.*]] = arith.mulf %[[C]], %[[g]]
+// CHECK: %[[NV:.*]] = arith.addf %[[MV]], %[[CG]]
+// CHECK: %[[STEP:.*]] = arith.mulf %[[LR]], %[[NV]]
+// CHECK: %[[NP:.*]] = arith.subf %[[p]], %[[STEP]]
+// CHECK: linalg.yield %[[NP]], %[[NV]]
+func.func @sgd_dampening(%p: tensor<5xf32>, %g: tensor<5xf32>, %v: tensor<5xf32>, %lr: f32, %t: i64) -> (tensor<5xf32>, tensor<5xf32>) {
+  %p1, %v1 = dlc.sgd_update %p, %g, %v, %lr, %t {dampening = 0.3 : f32, momentum = 0.9 : f32} : tensor<5xf32>, f32, i64
+  return %p1, %v1 : tensor<5xf32>, tensor<5xf32>
+}
+
+// -----
+
+// Adam with epsilon_hat (Keras's and ONNX's arrangement): the root of the
+// second correction scales the step size and epsilon is added to sqrt(v)
+// itself; post_decay scales the updated parameter.
+
+// CHECK-LABEL: func @adam_epsilon_hat
+// CHECK-SAME: %[[LR:[^:]+]]: f32, %[[T:[^:]+]]: i64)
+// CHECK: %[[STEPSIZE:.*]] = arith.divf %[[LR]], %{{.*}} : f32
+// CHECK: %[[ROOT:.*]] = math.sqrt %{{.*}} : f32
+// CHECK: %[[SCALED:.*]] = arith.mulf %[[STEPSIZE]], %[[ROOT]] : f32
+// CHECK: linalg.generic
+// CHECK: %[[SQRTV:.*]] = math.sqrt %{{.*}} : f32
+// CHECK-NOT: arith.divf %[[SQRTV]]
+// CHECK: %[[DEN:.*]] = arith.addf %[[SQRTV]], %{{.*}} : f32
+// CHECK: %[[NUM:.*]] = arith.mulf %[[SCALED]], %{{.*}} : f32
+// CHECK: %[[UPD:.*]] = arith.divf %[[NUM]], %[[DEN]] : f32
+// CHECK: %[[NP:.*]] = arith.subf %{{.*}}, %[[UPD]] : f32
+// CHECK: %[[KEEP:.*]] = arith.constant 9.800000e-01 : f32
+// CHECK: %[[FINAL:.*]] = arith.mulf %[[KEEP]], %[[NP]] : f32
+// CHECK: linalg.yield %[[FINAL]]
+func.func @adam_epsilon_hat(%p: tensor<5xf32>, %g: tensor<5xf32>, %m: tensor<5xf32>, %v: tensor<5xf32>, %lr: f32, %t: i64)
+    -> (tensor<5xf32>, tensor<5xf32>, tensor<5xf32>) {
+  %p1, %m1, %v1 = dlc.adam_update %p, %g, %m, %v, %lr, %t {epsilon_hat, post_decay = 0.02 : f32} : tensor<5xf32>, f32, i64
   return %p1, %m1, %v1 : tensor<5xf32>, tensor<5xf32>, tensor<5xf32>
 }

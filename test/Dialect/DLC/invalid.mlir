@@ -472,6 +472,30 @@ func.func @sgd_weight_decay(%p: tensor<4xf32>, %lr: f32) {
 
 // -----
 
+func.func @sgd_dampening_step(%p: tensor<4xf32>, %lr: f32) {
+  // expected-error @+1 {{'dlc.sgd_update' op dampening requires the step operand}}
+  %0:2 = dlc.sgd_update %p, %p, %p, %lr {momentum = 0.9 : f32, dampening = 0.5 : f32} : tensor<4xf32>, f32
+  return
+}
+
+// -----
+
+func.func @sgd_dampening_range(%p: tensor<4xf32>, %lr: f32, %t: i64) {
+  // expected-error @+1 {{'dlc.sgd_update' op dampening must be in [0, 1], got -5.000000e-01}}
+  %0:2 = dlc.sgd_update %p, %p, %p, %lr, %t {momentum = 0.9 : f32, dampening = -0.5 : f32} : tensor<4xf32>, f32, i64
+  return
+}
+
+// -----
+
+func.func @adam_post_decay(%p: tensor<4xf32>, %lr: f32, %t: i64) {
+  // expected-error @+1 {{'dlc.adam_update' op post_decay must be in [0, 1), got 1.000000e+00}}
+  %0:3 = dlc.adam_update %p, %p, %p, %p, %lr, %t {post_decay = 1.0 : f32} : tensor<4xf32>, f32, i64
+  return
+}
+
+// -----
+
 func.func @adam_beta(%p: tensor<4xf32>, %lr: f32, %t: i64) {
   // expected-error @+1 {{'dlc.adam_update' op beta2 must be in [0, 1), got 1.000000e+00}}
   %0:3 = dlc.adam_update %p, %p, %p, %p, %lr, %t {beta2 = 1.0 : f32} : tensor<4xf32>, f32, i64

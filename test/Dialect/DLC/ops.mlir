@@ -231,5 +231,10 @@ func.func @optimizer_updates(%p: tensor<16xf32>, %g: tensor<16xf32>, %s: tensor<
   %0:2 = dlc.sgd_update %p, %g, %s, %lr {momentum = 0.9 : f32, nesterov} : tensor<16xf32>, f32
   // CHECK: dlc.adam_update %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {decoupled_weight_decay, weight_decay = 0.00999999977 : f32} : tensor<16xf32>, f32, i64
   %1:3 = dlc.adam_update %0#0, %g, %s, %s, %lr, %t {decoupled_weight_decay, weight_decay = 0.01 : f32} : tensor<16xf32>, f32, i64
-  return %1#0 : tensor<16xf32>
+  // ONNX's Momentum and Adam (the step operand of sgd_update is optional).
+  // CHECK: dlc.sgd_update %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {dampening = 5.000000e-01 : f32, momentum = 0.899999976 : f32} : tensor<16xf32>, f32, i64
+  %2:2 = dlc.sgd_update %1#0, %g, %s, %lr, %t {dampening = 0.5 : f32, momentum = 0.9 : f32} : tensor<16xf32>, f32, i64
+  // CHECK: dlc.adam_update %{{.*}} {epsilon_hat, post_decay = 2.000000e-02 : f32} : tensor<16xf32>, f32, i64
+  %3:3 = dlc.adam_update %2#0, %g, %s, %s, %lr, %t {epsilon_hat, post_decay = 0.02 : f32} : tensor<16xf32>, f32, i64
+  return %3#0 : tensor<16xf32>
 }

@@ -8,7 +8,8 @@ It writes, next to this script:
                             (training-mode batch norm, no dropout) on one
                             batch of 8, computed in float64;
   optimizers.safetensors    three steps of SGD, SGD+momentum, SGD+Nesterov
-                            with weight decay, Adam and AdamW (torch.optim);
+                            with weight decay, SGD with dampening, Adam and
+                            AdamW (torch.optim);
   cnn_bn_losses.json        the loss of each of 200 training steps of cnn_bn
                             (Adam, lr 1e-3, batch 64, no dropout) on the first
                             12800 Fashion-MNIST training images, in order.
@@ -167,6 +168,9 @@ OPTIMIZER_CASES = {
     "sgd_momentum": lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9),
     "sgd_nesterov_wd": lambda ps: torch.optim.SGD(
         ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+    # ONNX's Momentum (beta = 1 - dampening): the first step is undamped.
+    "sgd_dampening": lambda ps: torch.optim.SGD(
+        ps, lr=0.1, momentum=0.9, dampening=0.3, weight_decay=0.01),
     "adam": lambda ps: torch.optim.Adam(ps, lr=0.01, betas=(0.9, 0.999),
                                         eps=1e-7, weight_decay=0.001),
     "adamw": lambda ps: torch.optim.AdamW(ps, lr=0.01, betas=(0.9, 0.999),

@@ -19,8 +19,8 @@ constexpr int64_t kSize = 37;
 constexpr int kSteps = 3;
 
 /// One function per case of make_golden.py's OPTIMIZER_CASES. SGD takes
-/// (param, grad, velocity), Adam (param, grad, m, v, step); the learning
-/// rates are constants of each function.
+/// (param, grad, velocity), SGD with dampening also the step, Adam (param,
+/// grad, m, v, step); the learning rates are constants of each function.
 constexpr const char *kOptimizers = R"mlir(
 func.func @sgd(%p: tensor<37xf32>, %g: tensor<37xf32>, %v: tensor<37xf32>)
     -> (tensor<37xf32>, tensor<37xf32>) {
@@ -40,6 +40,14 @@ func.func @sgd_nesterov_wd(%p: tensor<37xf32>, %g: tensor<37xf32>, %v: tensor<37
   %lr = arith.constant 1.000000e-01 : f32
   %p1, %v1 = dlc.sgd_update %p, %g, %v, %lr {momentum = 9.000000e-01 : f32,
       nesterov, weight_decay = 0.00999999977 : f32} : tensor<37xf32>, f32
+  return %p1, %v1 : tensor<37xf32>, tensor<37xf32>
+}
+func.func @sgd_dampening(%p: tensor<37xf32>, %g: tensor<37xf32>, %v: tensor<37xf32>,
+                         %t: i64) -> (tensor<37xf32>, tensor<37xf32>) {
+  %lr = arith.constant 1.000000e-01 : f32
+  %p1, %v1 = dlc.sgd_update %p, %g, %v, %lr, %t {dampening = 3.000000e-01 : f32,
+      momentum = 9.000000e-01 : f32, weight_decay = 0.00999999977 : f32}
+      : tensor<37xf32>, f32, i64
   return %p1, %v1 : tensor<37xf32>, tensor<37xf32>
 }
 func.func @adam(%p: tensor<37xf32>, %g: tensor<37xf32>, %m: tensor<37xf32>,
@@ -105,6 +113,9 @@ TEST_P(OptimizerStep, MatchesTorchOptim) {
       call(*object(), name,
            {param, grad, slot0, slot1, int64_t(step + 1), newParam, newSlot0,
             newSlot1});
+    else if (name == "sgd_dampening")
+      call(*object(), name,
+           {param, grad, slot0, int64_t(step + 1), newParam, newSlot0});
     else
       call(*object(), name, {param, grad, slot0, newParam, newSlot0});
     const GoldenTensor &expected =
@@ -123,8 +134,8 @@ TEST_P(OptimizerStep, MatchesTorchOptim) {
 
 INSTANTIATE_TEST_SUITE_P(
     Golden, OptimizerStep,
-    ::testing::Values("sgd", "sgd_momentum", "sgd_nesterov_wd", "adam",
-                      "adamw"),
+    ::testing::Values("sgd", "sgd_momentum", "sgd_nesterov_wd", "sgd_dampening",
+                      "adam", "adamw"),
     [](const ::testing::TestParamInfo<const char *> &info) {
       return std::string(info.param);
     });

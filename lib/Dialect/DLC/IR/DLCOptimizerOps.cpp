@@ -19,6 +19,12 @@ LogicalResult SgdUpdateOp::verify() {
   if (!(getWeightDecay().convertToFloat() >= 0.0f))
     return emitOpError("weight_decay must be non-negative, got ")
            << getWeightDecay().convertToFloat();
+  float dampening = getDampening().convertToFloat();
+  if (!(dampening >= 0.0f && dampening <= 1.0f))
+    return emitOpError("dampening must be in [0, 1], got ") << dampening;
+  // The first step is undamped: the op must know which step it is.
+  if (dampening != 0.0f && !getStep())
+    return emitOpError("dampening requires the step operand");
   return success();
 }
 
@@ -35,5 +41,8 @@ LogicalResult AdamUpdateOp::verify() {
   if (!(getWeightDecay().convertToFloat() >= 0.0f))
     return emitOpError("weight_decay must be non-negative, got ")
            << getWeightDecay().convertToFloat();
+  float postDecay = getPostDecay().convertToFloat();
+  if (!(postDecay >= 0.0f && postDecay < 1.0f))
+    return emitOpError("post_decay must be in [0, 1), got ") << postDecay;
   return success();
 }

@@ -534,17 +534,19 @@ private:
                          ArrayRef<Value> slots, Value lr, Value t) {
     Type type = param.getType();
     if (optimizer.kind == OptimizerKind::Sgd)
-      return SgdUpdateOp::create(b, loc, type, type, param, grad, slots[0], lr,
-                                 b.getF32FloatAttr(optimizer.momentum),
-                                 optimizer.nesterov ? b.getUnitAttr()
-                                                    : UnitAttr(),
-                                 b.getF32FloatAttr(optimizer.weightDecay));
+      return SgdUpdateOp::create(
+          b, loc, type, type, param, grad, slots[0], lr, /*step=*/Value(),
+          b.getF32FloatAttr(optimizer.momentum),
+          optimizer.nesterov ? b.getUnitAttr() : UnitAttr(),
+          b.getF32FloatAttr(optimizer.weightDecay),
+          /*dampening=*/b.getF32FloatAttr(0.0f));
     return AdamUpdateOp::create(
         b, loc, type, type, type, param, grad, slots[0], slots[1], lr, t,
         b.getF32FloatAttr(optimizer.beta1), b.getF32FloatAttr(optimizer.beta2),
         b.getF32FloatAttr(optimizer.epsilon),
         b.getF32FloatAttr(optimizer.weightDecay),
-        optimizer.kind == OptimizerKind::AdamW ? b.getUnitAttr() : UnitAttr());
+        optimizer.kind == OptimizerKind::AdamW ? b.getUnitAttr() : UnitAttr(),
+        /*epsilon_hat=*/UnitAttr(), /*post_decay=*/b.getF32FloatAttr(0.0f));
   }
 
   SmallVector<Slot> groupSlots(ArrayRef<unsigned> group, StringRef role) {
