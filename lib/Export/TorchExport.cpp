@@ -33,6 +33,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 using namespace mlir;
@@ -58,10 +59,14 @@ std::string tuple(ArrayRef<int64_t> values) {
   return s + (values.size() == 1 ? ",)" : ")");
 }
 
-/// A Python float literal that reads back as the same float32.
+/// The shortest Python float literal that reads back as the same float32.
 std::string pyFloat(double value) {
   char text[32];
-  std::snprintf(text, sizeof(text), "%.9g", value);
+  for (int digits = 1; digits <= 9; ++digits) {
+    std::snprintf(text, sizeof(text), "%.*g", digits, value);
+    if (std::strtof(text, nullptr) == float(value))
+      break;
+  }
   return text;
 }
 
@@ -273,11 +278,14 @@ LogicalResult TorchExporter::exportBatchNorm(BatchNormOp op) {
     data.push_back(std::move(*d));
   }
   std::string name = moduleName(op.getMean(), op);
-  // PyTorch's momentum weighs the new batch, Keras's the running value.
+  // PyTorch's momentum weighs the new batch, Keras's the running value
+  // (1 - 0.99 from the decimal Keras momentum, so that it reads 0.01).
   initLines += llvm::formatv(
       "        self.{0} = nn.BatchNorm{1}d({2}, eps={3}, momentum={4})\n", name,
       in.size() == 4 ? 2 : 1, c, pyFloat(op.getEpsilon().convertToDouble()),
-      pyFloat(1.0 - op.getMomentum().convertToDouble()));
+      pyFloat(1.0 -
+              std::strtod(pyFloat(op.getMomentum().convertToDouble()).c_str(),
+                          nullptr)));
   addTensor(name + ".weight", {c}, data[0]);
   addTensor(name + ".bias", {c}, data[1]);
   addTensor(name + ".running_mean", {c}, data[2]);
