@@ -8,6 +8,9 @@
       own layer classes and arguments) or from the Keras JSON, loads the
       weights with model.load_weights(), and compares its outputs with
       RAW.txt (the program's `predict --raw`)
+  check_weights.py top1 TOP1.txt RAW.txt
+      the probability `predict --top 1` prints for image 0 is its raw
+      output (for a model that ends in softmax)
   check_weights.py torch TORCHDIR IMAGES.idx RAW.txt
       imports TORCHDIR/model.py, loads model.safetensors with
       load_state_dict (strict) and compares likewise
@@ -159,6 +162,15 @@ def main():
             x = normalized(x, load_module(torch_dir))
         compare("keras", np.asarray(model.predict(x, verbose=0)),
                 read_raw(raw))
+        return
+    if mode == "top1":
+        line = open(sys.argv[2]).readline()
+        percent = float(re.search(r"\(([\d.]+)%\)", line).group(1))
+        want = float(np.max(read_raw(sys.argv[3])[0]))
+        print(f"top-1 {percent}%, output {want:.6f}")
+        if abs(percent / 100 - want) > 0.00006:
+            sys.exit("predict's probability is not the model's")
+        print("predict prints the model's probability")
         return
     if mode == "torch":
         import torch
