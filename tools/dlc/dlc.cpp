@@ -67,8 +67,10 @@ static cl::SubCommand compileCommand("compile",
                                      "Compile a model file (YAML, Keras "
                                      "JSON or ONNX)");
 static cl::SubCommand
-    exportCommand("export", "Write a model with trained weights as ONNX, for "
-                            "inference (NCHW; see docs/Import.md)");
+    exportCommand("export",
+                  "Write a model with trained weights as ONNX, for "
+                  "inference (NCHW; see docs/Import.md), or its weights for "
+                  "Keras 3 or PyTorch (see docs/Runtime.md)");
 static cl::SubCommand
     summaryCommand("summary",
                    "Print the model's layers, output shapes, parameters, FLOPs "
