@@ -18,7 +18,7 @@ packages=(
   libzstd-dev zlib1g-dev libfmt-dev libgtest-dev googletest
   dataset-fashion-mnist time libomp-22-dev libclang-rt-22-dev
   libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler
-  chromium openmpi-bin libopenmpi-dev libhdf5-dev
+  chromium openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools
 )
 
 install_packages() {

@@ -85,6 +85,9 @@ const OptionSpec kOptions[] = {
    "IDX image file (raw or .gz), e.g. t10k-images-idx3-ubyte.gz"},
   {"top", "K", Predict, "print the K most likely classes (default 3)"},
   {"count", "N", Predict, "only the first N images (default: all)"},
+  {"raw", "", Predict,
+   "print every output of the model (logits or probabilities) in full "
+   "precision instead of the top classes"},
   {"help", "", Train | Evaluate | Predict | Info | Summary, "show this help"},
 };
 // clang-format on

@@ -20,6 +20,7 @@
 #include "dlc/Runtime/Trainer.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 
@@ -352,6 +353,7 @@ int Cli::predict(const ParsedArgs &a) {
     return fail(std::move(e));
   int64_t top = integer(a, "top", 3, 1);
   int64_t count = integer(a, "count", -1, 1);
+  bool raw = a.has("raw");
   applyThreads(static_cast<int>(integer(a, "threads", 0, 0)));
   if (usage)
     return ExitUsage;
@@ -394,6 +396,15 @@ int Cli::predict(const ParsedArgs &a) {
     const float *logits = *predicted;
     for (int64_t r = 0; r < b && first + r < n; ++r) {
       const float *row = logits + r * k;
+      if (raw) {
+        out << first + r << ":";
+        for (int64_t c = 0; c < k; ++c)
+          out << llvm::format(" %.9g", row[c]);
+        out << "\n";
+        continue;
+      }
+      // A model ending in its own softmax outputs the probabilities.
+      bool probabilities = model.getSettings().outputIsProbabilities;
       double maxLogit = *std::max_element(row, row + k), sum = 0;
       for (int64_t c = 0; c < k; ++c)
         sum += std::exp(double(row[c]) - maxLogit);
@@ -404,7 +415,8 @@ int Cli::predict(const ParsedArgs &a) {
       out << first + r << ":";
       for (int64_t t = 0; t < top; ++t) {
         int64_t c = order[t];
-        double p = std::exp(double(row[c]) - maxLogit) / sum;
+        double p = probabilities ? double(row[c])
+                                 : std::exp(double(row[c]) - maxLogit) / sum;
         out << llvm::formatv(" {0}{1} ({2:F2}%)", c,
                              size_t(c) < names.size() ? " " + names[c] : "",
                              100 * p)

@@ -69,9 +69,13 @@ dlc::runtime::parseModelSettings(llvm::StringRef json) {
   if (const llvm::json::Value *loss = root->get("loss")) {
     if (std::optional<llvm::StringRef> s = loss->getAsString())
       settings.loss = s->str();
-    else if (const llvm::json::Object *o = loss->getAsObject())
+    else if (const llvm::json::Object *o = loss->getAsObject()) {
       if (std::optional<llvm::StringRef> s = o->getString("name"))
         settings.loss = s->str();
+      settings.outputIsProbabilities =
+          llvm::StringRef(settings.loss).contains("categorical") &&
+          o->getBoolean("from_logits") == false;
+    }
   }
 
   if (const llvm::json::Value *opt = root->get("optimizer")) {

@@ -22,6 +22,7 @@
 
 #include "dlc/Compiler/Compiler.h"
 #include "dlc/Export/OnnxExport.h"
+#include "dlc/Export/WeightsExport.h"
 #include "dlc/Import/Import.h"
 #include "dlc/InitAll.h"
 #include "dlc/Runtime/Summary.h"
@@ -68,8 +69,10 @@ static cl::SubCommand compileCommand("compile",
                                      "Compile a model file (YAML, Keras "
                                      "JSON or ONNX)");
 static cl::SubCommand
-    exportCommand("export", "Write a model with trained weights as ONNX, for "
-                            "inference (NCHW; see docs/Import.md)");
+    exportCommand("export",
+                  "Write a model with trained weights as ONNX, for "
+                  "inference (NCHW; see docs/Import.md), or its weights for "
+                  "Keras 3 or PyTorch (see docs/Runtime.md)");
 static cl::SubCommand
     summaryCommand("summary",
                    "Print the model's layers, output shapes, parameters, FLOPs "
@@ -166,10 +169,12 @@ static cl::opt<std::string>
                             "own weights, e.g. an ONNX model's)"),
                    cl::value_desc("file.safetensors"), cl::sub(exportCommand));
 
-static cl::opt<std::string> exportFormat("format",
-                                         cl::desc("The format (onnx)"),
-                                         cl::init("onnx"),
-                                         cl::sub(exportCommand));
+static cl::opt<std::string> exportFormat(
+    "format",
+    cl::desc("onnx (the inference graph, -o M.onnx), keras (Keras 3 "
+             "weights, -o M.weights.h5) or torch (PyTorch weights and "
+             "model.py, -o DIR or -o M.safetensors)"),
+    cl::init("onnx"), cl::sub(exportCommand));
 
 static cl::opt<bool> exportFoldBatchNorm(
     "fold-batch-norm",
@@ -766,13 +771,49 @@ static int runTrain(const char *argv0) {
 /// `dlc export MODEL --checkpoint C -o model.onnx`: the inference graph
 /// of @forward with the checkpoint's weights.
 static int runExport() {
-  if (exportFormat != "onnx") {
-    error("--format must be onnx, got '" + exportFormat + "'");
+  if (exportFormat != "onnx" && exportFormat != "keras" &&
+      exportFormat != "torch") {
+    error("--format must be onnx, keras or torch, got '" + exportFormat + "'");
     return 1;
   }
   if (outputFile.empty()) {
-    error("dlc export needs -o FILE");
+    error(exportFormat == "torch" ? "dlc export needs -o DIR"
+                                  : "dlc export needs -o FILE");
     return 1;
+  }
+  // Keras 3's load_weights refuses other names.
+  if (exportFormat == "keras" &&
+      !StringRef(outputFile).ends_with(".weights.h5")) {
+    error("--format keras writes Keras 3 weights: -o must end in "
+          ".weights.h5, got '" +
+          outputFile + "'");
+    return 1;
+  }
+  // --format torch: -o DIR (made if needed) gets model.safetensors and
+  // model.py; -o FILE.safetensors gets model.py beside it.
+  SmallString<256> torchDir;
+  std::string torchFile = "model.safetensors";
+  if (exportFormat == "torch") {
+    StringRef out = outputFile;
+    if (out.ends_with(".safetensors")) {
+      torchDir = llvm::sys::path::parent_path(out);
+      if (torchDir.empty())
+        torchDir = ".";
+      torchFile = llvm::sys::path::filename(out).str();
+      if (!llvm::sys::fs::is_directory(torchDir)) {
+        error("cannot write '" + outputFile + "': no directory '" +
+              torchDir.str().str() + "'");
+        return 1;
+      }
+    } else {
+      torchDir = out; // Made by the export once it succeeds.
+      if (llvm::sys::fs::exists(torchDir) &&
+          !llvm::sys::fs::is_directory(torchDir)) {
+        error("--format torch -o '" + outputFile +
+              "': not a directory (give a directory or a .safetensors file)");
+        return 1;
+      }
+    }
   }
   DialectRegistry registry;
   mlir::dlc::registerAllDLCDialects(registry);
@@ -790,6 +831,23 @@ static int runExport() {
       return 1;
     weights = std::move(*read);
   }
+  if (exportFormat == "keras") {
+    // Open it once for the system's reason when it cannot be written.
+    std::string errorMessage;
+    if (!openOutputFile(outputFile, &errorMessage)) {
+      error(errorMessage);
+      return 1;
+    }
+    return failed(mlir::dlc::exportKerasWeights(*c.module, weights, outputFile))
+               ? 1
+               : 0;
+  }
+  if (exportFormat == "torch")
+    return failed(mlir::dlc::exportTorch(*c.module, weights, torchDir,
+                                         torchFile,
+                                         llvm::sys::path::filename(modelFile)))
+               ? 1
+               : 0;
   std::string errorMessage;
   auto file = openOutputFile(outputFile, &errorMessage);
   if (!file) {
@@ -855,6 +913,10 @@ int main(int argc, char **argv) {
       "  dlc train MODEL [--data D --epochs N ...] compile and train\n"
       "  dlc export MODEL --checkpoint C -o M.onnx the inference graph as "
       "ONNX\n"
+      "  dlc export MODEL --checkpoint C --format keras -o M.weights.h5\n"
+      "  dlc export MODEL --checkpoint C --format torch -o DIR\n"
+      "                                           weights for Keras or "
+      "PyTorch\n"
       "  dlc summary MODEL                        layers, shapes, "
       "parameters\n");
   if (compileCommand)

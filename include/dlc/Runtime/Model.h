@@ -29,6 +29,9 @@ namespace dlc::runtime {
 /// What the compiler recorded in settings_json; every field is optional.
 struct ModelSettings {
   std::string loss;
+  /// The loss reads probabilities (from_logits: false): the model's output
+  /// ends in its own softmax, so `predict` must not apply another.
+  bool outputIsProbabilities = false;
   /// Lower-case optimizer name ("adam", "sgd", ...), "" if not recorded.
   std::string optimizer;
   std::optional<double> learningRate;
