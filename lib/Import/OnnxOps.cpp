@@ -245,16 +245,29 @@ LogicalResult OnnxImporter::importPool(NodeAttrs &a, bool isMax) {
       defineImage(0, *y);
     return success();
   }
-  if (!valid && !same)
-    return unsupported("this padding (pads " + shapeStr(*pads) + ", auto_pad " +
-                       autoPad + (ceilMode ? ", ceil_mode 1" : "") +
-                       "), which is neither none nor Keras 'same'");
+  // Other pads (PyTorch's MaxPool2d(3, 2, padding=1), SAME_LOWER,
+  // ceil_mode) are explicit pads of the dlc op: -inf never wins the max, and
+  // the average divides by the window's valid positions, which is ONNX's
+  // count_include_pad 0 whether the windows reach the given pads or past
+  // them. A window wholly in the padding has nothing to take.
+  bool explicitPadding = !valid && !same;
+  for (int d = 0; explicitPadding && d < 2; ++d)
+    if (explicitPads[2 * d] >= (*kernel)[d] ||
+        explicitPads[2 * d + 1] >= (*kernel)[d])
+      return unsupported("pads " + shapeStr(*pads) + " as large as the " +
+                         "pool window (" + shapeStr(*kernel) + ")");
   SmallVector<NamedAttribute> attrs = {
       builder.getNamedAttr("pool_size", builder.getDenseI64ArrayAttr(*kernel)),
       builder.getNamedAttr("strides", builder.getDenseI64ArrayAttr(*strides))};
-  if (!valid)
+  if (explicitPadding) {
+    attrs.push_back(builder.getNamedAttr(
+        "padding", PaddingModeAttr::get(ctx, PaddingMode::explicit_)));
+    attrs.push_back(builder.getNamedAttr(
+        "pads", builder.getDenseI64ArrayAttr(explicitPads)));
+  } else if (!valid) {
     attrs.push_back(builder.getNamedAttr(
         "padding", PaddingModeAttr::get(ctx, PaddingMode::same)));
+  }
   FailureOr<Value> y = create(isMax ? MaxPool2DOp::getOperationName()
                                     : AvgPool2DOp::getOperationName(),
                               *x, attrs);

@@ -37,6 +37,22 @@ func.func @max_pool_same(%x: tensor<1x7x7x3xf32>) -> tensor<1x4x4x3xf32> {
 
 // -----
 
+// Explicit, asymmetric pads: the given amounts, still -inf.
+
+// CHECK-LABEL: func @max_pool_explicit
+// CHECK: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
+// CHECK: tensor.pad %{{.*}} low[0, 1, 0, 0] high[0, 0, 2, 0]
+// CHECK: tensor.yield %[[NEGINF]] : f32
+// CHECK: linalg.pooling_nhwc_max
+// CHECK-SAME: tensor<1x8x9x3xf32>, tensor<3x3xf32>
+func.func @max_pool_explicit(%x: tensor<1x7x7x3xf32>) -> tensor<1x3x4x3xf32> {
+  %y = dlc.max_pool2d %x {padding = #dlc.padding<explicit>, pads = array<i64: 1, 0, 0, 2>, pool_size = array<i64: 3, 3>, strides = array<i64: 2, 2>}
+      : (tensor<1x7x7x3xf32>) -> tensor<1x3x4x3xf32>
+  return %y : tensor<1x3x4x3xf32>
+}
+
+// -----
+
 // `valid` average pooling: a sum pool, then every window divides by KH * KW.
 
 // CHECK-LABEL: func @avg_pool_valid

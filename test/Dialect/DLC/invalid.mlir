@@ -194,9 +194,25 @@ func.func @pool_strides(%x: tensor<1x8x8x3xf32>) {
 
 // -----
 
-func.func @pool_explicit(%x: tensor<1x8x8x3xf32>) {
-  // expected-error @+1 {{'dlc.max_pool2d' op padding must be valid or same}}
-  %0 = dlc.max_pool2d %x {padding = #dlc.padding<explicit>, pool_size = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x8x8x3xf32>) -> tensor<1x4x4x3xf32>
+func.func @pool_pads_not_explicit(%x: tensor<1x8x8x3xf32>) {
+  // expected-error @+1 {{'dlc.max_pool2d' op pads [1, 1, 1, 1] require explicit padding, not same}}
+  %0 = dlc.max_pool2d %x {padding = #dlc.padding<same>, pads = array<i64: 1, 1, 1, 1>, pool_size = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x8x8x3xf32>) -> tensor<1x4x4x3xf32>
+  return
+}
+
+// -----
+
+func.func @pool_pads_whole_window(%x: tensor<1x8x8x3xf32>) {
+  // expected-error @+1 {{'dlc.avg_pool2d' op pads must be non-negative and smaller than the pool window ([2, 2]), got [0, 2, 0, 0]}}
+  %0 = dlc.avg_pool2d %x {padding = #dlc.padding<explicit>, pads = array<i64: 0, 2, 0, 0>, pool_size = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x8x8x3xf32>) -> tensor<1x5x4x3xf32>
+  return
+}
+
+// -----
+
+func.func @pool_pads_count(%x: tensor<1x8x8x3xf32>) {
+  // expected-error @+1 {{'dlc.max_pool2d' op pads must have 4 entries [top, bottom, left, right], got 2}}
+  %0 = dlc.max_pool2d %x {padding = #dlc.padding<explicit>, pads = array<i64: 1, 1>, pool_size = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x8x8x3xf32>) -> tensor<1x4x4x3xf32>
   return
 }
 

@@ -63,6 +63,10 @@ func.func @pooling(%x: tensor<2x24x24x8xf32>)
       : (tensor<2x24x24x8xf32>) -> tensor<2x12x12x8xf32>
   // CHECK: dlc.global_avg_pool %{{.*}} : (tensor<2x24x24x8xf32>) -> tensor<2x8xf32>
   %2 = dlc.global_avg_pool %x : (tensor<2x24x24x8xf32>) -> tensor<2x8xf32>
+  // Explicit pads (PyTorch's MaxPool2d(3, 2, padding=1)): 24 + 2 -> 12.
+  // CHECK: dlc.max_pool2d %{{.*}} {padding = #dlc.padding<explicit>, pads = array<i64: 1, 1, 1, 1>, pool_size = array<i64: 3, 3>, strides = array<i64: 2, 2>} : (tensor<2x24x24x8xf32>) -> tensor<2x12x12x8xf32>
+  %3 = dlc.max_pool2d %x {padding = #dlc.padding<explicit>, pads = array<i64: 1, 1, 1, 1>, pool_size = array<i64: 3, 3>, strides = array<i64: 2, 2>}
+      : (tensor<2x24x24x8xf32>) -> tensor<2x12x12x8xf32>
   return %0, %1, %2 : tensor<2x12x12x8xf32>, tensor<2x12x12x8xf32>, tensor<2x8xf32>
 }
 

@@ -31,10 +31,12 @@
 #include "TestSupport.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <numeric>
+#include <optional>
 #include <sstream>
 
 using namespace dlc::test;
@@ -165,8 +167,10 @@ GradCase unaryCase(std::string name, ArgSpec arg, std::string op) {
 /// A pooling op: `%y = dlc.<op> %a0 {attrs} : (in) -> (out)`.
 GradCase poolCase(std::string name, std::string op, std::vector<int64_t> in,
                   std::array<int64_t, 2> pool, std::array<int64_t, 2> strides,
-                  bool same, ArgSpec::Fill fill) {
-  std::array<int64_t, 4> pads = {0, 0, 0, 0};
+                  bool same, ArgSpec::Fill fill,
+                  std::optional<std::array<int64_t, 4>> explicitPads = {}) {
+  std::array<int64_t, 4> pads =
+      explicitPads.value_or(std::array<int64_t, 4>{0, 0, 0, 0});
   if (same) {
     auto [top, bottom] = ref::samePadding(in[1], pool[0], strides[0], 1);
     auto [left, right] = ref::samePadding(in[2], pool[1], strides[1], 1);
@@ -179,8 +183,11 @@ GradCase poolCase(std::string name, std::string op, std::vector<int64_t> in,
   GradCase g{std::move(name), {f32(in, fill)}};
   std::ostringstream os;
   os << "%y = dlc." << op << " %a0 {"
-     << (same ? "padding = #dlc.padding<same>, " : "")
-     << "pool_size = array<i64: " << pool[0] << ", " << pool[1]
+     << (same ? "padding = #dlc.padding<same>, " : "");
+  if (explicitPads)
+    os << "padding = #dlc.padding<explicit>, pads = array<i64: " << pads[0]
+       << ", " << pads[1] << ", " << pads[2] << ", " << pads[3] << ">, ";
+  os << "pool_size = array<i64: " << pool[0] << ", " << pool[1]
      << ">, strides = array<i64: " << strides[0] << ", " << strides[1]
      << ">} : (" << t(in) << ") -> " << t(out);
   g.body = os.str();
@@ -341,6 +348,17 @@ std::vector<GradCase> gradientCases() {
                            {3, 2}, {1, 2}, false, ArgSpec::Uniform));
   cases.push_back(poolCase("avg_pool_2x2_s1_same", "avg_pool2d", {1, 4, 5, 2},
                            {2, 2}, {1, 1}, true, ArgSpec::Uniform));
+  // Explicit pads (ONNX / PyTorch): ResNet's stem MaxPool2d(3, 2, 1), and
+  // asymmetric ones.
+  cases.push_back(poolCase("max_pool_3x3_s2_pads1", "max_pool2d", {1, 7, 6, 2},
+                           {3, 3}, {2, 2}, false, ArgSpec::Distinct,
+                           std::array<int64_t, 4>{1, 1, 1, 1}));
+  cases.push_back(poolCase(
+      "max_pool_2x3_s1_pads0110", "max_pool2d", {1, 5, 6, 2}, {2, 3}, {1, 1},
+      false, ArgSpec::Distinct, std::array<int64_t, 4>{0, 1, 1, 0}));
+  cases.push_back(poolCase(
+      "avg_pool_3x3_s2_pads1011", "avg_pool2d", {1, 6, 7, 2}, {3, 3}, {2, 2},
+      false, ArgSpec::Uniform, std::array<int64_t, 4>{1, 0, 1, 1}));
   {
     GradCase g{"global_avg_pool", {f32({2, 3, 4, 5})}};
     g.body = "%y = dlc.global_avg_pool %a0 : (" + t({2, 3, 4, 5}) + ") -> " +

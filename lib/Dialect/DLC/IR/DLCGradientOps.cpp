@@ -135,7 +135,7 @@ LogicalResult MaxPool2DGradOp::inferReturnTypes(MLIRContext *ctx,
 SmallVector<int64_t, 4> MaxPool2DGradOp::getResolvedPads() {
   int64_t ones[] = {1, 1};
   return resolvePads(getInput().getType(), getPoolSize(), getStrides(), ones,
-                     getPadding(), {});
+                     getPadding(), getPads());
 }
 
 LogicalResult AvgPool2DGradOp::inferReturnTypes(MLIRContext *ctx,
@@ -153,7 +153,7 @@ LogicalResult AvgPool2DGradOp::inferReturnTypes(MLIRContext *ctx,
   SmallVector<Type> forward;
   if (failed(inferPool2DOn(diag, *input, adaptor.getPoolSize(),
                            adaptor.getStrides(), adaptor.getPadding(),
-                           forward)) ||
+                           adaptor.getPads(), forward)) ||
       failed(checkOutputGrad(diag, forward[0], adaptor.getOutputGrad())))
     return failure();
   types.push_back(*input);
@@ -165,7 +165,7 @@ SmallVector<int64_t, 4> AvgPool2DGradOp::getResolvedPads() {
   auto input = RankedTensorType::get(
       getInputShape(), getOutputGrad().getType().getElementType());
   return resolvePads(input, getPoolSize(), getStrides(), ones, getPadding(),
-                     {});
+                     getPads());
 }
 
 LogicalResult GlobalAvgPoolGradOp::inferReturnTypes(

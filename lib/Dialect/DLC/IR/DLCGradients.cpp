@@ -181,9 +181,10 @@ LogicalResult MaxPool2DOp::buildGradients(OpBuilder &b, ValueRange dys,
                                           ArrayRef<bool> needed,
                                           SmallVectorImpl<Value> &grads) {
   GradBuilder g(b, *this);
-  return finish(grads, needed,
-                {g.value<MaxPool2DGradOp>(dys[0], getInput(), getPoolSize(),
-                                          getStrides(), getPadding())});
+  return finish(
+      grads, needed,
+      {g.value<MaxPool2DGradOp>(dys[0], getInput(), getPoolSize(), getStrides(),
+                                getPadding(), getPads())});
 }
 
 LogicalResult AvgPool2DOp::buildGradients(OpBuilder &b, ValueRange dys,
@@ -193,7 +194,7 @@ LogicalResult AvgPool2DOp::buildGradients(OpBuilder &b, ValueRange dys,
   return finish(
       grads, needed,
       {g.value<AvgPool2DGradOp>(dys[0], shapeOf(getInput()), getPoolSize(),
-                                getStrides(), getPadding())});
+                                getStrides(), getPadding(), getPads())});
 }
 
 LogicalResult GlobalAvgPoolOp::buildGradients(OpBuilder &b, ValueRange dys,

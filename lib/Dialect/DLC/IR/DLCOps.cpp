@@ -313,6 +313,7 @@ LogicalResult inferConv2D(const OpDiag &diag, RankedTensorType input,
 LogicalResult inferPool2DOn(const OpDiag &diag, RankedTensorType input,
                             ArrayRef<int64_t> poolSize,
                             ArrayRef<int64_t> strides, PaddingMode mode,
+                            ArrayRef<int64_t> pads,
                             SmallVectorImpl<Type> &types) {
   if (!input || input.getRank() != 4)
     return diag() << "expects a 4D input";
@@ -321,11 +322,23 @@ LogicalResult inferPool2DOn(const OpDiag &diag, RankedTensorType input,
   if (failed(checkPositive(diag, "pool_size", poolSize)) ||
       failed(checkPositive(diag, "strides", strides)))
     return failure();
-  if (mode == PaddingMode::explicit_)
-    return diag() << "padding must be valid or same";
-  int64_t ones[] = {1, 1}, zeros[] = {0, 0, 0, 0};
+  if (pads.size() != 4)
+    return diag() << "pads must have 4 entries [top, bottom, left, right], got "
+                  << pads.size();
+  if (mode != PaddingMode::explicit_ &&
+      llvm::any_of(pads, [](int64_t p) { return p != 0; }))
+    return diag() << "pads " << formatList(pads)
+                  << " require explicit padding, not "
+                  << stringifyPaddingMode(mode);
+  // A window wholly in the padding would have no input to take.
+  for (int i = 0; i < 4; ++i)
+    if (pads[i] < 0 || pads[i] >= poolSize[i / 2])
+      return diag() << "pads must be non-negative and smaller than the pool "
+                       "window ("
+                    << formatList(poolSize) << "), got " << formatList(pads);
+  int64_t ones[] = {1, 1};
   auto out = inferWindowOutput(diag, "pool window", input, poolSize, strides,
-                               ones, mode, zeros);
+                               ones, mode, pads);
   if (failed(out))
     return failure();
   types.push_back(RankedTensorType::get(
@@ -425,7 +438,7 @@ LogicalResult MaxPool2DOp::inferReturnTypes(MLIRContext *ctx,
 SmallVector<int64_t, 4> MaxPool2DOp::getResolvedPads() {
   int64_t ones[] = {1, 1};
   return resolvePads(getInput().getType(), getPoolSize(), getStrides(), ones,
-                     getPadding(), {});
+                     getPadding(), getPads());
 }
 
 LogicalResult AvgPool2DOp::inferReturnTypes(MLIRContext *ctx,
@@ -438,7 +451,7 @@ LogicalResult AvgPool2DOp::inferReturnTypes(MLIRContext *ctx,
 SmallVector<int64_t, 4> AvgPool2DOp::getResolvedPads() {
   int64_t ones[] = {1, 1};
   return resolvePads(getInput().getType(), getPoolSize(), getStrides(), ones,
-                     getPadding(), {});
+                     getPadding(), getPads());
 }
 
 LogicalResult GlobalAvgPoolOp::inferReturnTypes(MLIRContext *ctx,

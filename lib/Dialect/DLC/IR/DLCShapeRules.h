@@ -99,6 +99,7 @@ LogicalResult inferConv2D(const OpDiag &diag, RankedTensorType input,
 LogicalResult inferPool2DOn(const OpDiag &diag, RankedTensorType input,
                             ArrayRef<int64_t> poolSize,
                             ArrayRef<int64_t> strides, PaddingMode mode,
+                            ArrayRef<int64_t> pads,
                             SmallVectorImpl<Type> &types);
 
 template <typename Adaptor>
@@ -106,7 +107,7 @@ LogicalResult inferPool2D(const OpDiag &diag, Adaptor adaptor,
                           SmallVectorImpl<Type> &types) {
   return inferPool2DOn(diag, rankedOf(adaptor.getInput()),
                        adaptor.getPoolSize(), adaptor.getStrides(),
-                       adaptor.getPadding(), types);
+                       adaptor.getPadding(), adaptor.getPads(), types);
 }
 
 /// Shared by every form of batch normalization: checks the per-channel

@@ -204,7 +204,8 @@ def DLC_MaxPool2DGradOp : DLC_ShapedOp<"max_pool2d_grad"> {
   }];
   let arguments = (ins DLC_Image:$output_grad, DLC_Image:$input,
     DLC_I64Pair:$pool_size, DLC_I64Pair:$strides,
-    DefaultValuedAttr<DLC_PaddingAttr, "PaddingMode::valid">:$padding);
+    DefaultValuedAttr<DLC_PaddingAttr, "PaddingMode::valid">:$padding,
+    DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads);
   let results = (outs DLC_Image:$input_grad);
   let extraClassDeclaration = [{
     /// Padding of the forward pooling, as [top, bottom, left, right]
@@ -228,7 +229,8 @@ def DLC_AvgPool2DGradOp : DLC_ShapedOp<"avg_pool2d_grad"> {
   }];
   let arguments = (ins DLC_Image:$output_grad, DenseI64ArrayAttr:$input_shape,
     DLC_I64Pair:$pool_size, DLC_I64Pair:$strides,
-    DefaultValuedAttr<DLC_PaddingAttr, "PaddingMode::valid">:$padding);
+    DefaultValuedAttr<DLC_PaddingAttr, "PaddingMode::valid">:$padding,
+    DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads);
   let results = (outs DLC_Image:$input_grad);
   let extraClassDeclaration = [{
     /// Padding of the forward pooling, as [top, bottom, left, right]

@@ -233,11 +233,13 @@ class DLC_Pool2DOp<string mnemonic>
     DLC_Image:$input,
     DLC_I64Pair:$pool_size,
     DLC_I64Pair:$strides,
-    DefaultValuedAttr<DLC_PaddingAttr, "PaddingMode::valid">:$padding
+    DefaultValuedAttr<DLC_PaddingAttr, "PaddingMode::valid">:$padding,
+    DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0, 0, 0}">:$pads
   );
   let results = (outs DLC_Image:$output);
   let extraClassDeclaration = [{
-    /// Padding applied by `same`, as [top, bottom, left, right].
+    /// Padding applied by `same` or given by `explicit` `pads`, as
+    /// [top, bottom, left, right].
     llvm::SmallVector<int64_t, 4> getResolvedPads();
   }];
 }
@@ -246,7 +248,9 @@ def DLC_MaxPool2DOp : DLC_Pool2DOp<"max_pool2d"> {
   let summary = "2-D max pooling (Keras MaxPooling2D)";
   let description = [{
     Takes the maximum over each `pool_size` window, moved by `strides`.
-    `padding` is `valid` or `same`; padded positions never win the max.
+    `padding` is `valid`, `same`, or `explicit` with `pads = [top, bottom,
+    left, right]` (each smaller than the window, as ONNX and PyTorch
+    require); padded positions never win the max.
 
     Example:
     ```mlir
@@ -259,9 +263,10 @@ def DLC_MaxPool2DOp : DLC_Pool2DOp<"max_pool2d"> {
 def DLC_AvgPool2DOp : DLC_Pool2DOp<"avg_pool2d"> {
   let summary = "2-D average pooling (Keras AveragePooling2D)";
   let description = [{
-    Averages each `pool_size` window, moved by `strides`. With `same`
-    padding the average is over the valid (unpadded) positions only, as in
-    Keras.
+    Averages each `pool_size` window, moved by `strides`. With `same` or
+    `explicit` padding (`pads` as for max_pool2d) the average is over the
+    valid (unpadded) positions only, as in Keras (ONNX's count_include_pad
+    0, PyTorch's count_include_pad=False).
 
     Example:
     ```mlir
