@@ -332,7 +332,7 @@ TEST(ReportTest, AnalysisSections) {
   a.classNames = {"cat", "dog <big>"};
   a.confusion = {7, 3, 1, 9};
   ReportImage pixel{1, 1, 1, {200}};
-  a.samples = {{pixel, 0, 1, 0.9}, {pixel, 1, 1, 0.8}};
+  a.samples = {{pixel, 0, 1, 0.99996}, {pixel, 1, 1, 0.8}};
   a.filterTitle = "conv2d/kernel: 2 filters of 1x1";
   a.filters = {pixel, pixel};
   a.featureInput = pixel;
@@ -355,6 +355,8 @@ TEST(ReportTest, AnalysisSections) {
   ASSERT_NE(right, std::string::npos);
   EXPECT_LT(wrong, right);
   EXPECT_THAT(html, HasSubstr("true: cat"));
+  // Confidence rounds down: a sure-looking mistake is not "100%".
+  EXPECT_THAT(html, HasSubstr("<b>dog &lt;big&gt;</b> 99.9%<br>true: cat"));
   EXPECT_THAT(html, HasSubstr("First convolution's filters"));
   EXPECT_THAT(html, HasSubstr("conv2d: 1x1, 3 channels"));
   // Every image is an inline PNG: 2 samples, 2 filters, the input, 3 maps.

@@ -332,17 +332,19 @@ static std::string renderAnalysis(const ReportAnalysis &a) {
                                        : "class " + std::to_string(c);
       };
       bool wrong = s.label != s.predicted;
-      html += llvm::formatv("<figure class=\"{0}\">{1}<figcaption><b>{2}</b> "
-                            "{3:F0}%<br>{4}</figcaption></figure>\n",
-                            wrong ? "sample wrong" : "sample right",
-                            imageTag(s.image, scaleFor(s.image, 84),
-                                     "predicted " + name(s.predicted) +
-                                         ", true " + name(s.label),
-                                     "px"),
-                            escape(name(s.predicted)), 100 * s.confidence,
-                            wrong ? "true: " + escape(name(s.label))
-                                  : std::string("correct"))
-                  .str();
+      html +=
+          llvm::formatv(
+              "<figure class=\"{0}\">{1}<figcaption><b>{2}</b> "
+              "{3:F1}%<br>{4}</figcaption></figure>\n",
+              wrong ? "sample wrong" : "sample right",
+              imageTag(s.image, scaleFor(s.image, 84),
+                       "predicted " + name(s.predicted) + ", true " +
+                           name(s.label),
+                       "px"),
+              escape(name(s.predicted)),
+              std::floor(1000 * s.confidence) / 10, // Never 100% unless it is.
+              wrong ? "true: " + escape(name(s.label)) : std::string("correct"))
+              .str();
     }
     html += "</div>\n";
   }
