@@ -91,3 +91,8 @@ for var in ("DLC_CUDA_DEVICE", "DLC_CUDA_GRAPHS", "LD_LIBRARY_PATH"):
 import shutil
 if shutil.which("script"):
     config.available_features.add("script")
+
+# Debian's headless Chromium renders report.html (scripts/setup.sh installs
+# it; tests that need it are UNSUPPORTED without).
+if shutil.which("chromium"):
+    config.available_features.add("chromium")

@@ -75,6 +75,9 @@ const OptionSpec kOptions[] = {
    "every batch or every N steps (batch_loss, batch_accuracy)"},
   {"histogram-freq", "N", Train,
    "TensorBoard histograms of the weights every N epochs (default 0: none)"},
+  {"class-names", "LIST", Train,
+   "the report's class names: a,b,... or a file with one per line "
+   "(default: the model's, Fashion-MNIST's, CIFAR-10's or class_N)"},
   {"progress", "MODE", Train,
    "auto | bar | lines | none (default auto: a bar on a terminal)"},
   {"log-every", "N", Train,

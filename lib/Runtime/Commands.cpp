@@ -8,6 +8,7 @@
 
 #include "CommandLine.h"
 
+#include "dlc/Runtime/Analysis.h"
 #include "dlc/Runtime/Checkpoint.h"
 #include "dlc/Runtime/CheckpointMetadata.h"
 #include "dlc/Runtime/Data/Dataset.h"
@@ -174,6 +175,17 @@ int Cli::train(const ParsedArgs &a) {
     o.tensorboard.updateFreq = *freq;
   }
   o.tensorboard.histogramFreq = integer(a, "histogram-freq", 0, 0);
+  if (a.has("class-names")) {
+    auto names = parseClassNames(a.get("class-names"));
+    if (!names)
+      return fail(names.takeError());
+    if (model.getNumClasses() &&
+        int64_t(names->size()) != model.getNumClasses())
+      return fail(llvm::createStringError(llvm::formatv(
+          "--class-names gives {0} names but the model has {1} classes",
+          names->size(), model.getNumClasses())));
+    o.classNames = std::move(*names);
+  }
   llvm::StringRef progress = a.get("progress", "auto");
   if (progress == "auto")
     o.progress = terminal ? ProgressReporter::Style::Bar

@@ -67,6 +67,12 @@ llvm::Expected<Executor> Executor::create(const CompiledModel &model,
     if (llvm::Error e = stage(executor.logits, "logits", DType::F32,
                               {shape[0], model.getNumClasses()}))
       return std::move(e);
+  for (const FeatureMapSpec &map : model.getFeatureMaps()) {
+    executor.featureMaps.emplace_back();
+    if (llvm::Error e = stage(executor.featureMaps.back(), "feature map",
+                              DType::F32, map.shape))
+      return std::move(e);
+  }
   // Scalars some entry point reads from device memory.
   for (const BoundFunction *fn :
        {&model.getTrainStep(), &model.getEvalStep(), &model.getPredict()}) {
@@ -86,6 +92,7 @@ llvm::Expected<Executor> Executor::create(const CompiledModel &model,
   executor.prepare(model.getTrainStep(), executor.trainCall);
   executor.prepare(model.getEvalStep(), executor.evalCall);
   executor.prepare(model.getPredict(), executor.predictCall);
+  executor.prepare(model.getFeatures(), executor.featuresCall);
   return std::move(executor);
 }
 
@@ -145,6 +152,8 @@ void *Executor::addressFor(const Slot &slot, bool result) {
     return correct.device().getAddress();
   case Slot::Logits:
     return logits.device().getAddress();
+  case Slot::Feature:
+    return featureMaps[slot.tensor].device().getAddress();
   }
   return nullptr;
 }
@@ -230,4 +239,17 @@ llvm::Expected<const float *> Executor::predict() {
   if (llvm::Error e = logits.download())
     return std::move(e);
   return logits.host().data<float>();
+}
+
+llvm::Expected<std::vector<const float *>> Executor::features() {
+  assert(model.getFeatures() && "the model has no features");
+  if (llvm::Error e = bindAndCall(model.getFeatures(), featuresCall))
+    return std::move(e);
+  std::vector<const float *> maps;
+  for (StagedTensor &map : featureMaps) {
+    if (llvm::Error e = map.download())
+      return std::move(e);
+    maps.push_back(map.host().data<float>());
+  }
+  return maps;
 }

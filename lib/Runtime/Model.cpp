@@ -199,6 +199,7 @@ static std::optional<Slot::Kind> kindOfRole(llvm::StringRef role) {
       .Case(DLC_ROLE_LOSS, Slot::Loss)
       .Case(DLC_ROLE_CORRECT, Slot::Correct)
       .Case(DLC_ROLE_LOGITS, Slot::Logits)
+      .Case(DLC_ROLE_FEATURE, Slot::Feature)
       .Default(std::nullopt);
 }
 
@@ -318,7 +319,14 @@ llvm::Error CompiledModel::bind(const dlc_function_info &fn,
                                    " differs from " +
                                    formatShape(declaredInputShape) +
                                    " in another entry point");
-      } else if (kind == Slot::Labels || kind == Slot::Logits) {
+      } else if (kind == Slot::Feature) {
+        if (!result || str(fn.name) != "features")
+          return tableError(w, "only features returns feature maps");
+        slot.tensor = featureMaps.size();
+        featureMaps.push_back({str(t.name).str(), shapeOf(t)});
+      }
+      if (kind == Slot::Labels || kind == Slot::Logits ||
+          kind == Slot::Feature) {
         if (t.shape[0] != getBatchSize())
           return tableError(w, "batch dimension " + llvm::Twine(t.shape[0]) +
                                    " differs from the input's " +
@@ -362,13 +370,14 @@ CompiledModel::create(const dlc_model_info &info) {
 
   // Pass 1: check every entry, collect the persistent tensors and the
   // input shape.
-  const dlc_function_info *byName[3] = {nullptr, nullptr, nullptr};
+  const dlc_function_info *byName[4] = {nullptr, nullptr, nullptr, nullptr};
   for (int f = 0; f < info.num_functions; ++f) {
     const dlc_function_info &fn = info.functions[f];
     int which = llvm::StringSwitch<int>(str(fn.name))
                     .Case("train_step", 0)
                     .Case("eval_step", 1)
                     .Case("predict", 2)
+                    .Case("features", 3)
                     .Default(-1);
     if (which < 0)
       continue; // Other entry points are the compiler's business.
@@ -426,6 +435,9 @@ CompiledModel::create(const dlc_model_info &info) {
           break;
         case Slot::Logits:
           err = checkEntry(w, DType::F32, 2);
+          break;
+        case Slot::Feature:
+          err = checkEntry(w, DType::F32, 4);
           break;
         }
         if (err)
@@ -507,9 +519,9 @@ CompiledModel::create(const dlc_model_info &info) {
     model->tensorIndex[model->tensors[i].name] = i;
 
   // Pass 2: bind.
-  BoundFunction *bound[3] = {&model->trainStep, &model->evalStep,
-                             &model->predict};
-  for (int i = 0; i < 3; ++i)
+  BoundFunction *bound[4] = {&model->trainStep, &model->evalStep,
+                             &model->predict, &model->features};
+  for (int i = 0; i < 4; ++i)
     if (byName[i])
       if (llvm::Error err = model->bind(*byName[i], *bound[i]))
         return std::move(err);
@@ -540,6 +552,7 @@ CompiledModel::create(const dlc_model_info &info) {
         {Slot::Loss, true},
         {Slot::Correct, true}}},
       {model->predict, "predict", {{Slot::Input, false}, {Slot::Logits, true}}},
+      {model->features, "features", {{Slot::Input, false}}},
   };
   for (const Need &need : needs) {
     if (!need.fn)
@@ -576,7 +589,7 @@ std::string CompiledModel::describe() const {
   if (!settings.loss.empty())
     os << "loss: " << settings.loss << "\n";
   os << "entry points:";
-  for (const BoundFunction *f : {&trainStep, &evalStep, &predict})
+  for (const BoundFunction *f : {&trainStep, &evalStep, &predict, &features})
     if (*f)
       os << " " << f->info->name;
   os << "\n";

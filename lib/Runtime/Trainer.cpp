@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dlc/Runtime/Trainer.h"
+#include "dlc/Runtime/Analysis.h"
 #include "dlc/Runtime/Checkpoint.h"
 #include "dlc/Runtime/CheckpointMetadata.h"
 #include "dlc/Runtime/Data/Dataset.h"
@@ -254,6 +255,22 @@ llvm::Error TrainingRun::writeReports(llvm::StringRef status) {
         {"best", llvm::formatv("epoch {0}: {1:F2}% {2} accuracy", bestEpoch,
                                100 * *bestAccuracy,
                                validationCount ? "validation" : "training")});
+  // Predictions on the test data (else the validation data) and what the
+  // convolutions learned; classification models only.
+  int64_t classes = model.getNumClasses();
+  bool onTest = data.test.size() > 0;
+  if (model.getPredict() && classes >= 2 && (onTest || validationCount > 0)) {
+    auto analysis = analyzeForReport(
+        *executor, onTest ? data.test : data.train,
+        onTest ? *testBatches : *trainBatches, onTest ? 0 : trainCount,
+        onTest ? data.test.size() : validationCount,
+        onTest ? "test" : "validation",
+        classNamesFor(options.classNames, model.getSettings().classNames,
+                      options.data, data.description, classes));
+    if (!analysis)
+      return analysis.takeError();
+    info.analysis = std::move(*analysis);
+  }
   return writeFileAtomically(outPath("report.html"),
                              renderHtmlReport(info, history));
 }

@@ -117,11 +117,49 @@ TEST(ModelTest, RejectsMalformedTables) {
   EXPECT_THAT(createError(trainArgs, 6, trainResults, 2, "train_step"),
               HasSubstr("train_step has 1 'param' arguments but 0 results"));
 
+  // Feature maps are [B, H, W, C] results of features only.
+  dlc_tensor_info feature[] = {{"conv", "feature", "", 0, 4, {2, 1, 1, 3}}};
+  EXPECT_THAT(createError(&kInput, 1, feature, 1),
+              HasSubstr("only features returns feature maps"));
+  auto withPredict = [](const dlc_tensor_info &map) {
+    dlc_function_info fns[] = {{"predict", noop, 1, 1, &kInput, &kLogits},
+                               {"features", noop, 1, 1, &kInput, &map}};
+    dlc_model_info info = {
+        DLC_MODEL_ABI_VERSION, DLC_DEVICE_CPU, "bad", "", 2, fns};
+    auto model = CompiledModel::create(info);
+    return errorMessage(model);
+  };
+  EXPECT_THAT(withPredict({"conv", "feature", "", 0, 2, {2, 3}}),
+              HasSubstr("role 'feature' must have rank 4, not 2"));
+  EXPECT_THAT(withPredict({"conv", "feature", "", 0, 4, {4, 1, 1, 3}}),
+              HasSubstr("batch dimension 4 differs from the input's 2"));
+
   dlc_model_info empty = {
       DLC_MODEL_ABI_VERSION, DLC_DEVICE_CPU, "empty", "", 0, nullptr};
   auto model = CompiledModel::create(empty);
   EXPECT_THAT(errorMessage(model),
               HasSubstr("no train_step, eval_step or predict function"));
+}
+
+TEST(ModelTest, BindsFeatures) {
+  // predict plus the optional features: each result a feature map slot.
+  dlc_tensor_info maps[] = {{"conv", "feature", "", 0, 4, {2, 3, 3, 4}},
+                            {"conv_1", "feature", "", 0, 4, {2, 1, 1, 6}}};
+  dlc_function_info fns[] = {{"predict", noop, 1, 1, &kInput, &kLogits},
+                             {"features", noop, 1, 2, &kInput, maps}};
+  dlc_model_info info = {
+      DLC_MODEL_ABI_VERSION, DLC_DEVICE_CPU, "m", "", 2, fns};
+  auto model = CompiledModel::create(info);
+  ASSERT_TRUE(bool(model)) << llvm::toString(model.takeError());
+  ASSERT_TRUE(bool((*model)->getFeatures()));
+  ASSERT_EQ((*model)->getFeatureMaps().size(), 2u);
+  EXPECT_EQ((*model)->getFeatureMaps()[1].name, "conv_1");
+  EXPECT_THAT((*model)->getFeatureMaps()[1].shape,
+              ::testing::ElementsAre(2, 1, 1, 6));
+  EXPECT_EQ((*model)->getFeatures().results[1].kind, Slot::Feature);
+  EXPECT_EQ((*model)->getFeatures().results[1].tensor, 1u);
+  EXPECT_THAT((*model)->describe(),
+              HasSubstr("entry points: predict features"));
 }
 
 TEST(ModelTest, FlatAndGrayInputsReadAsImages) {

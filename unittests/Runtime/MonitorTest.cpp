@@ -7,13 +7,17 @@
 
 #include "TestUtil.h"
 
+#include "dlc/Runtime/Analysis.h"
 #include "dlc/Runtime/Monitor/EventFile.h"
 #include "dlc/Runtime/Monitor/Metrics.h"
 #include "dlc/Runtime/Monitor/Progress.h"
 #include "dlc/Runtime/Monitor/Report.h"
 
+#include "llvm/Support/Base64.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -264,6 +268,135 @@ TEST(ReportTest, SelfContainedHtmlWithCurves) {
   EXPECT_THAT(html, ::testing::Not(HasSubstr("<link")));
   // An empty history still renders.
   EXPECT_THAT(renderHtmlReport(info, {}), HasSubstr("No epoch has finished"));
+}
+
+static uint32_t bigEndian(const uint8_t *p) {
+  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 |
+         p[3];
+}
+
+TEST(ReportTest, PngDecodesToTheImage) {
+  // 3 x 2 RGB: every chunk's CRC holds and the IDAT inflates to the rows,
+  // each behind a filter byte 0.
+  ReportImage image{2, 3, 3, {}};
+  for (int i = 0; i < 18; ++i)
+    image.pixels.push_back(uint8_t(i * 14));
+  std::vector<uint8_t> png = encodePng(image);
+  ASSERT_GT(png.size(), 8u);
+  EXPECT_EQ(std::memcmp(png.data(), "\x89PNG\r\n\x1a\n", 8), 0);
+  std::map<std::string, std::vector<uint8_t>> chunks;
+  std::vector<std::string> order;
+  for (size_t at = 8; at + 12 <= png.size();) {
+    uint32_t length = bigEndian(&png[at]);
+    ASSERT_LE(at + 12 + length, png.size());
+    std::string type(reinterpret_cast<const char *>(&png[at + 4]), 4);
+    uLong crc = crc32(0, &png[at + 4], 4 + length);
+    EXPECT_EQ(bigEndian(&png[at + 8 + length]), uint32_t(crc)) << type;
+    chunks[type].assign(png.begin() + at + 8, png.begin() + at + 8 + length);
+    order.push_back(type);
+    at += 12 + length;
+  }
+  EXPECT_THAT(order, ::testing::ElementsAre("IHDR", "IDAT", "IEND"));
+  const std::vector<uint8_t> &header = chunks["IHDR"];
+  ASSERT_EQ(header.size(), 13u);
+  EXPECT_EQ(bigEndian(&header[0]), 3u); // width
+  EXPECT_EQ(bigEndian(&header[4]), 2u); // height
+  EXPECT_EQ(header[8], 8);              // bit depth
+  EXPECT_EQ(header[9], 2);              // RGB
+  std::vector<uint8_t> raw(2 * (1 + 9));
+  uLongf size = raw.size();
+  ASSERT_EQ(uncompress(raw.data(), &size, chunks["IDAT"].data(),
+                       chunks["IDAT"].size()),
+            Z_OK);
+  ASSERT_EQ(size, raw.size());
+  for (int y = 0; y < 2; ++y) {
+    EXPECT_EQ(raw[y * 10], 0);
+    for (int i = 0; i < 9; ++i)
+      EXPECT_EQ(raw[y * 10 + 1 + i], image.pixels[y * 9 + i]);
+  }
+  // Grey images are colour type 0.
+  EXPECT_EQ(encodePng(ReportImage{1, 1, 1, {7}})[8 + 8 + 9], 0);
+}
+
+TEST(ReportTest, ImageFromValuesSpansTheRange) {
+  ReportImage image = imageFromValues({-2, 0, 2, NAN}, 2, 2, 1);
+  EXPECT_THAT(image.pixels, ::testing::ElementsAre(0, 128, 255, 128));
+  EXPECT_THAT(imageFromValues({3, 3}, 1, 2, 1).pixels,
+              ::testing::ElementsAre(128, 128));
+}
+
+TEST(ReportTest, AnalysisSections) {
+  ReportInfo info{"cnn", "finished", {}, ""};
+  ReportAnalysis a;
+  a.split = "test";
+  a.classNames = {"cat", "dog <big>"};
+  a.confusion = {7, 3, 1, 9};
+  ReportImage pixel{1, 1, 1, {200}};
+  a.samples = {{pixel, 0, 1, 0.99996}, {pixel, 1, 1, 0.8}};
+  a.filterTitle = "conv2d/kernel: 2 filters of 1x1";
+  a.filters = {pixel, pixel};
+  a.featureInput = pixel;
+  a.featureInputCaption = "test sample 0 (cat)";
+  a.featureMaps = {{"conv2d", 1, 1, 3, {pixel, pixel, pixel}}};
+  info.analysis = a;
+  std::string html = renderHtmlReport(info, sampleHistory());
+  EXPECT_THAT(html, HasSubstr("Confusion matrix (test)"));
+  EXPECT_THAT(html, HasSubstr("<table class=\"confusion\">"));
+  EXPECT_THAT(html, HasSubstr("dog &lt;big&gt;"));
+  // Row "cat": 7 right, 3 taken for a dog (30% of the row).
+  EXPECT_THAT(html, HasSubstr("title=\"cat as dog &lt;big&gt;: 3 (30.0%)\""));
+  EXPECT_THAT(html, HasSubstr("aria-label=\"Per-class accuracy\""));
+  EXPECT_THAT(html, HasSubstr("cat: 70.00% of 10"));
+  EXPECT_THAT(html, HasSubstr("dog &lt;big&gt;: 90.00% of 10"));
+  // The mistake comes first and says what the truth was.
+  size_t wrong = html.find("figure class=\"sample wrong\"");
+  size_t right = html.find("figure class=\"sample right\"");
+  ASSERT_NE(wrong, std::string::npos);
+  ASSERT_NE(right, std::string::npos);
+  EXPECT_LT(wrong, right);
+  EXPECT_THAT(html, HasSubstr("true: cat"));
+  // Confidence rounds down: a sure-looking mistake is not "100%".
+  EXPECT_THAT(html, HasSubstr("<b>dog &lt;big&gt;</b> 99.9%<br>true: cat"));
+  EXPECT_THAT(html, HasSubstr("First convolution's filters"));
+  EXPECT_THAT(html, HasSubstr("conv2d: 1x1, 3 channels"));
+  // Every image is an inline PNG: 2 samples, 2 filters, the input, 3 maps.
+  std::string pngUri = "src=\"data:image/png;base64," +
+                       llvm::encodeBase64(encodePng(pixel)) + "\"";
+  size_t images = 0;
+  for (size_t at = html.find(pngUri); at != std::string::npos;
+       at = html.find(pngUri, at + 1))
+    ++images;
+  EXPECT_EQ(images, 8u);
+  EXPECT_THAT(html, ::testing::Not(HasSubstr("http")));
+  // Without an analysis none of it shows.
+  info.analysis.reset();
+  EXPECT_THAT(renderHtmlReport(info, sampleHistory()),
+              ::testing::Not(HasSubstr("Confusion matrix")));
+}
+
+TEST(ReportTest, ClassNames) {
+  using ::testing::ElementsAre;
+  // --class-names first, then the model's, then a known dataset's.
+  EXPECT_THAT(classNamesFor({"a", "b"}, {"x", "y"}, "fashion-mnist", "", 2),
+              ElementsAre("a", "b"));
+  EXPECT_THAT(classNamesFor({}, {"x", "y"}, "", "", 2), ElementsAre("x", "y"));
+  EXPECT_EQ(classNamesFor({}, {}, "fashion-mnist", "", 10)[9], "Ankle boot");
+  EXPECT_EQ(classNamesFor({}, {}, "/usr/share/datasets/fashion-mnist",
+                          "fashion-mnist (/usr/share/datasets/fashion-mnist)",
+                          10)[0],
+            "T-shirt/top");
+  EXPECT_EQ(classNamesFor({}, {}, "cifar10", "", 10)[1], "automobile");
+  EXPECT_EQ(classNamesFor({}, {}, "mnist", "", 10)[7], "7");
+  // Unknown data, or a known name with another number of classes.
+  EXPECT_THAT(classNamesFor({}, {}, "synthetic", "", 3),
+              ElementsAre("class_0", "class_1", "class_2"));
+  EXPECT_EQ(classNamesFor({}, {}, "cifar10", "", 4)[3], "class_3");
+
+  auto list = parseClassNames(" cat, dog ,bird");
+  ASSERT_TRUE(bool(list)) << llvm::toString(list.takeError());
+  EXPECT_THAT(*list, ElementsAre("cat", "dog", "bird"));
+  std::string error = llvm::toString(parseClassNames("cat,,dog").takeError());
+  EXPECT_THAT(error, HasSubstr("name 2 is empty"));
 }
 
 TEST(ProgressTest, BarRedrawsInPlaceAndLinesDoNot) {

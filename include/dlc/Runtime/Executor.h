@@ -60,6 +60,10 @@ public:
   /// predict on the current batch: [batch, classes] f32 logits in host
   /// memory, valid until the next call.
   llvm::Expected<const float *> predict();
+  /// features on the current batch: one [batch, H, W, C] f32 map per
+  /// CompiledModel::getFeatureMaps() entry, in host memory, valid until
+  /// the next call. The model must have features.
+  llvm::Expected<std::vector<const float *>> features();
 
 private:
   Executor(const CompiledModel &model, Device &device)
@@ -86,7 +90,8 @@ private:
   StagedTensor stepOnDevice, seedOnDevice, learningRateOnDevice;
   int64_t stepValue = 0, seedValue = 0;
   float learningRateValue = 0;
-  Call trainCall, evalCall, predictCall;
+  std::vector<StagedTensor> featureMaps;
+  Call trainCall, evalCall, predictCall, featuresCall;
 };
 
 } // namespace dlc::runtime

@@ -83,8 +83,15 @@ struct Slot {
     Loss,
     Correct,
     Logits,
+    Feature, ///< feature map `tensor` of CompiledModel::getFeatureMaps()
   } kind;
   unsigned tensor = 0;
+};
+
+/// One result of `features`: a convolution's output [batch, H, W, C].
+struct FeatureMapSpec {
+  std::string name;
+  llvm::SmallVector<int64_t, 4> shape;
 };
 
 /// An entry point with its arguments and results bound to slots.
@@ -133,6 +140,9 @@ public:
   const BoundFunction &getTrainStep() const { return trainStep; }
   const BoundFunction &getEvalStep() const { return evalStep; }
   const BoundFunction &getPredict() const { return predict; }
+  /// Optional: each convolution's output (the report's feature maps).
+  const BoundFunction &getFeatures() const { return features; }
+  llvm::ArrayRef<FeatureMapSpec> getFeatureMaps() const { return featureMaps; }
 
   /// A human-readable summary (the `info` subcommand).
   std::string describe() const;
@@ -148,7 +158,8 @@ private:
   int64_t numClasses = 0;
   std::vector<TensorSpec> tensors;
   llvm::StringMap<unsigned> tensorIndex;
-  BoundFunction trainStep, evalStep, predict;
+  BoundFunction trainStep, evalStep, predict, features;
+  std::vector<FeatureMapSpec> featureMaps;
 };
 
 } // namespace dlc::runtime

@@ -56,6 +56,7 @@ typedef enum dlc_dtype {
  *   loss           f32 [] (mean over the batch)
  *   correct        i32 [] (rows whose argmax is the label)
  *   logits         f32 [batch, classes]
+ *   feature        f32 [batch, H, W, C]: a convolution's output (features)
  * Roles are strings so that a table explains itself (`EXE info`, a
  * debugger); DLC_ROLES lists every one. */
 #define DLC_ROLE_PARAM "param"
@@ -69,13 +70,14 @@ typedef enum dlc_dtype {
 #define DLC_ROLE_LOSS "loss"
 #define DLC_ROLE_CORRECT "correct"
 #define DLC_ROLE_LOGITS "logits"
-#define DLC_NUM_ROLES 11
+#define DLC_ROLE_FEATURE "feature"
+#define DLC_NUM_ROLES 12
 #define DLC_ROLES                                                              \
   {                                                                            \
       DLC_ROLE_PARAM,   DLC_ROLE_OPT_STATE,     DLC_ROLE_STATE,                \
       DLC_ROLE_INPUT,   DLC_ROLE_LABELS,        DLC_ROLE_STEP,                 \
       DLC_ROLE_SEED,    DLC_ROLE_LEARNING_RATE, DLC_ROLE_LOSS,                 \
-      DLC_ROLE_CORRECT, DLC_ROLE_LOGITS}
+      DLC_ROLE_CORRECT, DLC_ROLE_LOGITS,        DLC_ROLE_FEATURE}
 
 /* Where the entry points expect every buffer they read and write. */
 typedef enum dlc_device {
@@ -139,6 +141,11 @@ typedef struct dlc_tensor_info {
  *     inference semantics: each sample's contribution is independent of
  *     the rest of the batch.
  *   predict(params..., state..., input) -> (logits: f32[batch, classes])
+ *   features(params..., state..., input) -> (feature...)
+ *     optional (a model with convolutions has it): each convolution's
+ *     output, named after its layer, for the report's feature maps.
+ *     Added without a version change: a runtime skips entry points it
+ *     does not know, and one without features still reads the table.
  * input is NHWC f32 [batch, H, W, C]; labels are i32 [batch]. */
 typedef struct dlc_function_info {
   const char *name;

@@ -54,6 +54,9 @@ struct TrainOptions {
   bool dropRemainder = false;
   ProgressReporter::Style progress = ProgressReporter::Style::Lines;
   int64_t logEvery = 0;
+  /// The report's class names (--class-names); empty: the model's, a known
+  /// dataset's or class_N (Analysis.h).
+  std::vector<std::string> classNames;
   /// Batch-level points and histograms in the TensorBoard logs.
   TensorBoardOptions tensorboard;
 };

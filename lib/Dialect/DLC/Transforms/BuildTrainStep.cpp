@@ -180,9 +180,9 @@ constexpr uint64_t kKeyMultiplier = 0x9E3779B97F4A7C15ull;
 class TrainStepBuilder {
 public:
   TrainStepBuilder(ModuleOp module, func::FuncOp forward, LossConfig loss,
-                   OptimizerConfig optimizer, bool inPlace)
+                   OptimizerConfig optimizer, bool inPlace, bool features)
       : module(module), forward(forward), loss(loss), optimizer(optimizer),
-        inPlace(inPlace), ctx(module.getContext()) {}
+        inPlace(inPlace), features(features), ctx(module.getContext()) {}
 
   LogicalResult run() {
     if (failed(classifyArguments()))
@@ -191,6 +191,8 @@ public:
     b.setInsertionPointAfter(forward);
     if (failed(buildPredict(b)) || failed(buildEvalStep(b)) ||
         failed(buildTrainStep(b)))
+      return failure();
+    if (features && failed(buildFeatures(b)))
       return failure();
     return success();
   }
@@ -408,6 +410,44 @@ private:
     return success();
   }
 
+  /// @features(params..., state..., input) -> (each conv2d's output): the
+  /// feature maps a report shows, in inference form. Only what the
+  /// convolutions need is cloned; a model without one gets no function.
+  LogicalResult buildFeatures(OpBuilder &b) {
+    SmallVector<Conv2DOp> convs;
+    forward.walk([&](Conv2DOp conv) { convs.push_back(conv); });
+    if (convs.empty())
+      return success();
+    SmallVector<Slot> args = groupSlots(params, DLC_ROLE_PARAM);
+    llvm::append_range(args, groupSlots(state, DLC_ROLE_STATE));
+    args.push_back({argType(0), "input", DLC_ROLE_INPUT});
+    SmallVector<Slot> results;
+    for (auto [i, conv] : llvm::enumerate(convs)) {
+      // The layer's name, from its kernel's ("conv2d_1/kernel").
+      std::string name = "conv2d_" + std::to_string(i);
+      if (auto arg = dyn_cast<BlockArgument>(conv.getFilter()))
+        if (auto kernel = forward.getArgAttrOfType<StringAttr>(
+                arg.getArgNumber(), attr::kName))
+          name = StringRef(kernel).rsplit('/').first.str();
+      results.push_back({conv.getType(), name, DLC_ROLE_FEATURE});
+    }
+    func::FuncOp fn = createFunc(b, "features", args, results);
+    OpBuilder body = OpBuilder::atBlockBegin(&fn.getBody().front());
+    IRMapping mapping = mapArguments(fn, /*withOptState=*/false);
+    auto cloned = cloneForward(body, mapping, /*key=*/Value(), nullptr);
+    if (failed(cloned))
+      return failure();
+    SmallVector<Value> returned;
+    for (Conv2DOp conv : convs)
+      returned.push_back(mapping.lookup(conv.getResult()));
+    func::ReturnOp::create(body, forward.getLoc(), returned);
+    // The layers after the last convolution are dead here.
+    for (Operation *op : llvm::reverse(*cloned))
+      if (op->use_empty()) // Tensor ops on values: nothing else to keep.
+        op->erase();
+    return success();
+  }
+
   LogicalResult buildEvalStep(OpBuilder &b) {
     Value logits = forwardLogits();
     SmallVector<Slot> args = groupSlots(params, DLC_ROLE_PARAM);
@@ -593,7 +633,7 @@ private:
   func::FuncOp forward;
   LossConfig loss;
   OptimizerConfig optimizer;
-  bool inPlace;
+  bool inPlace, features;
   MLIRContext *ctx;
   SmallVector<unsigned> params, state;
 };
@@ -609,7 +649,7 @@ struct BuildTrainStepPass
       module.emitError("no function @") << forwardName << " to differentiate";
       return signalPassFailure();
     }
-    for (StringRef name : {"train_step", "eval_step", "predict"})
+    for (StringRef name : {"train_step", "eval_step", "predict", "features"})
       if (module.lookupSymbol(name)) {
         module.emitError("the module already has a @") << name;
         return signalPassFailure();
@@ -618,7 +658,8 @@ struct BuildTrainStepPass
     FailureOr<OptimizerConfig> optimizer = readOptimizer(module, optimizerName);
     if (failed(loss) || failed(optimizer))
       return signalPassFailure();
-    if (failed(TrainStepBuilder(module, forward, *loss, *optimizer, inPlace)
+    if (failed(TrainStepBuilder(module, forward, *loss, *optimizer, inPlace,
+                                features)
                    .run()))
       return signalPassFailure();
     if (dropForward)

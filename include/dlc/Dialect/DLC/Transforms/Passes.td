@@ -29,6 +29,11 @@ def DLCBuildTrainStep : Pass<"dlc-build-train-step", "::mlir::ModuleOp"> {
     * `@eval_step(params..., state..., %x, %labels) -> (loss, correct)`:
       inference form (running statistics, no dropout or augmentation).
     * `@predict(params..., state..., %x) -> logits`.
+    * With `features`, `@features(params..., state..., %x) -> (f...)`:
+      the output of every `dlc.conv2d` in inference form (role `feature`,
+      named after the layer, e.g. `conv2d_1`), for the report's feature
+      maps; the layers after the last convolution are left out. A model
+      without a convolution gets no `@features`.
 
     Argument groups, in `@forward`'s order within each group:
     `params` are the trainable parameters; `opt_state` is, per trainable
@@ -46,7 +51,8 @@ def DLCBuildTrainStep : Pass<"dlc-build-train-step", "::mlir::ModuleOp"> {
     the targets write the update into the argument's buffer and drop the
     result from the calling convention (no second copy of the model's
     state). With `drop-forward`, `@forward` is erased afterwards (`@predict`
-    is what the runtime calls). The compiler library sets both.
+    is what the runtime calls). The compiler library sets all three
+    (`in-place` unless asked not to).
 
     The loss and optimizer come from the module attributes `dlc.loss`
     (a string, or a dictionary with `name` and `from_logits`) and
@@ -72,7 +78,9 @@ def DLCBuildTrainStep : Pass<"dlc-build-train-step", "::mlir::ModuleOp"> {
            "Tie train_step's persistent arguments to their updated values "
            "(dlc.result)">,
     Option<"dropForward", "drop-forward", "bool", "false",
-           "Erase @forward once the steps are built">
+           "Erase @forward once the steps are built">,
+    Option<"features", "features", "bool", "false",
+           "Also build @features (each convolution's output)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
