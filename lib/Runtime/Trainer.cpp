@@ -127,6 +127,14 @@ namespace key = dlc::runtime::metakey;
 /// Where early stopping keeps the weights it may restore.
 constexpr const char *kEarlyStoppingBest = "early-stopping-best.safetensors";
 
+/// "validation loss" for val_loss and the like.
+std::string describeMonitored(Monitored m) {
+  return (llvm::Twine(isValidationMonitor(m) ? "validation " : "training ") +
+          (m == Monitored::Loss || m == Monitored::ValLoss ? "loss"
+                                                           : "accuracy"))
+      .str();
+}
+
 /// "0.4321" for losses, "87.50%" for accuracies.
 std::string formatMonitored(Monitored m, double value) {
   if (m == Monitored::Accuracy || m == Monitored::ValAccuracy)
@@ -280,9 +288,10 @@ llvm::Error TrainingRun::writeReports(llvm::StringRef status) {
   };
   if (const CheckpointPolicy &policy = callbacks.checkpoint; policy.best)
     info.details.push_back(
-        {"best", llvm::formatv("epoch {0}: {1} {2}", policy.bestEpoch,
-                               monitoredName(policy.monitor.monitored),
-                               formatNumber(*policy.best))});
+        {"best", llvm::formatv(
+                     "epoch {0}: {1} {2} (best.safetensors)", policy.bestEpoch,
+                     describeMonitored(policy.monitor.monitored),
+                     formatMonitored(policy.monitor.monitored, *policy.best))});
   for (const std::string &line : callbackNotes)
     info.details.push_back({"callbacks", line});
   return writeFileAtomically(outPath("report.html"),
@@ -871,7 +880,7 @@ llvm::Expected<TrainStatus> TrainingRun::run() {
     if (const CheckpointPolicy &policy = callbacks.checkpoint; policy.best)
       out << llvm::formatv(
           "Best {0} {1} at epoch {2} (best.safetensors).\n",
-          monitoredName(policy.monitor.monitored),
+          describeMonitored(policy.monitor.monitored),
           formatMonitored(policy.monitor.monitored, *policy.best),
           policy.bestEpoch);
     if (!options.outDir.empty())
