@@ -222,6 +222,20 @@ static void readCallbacks(MetadataReader &r, const Metadata &meta,
         r.integer(metakey::lrCooldownCounter, 0, lr.cooldown).value_or(0);
     lr.best = r.number(metakey::lrBest, -INFINITY, INFINITY, false);
   }
+  if (const std::string *kind = r.lookup(metakey::lrSchedule, false)) {
+    LRSchedule &s = info.schedule.emplace();
+    if (auto parsed = parseScheduleKind(*kind))
+      s.kind = *parsed;
+    else
+      fail(parsed.takeError(), metakey::lrSchedule,
+           "is '" + *kind + "'; expected constant, step or cosine");
+    s.baseRate = r.number(metakey::lrBase, 0, INFINITY).value_or(0);
+    s.warmupEpochs = r.number(metakey::lrWarmupEpochs, 0, INFINITY).value_or(0);
+    s.decayEpochs =
+        r.number(metakey::lrDecayEpochs, 1e-9, INFINITY).value_or(1);
+    s.decayFactor = r.number(metakey::lrDecayFactor, 0, INFINITY).value_or(0);
+    s.minRate = r.number(metakey::lrMinRate, 0, INFINITY).value_or(0);
+  }
   info.callbacks.learningRate =
       r.number(metakey::learningRate, 0, INFINITY, false);
   CheckpointPolicy &policy = info.callbacks.checkpoint;

@@ -296,6 +296,11 @@ int Cli::train(const ParsedArgs &a) {
     o.epochsSet = a.has("epochs");
     o.validationSplitSet = a.has("validation-split");
     o.dropRemainderSet = a.has("drop-remainder");
+    o.scheduleSet = llvm::any_of(
+        std::initializer_list<const char *>{"lr", "lr-schedule",
+                                            "warmup-epochs", "lr-decay-epochs",
+                                            "lr-decay-factor", "min-lr"},
+        [&](const char *flag) { return a.has(flag); });
   }
   if (o.data.empty() && o.resume.empty()) {
     usage = UsageError{"--data is required (fashion-mnist, mnist, cifar10, "

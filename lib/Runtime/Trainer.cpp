@@ -188,6 +188,9 @@ private:
   std::unique_ptr<BatchAssembler> trainBatches, testBatches;
   int64_t trainCount = 0, validationCount = 0, stepsPerEpoch = 0;
   LRSchedule schedule;
+  /// The run's base rate (schedule.baseRate is what ReduceLROnPlateau made
+  /// of it).
+  double baseRate = 0;
   Position position;
   std::vector<EpochRecord> history;
   /// Their configuration is options.callbacks' (or the checkpoint's).
@@ -243,6 +246,14 @@ Metadata TrainingRun::metadata() const {
                      "(SplitMix64 Fisher-Yates); resume at (epoch, batch)"},
   };
   writeCallbacks(callbacks, meta);
+  meta[key::lrSchedule] = schedule.kind == LRSchedule::Constant ? "constant"
+                          : schedule.kind == LRSchedule::Step   ? "step"
+                                                                : "cosine";
+  meta[key::lrBase] = formatExact(baseRate);
+  meta[key::lrWarmupEpochs] = formatExact(schedule.warmupEpochs);
+  meta[key::lrDecayEpochs] = formatExact(schedule.decayEpochs);
+  meta[key::lrDecayFactor] = formatExact(schedule.decayFactor);
+  meta[key::lrMinRate] = formatExact(schedule.minRate);
   return meta;
 }
 
@@ -376,6 +387,10 @@ llvm::Error TrainingRun::restore(const Metadata &meta) {
     options.validationSplit = info.validationSplit;
   if (!options.dropRemainderSet)
     options.dropRemainder = info.dropRemainder;
+  if (!options.scheduleSet && info.schedule) {
+    options.schedule = *info.schedule;
+    options.learningRate = info.schedule->baseRate;
+  }
   // Settings that change which samples a step sees break exactness only.
   if (info.data != options.data)
     warn("the checkpoint was trained on --data " + info.data +
@@ -468,8 +483,9 @@ llvm::Error TrainingRun::setUp() {
 
   const ModelSettings &settings = model.getSettings();
   schedule = options.schedule;
-  schedule.baseRate =
+  baseRate =
       options.learningRate.value_or(settings.learningRate.value_or(0.001));
+  schedule.baseRate = baseRate;
   schedule.stepsPerEpoch = stepsPerEpoch;
   schedule.epochs = options.epochs;
   if (llvm::Error e = setUpCallbacks())

@@ -19,6 +19,7 @@
 
 #include "dlc/Runtime/Callbacks.h"
 #include "dlc/Runtime/Checkpoint.h"
+#include "dlc/Runtime/LRSchedule.h"
 #include "dlc/Runtime/Monitor/Metrics.h"
 
 #include <optional>
@@ -71,6 +72,14 @@ constexpr const char *lrMinLr = "reduce_lr_min_lr";
 constexpr const char *lrWait = "reduce_lr_wait";
 constexpr const char *lrCooldownCounter = "reduce_lr_cooldown_counter";
 constexpr const char *lrBest = "reduce_lr_best";
+// The learning-rate schedule (LRSchedule.h), so --resume alone continues
+// with the run's rates.
+constexpr const char *lrBase = "lr";
+constexpr const char *lrSchedule = "lr_schedule";
+constexpr const char *lrWarmupEpochs = "lr_warmup_epochs";
+constexpr const char *lrDecayEpochs = "lr_decay_epochs";
+constexpr const char *lrDecayFactor = "lr_decay_factor";
+constexpr const char *lrMinRate = "lr_min";
 /// The base learning rate ReduceLROnPlateau has set.
 constexpr const char *learningRate = "learning_rate";
 constexpr const char *ckptMonitor = "checkpoint_monitor";
@@ -113,6 +122,9 @@ struct CheckpointInfo {
   /// The callbacks and their state; `checkpoint.best` is best_value (or the
   /// older best_accuracy, val_accuracy/accuracy by mode max).
   Callbacks callbacks;
+  /// The run's schedule (absent in older checkpoints); only kind, base
+  /// rate, warm-up and decay parameters.
+  std::optional<LRSchedule> schedule;
   /// Whether the file names a checkpoint monitor (older ones do not).
   bool hasCheckpointMonitor = false;
 };

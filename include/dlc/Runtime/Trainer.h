@@ -47,6 +47,9 @@ struct TrainOptions {
   /// `data` and the settings whose *Set flag is false are the checkpoint's.
   std::string resume;
   bool epochsSet = true, validationSplitSet = true, dropRemainderSet = true;
+  /// Whether --lr or a schedule flag was given; on --resume without them
+  /// the checkpoint's schedule continues.
+  bool scheduleSet = true;
   /// Start from the initializers even where the model has initial values
   /// (the weights of an imported ONNX model).
   bool reinitialize = false;
