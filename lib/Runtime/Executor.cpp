@@ -68,8 +68,8 @@ llvm::Expected<Executor> Executor::create(const CompiledModel &model,
                               {shape[0], model.getNumClasses()}))
       return std::move(e);
   // Scalars some entry point reads from device memory.
-  for (const BoundFunction *fn :
-       {&model.getTrainStep(), &model.getEvalStep(), &model.getPredict()}) {
+  for (const BoundFunction *fn : {&model.getTrainStep(), &model.getEvalStep(),
+                                  &model.getPredict(), &model.getGradients()}) {
     if (!*fn)
       continue;
     for (auto [i, slot] : llvm::enumerate(fn->args)) {
@@ -86,6 +86,17 @@ llvm::Expected<Executor> Executor::create(const CompiledModel &model,
   executor.prepare(model.getTrainStep(), executor.trainCall);
   executor.prepare(model.getEvalStep(), executor.evalCall);
   executor.prepare(model.getPredict(), executor.predictCall);
+  if (model.getGradients()) {
+    for (const TensorSpec &spec : model.getTensors()) {
+      if (spec.group != TensorGroup::Param)
+        break; // Params come first.
+      auto tensor = onDevice(spec);
+      if (!tensor)
+        return tensor.takeError();
+      executor.gradientBuffers.push_back(std::move(*tensor));
+    }
+    executor.prepare(model.getGradients(), executor.gradientsCall);
+  }
   return std::move(executor);
 }
 
@@ -145,6 +156,8 @@ void *Executor::addressFor(const Slot &slot, bool result) {
     return correct.device().getAddress();
   case Slot::Logits:
     return logits.device().getAddress();
+  case Slot::Gradient:
+    return gradientBuffers[slot.tensor].getAddress();
   }
   return nullptr;
 }
@@ -221,6 +234,13 @@ llvm::Expected<StepResult> Executor::evaluate() {
   if (llvm::Error e = bindAndCall(model.getEvalStep(), evalCall))
     return std::move(e);
   return readLossAndCorrect();
+}
+
+llvm::Error Executor::gradients(int64_t step, int64_t seed) {
+  assert(model.getGradients() && "the model has no gradients");
+  stepValue = step;
+  seedValue = seed;
+  return bindAndCall(model.getGradients(), gradientsCall);
 }
 
 llvm::Expected<const float *> Executor::predict() {

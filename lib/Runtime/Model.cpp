@@ -195,6 +195,7 @@ static std::optional<Slot::Kind> kindOfRole(llvm::StringRef role) {
       .Case(DLC_ROLE_LOSS, Slot::Loss)
       .Case(DLC_ROLE_CORRECT, Slot::Correct)
       .Case(DLC_ROLE_LOGITS, Slot::Logits)
+      .Case(DLC_ROLE_GRADIENT, Slot::Gradient)
       .Default(std::nullopt);
 }
 
@@ -308,6 +309,20 @@ llvm::Error CompiledModel::bind(const dlc_function_info &fn,
                                      dtypeName(*dtypeFromABI(t.dtype)) + " " +
                                      formatShape(shapeOf(t)));
         }
+      } else if (kind == Slot::Gradient) {
+        std::optional<unsigned> param = lookupTensor(str(t.name));
+        if (!result || str(fn.name) != "gradients")
+          return tableError(w, "only the results of 'gradients' are "
+                               "gradients");
+        if (!param || tensors[*param].group != TensorGroup::Param)
+          return tableError(w, "is the gradient of '" + str(t.name) +
+                                   "', which is not a parameter");
+        const TensorSpec &spec = tensors[*param];
+        if (shapeOf(t) != spec.shape)
+          return tableError(w, "has shape " + formatShape(shapeOf(t)) +
+                                   " but '" + spec.name + "' is " +
+                                   formatShape(spec.shape));
+        slot.tensor = *param;
       } else if (kind == Slot::Input) {
         if (shapeOf(t) != llvm::ArrayRef<int64_t>(declaredInputShape))
           return tableError(w, "input shape " + formatShape(shapeOf(t)) +
@@ -358,13 +373,14 @@ CompiledModel::create(const dlc_model_info &info) {
 
   // Pass 1: check every entry, collect the persistent tensors and the
   // input shape.
-  const dlc_function_info *byName[3] = {nullptr, nullptr, nullptr};
+  const dlc_function_info *byName[4] = {nullptr, nullptr, nullptr, nullptr};
   for (int f = 0; f < info.num_functions; ++f) {
     const dlc_function_info &fn = info.functions[f];
     int which = llvm::StringSwitch<int>(str(fn.name))
                     .Case("train_step", 0)
                     .Case("eval_step", 1)
                     .Case("predict", 2)
+                    .Case("gradients", 3)
                     .Default(-1);
     if (which < 0)
       continue; // Other entry points are the compiler's business.
@@ -422,6 +438,9 @@ CompiledModel::create(const dlc_model_info &info) {
           break;
         case Slot::Logits:
           err = checkEntry(w, DType::F32, 2);
+          break;
+        case Slot::Gradient:
+          err = checkEntry(w, DType::F32, -2);
           break;
         }
         if (err)
@@ -503,9 +522,9 @@ CompiledModel::create(const dlc_model_info &info) {
     model->tensorIndex[model->tensors[i].name] = i;
 
   // Pass 2: bind.
-  BoundFunction *bound[3] = {&model->trainStep, &model->evalStep,
-                             &model->predict};
-  for (int i = 0; i < 3; ++i)
+  BoundFunction *bound[4] = {&model->trainStep, &model->evalStep,
+                             &model->predict, &model->gradients};
+  for (int i = 0; i < 4; ++i)
     if (byName[i])
       if (llvm::Error err = model->bind(*byName[i], *bound[i]))
         return std::move(err);
@@ -536,6 +555,12 @@ CompiledModel::create(const dlc_model_info &info) {
         {Slot::Loss, true},
         {Slot::Correct, true}}},
       {model->predict, "predict", {{Slot::Input, false}, {Slot::Logits, true}}},
+      {model->gradients,
+       "gradients",
+       {{Slot::Input, false},
+        {Slot::Labels, false},
+        {Slot::Step, false},
+        {Slot::Seed, false}}},
   };
   for (const Need &need : needs) {
     if (!need.fn)
@@ -572,7 +597,7 @@ std::string CompiledModel::describe() const {
   if (!settings.loss.empty())
     os << "loss: " << settings.loss << "\n";
   os << "entry points:";
-  for (const BoundFunction *f : {&trainStep, &evalStep, &predict})
+  for (const BoundFunction *f : {&trainStep, &evalStep, &predict, &gradients})
     if (*f)
       os << " " << f->info->name;
   os << "\n";

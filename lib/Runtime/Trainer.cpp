@@ -164,6 +164,7 @@ private:
   llvm::Error runCallbacks(const EpochRecord &record, bool &bestImproved);
   llvm::Error restoreBestWeights();
   llvm::Error printRestoredMetrics();
+  llvm::Error logGradientHistograms(int64_t epoch);
   std::string outPath(llvm::StringRef file) const;
   llvm::Error writeReports(llvm::StringRef status);
   void warn(const llvm::Twine &message) {
@@ -504,6 +505,10 @@ llvm::Error TrainingRun::setUp() {
     else
       llvm::consumeError(table.takeError());
     tensorboard.open(options.outDir, options.tensorboard, modelSummary);
+    if (options.tensorboard.histogramFreq > 0 && !model.getGradients())
+      warn("--histogram-freq: this executable has no gradients entry point "
+           "(compile it with 'dlc compile --gradients'); histograms of the "
+           "weights only");
   }
 
   // What is about to happen, in a few lines.
@@ -657,6 +662,35 @@ llvm::Error TrainingRun::runCallbacks(const EpochRecord &record,
   return llvm::Error::success();
 }
 
+/// Histograms `<param>/gradient` of the loss gradients at the epoch's end
+/// weights: the gradients the next step will apply (its batch, the first
+/// of the next epoch's order, and its dropout and augmentation keys).
+/// Needs the model's `gradients` entry point; it updates nothing, so runs
+/// stay exact.
+llvm::Error TrainingRun::logGradientHistograms(int64_t epoch) {
+  if (!model.getGradients())
+    return llvm::Error::success();
+  std::vector<uint32_t> order =
+      epochPermutation(seed, position.epoch, uint32_t(trainCount));
+  llvm::SmallVector<uint32_t> rows;
+  batchIndices(order, 0, model.getBatchSize(), rows);
+  trainBatches->assemble(rows, 0, executor->getInput(), executor->getLabels());
+  if (llvm::Error e = executor->gradients(position.step, int64_t(seed)))
+    return e;
+  for (auto [i, spec] : llvm::enumerate(model.getTensors())) {
+    if (spec.group != TensorGroup::Param)
+      break;
+    llvm::Expected<Tensor> host = executor->getGradient(i).download();
+    if (!host)
+      return host.takeError();
+    if (llvm::Error e = tensorboard.logHistogram(
+            epoch, spec.name + "/gradient",
+            {host->data<float>(), size_t(host->getNumElements())}))
+      return e;
+  }
+  return llvm::Error::success();
+}
+
 /// The validation and test metrics of the restored weights.
 llvm::Error TrainingRun::printRestoredMetrics() {
   if (!model.getEvalStep())
@@ -738,7 +772,7 @@ llvm::Error TrainingRun::finishEpoch(double trainSeconds,
       return e;
   if (llvm::Error e = tensorboard.logEpoch(record))
     return e;
-  if (tensorboard.wantsHistograms(record.epoch))
+  if (tensorboard.wantsHistograms(record.epoch)) {
     for (auto [spec, tensor] :
          llvm::zip(model.getTensors(), executor->getTensors())) {
       if (spec.group == TensorGroup::OptState || spec.dtype != DType::F32)
@@ -751,6 +785,9 @@ llvm::Error TrainingRun::finishEpoch(double trainSeconds,
               {host->data<float>(), size_t(host->getNumElements())}))
         return e;
     }
+    if (llvm::Error e = logGradientHistograms(record.epoch))
+      return e;
+  }
   return writeReports(position.epoch == options.epochs || stopped
                           ? "finished"
                           : llvm::formatv("running: {0} of {1} epochs done",

@@ -60,6 +60,13 @@ public:
   /// predict on the current batch: [batch, classes] f32 logits in host
   /// memory, valid until the next call.
   llvm::Expected<const float *> predict();
+  /// `gradients` on the current batch with train_step's (step, seed) keys;
+  /// the model must have it. The gradient of param tensor i is then
+  /// getGradient(i), on the device, valid until the next call.
+  llvm::Error gradients(int64_t step, int64_t seed);
+  const DeviceTensor &getGradient(unsigned param) const {
+    return gradientBuffers[param];
+  }
 
 private:
   Executor(const CompiledModel &model, Device &device)
@@ -86,7 +93,9 @@ private:
   StagedTensor stepOnDevice, seedOnDevice, learningRateOnDevice;
   int64_t stepValue = 0, seedValue = 0;
   float learningRateValue = 0;
-  Call trainCall, evalCall, predictCall;
+  Call trainCall, evalCall, predictCall, gradientsCall;
+  /// By param tensor index, with `gradients` only.
+  std::vector<DeviceTensor> gradientBuffers;
 };
 
 } // namespace dlc::runtime

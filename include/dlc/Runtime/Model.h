@@ -80,6 +80,7 @@ struct Slot {
     Loss,
     Correct,
     Logits,
+    Gradient, ///< of the param TensorSpec `tensor`
   } kind;
   unsigned tensor = 0;
 };
@@ -130,6 +131,8 @@ public:
   const BoundFunction &getTrainStep() const { return trainStep; }
   const BoundFunction &getEvalStep() const { return evalStep; }
   const BoundFunction &getPredict() const { return predict; }
+  /// The optional `gradients` entry point (`dlc compile --gradients`).
+  const BoundFunction &getGradients() const { return gradients; }
 
   /// A human-readable summary (the `info` subcommand).
   std::string describe() const;
@@ -145,7 +148,7 @@ private:
   int64_t numClasses = 0;
   std::vector<TensorSpec> tensors;
   llvm::StringMap<unsigned> tensorIndex;
-  BoundFunction trainStep, evalStep, predict;
+  BoundFunction trainStep, evalStep, predict, gradients;
 };
 
 } // namespace dlc::runtime

@@ -56,6 +56,7 @@ typedef enum dlc_dtype {
  *   loss           f32 [] (mean over the batch)
  *   correct        i32 [] (rows whose argmax is the label)
  *   logits         f32 [batch, classes]
+ *   gradient       the loss gradient of the param of the same name
  * Roles are strings so that a table explains itself (`EXE info`, a
  * debugger); DLC_ROLES lists every one. */
 #define DLC_ROLE_PARAM "param"
@@ -69,13 +70,14 @@ typedef enum dlc_dtype {
 #define DLC_ROLE_LOSS "loss"
 #define DLC_ROLE_CORRECT "correct"
 #define DLC_ROLE_LOGITS "logits"
-#define DLC_NUM_ROLES 11
+#define DLC_ROLE_GRADIENT "gradient"
+#define DLC_NUM_ROLES 12
 #define DLC_ROLES                                                              \
   {                                                                            \
       DLC_ROLE_PARAM,   DLC_ROLE_OPT_STATE,     DLC_ROLE_STATE,                \
       DLC_ROLE_INPUT,   DLC_ROLE_LABELS,        DLC_ROLE_STEP,                 \
       DLC_ROLE_SEED,    DLC_ROLE_LEARNING_RATE, DLC_ROLE_LOSS,                 \
-      DLC_ROLE_CORRECT, DLC_ROLE_LOGITS}
+      DLC_ROLE_CORRECT, DLC_ROLE_LOGITS,        DLC_ROLE_GRADIENT}
 
 /* Where the entry points expect every buffer they read and write. */
 typedef enum dlc_device {
@@ -139,6 +141,10 @@ typedef struct dlc_tensor_info {
  *     inference semantics: each sample's contribution is independent of
  *     the rest of the batch.
  *   predict(params..., state..., input) -> (logits: f32[batch, classes])
+ *   gradients(params..., state..., input, labels, step: i64, seed: i64)
+ *     -> (gradient...)   optional (`dlc compile --gradients`): train_step's
+ *     gradients without the update, one per param in param order. Tables
+ *     without it are the same version.
  * input is NHWC f32 [batch, H, W, C]; labels are i32 [batch]. */
 typedef struct dlc_function_info {
   const char *name;

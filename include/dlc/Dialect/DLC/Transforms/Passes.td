@@ -48,6 +48,16 @@ def DLCBuildTrainStep : Pass<"dlc-build-train-step", "::mlir::ModuleOp"> {
     state). With `drop-forward`, `@forward` is erased afterwards (`@predict`
     is what the runtime calls). The compiler library sets both.
 
+    With `gradients`, also
+    `@gradients(params..., state..., %x, %labels, %step, %seed) ->
+    (gradient...)`: `@train_step`'s forward pass (training form, the same
+    dropout and augmentation keys for the same step and seed), loss and
+    reverse mode, without the optimizer update or new state; one result per
+    parameter, named as the parameter, role `gradient` (zeros for a
+    parameter that does not affect the loss). `@train_step` updates in
+    place and keeps its gradients temporary; this function returns them
+    for the runtime's gradient histograms.
+
     The loss and optimizer come from the module attributes `dlc.loss`
     (a string, or a dictionary with `name` and `from_logits`) and
     `dlc.optimizer` (a dictionary with `name` = sgd | adam | adamw and its
@@ -72,7 +82,9 @@ def DLCBuildTrainStep : Pass<"dlc-build-train-step", "::mlir::ModuleOp"> {
            "Tie train_step's persistent arguments to their updated values "
            "(dlc.result)">,
     Option<"dropForward", "drop-forward", "bool", "false",
-           "Erase @forward once the steps are built">
+           "Erase @forward once the steps are built">,
+    Option<"gradients", "gradients", "bool", "false",
+           "Also build @gradients, the loss gradients without the update">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
