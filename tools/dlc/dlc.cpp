@@ -18,6 +18,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ModelDiagnostics.h"
+
 #include "dlc/Compiler/Compiler.h"
 #include "dlc/Export/OnnxExport.h"
 #include "dlc/Import/Import.h"
@@ -350,19 +352,6 @@ static LogicalResult lowerToStage(Compilation &c, Stage stage) {
       module, *c.target, isTargetStage(stage) ? targetStageName(stage) : "");
 }
 
-/// Whether `text` can be echoed to a terminal: UTF-8 without control
-/// characters other than tab, newline and carriage return.
-static bool isPrintableText(StringRef text) {
-  for (char c : text)
-    if ((static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' &&
-         c != '\r') ||
-        c == 0x7f)
-      return false;
-  const auto *begin = reinterpret_cast<const llvm::UTF8 *>(text.begin());
-  return llvm::isLegalUTF8String(
-      &begin, reinterpret_cast<const llvm::UTF8 *>(text.end()));
-}
-
 /// Imports `modelFile` into `c.module`; errors go to stderr as
 /// file:line:col. `forRuntime`: the module becomes an executable of dlc's
 /// runtime, which refuses what it cannot train yet.
@@ -491,20 +480,8 @@ static std::string compile(Stage stage, std::string output, const char *argv0) {
   // Errors name file:line:col and show the line of the model file, but
   // never the raw bytes of a binary file, and never IR: every model-level
   // error is located in the model file and says what to change there.
-  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  mlir::dlc::ModelDiagnosticHandler diagnostics(sourceMgr, &context);
   context.printOpOnDiagnostic(false);
-  context.getDiagEngine().registerHandler([&](Diagnostic &diag) {
-    if (sourceMgr.getNumBuffers() == 0 ||
-        isPrintableText(
-            sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID())->getBuffer()))
-      return failure(); // The SourceMgr handler prints it with its line.
-    diagnostics.emitDiagnostic(diag.getLocation(), diag.str(),
-                               diag.getSeverity(), /*displaySourceLine=*/false);
-    for (Diagnostic &note : diag.getNotes())
-      diagnostics.emitDiagnostic(note.getLocation(), note.str(),
-                                 note.getSeverity(), false);
-    return success();
-  });
 
   Compilation c;
   if (optLevel > 3)
@@ -625,7 +602,7 @@ static int runSummary() {
   mlir::dlc::registerAllDLCDialects(registry);
   MLIRContext context(registry);
   llvm::SourceMgr sourceMgr;
-  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  mlir::dlc::ModelDiagnosticHandler diagnostics(sourceMgr, &context);
   Compilation c;
   if (failed(importInto(c, context, sourceMgr, /*forRuntime=*/false)))
     return 1;
@@ -806,7 +783,7 @@ static int runExport() {
   mlir::dlc::registerAllDLCDialects(registry);
   MLIRContext context(registry);
   llvm::SourceMgr sourceMgr;
-  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  mlir::dlc::ModelDiagnosticHandler diagnostics(sourceMgr, &context);
   Compilation c;
   if (failed(importInto(c, context, sourceMgr, /*forRuntime=*/false)))
     return 1;
