@@ -191,9 +191,26 @@ void cli::printHelp(llvm::raw_ostream &out, llvm::StringRef program,
       line.clear();
     };
     for (llvm::StringRef w : words) {
-      if (!line.empty() && line.size() + w.size() + 1 > 52)
+      if (w.size() <= 52) {
+        if (!line.empty() && line.size() + w.size() + 1 > 52)
+          emit();
+        line += (line.empty() ? "" : " ") + w.str();
+        continue;
+      }
+      // A word wider than the column (the synthetic data spec) breaks
+      // after its commas, continuing without a space.
+      if (!line.empty())
         emit();
-      line += (line.empty() ? "" : " ") + w.str();
+      while (!w.empty()) {
+        size_t comma = w.rfind(',', 51);
+        size_t cut = w.size() <= 52                   ? w.size()
+                     : comma == llvm::StringRef::npos ? 52
+                                                      : comma + 1;
+        line = w.take_front(cut).str();
+        w = w.drop_front(cut);
+        if (!w.empty())
+          emit();
+      }
     }
     emit();
   }
