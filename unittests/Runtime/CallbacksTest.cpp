@@ -486,6 +486,11 @@ TEST_F(CallbackRunTest, CallbackMetadataIsRangeChecked) {
                  "is 'some'; expected none, all or best");
   expectRejected("best_value", "inf", "is 'inf'; expected a finite number");
   expectRejected("best_epoch", "3", "is 3, but only 2 epochs are finished");
+  // The schedule a resumed run continues with.
+  expectRejected("lr_schedule", "linear",
+                 "is 'linear'; expected constant, step or cosine");
+  expectRejected("lr", "-1", "is '-1'; expected a number");
+  expectRejected("lr_decay_epochs", "0", "is '0'; expected a number");
 }
 
 } // namespace
