@@ -24,6 +24,7 @@ void mlir::dlc::buildStepsPipeline(OpPassManager &pm,
   build.inPlace = options.inPlace;
   build.dropForward = true;
   build.features = true; // The report's feature maps (runtime: optional).
+  build.gradients = options.gradients;
   // Parameters and FLOPs per layer are counted on @forward, the bytes kept
   // for backward on the optimized @train_step.
   pm.addPass(createDLCSummarizeLayers());

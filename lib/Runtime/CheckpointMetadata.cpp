@@ -164,6 +164,102 @@ private:
 };
 } // namespace
 
+/// The callbacks' keys (Callbacks.h). A callback is present when its
+/// monitor key is; then every key of its configuration and state is
+/// required except the optional values (baseline, best).
+static void readCallbacks(MetadataReader &r, const Metadata &meta,
+                          CheckpointInfo &info) {
+  auto fail = [&](llvm::Error e, const char *key, const std::string &what) {
+    llvm::consumeError(std::move(e));
+    r.fail(key, what);
+  };
+  auto monitor = [&](const char *monitorKey, const char *modeKey,
+                     const char *deltaKey, MonitorSpec &spec) {
+    if (auto name = r.text(monitorKey)) {
+      if (auto m = parseMonitored(*name))
+        spec.monitored = *m;
+      else
+        fail(m.takeError(), monitorKey,
+             "is '" + *name +
+                 "'; expected loss, accuracy, val_loss or val_accuracy");
+    }
+    if (auto name = r.text(modeKey)) {
+      if (auto m = parseMonitorMode(*name))
+        spec.mode = *m;
+      else
+        fail(m.takeError(), modeKey,
+             "is '" + *name + "'; expected auto, min or max");
+    }
+    if (deltaKey)
+      spec.minDelta = r.number(deltaKey, 0, INFINITY).value_or(0);
+  };
+  auto flag = [&](const char *key) { return r.boolean(key).value_or(false); };
+  if (meta.count(metakey::esMonitor)) {
+    EarlyStopping &es = info.callbacks.earlyStopping.emplace();
+    monitor(metakey::esMonitor, metakey::esMode, metakey::esMinDelta,
+            es.monitor);
+    es.patience = r.integer(metakey::esPatience, 0).value_or(0);
+    es.baseline = r.number(metakey::esBaseline, -INFINITY, INFINITY, false);
+    es.restoreBestWeights = flag(metakey::esRestoreBestWeights);
+    es.startFromEpoch = r.integer(metakey::esStartFromEpoch, 0).value_or(0);
+    es.wait = r.integer(metakey::esWait, 0).value_or(0);
+    es.best = r.number(metakey::esBest, -INFINITY, INFINITY, false);
+    es.bestEpoch = r.integer(metakey::esBestEpoch, -1).value_or(-1);
+    es.stoppedEpoch = r.integer(metakey::esStoppedEpoch, -1).value_or(-1);
+  }
+  if (meta.count(metakey::lrMonitor)) {
+    ReduceLROnPlateau &lr = info.callbacks.reduceLR.emplace();
+    monitor(metakey::lrMonitor, metakey::lrMode, metakey::lrMinDelta,
+            lr.monitor);
+    lr.factor = r.number(metakey::lrFactor, 0, 1).value_or(0.1);
+    if (lr.factor >= 1)
+      r.fail(metakey::lrFactor, "is 1; expected a number in [0, 1)");
+    lr.patience = r.integer(metakey::lrPatience, 0).value_or(0);
+    lr.cooldown = r.integer(metakey::lrCooldown, 0).value_or(0);
+    lr.minLr = r.number(metakey::lrMinLr, 0, INFINITY).value_or(0);
+    lr.wait = r.integer(metakey::lrWait, 0).value_or(0);
+    lr.cooldownCounter =
+        r.integer(metakey::lrCooldownCounter, 0, lr.cooldown).value_or(0);
+    lr.best = r.number(metakey::lrBest, -INFINITY, INFINITY, false);
+  }
+  if (const std::string *kind = r.lookup(metakey::lrSchedule, false)) {
+    LRSchedule &s = info.schedule.emplace();
+    if (auto parsed = parseScheduleKind(*kind))
+      s.kind = *parsed;
+    else
+      fail(parsed.takeError(), metakey::lrSchedule,
+           "is '" + *kind + "'; expected constant, step or cosine");
+    s.baseRate = r.number(metakey::lrBase, 0, INFINITY).value_or(0);
+    s.warmupEpochs = r.number(metakey::lrWarmupEpochs, 0, INFINITY).value_or(0);
+    s.decayEpochs =
+        r.number(metakey::lrDecayEpochs, 1e-9, INFINITY).value_or(1);
+    s.decayFactor = r.number(metakey::lrDecayFactor, 0, INFINITY).value_or(0);
+    s.minRate = r.number(metakey::lrMinRate, 0, INFINITY).value_or(0);
+  }
+  info.callbacks.learningRate =
+      r.number(metakey::learningRate, 0, INFINITY, false);
+  CheckpointPolicy &policy = info.callbacks.checkpoint;
+  if (meta.count(metakey::ckptMonitor)) {
+    info.hasCheckpointMonitor = true;
+    monitor(metakey::ckptMonitor, metakey::ckptMode, nullptr, policy.monitor);
+    if (auto which = r.text(metakey::epochCheckpoints)) {
+      if (auto parsed = parseEpochCheckpoints(*which))
+        policy.epochFiles = *parsed;
+      else
+        fail(parsed.takeError(), metakey::epochCheckpoints,
+             "is '" + *which + "'; expected none, all or best");
+    }
+    policy.best = r.number(metakey::bestValue, -INFINITY, INFINITY, false);
+  } else {
+    // Older checkpoints: the best validation (or training) accuracy.
+    policy.monitor.mode = MonitorMode::Max;
+    if (meta.count(metakey::bestAccuracy) || meta.count(metakey::bestEpoch))
+      policy.best = r.number(metakey::bestAccuracy, 0, 1);
+  }
+  if (policy.best || meta.count(metakey::bestEpoch))
+    policy.bestEpoch = r.integer(metakey::bestEpoch, 1).value_or(1);
+}
+
 llvm::Expected<CheckpointInfo>
 dlc::runtime::readCheckpointInfo(const Metadata &meta, llvm::StringRef path,
                                  const CompiledModel &model,
@@ -205,10 +301,7 @@ dlc::runtime::readCheckpointInfo(const Metadata &meta, llvm::StringRef path,
   info.lossSum = r.number(metakey::lossSum, -INFINITY, INFINITY).value_or(0);
   info.samples = r.integer(metakey::samples, 0).value_or(0);
   info.correct = r.integer(metakey::correct, 0).value_or(0);
-  if (meta.count(metakey::bestAccuracy) || meta.count(metakey::bestEpoch)) {
-    info.bestAccuracy = r.number(metakey::bestAccuracy, 0, 1);
-    info.bestEpoch = r.integer(metakey::bestEpoch, 1).value_or(1);
-  }
+  readCallbacks(r, meta, info);
   if (r.failed())
     return r.takeError();
 
@@ -235,10 +328,21 @@ dlc::runtime::readCheckpointInfo(const Metadata &meta, llvm::StringRef path,
   if (info.epochs && info.epoch > *info.epochs)
     r.fail(metakey::epoch, llvm::formatv("is {0}, past the run's {1} epochs",
                                          info.epoch, *info.epochs));
-  if (info.bestAccuracy && info.bestEpoch > info.epoch)
+  const CheckpointPolicy &policy = info.callbacks.checkpoint;
+  if (policy.best && policy.bestEpoch > info.epoch)
     r.fail(metakey::bestEpoch,
            llvm::formatv("is {0}, but only {1} epochs are finished",
-                         info.bestEpoch, info.epoch));
+                         policy.bestEpoch, info.epoch));
+  if (const auto &es = info.callbacks.earlyStopping) {
+    if (es->bestEpoch >= info.epoch)
+      r.fail(metakey::esBestEpoch,
+             llvm::formatv("is {0}, but only {1} epochs are finished",
+                           es->bestEpoch, info.epoch));
+    if (es->stoppedEpoch >= info.epoch)
+      r.fail(metakey::esStoppedEpoch,
+             llvm::formatv("is {0}, but only {1} epochs are finished",
+                           es->stoppedEpoch, info.epoch));
+  }
   if (r.failed())
     return r.takeError();
 

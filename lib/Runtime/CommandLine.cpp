@@ -78,6 +78,45 @@ const OptionSpec kOptions[] = {
   {"class-names", "LIST", Train,
    "the report's class names: a,b,... or a file with one per line "
    "(default: the model's, Fashion-MNIST's, CIFAR-10's or class_N)"},
+  {"early-stopping-monitor", "M", Train,
+   "stop training when M (loss | accuracy | val_loss | val_accuracy) stops "
+   "improving, as Keras's EarlyStopping (default val_loss; any "
+   "--early-stopping-* flag turns it on)"},
+  {"early-stopping-patience", "N", Train,
+   "epochs without improvement before stopping (default 0)"},
+  {"early-stopping-min-delta", "X", Train,
+   "smallest change that counts as an improvement (default 0)"},
+  {"early-stopping-mode", "MODE", Train,
+   "auto | min | max (default auto: min for losses, max for accuracies)"},
+  {"early-stopping-baseline", "X", Train,
+   "the value to beat before patience restarts (default: none)"},
+  {"early-stopping-start-from-epoch", "N", Train,
+   "epochs to wait before monitoring (default 0)"},
+  {"early-stopping-restore-best-weights", "", Train,
+   "at the end, restore the weights of the best epoch (into "
+   "last.safetensors)"},
+  {"reduce-lr-monitor", "M", Train,
+   "multiply the learning rate by --reduce-lr-factor when M stops "
+   "improving, as Keras's ReduceLROnPlateau (default val_loss; any "
+   "--reduce-lr-* flag turns it on; needs --lr-schedule constant)"},
+  {"reduce-lr-factor", "X", Train, "in [0, 1) (default 0.1)"},
+  {"reduce-lr-patience", "N", Train,
+   "epochs without improvement before reducing (default 10)"},
+  {"reduce-lr-min-delta", "X", Train,
+   "smallest change that counts as an improvement (default 0.0001)"},
+  {"reduce-lr-mode", "MODE", Train, "auto | min | max (default auto)"},
+  {"reduce-lr-cooldown", "N", Train,
+   "epochs to wait after a reduction before counting again (default 0)"},
+  {"reduce-lr-min-lr", "X", Train,
+   "the learning rate is never reduced below X (default 0)"},
+  {"checkpoint-monitor", "M", Train,
+   "best.safetensors is the epoch with the best M (default val_accuracy, "
+   "accuracy without a validation split)"},
+  {"checkpoint-mode", "MODE", Train, "auto | min | max (default auto)"},
+  {"epoch-checkpoints", "W", Train,
+   "none | all | best: also keep epoch-NNN.safetensors for every epoch, or "
+   "for each epoch that improves --checkpoint-monitor (Keras's "
+   "save_best_only) (default none)"},
   {"progress", "MODE", Train,
    "auto | bar | lines | none (default auto: a bar on a terminal)"},
   {"log-every", "N", Train,
@@ -147,15 +186,37 @@ void cli::printHelp(llvm::raw_ostream &out, llvm::StringRef program,
     llvm::StringRef(o.help).split(words, ' ');
     std::string line;
     bool first = true;
+    // A flag wider than its column goes on a line of its own (80 columns).
+    if (flag.size() > 24) {
+      out << "  " << flag << "\n";
+      first = false;
+    }
     auto emit = [&] {
       out << llvm::formatv("  {0,-24} {1}\n", first ? flag : "", line);
       first = false;
       line.clear();
     };
     for (llvm::StringRef w : words) {
-      if (!line.empty() && line.size() + w.size() + 1 > 52)
+      if (w.size() <= 52) {
+        if (!line.empty() && line.size() + w.size() + 1 > 52)
+          emit();
+        line += (line.empty() ? "" : " ") + w.str();
+        continue;
+      }
+      // A word wider than the column (the synthetic data spec) breaks
+      // after its commas, continuing without a space.
+      if (!line.empty())
         emit();
-      line += (line.empty() ? "" : " ") + w.str();
+      while (!w.empty()) {
+        size_t comma = w.rfind(',', 51);
+        size_t cut = w.size() <= 52                   ? w.size()
+                     : comma == llvm::StringRef::npos ? 52
+                                                      : comma + 1;
+        line = w.take_front(cut).str();
+        w = w.drop_front(cut);
+        if (!w.empty())
+          emit();
+      }
     }
     emit();
   }

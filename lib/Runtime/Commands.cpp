@@ -65,6 +65,11 @@ private:
   }
 
   llvm::Error checkCommonOptions(const ParsedArgs &a);
+  void readCallbackOptions(const ParsedArgs &a, TrainOptions &o);
+  std::optional<MonitorSpec> monitorOptions(const ParsedArgs &a,
+                                            llvm::StringRef prefix,
+                                            MonitorSpec spec,
+                                            bool withMinDelta);
   std::string dataSpec(const ParsedArgs &a) const;
   void applyThreads(int threads);
 
@@ -129,6 +134,85 @@ void Cli::applyThreads(int threads) {
   omp_set_num_threads(threads);
 }
 
+/// The --PREFIX-monitor, --PREFIX-mode and --PREFIX-min-delta of a
+/// callback over `spec`'s defaults; none when no --PREFIX-* flag is given.
+std::optional<MonitorSpec> Cli::monitorOptions(const ParsedArgs &a,
+                                               llvm::StringRef prefix,
+                                               MonitorSpec spec,
+                                               bool withMinDelta) {
+  bool any = llvm::any_of(a.values, [&](const auto &entry) {
+    return entry.getKey().starts_with(prefix);
+  });
+  if (!any)
+    return std::nullopt;
+  std::string monitor = (prefix + "monitor").str();
+  if (a.has(monitor)) {
+    if (auto m = parseMonitored(a.get(monitor)))
+      spec.monitored = *m;
+    else if (!usage)
+      usage = UsageError{"--" + monitor + ": " + llvm::toString(m.takeError())};
+    else
+      llvm::consumeError(m.takeError());
+  }
+  std::string mode = (prefix + "mode").str();
+  if (a.has(mode)) {
+    if (auto m = parseMonitorMode(a.get(mode)))
+      spec.mode = *m;
+    else if (!usage)
+      usage = UsageError{"--" + mode + ": " + llvm::toString(m.takeError())};
+    else
+      llvm::consumeError(m.takeError());
+  }
+  if (withMinDelta)
+    spec.minDelta = number(a, (prefix + "min-delta").str(), spec.minDelta, 0);
+  return spec;
+}
+
+/// --early-stopping-*, --reduce-lr-*, --checkpoint-monitor/mode and
+/// --epoch-checkpoints (Callbacks.h), with Keras's defaults.
+void Cli::readCallbackOptions(const ParsedArgs &a, TrainOptions &o) {
+  Callbacks &c = o.callbacks;
+  if (auto spec = monitorOptions(a, "early-stopping-", MonitorSpec{}, true)) {
+    EarlyStopping &es = c.earlyStopping.emplace();
+    es.monitor = *spec;
+    es.patience = integer(a, "early-stopping-patience", 0, 0);
+    if (a.has("early-stopping-baseline"))
+      es.baseline = number(a, "early-stopping-baseline", 0, -HUGE_VAL);
+    es.restoreBestWeights = a.has("early-stopping-restore-best-weights");
+    es.startFromEpoch = integer(a, "early-stopping-start-from-epoch", 0, 0);
+    o.earlyStoppingSet = true;
+  }
+  if (auto spec =
+          monitorOptions(a, "reduce-lr-", ReduceLROnPlateau().monitor, true)) {
+    ReduceLROnPlateau &r = c.reduceLR.emplace();
+    r.monitor = *spec;
+    r.factor = number(a, "reduce-lr-factor", 0.1, 0, 1);
+    if (r.factor >= 1 && !usage)
+      usage = UsageError{"--reduce-lr-factor must be below 1 (Keras's "
+                         "ReduceLROnPlateau does not support a factor >= "
+                         "1.0), not '" +
+                         a.get("reduce-lr-factor").str() + "'"};
+    r.patience = integer(a, "reduce-lr-patience", 10, 0);
+    r.cooldown = integer(a, "reduce-lr-cooldown", 0, 0);
+    r.minLr = number(a, "reduce-lr-min-lr", 0, 0);
+    o.reduceLRSet = true;
+  }
+  o.checkpointMonitorSet = a.has("checkpoint-monitor");
+  o.checkpointPolicySet = o.checkpointMonitorSet || a.has("checkpoint-mode") ||
+                          a.has("epoch-checkpoints");
+  if (auto spec = monitorOptions(a, "checkpoint-", c.checkpoint.monitor, false))
+    c.checkpoint.monitor = *spec;
+  if (a.has("epoch-checkpoints")) {
+    if (auto which = parseEpochCheckpoints(a.get("epoch-checkpoints")))
+      c.checkpoint.epochFiles = *which;
+    else if (!usage)
+      usage = UsageError{"--epoch-checkpoints: " +
+                         llvm::toString(which.takeError())};
+    else
+      llvm::consumeError(which.takeError());
+  }
+}
+
 /// runs/<model>, or runs/<model>-N for the first N that is unused.
 static std::string defaultOutDir(llvm::StringRef modelName) {
   std::string base = ("runs/" + modelName).str();
@@ -186,6 +270,7 @@ int Cli::train(const ParsedArgs &a) {
           names->size(), model.getNumClasses())));
     o.classNames = std::move(*names);
   }
+  readCallbackOptions(a, o);
   llvm::StringRef progress = a.get("progress", "auto");
   if (progress == "auto")
     o.progress = terminal ? ProgressReporter::Style::Bar
@@ -224,6 +309,11 @@ int Cli::train(const ParsedArgs &a) {
     o.epochsSet = a.has("epochs");
     o.validationSplitSet = a.has("validation-split");
     o.dropRemainderSet = a.has("drop-remainder");
+    o.scheduleSet = llvm::any_of(
+        std::initializer_list<const char *>{"lr", "lr-schedule",
+                                            "warmup-epochs", "lr-decay-epochs",
+                                            "lr-decay-factor", "min-lr"},
+        [&](const char *flag) { return a.has(flag); });
   }
   if (o.data.empty() && o.resume.empty()) {
     usage = UsageError{"--data is required (fashion-mnist, mnist, cifar10, "

@@ -74,8 +74,8 @@ llvm::Expected<Executor> Executor::create(const CompiledModel &model,
       return std::move(e);
   }
   // Scalars some entry point reads from device memory.
-  for (const BoundFunction *fn :
-       {&model.getTrainStep(), &model.getEvalStep(), &model.getPredict()}) {
+  for (const BoundFunction *fn : {&model.getTrainStep(), &model.getEvalStep(),
+                                  &model.getPredict(), &model.getGradients()}) {
     if (!*fn)
       continue;
     for (auto [i, slot] : llvm::enumerate(fn->args)) {
@@ -93,6 +93,17 @@ llvm::Expected<Executor> Executor::create(const CompiledModel &model,
   executor.prepare(model.getEvalStep(), executor.evalCall);
   executor.prepare(model.getPredict(), executor.predictCall);
   executor.prepare(model.getFeatures(), executor.featuresCall);
+  if (model.getGradients()) {
+    for (const TensorSpec &spec : model.getTensors()) {
+      if (spec.group != TensorGroup::Param)
+        break; // Params come first.
+      auto tensor = onDevice(spec);
+      if (!tensor)
+        return tensor.takeError();
+      executor.gradientBuffers.push_back(std::move(*tensor));
+    }
+    executor.prepare(model.getGradients(), executor.gradientsCall);
+  }
   return std::move(executor);
 }
 
@@ -154,6 +165,8 @@ void *Executor::addressFor(const Slot &slot, bool result) {
     return logits.device().getAddress();
   case Slot::Feature:
     return featureMaps[slot.tensor].device().getAddress();
+  case Slot::Gradient:
+    return gradientBuffers[slot.tensor].getAddress();
   }
   return nullptr;
 }
@@ -230,6 +243,13 @@ llvm::Expected<StepResult> Executor::evaluate() {
   if (llvm::Error e = bindAndCall(model.getEvalStep(), evalCall))
     return std::move(e);
   return readLossAndCorrect();
+}
+
+llvm::Error Executor::gradients(int64_t step, int64_t seed) {
+  assert(model.getGradients() && "the model has no gradients");
+  stepValue = step;
+  seedValue = seed;
+  return bindAndCall(model.getGradients(), gradientsCall);
 }
 
 llvm::Expected<const float *> Executor::predict() {

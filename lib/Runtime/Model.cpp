@@ -200,6 +200,7 @@ static std::optional<Slot::Kind> kindOfRole(llvm::StringRef role) {
       .Case(DLC_ROLE_CORRECT, Slot::Correct)
       .Case(DLC_ROLE_LOGITS, Slot::Logits)
       .Case(DLC_ROLE_FEATURE, Slot::Feature)
+      .Case(DLC_ROLE_GRADIENT, Slot::Gradient)
       .Default(std::nullopt);
 }
 
@@ -313,6 +314,20 @@ llvm::Error CompiledModel::bind(const dlc_function_info &fn,
                                      dtypeName(*dtypeFromABI(t.dtype)) + " " +
                                      formatShape(shapeOf(t)));
         }
+      } else if (kind == Slot::Gradient) {
+        std::optional<unsigned> param = lookupTensor(str(t.name));
+        if (!result || str(fn.name) != "gradients")
+          return tableError(w, "only the results of 'gradients' are "
+                               "gradients");
+        if (!param || tensors[*param].group != TensorGroup::Param)
+          return tableError(w, "is the gradient of '" + str(t.name) +
+                                   "', which is not a parameter");
+        const TensorSpec &spec = tensors[*param];
+        if (shapeOf(t) != spec.shape)
+          return tableError(w, "has shape " + formatShape(shapeOf(t)) +
+                                   " but '" + spec.name + "' is " +
+                                   formatShape(spec.shape));
+        slot.tensor = *param;
       } else if (kind == Slot::Input) {
         if (shapeOf(t) != llvm::ArrayRef<int64_t>(declaredInputShape))
           return tableError(w, "input shape " + formatShape(shapeOf(t)) +
@@ -370,7 +385,8 @@ CompiledModel::create(const dlc_model_info &info) {
 
   // Pass 1: check every entry, collect the persistent tensors and the
   // input shape.
-  const dlc_function_info *byName[4] = {nullptr, nullptr, nullptr, nullptr};
+  const dlc_function_info *byName[5] = {nullptr, nullptr, nullptr, nullptr,
+                                        nullptr};
   for (int f = 0; f < info.num_functions; ++f) {
     const dlc_function_info &fn = info.functions[f];
     int which = llvm::StringSwitch<int>(str(fn.name))
@@ -378,6 +394,7 @@ CompiledModel::create(const dlc_model_info &info) {
                     .Case("eval_step", 1)
                     .Case("predict", 2)
                     .Case("features", 3)
+                    .Case("gradients", 4)
                     .Default(-1);
     if (which < 0)
       continue; // Other entry points are the compiler's business.
@@ -438,6 +455,8 @@ CompiledModel::create(const dlc_model_info &info) {
           break;
         case Slot::Feature:
           err = checkEntry(w, DType::F32, 4);
+        case Slot::Gradient:
+          err = checkEntry(w, DType::F32, -2);
           break;
         }
         if (err)
@@ -519,9 +538,10 @@ CompiledModel::create(const dlc_model_info &info) {
     model->tensorIndex[model->tensors[i].name] = i;
 
   // Pass 2: bind.
-  BoundFunction *bound[4] = {&model->trainStep, &model->evalStep,
-                             &model->predict, &model->features};
-  for (int i = 0; i < 4; ++i)
+  BoundFunction *bound[5] = {&model->trainStep, &model->evalStep,
+                             &model->predict, &model->features,
+                             &model->gradients};
+  for (int i = 0; i < 5; ++i)
     if (byName[i])
       if (llvm::Error err = model->bind(*byName[i], *bound[i]))
         return std::move(err);
@@ -553,6 +573,12 @@ CompiledModel::create(const dlc_model_info &info) {
         {Slot::Correct, true}}},
       {model->predict, "predict", {{Slot::Input, false}, {Slot::Logits, true}}},
       {model->features, "features", {{Slot::Input, false}}},
+      {model->gradients,
+       "gradients",
+       {{Slot::Input, false},
+        {Slot::Labels, false},
+        {Slot::Step, false},
+        {Slot::Seed, false}}},
   };
   for (const Need &need : needs) {
     if (!need.fn)
@@ -589,7 +615,8 @@ std::string CompiledModel::describe() const {
   if (!settings.loss.empty())
     os << "loss: " << settings.loss << "\n";
   os << "entry points:";
-  for (const BoundFunction *f : {&trainStep, &evalStep, &predict, &features})
+  for (const BoundFunction *f :
+       {&trainStep, &evalStep, &predict, &features, &gradients})
     if (*f)
       os << " " << f->info->name;
   os << "\n";

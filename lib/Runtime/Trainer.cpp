@@ -125,6 +125,24 @@ struct Position {
 
 namespace key = dlc::runtime::metakey;
 
+/// Where early stopping keeps the weights it may restore.
+constexpr const char *kEarlyStoppingBest = "early-stopping-best.safetensors";
+
+/// "validation loss" for val_loss and the like.
+std::string describeMonitored(Monitored m) {
+  return (llvm::Twine(isValidationMonitor(m) ? "validation " : "training ") +
+          (m == Monitored::Loss || m == Monitored::ValLoss ? "loss"
+                                                           : "accuracy"))
+      .str();
+}
+
+/// "0.4321" for losses, "87.50%" for accuracies.
+std::string formatMonitored(Monitored m, double value) {
+  if (m == Monitored::Accuracy || m == Monitored::ValAccuracy)
+    return llvm::formatv("{0:F2}%", 100 * value).str();
+  return llvm::formatv("{0:F4}", value).str();
+}
+
 class TrainingRun {
 public:
   TrainingRun(const CompiledModel &model, Device &device,
@@ -143,6 +161,11 @@ private:
 
   Metadata metadata() const;
   llvm::Error saveCheckpoint(llvm::StringRef file);
+  llvm::Error setUpCallbacks();
+  llvm::Error runCallbacks(const EpochRecord &record, bool &bestImproved);
+  llvm::Error restoreBestWeights();
+  llvm::Error printRestoredMetrics();
+  llvm::Error logGradientHistograms(int64_t epoch);
   std::string outPath(llvm::StringRef file) const;
   llvm::Error writeReports(llvm::StringRef status);
   void warn(const llvm::Twine &message) {
@@ -160,21 +183,42 @@ private:
   ProgressReporter progress;
 
   uint64_t seed = 0;
+  /// Whether callbacks.checkpoint.monitor is final (resumed runs) or still
+  /// dlc's default, to be picked once the validation split is known.
+  bool resolvedCheckpointMonitor = false;
   DataSplits data;
   std::unique_ptr<BatchAssembler> trainBatches, testBatches;
   int64_t trainCount = 0, validationCount = 0, stepsPerEpoch = 0;
   LRSchedule schedule;
+  /// The run's base rate (schedule.baseRate is what ReduceLROnPlateau made
+  /// of it).
+  double baseRate = 0;
   Position position;
   std::vector<EpochRecord> history;
-  std::optional<double> bestAccuracy;
-  int64_t bestEpoch = 0;
+  /// Their configuration is options.callbacks' (or the checkpoint's).
+  Callbacks callbacks;
   std::string lastCheckpoint;
+  /// Set when early stopping ends the run.
+  bool stopped = false;
+  /// What the callbacks did, for the report.
+  std::vector<std::string> callbackNotes;
   TensorBoardLogger tensorboard;
   /// The summary table for the report and TensorBoard ("" without one).
   std::string modelSummary;
   std::string started;
 };
 } // namespace
+
+/// "early_stopping_patience=2, ..." ("none" for no keys).
+static std::string
+describeConfig(const std::map<std::string, std::string> &config) {
+  if (config.empty())
+    return "none";
+  std::string s;
+  for (const auto &[k, v] : config)
+    s += (s.empty() ? "" : ", ") + k + "=" + v;
+  return s;
+}
 
 std::string TrainingRun::outPath(llvm::StringRef file) const {
   llvm::SmallString<256> path(options.outDir);
@@ -203,10 +247,15 @@ Metadata TrainingRun::metadata() const {
       {key::shuffle, "epoch e visits samples in epochPermutation(seed, e) "
                      "(SplitMix64 Fisher-Yates); resume at (epoch, batch)"},
   };
-  if (bestAccuracy) {
-    meta[key::bestAccuracy] = formatExact(*bestAccuracy);
-    meta[key::bestEpoch] = std::to_string(bestEpoch);
-  }
+  writeCallbacks(callbacks, meta);
+  meta[key::lrSchedule] = schedule.kind == LRSchedule::Constant ? "constant"
+                          : schedule.kind == LRSchedule::Step   ? "step"
+                                                                : "cosine";
+  meta[key::lrBase] = formatExact(baseRate);
+  meta[key::lrWarmupEpochs] = formatExact(schedule.warmupEpochs);
+  meta[key::lrDecayEpochs] = formatExact(schedule.decayEpochs);
+  meta[key::lrDecayFactor] = formatExact(schedule.decayFactor);
+  meta[key::lrMinRate] = formatExact(schedule.minRate);
   return meta;
 }
 
@@ -250,11 +299,14 @@ llvm::Error TrainingRun::writeReports(llvm::StringRef status) {
                                   : std::string("default")},
       {"started", started},
   };
-  if (bestAccuracy)
+  if (const CheckpointPolicy &policy = callbacks.checkpoint; policy.best)
     info.details.push_back(
-        {"best", llvm::formatv("epoch {0}: {1:F2}% {2} accuracy", bestEpoch,
-                               100 * *bestAccuracy,
-                               validationCount ? "validation" : "training")});
+        {"best", llvm::formatv(
+                     "epoch {0}: {1} {2} (best.safetensors)", policy.bestEpoch,
+                     describeMonitored(policy.monitor.monitored),
+                     formatMonitored(policy.monitor.monitored, *policy.best))});
+  for (const std::string &line : callbackNotes)
+    info.details.push_back({"callbacks", line});
   // Predictions on the test data (else the validation data) and what the
   // convolutions learned; classification models only.
   int64_t classes = model.getNumClasses();
@@ -287,9 +339,56 @@ llvm::Error TrainingRun::restore(const Metadata &meta) {
   position.lossSum = info.lossSum;
   position.correct = info.correct;
   position.samples = info.samples;
-  bestAccuracy = info.bestAccuracy;
-  bestEpoch = info.bestEpoch;
   history = std::move(info.history);
+  // The callbacks continue with their state. One given on the command line
+  // must be the checkpoint's: a changed patience or monitor would not
+  // continue the run, and its state would not mean what it says.
+  auto same = [&](bool set, const char *what, auto ours, auto theirs,
+                  const char *flags) -> llvm::Error {
+    if (!set || ours == theirs)
+      return llvm::Error::success();
+    return llvm::createStringError(llvm::formatv(
+        "{0} differs from the checkpoint's run ({1}); a resumed run keeps "
+        "the checkpoint's callbacks: drop the {2} flags",
+        what, describeConfig(theirs), flags));
+  };
+  using Map = std::map<std::string, std::string>;
+  auto esConfig = [](const std::optional<EarlyStopping> &es) {
+    return es ? earlyStoppingConfig(*es) : Map();
+  };
+  auto lrConfig = [](const std::optional<ReduceLROnPlateau> &r) {
+    return r ? reduceLRConfig(*r) : Map();
+  };
+  if (llvm::Error e =
+          same(options.earlyStoppingSet, "early stopping",
+               esConfig(options.callbacks.earlyStopping),
+               esConfig(info.callbacks.earlyStopping), "--early-stopping-*"))
+    return e;
+  if (llvm::Error e = same(options.reduceLRSet, "the learning-rate reduction",
+                           lrConfig(options.callbacks.reduceLR),
+                           lrConfig(info.callbacks.reduceLR), "--reduce-lr-*"))
+    return e;
+  if (info.hasCheckpointMonitor)
+    if (llvm::Error e =
+            same(options.checkpointPolicySet, "the checkpoint policy",
+                 checkpointConfig(options.callbacks.checkpoint),
+                 checkpointConfig(info.callbacks.checkpoint),
+                 "--checkpoint-monitor/--checkpoint-mode/--epoch-checkpoints"))
+      return e;
+  callbacks = std::move(info.callbacks);
+  stopped =
+      callbacks.earlyStopping && callbacks.earlyStopping->stoppedEpoch >= 0;
+  if (!info.hasCheckpointMonitor) {
+    // An older checkpoint: dlc's default policy with its best accuracy.
+    CheckpointPolicy policy = options.callbacks.checkpoint;
+    policy.best = callbacks.checkpoint.best;
+    policy.bestEpoch = callbacks.checkpoint.bestEpoch;
+    policy.monitor.mode = MonitorMode::Max;
+    callbacks.checkpoint = policy;
+    resolvedCheckpointMonitor = options.checkpointMonitorSet;
+  } else {
+    resolvedCheckpointMonitor = true;
+  }
   if (options.seed && *options.seed != info.seed)
     return llvm::createStringError(
         "--seed %llu differs from the checkpoint's seed %llu; a resumed run "
@@ -306,6 +405,10 @@ llvm::Error TrainingRun::restore(const Metadata &meta) {
     options.validationSplit = info.validationSplit;
   if (!options.dropRemainderSet)
     options.dropRemainder = info.dropRemainder;
+  if (!options.scheduleSet && info.schedule) {
+    options.schedule = *info.schedule;
+    options.learningRate = info.schedule->baseRate;
+  }
   // Settings that change which samples a step sees break exactness only.
   if (info.data != options.data)
     warn("the checkpoint was trained on --data " + info.data +
@@ -358,7 +461,14 @@ llvm::Error TrainingRun::setUp() {
     seed = options.seed.value_or(0);
     if (llvm::Error e = executor->initialize(seed, options.reinitialize))
       return e;
+    callbacks = options.callbacks;
+    resolvedCheckpointMonitor = options.checkpointMonitorSet;
   }
+
+  if (!options.outDir.empty() && options.callbacks.earlyStopping &&
+      options.callbacks.earlyStopping->restoreBestWeights)
+    if (llvm::Error e = checkOutputFiles(options.outDir, {kEarlyStoppingBest}))
+      return e;
 
   llvm::ArrayRef<int64_t> shape = model.getInputShape();
   DataRequest request{shape[1], shape[2],
@@ -391,10 +501,13 @@ llvm::Error TrainingRun::setUp() {
 
   const ModelSettings &settings = model.getSettings();
   schedule = options.schedule;
-  schedule.baseRate =
+  baseRate =
       options.learningRate.value_or(settings.learningRate.value_or(0.001));
+  schedule.baseRate = baseRate;
   schedule.stepsPerEpoch = stepsPerEpoch;
   schedule.epochs = options.epochs;
+  if (llvm::Error e = setUpCallbacks())
+    return e;
 
   trainBatches =
       std::make_unique<BatchAssembler>(data.train, settings.normalization);
@@ -409,6 +522,10 @@ llvm::Error TrainingRun::setUp() {
     else
       llvm::consumeError(table.takeError());
     tensorboard.open(options.outDir, options.tensorboard, modelSummary);
+    if (options.tensorboard.histogramFreq > 0 && !model.getGradients())
+      warn("--histogram-freq: this executable has no gradients entry point "
+           "(compile it with 'dlc compile --gradients'); histograms of the "
+           "weights only");
   }
 
   // What is about to happen, in a few lines.
@@ -446,6 +563,174 @@ llvm::Error TrainingRun::setUp() {
                          "TensorBoard events, last/best.safetensors\n",
                          options.outDir);
   out.flush();
+  return llvm::Error::success();
+}
+
+/// Checks the callbacks against the run (before the first step) and
+/// applies the learning rate a resumed plateau callback had set.
+llvm::Error TrainingRun::setUpCallbacks() {
+  MonitorSpec &best = callbacks.checkpoint.monitor;
+  if (!resolvedCheckpointMonitor) {
+    best.monitored =
+        validationCount ? Monitored::ValAccuracy : Monitored::Accuracy;
+    resolvedCheckpointMonitor = true;
+  }
+  bool evaluates = validationCount > 0 && model.getEvalStep();
+  auto needsValidation = [&](const MonitorSpec &m,
+                             const char *flag) -> llvm::Error {
+    if (!isValidationMonitor(m.monitored) || evaluates)
+      return llvm::Error::success();
+    return llvm::createStringError(llvm::formatv(
+        "{0} {1} needs validation data, but this run has none "
+        "(--validation-split {2}); monitor {3} or set --validation-split",
+        flag, monitoredName(m.monitored), formatNumber(options.validationSplit),
+        m.monitored == Monitored::ValLoss ? "loss" : "accuracy"));
+  };
+  if (llvm::Error e = needsValidation(best, "--checkpoint-monitor"))
+    return e;
+  if (const auto &es = callbacks.earlyStopping) {
+    if (llvm::Error e =
+            needsValidation(es->monitor, "--early-stopping-monitor"))
+      return e;
+    if (es->restoreBestWeights && options.outDir.empty())
+      return llvm::createStringError(
+          "--early-stopping-restore-best-weights keeps the best weights in "
+          "--out; this run writes no files");
+  }
+  if (const auto &r = callbacks.reduceLR) {
+    if (llvm::Error e = needsValidation(r->monitor, "--reduce-lr-monitor"))
+      return e;
+    if (schedule.kind != LRSchedule::Constant)
+      return llvm::createStringError(
+          "--reduce-lr-monitor sets the learning rate as Keras's "
+          "ReduceLROnPlateau does, which needs --lr-schedule constant (a "
+          "warm-up is allowed)");
+    if (callbacks.learningRate)
+      schedule.baseRate = *callbacks.learningRate;
+  }
+  return llvm::Error::success();
+}
+
+/// Restores the params and state of the early stopping's best epoch (not
+/// the optimizer state: Keras's set_weights).
+llvm::Error TrainingRun::restoreBestWeights() {
+  std::string path = outPath(kEarlyStoppingBest);
+  auto file = SafeTensorsFile::read(path);
+  if (!file)
+    return file.takeError();
+  for (auto [spec, tensor] :
+       llvm::zip(model.getTensors(), executor->getTensors())) {
+    if (spec.group == TensorGroup::OptState)
+      continue;
+    const SafeTensorsFile::Entry *entry = file->lookup(spec.name);
+    if (!entry || entry->dtype != spec.dtype ||
+        llvm::ArrayRef<int64_t>(entry->shape) != llvm::ArrayRef(spec.shape))
+      return llvm::createStringError("'%s' does not hold '%s' of this model",
+                                     path.c_str(), spec.name.c_str());
+    if (llvm::Error e = tensor.upload(entry->data.data()))
+      return e;
+  }
+  return llvm::Error::success();
+}
+
+/// The callbacks' on_epoch_end, in Keras's order of a callbacks list
+/// [ModelCheckpoint, EarlyStopping, ReduceLROnPlateau]; `position` is
+/// already the next epoch's.
+llvm::Error TrainingRun::runCallbacks(const EpochRecord &record,
+                                      bool &bestImproved) {
+  int64_t epoch = record.epoch - 1; // Keras's 0-based epoch.
+  CheckpointPolicy &policy = callbacks.checkpoint;
+  bestImproved = false;
+  if (auto value = monitoredValue(record, policy.monitor.monitored))
+    bestImproved = policy.onEpochEnd(record.epoch, *value);
+  bool keepWeights = false;
+  if (auto &es = callbacks.earlyStopping)
+    if (auto value = monitoredValue(record, es->monitor.monitored)) {
+      EarlyStopping::Decision d = es->onEpochEnd(epoch, *value);
+      keepWeights = d.keepWeights;
+      if (d.stop) {
+        stopped = true;
+        std::string note = llvm::formatv(
+            "epoch {0}: early stopping ({1} has not improved on {2} by more "
+            "than {3} for {4} epoch{5})",
+            record.epoch, monitoredName(es->monitor.monitored),
+            es->best ? formatNumber(*es->best) : std::string("the baseline"),
+            formatNumber(es->monitor.minDelta), es->wait,
+            es->wait == 1 ? "" : "s");
+        progress.println("Epoch " + note.substr(6));
+        callbackNotes.push_back(note);
+      }
+    }
+  if (auto &r = callbacks.reduceLR)
+    if (auto value = monitoredValue(record, r->monitor.monitored))
+      if (auto reduced = r->onEpochEnd(*value, schedule.baseRate)) {
+        schedule.baseRate = *reduced;
+        callbacks.learningRate = *reduced;
+        std::string note =
+            llvm::formatv("epoch {0}: ReduceLROnPlateau reducing learning "
+                          "rate to {1}",
+                          record.epoch, formatNumber(*reduced));
+        progress.println("Epoch " + note.substr(6) + ".");
+        callbackNotes.push_back(note);
+      }
+  if (keepWeights)
+    if (llvm::Error e = saveCheckpoint(kEarlyStoppingBest))
+      return e;
+  return llvm::Error::success();
+}
+
+/// Histograms `<param>/gradient` of the loss gradients at the epoch's end
+/// weights: the gradients the next step will apply (its batch, the first
+/// of the next epoch's order, and its dropout and augmentation keys).
+/// Needs the model's `gradients` entry point; it updates nothing, so runs
+/// stay exact.
+llvm::Error TrainingRun::logGradientHistograms(int64_t epoch) {
+  if (!model.getGradients())
+    return llvm::Error::success();
+  std::vector<uint32_t> order =
+      epochPermutation(seed, position.epoch, uint32_t(trainCount));
+  llvm::SmallVector<uint32_t> rows;
+  batchIndices(order, 0, model.getBatchSize(), rows);
+  trainBatches->assemble(rows, 0, executor->getInput(), executor->getLabels());
+  if (llvm::Error e = executor->gradients(position.step, int64_t(seed)))
+    return e;
+  for (auto [i, spec] : llvm::enumerate(model.getTensors())) {
+    if (spec.group != TensorGroup::Param)
+      break;
+    llvm::Expected<Tensor> host = executor->getGradient(i).download();
+    if (!host)
+      return host.takeError();
+    if (llvm::Error e = tensorboard.logHistogram(
+            epoch, spec.name + "/gradient",
+            {host->data<float>(), size_t(host->getNumElements())}))
+      return e;
+  }
+  return llvm::Error::success();
+}
+
+/// The validation and test metrics of the restored weights.
+llvm::Error TrainingRun::printRestoredMetrics() {
+  if (!model.getEvalStep())
+    return llvm::Error::success();
+  std::string line = "  restored:";
+  if (validationCount > 0) {
+    auto m =
+        evaluateSamples(*executor, *trainBatches, trainCount, validationCount);
+    if (!m)
+      return m.takeError();
+    line += llvm::formatv(" val_loss {0:F4} val_acc {1:F2}%", m->loss,
+                          100 * m->accuracy)
+                .str();
+  }
+  if (data.test.size() > 0) {
+    auto m = evaluateSamples(*executor, *testBatches, 0, data.test.size());
+    if (!m)
+      return m.takeError();
+    line += llvm::formatv("  test_loss {0:F4} test_acc {1:F2}%", m->loss,
+                          100 * m->accuracy)
+                .str();
+  }
+  out << line << "\n";
   return llvm::Error::success();
 }
 
@@ -488,21 +773,23 @@ llvm::Error TrainingRun::finishEpoch(double trainSeconds,
   position.correct = 0;
   position.samples = 0;
 
-  double accuracy =
-      record.validation ? record.validation->accuracy : record.train.accuracy;
-  bool best = !bestAccuracy || accuracy > *bestAccuracy;
-  if (best) {
-    bestAccuracy = accuracy;
-    bestEpoch = record.epoch;
-  }
+  bool best = false;
+  if (llvm::Error e = runCallbacks(record, best))
+    return e;
   if (llvm::Error e = saveCheckpoint("last.safetensors"))
     return e;
   if (best)
     if (llvm::Error e = saveCheckpoint("best.safetensors"))
       return e;
+  EpochCheckpoints epochFiles = callbacks.checkpoint.epochFiles;
+  if (epochFiles == EpochCheckpoints::All ||
+      (epochFiles == EpochCheckpoints::Best && best))
+    if (llvm::Error e = saveCheckpoint(
+            llvm::formatv("epoch-{0:3}.safetensors", record.epoch).str()))
+      return e;
   if (llvm::Error e = tensorboard.logEpoch(record))
     return e;
-  if (tensorboard.wantsHistograms(record.epoch))
+  if (tensorboard.wantsHistograms(record.epoch)) {
     for (auto [spec, tensor] :
          llvm::zip(model.getTensors(), executor->getTensors())) {
       if (spec.group == TensorGroup::OptState || spec.dtype != DType::F32)
@@ -515,7 +802,10 @@ llvm::Error TrainingRun::finishEpoch(double trainSeconds,
               {host->data<float>(), size_t(host->getNumElements())}))
         return e;
     }
-  return writeReports(position.epoch == options.epochs
+    if (llvm::Error e = logGradientHistograms(record.epoch))
+      return e;
+  }
+  return writeReports(position.epoch == options.epochs || stopped
                           ? "finished"
                           : llvm::formatv("running: {0} of {1} epochs done",
                                           position.epoch, options.epochs)
@@ -526,7 +816,7 @@ llvm::Expected<TrainStatus> TrainingRun::runEpochs() {
   InterruptScope interruptScope;
   int64_t b = model.getBatchSize();
   llvm::SmallVector<uint32_t> rows;
-  while (position.epoch < options.epochs) {
+  while (position.epoch < options.epochs && !stopped) {
     std::vector<uint32_t> order =
         epochPermutation(seed, position.epoch, uint32_t(trainCount));
     progress.beginEpoch(position.epoch + 1, options.epochs, stepsPerEpoch,
@@ -622,20 +912,47 @@ llvm::Expected<TrainStatus> TrainingRun::run() {
       llvm::sys::fs::remove(options.outDir); // Only if still empty.
     return std::move(e);
   }
-  if (position.epoch >= options.epochs)
+  if (stopped)
+    out << llvm::formatv("Nothing to train: early stopping ended this run at "
+                         "epoch {0}.\n",
+                         callbacks.earlyStopping->stoppedEpoch + 1);
+  else if (position.epoch >= options.epochs)
     out << llvm::formatv("Nothing to train: the checkpoint has finished {0} "
                          "of --epochs {1}.\n",
                          position.epoch, options.epochs);
+  bool trained = position.epoch < options.epochs && !stopped;
   auto status = runEpochs();
   if (!status)
     return status;
+  // Keras restores the best weights at the end of training, stopped early
+  // or not; last.safetensors then holds them (its position stays the end).
+  if (const auto &es = callbacks.earlyStopping;
+      trained && *status == TrainStatus::Finished && es &&
+      es->restoreBestWeights && es->bestEpoch >= 0) {
+    if (llvm::Error e = restoreBestWeights())
+      return std::move(e);
+    out << llvm::formatv("Restoring model weights from the end of the best "
+                         "epoch: {0}.\n",
+                         es->bestEpoch + 1);
+    callbackNotes.push_back(
+        llvm::formatv("restored the weights of epoch {0}", es->bestEpoch + 1)
+            .str());
+    if (llvm::Error e = printRestoredMetrics())
+      return std::move(e);
+    if (llvm::Error e = saveCheckpoint("last.safetensors"))
+      return std::move(e);
+    if (llvm::Error e = writeReports("finished"))
+      return std::move(e);
+  }
   if (*status == TrainStatus::Finished && !history.empty()) {
     out << "\n";
     printEpochTable(out, history);
-    if (bestAccuracy)
-      out << llvm::formatv("Best {0} accuracy {1:F2}% at epoch {2}.\n",
-                           validationCount ? "validation" : "training",
-                           100 * *bestAccuracy, bestEpoch);
+    if (const CheckpointPolicy &policy = callbacks.checkpoint; policy.best)
+      out << llvm::formatv(
+          "Best {0} {1} at epoch {2} (best.safetensors).\n",
+          describeMonitored(policy.monitor.monitored),
+          formatMonitored(policy.monitor.monitored, *policy.best),
+          policy.bestEpoch);
     if (!options.outDir.empty())
       out << llvm::formatv("Report: {0}\n", outPath("report.html"));
   }

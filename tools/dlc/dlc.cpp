@@ -273,6 +273,13 @@ static cl::opt<bool> profile(
              "(dlc train MODEL --profile does both)"),
     cl::sub(compileCommand), cl::sub(trainCommand), cl::cat(compileCategory));
 
+static cl::opt<bool> gradients(
+    "gradients",
+    cl::desc("Also compile a gradients entry point, for the program's "
+             "'train --histogram-freq N' gradient histograms (dlc train MODEL "
+             "--histogram-freq N adds it)"),
+    cl::sub(compileCommand), cl::sub(trainCommand), cl::cat(compileCategory));
+
 static cl::opt<bool> verbose("v",
                              cl::desc("Print each stage's time and the link "
                                       "command"),
@@ -338,6 +345,7 @@ static LogicalResult lowerToStage(Compilation &c, Stage stage) {
     steps.fusions.convBnRelu = !noFusion && !noFuseConvBnRelu;
     steps.fusions.foldBatchNorm = !noFusion && !noFoldBatchNorm;
     steps.fusions.softmaxCrossEntropy = !noFusion && !noFuseSoftmaxCrossEntropy;
+    steps.gradients = gradients;
     if (failed(mlir::dlc::buildSteps(module, steps)))
       return failure();
   }
@@ -726,6 +734,10 @@ static bool checkTrainFlags() {
 static int runTrain(const char *argv0) {
   if (!checkTrainFlags())
     return 1;
+  // Gradient histograms need the gradients entry point.
+  if (std::optional<std::string> freq = programFlag("histogram-freq");
+      freq && *freq != "0")
+    gradients = true;
   SmallString<128> directory;
   if (std::error_code ec =
           llvm::sys::fs::createUniqueDirectory("dlc-train", directory)) {

@@ -38,6 +38,8 @@ struct StepOptions {
   /// train_step updates params, optimizer state and batch-norm statistics
   /// in place (`dlc.result` ties) instead of returning new copies.
   bool inPlace = true;
+  /// Also build @gradients (for gradient histograms).
+  bool gradients = false;
 };
 
 /// dlc-build-train-step (dropping @forward: @predict is what the runtime

@@ -17,7 +17,9 @@
 #ifndef DLC_RUNTIME_CHECKPOINTMETADATA_H
 #define DLC_RUNTIME_CHECKPOINTMETADATA_H
 
+#include "dlc/Runtime/Callbacks.h"
 #include "dlc/Runtime/Checkpoint.h"
+#include "dlc/Runtime/LRSchedule.h"
 #include "dlc/Runtime/Monitor/Metrics.h"
 
 #include <optional>
@@ -47,6 +49,44 @@ constexpr const char *bestAccuracy = "best_accuracy";
 constexpr const char *bestEpoch = "best_epoch";
 constexpr const char *history = "history";
 constexpr const char *shuffle = "shuffle";
+// Callbacks (Callbacks.h): configuration, then state.
+constexpr const char *esMonitor = "early_stopping_monitor";
+constexpr const char *esMode = "early_stopping_mode";
+constexpr const char *esMinDelta = "early_stopping_min_delta";
+constexpr const char *esPatience = "early_stopping_patience";
+constexpr const char *esBaseline = "early_stopping_baseline";
+constexpr const char *esRestoreBestWeights =
+    "early_stopping_restore_best_weights";
+constexpr const char *esStartFromEpoch = "early_stopping_start_from_epoch";
+constexpr const char *esWait = "early_stopping_wait";
+constexpr const char *esBest = "early_stopping_best";
+constexpr const char *esBestEpoch = "early_stopping_best_epoch";
+constexpr const char *esStoppedEpoch = "early_stopping_stopped_epoch";
+constexpr const char *lrMonitor = "reduce_lr_monitor";
+constexpr const char *lrMode = "reduce_lr_mode";
+constexpr const char *lrMinDelta = "reduce_lr_min_delta";
+constexpr const char *lrFactor = "reduce_lr_factor";
+constexpr const char *lrPatience = "reduce_lr_patience";
+constexpr const char *lrCooldown = "reduce_lr_cooldown";
+constexpr const char *lrMinLr = "reduce_lr_min_lr";
+constexpr const char *lrWait = "reduce_lr_wait";
+constexpr const char *lrCooldownCounter = "reduce_lr_cooldown_counter";
+constexpr const char *lrBest = "reduce_lr_best";
+// The learning-rate schedule (LRSchedule.h), so --resume alone continues
+// with the run's rates.
+constexpr const char *lrBase = "lr";
+constexpr const char *lrSchedule = "lr_schedule";
+constexpr const char *lrWarmupEpochs = "lr_warmup_epochs";
+constexpr const char *lrDecayEpochs = "lr_decay_epochs";
+constexpr const char *lrDecayFactor = "lr_decay_factor";
+constexpr const char *lrMinRate = "lr_min";
+/// The base learning rate ReduceLROnPlateau has set.
+constexpr const char *learningRate = "learning_rate";
+constexpr const char *ckptMonitor = "checkpoint_monitor";
+constexpr const char *ckptMode = "checkpoint_mode";
+constexpr const char *epochCheckpoints = "epoch_checkpoints";
+/// The monitored value of best.safetensors (best_accuracy in older files).
+constexpr const char *bestValue = "best_value";
 } // namespace metakey
 
 /// The format string every dlc checkpoint carries.
@@ -78,9 +118,15 @@ struct CheckpointInfo {
   /// Running sums of the epoch in progress.
   double lossSum = 0;
   int64_t correct = 0, samples = 0;
-  std::optional<double> bestAccuracy;
-  int64_t bestEpoch = 0;
   std::vector<EpochRecord> history;
+  /// The callbacks and their state; `checkpoint.best` is best_value (or the
+  /// older best_accuracy, val_accuracy/accuracy by mode max).
+  Callbacks callbacks;
+  /// The run's schedule (absent in older checkpoints); only kind, base
+  /// rate, warm-up and decay parameters.
+  std::optional<LRSchedule> schedule;
+  /// Whether the file names a checkpoint monitor (older ones do not).
+  bool hasCheckpointMonitor = false;
 };
 
 /// Reads and validates the metadata of checkpoint `path` for `model`:

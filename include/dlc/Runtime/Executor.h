@@ -64,6 +64,13 @@ public:
   /// CompiledModel::getFeatureMaps() entry, in host memory, valid until
   /// the next call. The model must have features.
   llvm::Expected<std::vector<const float *>> features();
+  /// `gradients` on the current batch with train_step's (step, seed) keys;
+  /// the model must have it. The gradient of param tensor i is then
+  /// getGradient(i), on the device, valid until the next call.
+  llvm::Error gradients(int64_t step, int64_t seed);
+  const DeviceTensor &getGradient(unsigned param) const {
+    return gradientBuffers[param];
+  }
 
 private:
   Executor(const CompiledModel &model, Device &device)
@@ -91,7 +98,9 @@ private:
   int64_t stepValue = 0, seedValue = 0;
   float learningRateValue = 0;
   std::vector<StagedTensor> featureMaps;
-  Call trainCall, evalCall, predictCall, featuresCall;
+  Call trainCall, evalCall, predictCall, featuresCall, gradientsCall;
+  /// By param tensor index, with `gradients` only.
+  std::vector<DeviceTensor> gradientBuffers;
 };
 
 } // namespace dlc::runtime

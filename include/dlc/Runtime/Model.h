@@ -83,7 +83,8 @@ struct Slot {
     Loss,
     Correct,
     Logits,
-    Feature, ///< feature map `tensor` of CompiledModel::getFeatureMaps()
+    Feature,  ///< feature map `tensor` of CompiledModel::getFeatureMaps()
+    Gradient, ///< of the param TensorSpec `tensor`
   } kind;
   unsigned tensor = 0;
 };
@@ -143,6 +144,8 @@ public:
   /// Optional: each convolution's output (the report's feature maps).
   const BoundFunction &getFeatures() const { return features; }
   llvm::ArrayRef<FeatureMapSpec> getFeatureMaps() const { return featureMaps; }
+  /// The optional `gradients` entry point (`dlc compile --gradients`).
+  const BoundFunction &getGradients() const { return gradients; }
 
   /// A human-readable summary (the `info` subcommand).
   std::string describe() const;
@@ -158,7 +161,7 @@ private:
   int64_t numClasses = 0;
   std::vector<TensorSpec> tensors;
   llvm::StringMap<unsigned> tensorIndex;
-  BoundFunction trainStep, evalStep, predict, features;
+  BoundFunction trainStep, evalStep, predict, features, gradients;
   std::vector<FeatureMapSpec> featureMaps;
 };
 

@@ -57,6 +57,7 @@ typedef enum dlc_dtype {
  *   correct        i32 [] (rows whose argmax is the label)
  *   logits         f32 [batch, classes]
  *   feature        f32 [batch, H, W, C]: a convolution's output (features)
+ *   gradient       the loss gradient of the param of the same name
  * Roles are strings so that a table explains itself (`EXE info`, a
  * debugger); DLC_ROLES lists every one. */
 #define DLC_ROLE_PARAM "param"
@@ -71,13 +72,14 @@ typedef enum dlc_dtype {
 #define DLC_ROLE_CORRECT "correct"
 #define DLC_ROLE_LOGITS "logits"
 #define DLC_ROLE_FEATURE "feature"
-#define DLC_NUM_ROLES 12
+#define DLC_ROLE_GRADIENT "gradient"
+#define DLC_NUM_ROLES 13
 #define DLC_ROLES                                                              \
-  {                                                                            \
-      DLC_ROLE_PARAM,   DLC_ROLE_OPT_STATE,     DLC_ROLE_STATE,                \
-      DLC_ROLE_INPUT,   DLC_ROLE_LABELS,        DLC_ROLE_STEP,                 \
-      DLC_ROLE_SEED,    DLC_ROLE_LEARNING_RATE, DLC_ROLE_LOSS,                 \
-      DLC_ROLE_CORRECT, DLC_ROLE_LOGITS,        DLC_ROLE_FEATURE}
+  {DLC_ROLE_PARAM,   DLC_ROLE_OPT_STATE,     DLC_ROLE_STATE,                   \
+   DLC_ROLE_INPUT,   DLC_ROLE_LABELS,        DLC_ROLE_STEP,                    \
+   DLC_ROLE_SEED,    DLC_ROLE_LEARNING_RATE, DLC_ROLE_LOSS,                    \
+   DLC_ROLE_CORRECT, DLC_ROLE_LOGITS,        DLC_ROLE_FEATURE,                 \
+   DLC_ROLE_GRADIENT}
 
 /* Where the entry points expect every buffer they read and write. */
 typedef enum dlc_device {
@@ -146,6 +148,10 @@ typedef struct dlc_tensor_info {
  *     output, named after its layer, for the report's feature maps.
  *     Added without a version change: a runtime skips entry points it
  *     does not know, and one without features still reads the table.
+ *   gradients(params..., state..., input, labels, step: i64, seed: i64)
+ *     -> (gradient...)   optional (`dlc compile --gradients`): train_step's
+ *     gradients without the update, one per param in param order. Tables
+ *     without it are the same version.
  * input is NHWC f32 [batch, H, W, C]; labels are i32 [batch]. */
 typedef struct dlc_function_info {
   const char *name;

@@ -17,6 +17,7 @@
 #ifndef DLC_RUNTIME_TRAINER_H
 #define DLC_RUNTIME_TRAINER_H
 
+#include "dlc/Runtime/Callbacks.h"
 #include "dlc/Runtime/Data/Batcher.h"
 #include "dlc/Runtime/Executor.h"
 #include "dlc/Runtime/LRSchedule.h"
@@ -46,6 +47,9 @@ struct TrainOptions {
   /// `data` and the settings whose *Set flag is false are the checkpoint's.
   std::string resume;
   bool epochsSet = true, validationSplitSet = true, dropRemainderSet = true;
+  /// Whether --lr or a schedule flag was given; on --resume without them
+  /// the checkpoint's schedule continues.
+  bool scheduleSet = true;
   /// Start from the initializers even where the model has initial values
   /// (the weights of an imported ONNX model).
   bool reinitialize = false;
@@ -59,9 +63,20 @@ struct TrainOptions {
   std::vector<std::string> classNames;
   /// Batch-level points and histograms in the TensorBoard logs.
   TensorBoardOptions tensorboard;
+  /// Early stopping, plateau learning-rate reduction and the checkpoint
+  /// policy (configuration only; their state starts empty). On --resume
+  /// the checkpoint's callbacks continue with their state; a callback
+  /// whose *Set flag is true must then equal the checkpoint's.
+  Callbacks callbacks;
+  bool earlyStoppingSet = false, reduceLRSet = false,
+       checkpointPolicySet = false;
+  /// Whether callbacks.checkpoint.monitor was given; otherwise it is
+  /// val_accuracy, or accuracy without a validation split.
+  bool checkpointMonitorSet = false;
 };
 
 /// How a run ended (errors are reported as llvm::Error instead).
+/// (A run ended by early stopping is Finished.)
 enum class TrainStatus { Finished, Interrupted, Diverged };
 
 /// Mean loss and accuracy of eval_step over dataset samples

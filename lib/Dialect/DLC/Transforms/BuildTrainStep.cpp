@@ -180,9 +180,11 @@ constexpr uint64_t kKeyMultiplier = 0x9E3779B97F4A7C15ull;
 class TrainStepBuilder {
 public:
   TrainStepBuilder(ModuleOp module, func::FuncOp forward, LossConfig loss,
-                   OptimizerConfig optimizer, bool inPlace, bool features)
+                   OptimizerConfig optimizer, bool inPlace, bool features,
+                   bool gradients)
       : module(module), forward(forward), loss(loss), optimizer(optimizer),
-        inPlace(inPlace), features(features), ctx(module.getContext()) {}
+        inPlace(inPlace), features(features), gradients(gradients),
+        ctx(module.getContext()) {}
 
   LogicalResult run() {
     if (failed(classifyArguments()))
@@ -193,7 +195,8 @@ public:
         failed(buildTrainStep(b)))
       return failure();
     if (features && failed(buildFeatures(b)))
-      return failure();
+      if (gradients && failed(buildGradients(b)))
+        return failure();
     return success();
   }
 
@@ -570,6 +573,71 @@ private:
     return success();
   }
 
+  /// @gradients: train_step's forward pass, loss and reverse mode for the
+  /// same (step, seed) key, returning the gradients instead of applying
+  /// them (and dropping the new batch-norm statistics).
+  LogicalResult buildGradients(OpBuilder &b) {
+    Value logits = forwardLogits();
+    SmallVector<Slot> args = groupSlots(params, DLC_ROLE_PARAM);
+    llvm::append_range(args, groupSlots(state, DLC_ROLE_STATE));
+    args.push_back({argType(0), "input", DLC_ROLE_INPUT});
+    args.push_back({labelsType(logits), "labels", DLC_ROLE_LABELS});
+    args.push_back({b.getI64Type(), "step", DLC_ROLE_STEP});
+    args.push_back({b.getI64Type(), "seed", DLC_ROLE_SEED});
+    SmallVector<Slot> results;
+    for (unsigned i : params)
+      results.push_back({argType(i), argName(i), DLC_ROLE_GRADIENT});
+    func::FuncOp fn = createFunc(b, "gradients", args, results);
+    Location loc = forward.getLoc();
+    Block &entry = fn.getBody().front();
+    OpBuilder body = OpBuilder::atBlockBegin(&entry);
+    unsigned numArgs = entry.getNumArguments();
+    Value labels = entry.getArgument(numArgs - 3);
+    Value step = entry.getArgument(numArgs - 2);
+    Value seed = entry.getArgument(numArgs - 1);
+    Value key = arith::AddIOp::create(
+        body, loc,
+        arith::MulIOp::create(
+            body, loc, seed,
+            arith::ConstantOp::create(
+                body, loc,
+                body.getI64IntegerAttr(static_cast<int64_t>(kKeyMultiplier)))),
+        step);
+    IRMapping mapping = mapArguments(fn, /*withOptState=*/false);
+    DenseMap<unsigned, Value> newState;
+    auto ops = cloneForward(body, mapping, key, &newState);
+    if (failed(ops))
+      return failure();
+    auto built = buildLoss(body, loc, mapping.lookup(logits), labels);
+    if (failed(built))
+      return failure();
+    auto [lossOp, lossValue, correct] = *built;
+    ops->push_back(lossOp);
+    SmallVector<Value> roots;
+    for (unsigned i : params)
+      roots.push_back(mapping.lookup(forward.getArgument(i)));
+    DenseSet<Value> varied = computeVariedValues(*ops, roots);
+    DenseMap<Value, Value> grads;
+    grads[lossValue] = arith::ConstantOp::create(
+        body, loc,
+        DenseElementsAttr::get(RankedTensorType::get({}, body.getF32Type()),
+                               1.0f));
+    if (failed(buildReverseMode(body, *ops, varied, grads)))
+      return failure();
+    SmallVector<Value> returned;
+    for (Value root : roots) {
+      Value grad = grads.lookup(root);
+      if (!grad) {
+        auto type = cast<RankedTensorType>(root.getType());
+        grad = arith::ConstantOp::create(body, loc,
+                                         DenseElementsAttr::get(type, 0.0f));
+      }
+      returned.push_back(grad);
+    }
+    func::ReturnOp::create(body, loc, returned);
+    return success();
+  }
+
   Operation *buildUpdate(OpBuilder &b, Location loc, Value param, Value grad,
                          ArrayRef<Value> slots, Value lr, Value t) {
     Type type = param.getType();
@@ -633,7 +701,7 @@ private:
   func::FuncOp forward;
   LossConfig loss;
   OptimizerConfig optimizer;
-  bool inPlace, features;
+  bool inPlace, features, gradients;
   MLIRContext *ctx;
   SmallVector<unsigned> params, state;
 };
@@ -649,7 +717,8 @@ struct BuildTrainStepPass
       module.emitError("no function @") << forwardName << " to differentiate";
       return signalPassFailure();
     }
-    for (StringRef name : {"train_step", "eval_step", "predict", "features"})
+    for (StringRef name :
+         {"train_step", "eval_step", "predict", "features", "gradients"})
       if (module.lookupSymbol(name)) {
         module.emitError("the module already has a @") << name;
         return signalPassFailure();
@@ -659,7 +728,7 @@ struct BuildTrainStepPass
     if (failed(loss) || failed(optimizer))
       return signalPassFailure();
     if (failed(TrainStepBuilder(module, forward, *loss, *optimizer, inPlace,
-                                features)
+                                features, gradients)
                    .run()))
       return signalPassFailure();
     if (dropForward)

@@ -196,7 +196,8 @@ struct DescribeModelPass
     ModuleOp module = getOperation();
     Builder b(module.getContext());
     SmallVector<Attribute> functions;
-    for (StringRef name : {"train_step", "eval_step", "predict", "features"}) {
+    for (StringRef name :
+         {"train_step", "eval_step", "predict", "features", "gradients"}) {
       auto fn = module.lookupSymbol<func::FuncOp>(name);
       if (!fn)
         continue;

@@ -54,6 +54,16 @@ def DLCBuildTrainStep : Pass<"dlc-build-train-step", "::mlir::ModuleOp"> {
     is what the runtime calls). The compiler library sets all three
     (`in-place` unless asked not to).
 
+    With `gradients`, also
+    `@gradients(params..., state..., %x, %labels, %step, %seed) ->
+    (gradient...)`: `@train_step`'s forward pass (training form, the same
+    dropout and augmentation keys for the same step and seed), loss and
+    reverse mode, without the optimizer update or new state; one result per
+    parameter, named as the parameter, role `gradient` (zeros for a
+    parameter that does not affect the loss). `@train_step` updates in
+    place and keeps its gradients temporary; this function returns them
+    for the runtime's gradient histograms.
+
     The loss and optimizer come from the module attributes `dlc.loss`
     (a string, or a dictionary with `name` and `from_logits`) and
     `dlc.optimizer` (a dictionary with `name` = sgd | adam | adamw and its
@@ -80,7 +90,9 @@ def DLCBuildTrainStep : Pass<"dlc-build-train-step", "::mlir::ModuleOp"> {
     Option<"dropForward", "drop-forward", "bool", "false",
            "Erase @forward once the steps are built">,
     Option<"features", "features", "bool", "false",
-           "Also build @features (each convolution's output)">
+           "Also build @features (each convolution's output)">,
+    Option<"gradients", "gradients", "bool", "false",
+           "Also build @gradients, the loss gradients without the update">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
