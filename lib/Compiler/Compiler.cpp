@@ -23,6 +23,8 @@ void mlir::dlc::buildStepsPipeline(OpPassManager &pm,
   DLCBuildTrainStepOptions build;
   build.inPlace = options.inPlace;
   build.dropForward = true;
+  build.dataParallel = options.dataParallel;
+  build.bucketBytes = options.bucketBytes;
   // Parameters and FLOPs per layer are counted on @forward, the bytes kept
   // for backward on the optimized @train_step.
   pm.addPass(createDLCSummarizeLayers());

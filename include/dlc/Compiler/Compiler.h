@@ -38,6 +38,10 @@ struct StepOptions {
   /// train_step updates params, optimizer state and batch-norm statistics
   /// in place (`dlc.result` ties) instead of returning new copies.
   bool inPlace = true;
+  /// Average the gradients over the ranks of a data-parallel job inside
+  /// train_step (dlc.all_reduce buckets of `bucketBytes`).
+  bool dataParallel = false;
+  int64_t bucketBytes = 1 << 20;
 };
 
 /// dlc-build-train-step (dropping @forward: @predict is what the runtime

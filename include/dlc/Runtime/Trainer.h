@@ -28,6 +28,8 @@
 
 namespace dlc::runtime {
 
+class Communicator;
+
 struct TrainOptions {
   /// --data spec (see Dataset.h).
   std::string data;
@@ -56,6 +58,10 @@ struct TrainOptions {
   int64_t logEvery = 0;
   /// Batch-level points and histograms in the TensorBoard logs.
   TensorBoardOptions tensorboard;
+  /// The ranks of a data-parallel run (null: this process alone). Each
+  /// trains the compiled batch size; a global batch is size() of them.
+  /// Only rank 0 should be given an outDir.
+  Communicator *communicator = nullptr;
 };
 
 /// How a run ended (errors are reported as llvm::Error instead).

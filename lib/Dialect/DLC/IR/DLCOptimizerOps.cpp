@@ -1,7 +1,8 @@
 //===- DLCOptimizerOps.cpp - dlc optimizer updates: verifiers -------------===//
 //
 // The attribute checks of the ops in DLCOptimizerOps.td (their types are
-// constrained in ODS).
+// constrained in ODS), and those of the collectives that feed them
+// (DLCCollectiveOps.td).
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,5 +36,25 @@ LogicalResult AdamUpdateOp::verify() {
   if (!(getWeightDecay().convertToFloat() >= 0.0f))
     return emitOpError("weight_decay must be non-negative, got ")
            << getWeightDecay().convertToFloat();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Collectives (DLCCollectiveOps.td)
+//===----------------------------------------------------------------------===//
+
+LogicalResult AllReduceOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location>, ValueRange operands,
+    DictionaryAttr, OpaqueProperties, RegionRange,
+    SmallVectorImpl<Type> &inferred) {
+  // Each result is its operand reduced over the ranks: same type.
+  llvm::append_range(inferred, operands.getTypes());
+  return success();
+}
+
+LogicalResult AllReduceOp::verify() {
+  // Types are constrained in ODS (static f32 tensors, results inferred).
+  if (getInputs().empty())
+    return emitOpError("needs at least one tensor to reduce");
   return success();
 }

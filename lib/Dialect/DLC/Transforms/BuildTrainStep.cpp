@@ -619,6 +619,11 @@ struct BuildTrainStepPass
     if (failed(TrainStepBuilder(module, forward, *loss, *optimizer, inPlace)
                    .run()))
       return signalPassFailure();
+    // Data parallelism: the updates take the gradients averaged over ranks.
+    if (dataParallel &&
+        failed(insertGradientAllReduce(
+            module.lookupSymbol<func::FuncOp>("train_step"), bucketBytes)))
+      return signalPassFailure();
     if (dropForward)
       forward.erase();
   }
