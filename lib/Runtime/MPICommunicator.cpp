@@ -93,15 +93,19 @@ private:
             llvm::formatv("{0} failed: {1}", what, mpiError(rc)).str());
       if (done)
         return llvm::Error::success();
-      if (Clock::now() > deadline)
+      if (Clock::now() > deadline) {
+        int left = (myRank + worldSize - 1) % worldSize,
+            right = (myRank + 1) % worldSize;
+        std::string peers = left == right
+                                ? llvm::formatv("rank {0}", left).str()
+                                : llvm::formatv("rank {0} or {1}", left, right)
+                                      .str();
         return llvm::createStringError(
-            llvm::formatv("{0} timed out after {1} s waiting for rank {2} or "
-                          "{3} (a rank died or stopped; see "
-                          "--collective-timeout)",
-                          what, timeoutSeconds,
-                          (myRank + worldSize - 1) % worldSize,
-                          (myRank + 1) % worldSize)
+            llvm::formatv("{0} timed out after {1} s waiting for {2} (a rank "
+                          "died or stopped; see --collective-timeout)",
+                          what, timeoutSeconds, peers)
                 .str());
+      }
       if (spins > 64)
         std::this_thread::sleep_for(std::chrono::microseconds(20));
     }

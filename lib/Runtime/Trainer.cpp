@@ -25,6 +25,8 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 
 using namespace dlc::runtime;
 
@@ -544,6 +546,23 @@ llvm::Error TrainingRun::finishEpoch(double trainSeconds,
                                 .str());
 }
 
+/// Fault injection for the data-parallel tests: DLC_TEST_FAULT=R:S:kill
+/// (or :stop) makes rank R send itself SIGKILL (SIGSTOP) before step S, so
+/// that a test can check what the other ranks do when one dies or hangs.
+static void injectFault(int rank, int64_t step) {
+  static const char *spec = std::getenv("DLC_TEST_FAULT");
+  if (!spec)
+    return;
+  int faultRank = -1;
+  long long faultStep = -1;
+  char action[8] = {0};
+  if (std::sscanf(spec, "%d:%lld:%7s", &faultRank, &faultStep, action) != 3)
+    return;
+  if (faultRank != rank || faultStep != step)
+    return;
+  std::raise(llvm::StringRef(action) == "stop" ? SIGSTOP : SIGKILL);
+}
+
 llvm::Expected<TrainStatus> TrainingRun::runEpochs() {
   InterruptScope interruptScope;
   int64_t b = model.getBatchSize();
@@ -558,6 +577,7 @@ llvm::Expected<TrainStatus> TrainingRun::runEpochs() {
     double seconds = 0;
     int64_t images = 0;
     while (epochHasStep()) {
+      injectFault(comm.rank(), position.step);
       auto start = Clock::now();
       // This rank's share of the global batch: compiled batch
       // `batch + rank`, i.e. samples [(batch + rank) b, (batch + rank + 1) b)
