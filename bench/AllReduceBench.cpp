@@ -26,9 +26,8 @@ static llvm::cl::opt<int64_t> floats("floats",
 static llvm::cl::opt<int64_t>
     bucketBytes("bucket-bytes", llvm::cl::desc("Bytes per all-reduce call"),
                 llvm::cl::init(1 << 20));
-static llvm::cl::opt<int> iterations("iterations",
-                                     llvm::cl::desc("Timed steps"),
-                                     llvm::cl::init(50));
+static llvm::cl::opt<int>
+    iterations("iterations", llvm::cl::desc("Timed steps"), llvm::cl::init(50));
 static llvm::cl::opt<std::string> label("label",
                                         llvm::cl::desc("Name in the output"),
                                         llvm::cl::init("gradients"));
@@ -50,9 +49,9 @@ int main(int argc, char **argv) {
   int64_t perBucket = std::max<int64_t>(1, bucketBytes / 4);
   auto step = [&]() -> llvm::Error {
     for (int64_t begin = 0; begin < floats; begin += perBucket)
-      if (llvm::Error e = comm->allReduce(
-              data.data() + begin, std::min(perBucket, floats - begin),
-              Reduction::Mean))
+      if (llvm::Error e = comm->allReduce(data.data() + begin,
+                                          std::min(perBucket, floats - begin),
+                                          Reduction::Mean))
         return e;
     return llvm::Error::success();
   };

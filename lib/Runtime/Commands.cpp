@@ -9,8 +9,8 @@
 #include "CommandLine.h"
 
 #include "dlc/Runtime/Checkpoint.h"
-#include "dlc/Runtime/Communicator.h"
 #include "dlc/Runtime/CheckpointMetadata.h"
+#include "dlc/Runtime/Communicator.h"
 #include "dlc/Runtime/Data/Dataset.h"
 #include "dlc/Runtime/Data/Idx.h"
 #include "dlc/Runtime/Device.h"
@@ -260,8 +260,8 @@ int Cli::train(const ParsedArgs &a) {
   }
   setCurrentCommunicator(communicator.get());
   bool quiet = communicator && communicator->rank() != 0;
-  auto status = dlc::runtime::train(model, *device, o,
-                                    quiet ? llvm::nulls() : out, err);
+  auto status =
+      dlc::runtime::train(model, *device, o, quiet ? llvm::nulls() : out, err);
   setCurrentCommunicator(nullptr);
   if (!status)
     return fail(status.takeError());

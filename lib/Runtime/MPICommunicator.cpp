@@ -96,10 +96,9 @@ private:
       if (Clock::now() > deadline) {
         int left = (myRank + worldSize - 1) % worldSize,
             right = (myRank + 1) % worldSize;
-        std::string peers = left == right
-                                ? llvm::formatv("rank {0}", left).str()
-                                : llvm::formatv("rank {0} or {1}", left, right)
-                                      .str();
+        std::string peers =
+            left == right ? llvm::formatv("rank {0}", left).str()
+                          : llvm::formatv("rank {0} or {1}", left, right).str();
         return llvm::createStringError(
             llvm::formatv("{0} timed out after {1} s waiting for {2} (a rank "
                           "died or stopped; see --collective-timeout)",

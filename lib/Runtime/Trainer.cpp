@@ -385,10 +385,9 @@ llvm::Error TrainingRun::setUp() {
         "the %lld training samples do not fill one batch of %lld%s and "
         "--drop-remainder drops partial batches",
         (long long)trainCount, (long long)b * comm.size(),
-        comm.size() > 1 ? llvm::formatv(" ({0} ranks x {1})", comm.size(), b)
-                              .str()
-                              .c_str()
-                        : "");
+        comm.size() > 1
+            ? llvm::formatv(" ({0} ranks x {1})", comm.size(), b).str().c_str()
+            : "");
   if (position.batch > 0 && (position.batch - 1) * b >= trainCount)
     return llvm::createStringError(
         "the checkpoint is at batch %lld of an epoch but this data has %lld "

@@ -267,12 +267,12 @@ static cl::opt<int64_t> bucketBytes(
     cl::init(1 << 20), cl::sub(compileCommand), cl::sub(trainCommand),
     cl::cat(compileCategory));
 
-static cl::opt<int> ranks(
-    "ranks",
-    cl::desc("dlc train: run N processes with mpirun (implies "
-             "--data-parallel); the global batch is N x the batch size"),
-    cl::init(0), cl::value_desc("N"), cl::sub(trainCommand),
-    cl::cat(compileCategory));
+static cl::opt<int>
+    ranks("ranks",
+          cl::desc("dlc train: run N processes with mpirun (implies "
+                   "--data-parallel); the global batch is N x the batch size"),
+          cl::init(0), cl::value_desc("N"), cl::sub(trainCommand),
+          cl::cat(compileCategory));
 
 static cl::opt<bool> profile(
     "profile",
@@ -348,6 +348,12 @@ static LogicalResult lowerToStage(Compilation &c, Stage stage) {
     steps.fusions.softmaxCrossEntropy = !noFusion && !noFuseSoftmaxCrossEntropy;
     steps.dataParallel = dataParallel || ranks > 0;
     steps.bucketBytes = bucketBytes;
+    if (steps.dataParallel && targetName != "cpu") {
+      error("--data-parallel is implemented for --target cpu only (MPI); "
+            "the " +
+            targetName + " target has no collective lowering yet");
+      return failure();
+    }
     if (bucketBytes <= 0) {
       error("--bucket-bytes must be positive, got " +
             std::to_string(bucketBytes));
@@ -813,9 +819,8 @@ static int runTrain(const char *argv0) {
         return 1;
       }
       launcher = *mpirun;
-      SmallVector<std::string> mpiArgs = {launcher, "-np",
-                                          std::to_string(ranks),
-                                          "--oversubscribe"};
+      SmallVector<std::string> mpiArgs = {
+          launcher, "-np", std::to_string(ranks), "--oversubscribe"};
       if (geteuid() == 0)
         mpiArgs.push_back("--allow-run-as-root");
       args.insert(args.begin(), mpiArgs.begin(), mpiArgs.end());

@@ -43,10 +43,11 @@ LogicalResult AdamUpdateOp::verify() {
 // Collectives (DLCCollectiveOps.td)
 //===----------------------------------------------------------------------===//
 
-LogicalResult AllReduceOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location>, ValueRange operands,
-    DictionaryAttr, OpaqueProperties, RegionRange,
-    SmallVectorImpl<Type> &inferred) {
+LogicalResult AllReduceOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location>,
+                                            ValueRange operands, DictionaryAttr,
+                                            OpaqueProperties, RegionRange,
+                                            SmallVectorImpl<Type> &inferred) {
   // Each result is its operand reduced over the ranks: same type.
   llvm::append_range(inferred, operands.getTypes());
   return success();
