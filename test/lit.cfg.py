@@ -96,3 +96,15 @@ if shutil.which("script"):
 # it; tests that need it are UNSUPPORTED without).
 if shutil.which("chromium"):
     config.available_features.add("chromium")
+# Open MPI's launcher: the data-parallel tests run 2 ranks on loopback
+# (UNSUPPORTED, i.e. reported as skipped, without it).
+_mpirun = shutil.which("mpirun")
+if _mpirun:
+    config.available_features.add("mpirun")
+    _mpi_flags = " --oversubscribe"
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        _mpi_flags += " --allow-run-as-root"
+    config.substitutions.append(("%mpirun", _mpirun + _mpi_flags))
+for var in ("OMPI_MCA_btl", "OMPI_MCA_pml"):
+    if var in os.environ:
+        config.environment[var] = os.environ[var]

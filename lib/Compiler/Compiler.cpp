@@ -25,6 +25,8 @@ void mlir::dlc::buildStepsPipeline(OpPassManager &pm,
   build.dropForward = true;
   build.features = true; // The report's feature maps (runtime: optional).
   build.gradients = options.gradients;
+  build.dataParallel = options.dataParallel;
+  build.bucketBytes = options.bucketBytes;
   // Parameters and FLOPs per layer are counted on @forward, the bytes kept
   // for backward on the optimized @train_step.
   pm.addPass(createDLCSummarizeLayers());

@@ -38,7 +38,11 @@ const OptionSpec kOptions[] = {
    "padded with samples from the start of the epoch's order"},
   {"epochs", "N", Train, "number of epochs (default: the model's, else 10)"},
   {"batch-size", "N", Train | Evaluate | Predict,
-   "must equal the batch size the model was compiled for"},
+   "must equal the batch size the model was compiled for (per process: "
+   "under mpirun -np N the global batch is N times it)"},
+  {"collective-timeout", "S", Train,
+   "under mpirun: seconds a rank waits for the others in a collective "
+   "before the job stops with an error (default 300)"},
   {"lr", "X", Train,
    "base learning rate (default: the compiled optimizer's, else 0.001)"},
   {"lr-schedule", "S", Train, "constant | step | cosine (default constant)"},

@@ -11,6 +11,7 @@
 #include "dlc/Runtime/Analysis.h"
 #include "dlc/Runtime/Checkpoint.h"
 #include "dlc/Runtime/CheckpointMetadata.h"
+#include "dlc/Runtime/Communicator.h"
 #include "dlc/Runtime/Data/Dataset.h"
 #include "dlc/Runtime/Data/Idx.h"
 #include "dlc/Runtime/Device.h"
@@ -113,7 +114,8 @@ llvm::Error Cli::checkCommonOptions(const ParsedArgs &a) {
       return llvm::createStringError(llvm::formatv(
           "--batch-size {0}: this executable was compiled for batch size "
           "{1} (the batch is a static shape of the compiled step); "
-          "recompile with batch_size {0} to change it",
+          "recompile with batch_size {0} to change it. --batch-size is per "
+          "process: over N ranks (mpirun -np N) the global batch is N x {1}",
           b, model.getBatchSize()));
   }
   return llvm::Error::success();
@@ -342,7 +344,28 @@ int Cli::train(const ParsedArgs &a) {
 
   if (!device)
     return fail(llvm::createStringError(deviceProblem));
-  auto status = dlc::runtime::train(model, *device, o, out, err);
+  // Started by mpirun: join the job. Only rank 0 prints and writes files.
+  std::unique_ptr<Communicator> communicator;
+  if (launchedByMPI()) {
+    auto created = createMPICommunicator();
+    if (!created)
+      return fail(created.takeError());
+    communicator = std::move(*created);
+    communicator->setTimeout(
+        number(a, "collective-timeout", communicator->getTimeout(), 0.001));
+    if (usage)
+      return ExitUsage;
+    o.communicator = communicator.get();
+    if (communicator->rank() != 0) {
+      o.outDir.clear();
+      o.progress = ProgressReporter::Style::Quiet;
+    }
+  }
+  setCurrentCommunicator(communicator.get());
+  bool quiet = communicator && communicator->rank() != 0;
+  auto status =
+      dlc::runtime::train(model, *device, o, quiet ? llvm::nulls() : out, err);
+  setCurrentCommunicator(nullptr);
   if (!status)
     return fail(status.takeError());
   if (a.has("profile"))

@@ -10,6 +10,7 @@
 #include "dlc/Runtime/Analysis.h"
 #include "dlc/Runtime/Checkpoint.h"
 #include "dlc/Runtime/CheckpointMetadata.h"
+#include "dlc/Runtime/Communicator.h"
 #include "dlc/Runtime/Data/Dataset.h"
 #include "dlc/Runtime/Monitor/Report.h"
 #include "dlc/Runtime/Monitor/TensorBoard.h"
@@ -25,6 +26,8 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 
 using namespace dlc::runtime;
 
@@ -116,7 +119,10 @@ using Clock = std::chrono::steady_clock;
 
 /// Where training stands: the next batch to run is `batch` of epoch
 /// `epoch` (both 0-based); `step` updates have been applied. The sums are
-/// those of the epoch in progress.
+/// those of the epoch in progress. `batch` counts compiled batches (of the
+/// compiled batch size B) whatever the number of ranks N: one global step
+/// trains batches batch..batch+N-1, one per rank, so a checkpoint resumes
+/// with any N.
 struct Position {
   int64_t epoch = 0, batch = 0, step = 0;
   double lossSum = 0;
@@ -149,7 +155,9 @@ public:
               const TrainOptions &options, llvm::raw_ostream &out,
               llvm::raw_ostream &err)
       : model(model), device(device), options(options), out(out), err(err),
-        progress(out, options.progress, options.logEvery) {}
+        progress(out, options.progress, options.logEvery),
+        single(createSingleProcessCommunicator()),
+        comm(options.communicator ? *options.communicator : *single) {}
 
   llvm::Expected<TrainStatus> run();
 
@@ -157,6 +165,10 @@ private:
   llvm::Error setUp();
   llvm::Error restore(const Metadata &meta);
   llvm::Expected<TrainStatus> runEpochs();
+  /// Data parallelism: whether the epoch has another global batch, and the
+  /// global steps an epoch takes (see `Position`).
+  bool epochHasStep() const;
+  int64_t globalStepsPerEpoch() const;
   llvm::Error finishEpoch(double trainSeconds, int64_t trainedImages);
 
   Metadata metadata() const;
@@ -206,6 +218,12 @@ private:
   /// The summary table for the report and TensorBoard ("" without one).
   std::string modelSummary;
   std::string started;
+  /// The ranks of a data-parallel run (the single-process communicator
+  /// without one). Rank r trains the compiled batches `batch + r` of each
+  /// global batch; only rank 0 writes files (its outDir is the run's, the
+  /// others' is cleared by the command line).
+  std::unique_ptr<Communicator> single;
+  Communicator &comm;
 };
 } // namespace
 
@@ -244,6 +262,7 @@ Metadata TrainingRun::metadata() const {
       {key::correct, std::to_string(position.correct)},
       {key::samples, std::to_string(position.samples)},
       {key::history, historyToJson(history)},
+      {"ranks", std::to_string(comm.size())},
       {key::shuffle, "epoch e visits samples in epochPermutation(seed, e) "
                      "(SplitMix64 Fisher-Yates); resume at (epoch, batch)"},
   };
@@ -487,17 +506,21 @@ llvm::Error TrainingRun::setUp() {
     return llvm::createStringError(
         "--validation-split %g leaves no training samples",
         options.validationSplit);
-  stepsPerEpoch = batchesPerEpoch(trainCount, b, options.dropRemainder);
+  stepsPerEpoch = globalStepsPerEpoch();
   if (stepsPerEpoch == 0)
     return llvm::createStringError(
-        "the %lld training samples do not fill one batch of %lld and "
+        "the %lld training samples do not fill one batch of %lld%s and "
         "--drop-remainder drops partial batches",
-        (long long)trainCount, (long long)b);
-  if (position.batch > stepsPerEpoch)
+        (long long)trainCount, (long long)b * comm.size(),
+        comm.size() > 1
+            ? llvm::formatv(" ({0} ranks x {1})", comm.size(), b).str().c_str()
+            : "");
+  if (position.batch > 0 && (position.batch - 1) * b >= trainCount)
     return llvm::createStringError(
         "the checkpoint is at batch %lld of an epoch but this data has %lld "
         "batches per epoch",
-        (long long)position.batch, (long long)stepsPerEpoch);
+        (long long)position.batch,
+        (long long)batchesPerEpoch(trainCount, b, options.dropRemainder));
 
   const ModelSettings &settings = model.getSettings();
   schedule = options.schedule;
@@ -548,6 +571,10 @@ llvm::Error TrainingRun::setUp() {
                           "images from the epoch's start)",
                           padded)
                 .str());
+  if (comm.size() > 1)
+    out << llvm::formatv("  {0} ranks ({1}): global batch {0} x {2} = {3}; "
+                         "rank 0 writes the files\n",
+                         comm.size(), comm.name(), b, comm.size() * b);
   out << llvm::formatv(
       "  {0} epochs, learning rate {1}, seed {2}, threads {3}\n",
       options.epochs, schedule.describe(), seed,
@@ -734,6 +761,19 @@ llvm::Error TrainingRun::printRestoredMetrics() {
   return llvm::Error::success();
 }
 
+bool TrainingRun::epochHasStep() const {
+  int64_t b = model.getBatchSize(), n = comm.size();
+  // A partial global batch is padded from the epoch's start (batchIndices
+  // wraps), as a partial batch of one process is.
+  return options.dropRemainder ? (position.batch + n) * b <= trainCount
+                               : position.batch * b < trainCount;
+}
+
+int64_t TrainingRun::globalStepsPerEpoch() const {
+  return batchesPerEpoch(trainCount, model.getBatchSize() * comm.size(),
+                         options.dropRemainder);
+}
+
 llvm::Error TrainingRun::finishEpoch(double trainSeconds,
                                      int64_t trainedImages) {
   EpochRecord record;
@@ -812,20 +852,44 @@ llvm::Error TrainingRun::finishEpoch(double trainSeconds,
                                 .str());
 }
 
+/// Fault injection for the data-parallel tests: DLC_TEST_FAULT=R:S:kill
+/// (or :stop) makes rank R send itself SIGKILL (SIGSTOP) before step S, so
+/// that a test can check what the other ranks do when one dies or hangs.
+static void injectFault(int rank, int64_t step) {
+  static const char *spec = std::getenv("DLC_TEST_FAULT");
+  if (!spec)
+    return;
+  int faultRank = -1;
+  long long faultStep = -1;
+  char action[8] = {0};
+  if (std::sscanf(spec, "%d:%lld:%7s", &faultRank, &faultStep, action) != 3)
+    return;
+  if (faultRank != rank || faultStep != step)
+    return;
+  std::raise(llvm::StringRef(action) == "stop" ? SIGSTOP : SIGKILL);
+}
+
 llvm::Expected<TrainStatus> TrainingRun::runEpochs() {
   InterruptScope interruptScope;
   int64_t b = model.getBatchSize();
+  int64_t ranks = comm.size();
   llvm::SmallVector<uint32_t> rows;
   while (position.epoch < options.epochs && !stopped) {
+    // The same order on every rank (it depends on the seed and epoch only).
     std::vector<uint32_t> order =
         epochPermutation(seed, position.epoch, uint32_t(trainCount));
     progress.beginEpoch(position.epoch + 1, options.epochs, stepsPerEpoch,
-                        position.batch);
+                        position.batch / ranks);
     double seconds = 0;
     int64_t images = 0;
-    while (position.batch < stepsPerEpoch) {
+    while (epochHasStep()) {
+      injectFault(comm.rank(), position.step);
       auto start = Clock::now();
-      batchIndices(order, position.batch, b, rows);
+      // This rank's share of the global batch: compiled batch
+      // `batch + rank`, i.e. samples [(batch + rank) b, (batch + rank + 1) b)
+      // of the epoch's order, the rows a single process with batch N x b
+      // would hold at [rank b, (rank + 1) b).
+      batchIndices(order, position.batch + comm.rank(), b, rows);
       trainBatches->assemble(rows, 0, executor->getInput(),
                              executor->getLabels());
       float lr = float(schedule.at(position.step));
@@ -834,8 +898,28 @@ llvm::Expected<TrainStatus> TrainingRun::runEpochs() {
       if (!stepped)
         return stepped.takeError();
       StepResult result = *stepped;
+      // A step compiled without dlc.all_reduce never calls the runtime.
+      if (ranks > 1 && getAllReduceCallCount() == 0)
+        return llvm::createStringError(
+            "this executable was compiled without data parallelism, so its "
+            "%lld ranks would train apart; compile it with 'dlc compile "
+            "--data-parallel' (or run 'dlc train --ranks N')",
+            (long long)ranks);
+      // The global batch's loss (sum of the ranks' mean losses), correct
+      // count and Ctrl-C, the same on every rank, so that all of them stop
+      // together.
+      double reduced[3] = {double(result.loss), double(result.correct),
+                           double(interrupted)};
+      if (ranks > 1)
+        if (llvm::Error e = comm.allReduce(reduced, 3, Reduction::Sum))
+          return llvm::createStringError("rank %d of %lld: %s", comm.rank(),
+                                         (long long)ranks,
+                                         llvm::toString(std::move(e)).c_str());
+      result.loss = float(reduced[0] / double(ranks));
+      if (reduced[2] > 0)
+        interrupted = 1;
       seconds += std::chrono::duration<double>(Clock::now() - start).count();
-      images += b;
+      images += b * ranks;
 
       if (!std::isfinite(result.loss)) {
         // The tensors just written came from a step that saw a non-finite
@@ -862,11 +946,11 @@ llvm::Expected<TrainStatus> TrainingRun::runEpochs() {
       }
 
       position.step += 1;
-      position.batch += 1;
-      position.lossSum += result.loss;
-      position.correct += result.correct;
-      position.samples += b;
-      progress.update(position.batch - 1, position.step,
+      position.batch += ranks;
+      position.lossSum += ranks > 1 ? reduced[0] : double(result.loss);
+      position.correct += int64_t(reduced[1]);
+      position.samples += b * ranks;
+      progress.update(position.batch / ranks - 1, position.step,
                       position.lossSum / (position.samples / b),
                       double(position.correct) / position.samples,
                       seconds > 0 ? images / seconds : 0);

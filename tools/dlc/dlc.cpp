@@ -266,6 +266,27 @@ static cl::opt<unsigned>
              cl::Prefix, cl::init(2), cl::sub(compileCommand),
              cl::sub(trainCommand), cl::cat(compileCategory));
 
+static cl::opt<bool> dataParallel(
+    "data-parallel",
+    cl::desc("Compile train_step for data-parallel training: the gradients "
+             "are averaged over the ranks of an mpirun job, in buckets, "
+             "inside the step (docs/Runtime.md); alone it trains as before"),
+    cl::sub(compileCommand), cl::sub(trainCommand), cl::cat(compileCategory));
+
+static cl::opt<int64_t> bucketBytes(
+    "bucket-bytes",
+    cl::desc("With --data-parallel: bytes of gradients per all-reduce "
+             "(default 1 MiB)"),
+    cl::init(1 << 20), cl::sub(compileCommand), cl::sub(trainCommand),
+    cl::cat(compileCategory));
+
+static cl::opt<int>
+    ranks("ranks",
+          cl::desc("dlc train: run N processes with mpirun (implies "
+                   "--data-parallel); the global batch is N x the batch size"),
+          cl::init(0), cl::value_desc("N"), cl::sub(trainCommand),
+          cl::cat(compileCategory));
+
 static cl::opt<bool> profile(
     "profile",
     cl::desc("Time every compiled kernel: the program's 'train --profile' "
@@ -346,6 +367,19 @@ static LogicalResult lowerToStage(Compilation &c, Stage stage) {
     steps.fusions.foldBatchNorm = !noFusion && !noFoldBatchNorm;
     steps.fusions.softmaxCrossEntropy = !noFusion && !noFuseSoftmaxCrossEntropy;
     steps.gradients = gradients;
+    steps.dataParallel = dataParallel || ranks > 0;
+    steps.bucketBytes = bucketBytes;
+    if (steps.dataParallel && targetName != "cpu") {
+      error("--data-parallel is implemented for --target cpu only (MPI); "
+            "the " +
+            targetName + " target has no collective lowering yet");
+      return failure();
+    }
+    if (bucketBytes <= 0) {
+      error("--bucket-bytes must be positive, got " +
+            std::to_string(bucketBytes));
+      return failure();
+    }
     if (failed(mlir::dlc::buildSteps(module, steps)))
       return failure();
   }
@@ -657,6 +691,10 @@ static std::optional<std::string> programFlag(StringRef name) {
 /// What `dlc train` can check of the program's --data and --out before
 /// spending seconds on compiling; the program checks everything again.
 static bool checkTrainFlags() {
+  if (ranks.getNumOccurrences() && ranks < 1) {
+    error("--ranks must be at least 1, got " + std::to_string(ranks));
+    return false;
+  }
   if (std::optional<std::string> out = programFlag("out")) {
     if (llvm::sys::fs::exists(*out) && !llvm::sys::fs::is_directory(*out)) {
       error("--out '" + *out + "' is a file, not a directory");
@@ -770,9 +808,28 @@ static int runTrain(const char *argv0) {
       if (!StringRef(*e).starts_with("DLC_INVOKED_AS="))
         env.push_back(*e);
     env.push_back(invokedAs);
+    // --ranks N: the same program, N times, under mpirun on this machine
+    // (on a cluster, call mpirun yourself with a host file).
+    std::string launcher = built;
+    if (ranks > 0) {
+      auto mpirun = llvm::sys::findProgramByName("mpirun");
+      if (!mpirun) {
+        error("--ranks needs mpirun on the PATH (Open MPI: apt install "
+              "openmpi-bin)");
+        llvm::sys::fs::remove_directories(directory);
+        return 1;
+      }
+      launcher = *mpirun;
+      SmallVector<std::string> mpiArgs = {
+          launcher, "-np", std::to_string(ranks), "--oversubscribe"};
+      if (geteuid() == 0)
+        mpiArgs.push_back("--allow-run-as-root");
+      args.insert(args.begin(), mpiArgs.begin(), mpiArgs.end());
+      argRefs.assign(args.begin(), args.end());
+    }
     std::string errorMessage;
-    rc =
-        llvm::sys::ExecuteAndWait(built, argRefs, env, {}, 0, 0, &errorMessage);
+    rc = llvm::sys::ExecuteAndWait(launcher, argRefs, env, {}, 0, 0,
+                                   &errorMessage);
     if (rc < 0)
       error("cannot run the compiled program: " + errorMessage);
   }

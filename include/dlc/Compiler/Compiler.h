@@ -40,6 +40,10 @@ struct StepOptions {
   bool inPlace = true;
   /// Also build @gradients (for gradient histograms).
   bool gradients = false;
+  /// Average the gradients over the ranks of a data-parallel job inside
+  /// train_step (dlc.all_reduce buckets of `bucketBytes`).
+  bool dataParallel = false;
+  int64_t bucketBytes = 1 << 20;
 };
 
 /// dlc-build-train-step (dropping @forward: @predict is what the runtime

@@ -52,7 +52,10 @@ def ConvertDLCToLinalgPass : Pass<"convert-dlc-to-linalg"> {
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::func::FuncDialect",
     "::mlir::linalg::LinalgDialect",
+    "::mlir::memref::MemRefDialect",
     "::mlir::math::MathDialect",
     "::mlir::tensor::TensorDialect",
   ];

@@ -29,6 +29,8 @@
 
 namespace dlc::runtime {
 
+class Communicator;
+
 struct TrainOptions {
   /// --data spec (see Dataset.h).
   std::string data;
@@ -73,6 +75,10 @@ struct TrainOptions {
   /// Whether callbacks.checkpoint.monitor was given; otherwise it is
   /// val_accuracy, or accuracy without a validation split.
   bool checkpointMonitorSet = false;
+  /// The ranks of a data-parallel run (null: this process alone). Each
+  /// trains the compiled batch size; a global batch is size() of them.
+  /// Only rank 0 should be given an outDir.
+  Communicator *communicator = nullptr;
 };
 
 /// How a run ended (errors are reported as llvm::Error instead).

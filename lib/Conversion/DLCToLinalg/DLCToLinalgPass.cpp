@@ -49,6 +49,8 @@ struct ConvertDLCToLinalgPass
     : mlir::dlc::impl::ConvertDLCToLinalgPassBase<ConvertDLCToLinalgPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
+    if (auto module = dyn_cast<ModuleOp>(getOperation()))
+      lowerCollectives(module);
     ConversionTarget target(*ctx);
     configureDLCToLinalgTarget(target);
     RewritePatternSet patterns(ctx);

@@ -541,3 +541,27 @@ func.func @adam_types(%p: tensor<4xf32>, %q: tensor<5xf32>, %lr: f32, %t: i64) {
   %0:3 = "dlc.adam_update"(%p, %q, %p, %p, %lr, %t) : (tensor<4xf32>, tensor<5xf32>, tensor<4xf32>, tensor<4xf32>, f32, i64) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
   return
 }
+
+// -----
+
+func.func @all_reduce_empty() {
+  // expected-error @+1 {{'dlc.all_reduce' op needs at least one tensor to reduce}}
+  "dlc.all_reduce"() {bucket = 0 : i64, reduction = #dlc.reduction<sum>} : () -> ()
+  return
+}
+
+// -----
+
+func.func @all_reduce_negative_bucket(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'dlc.all_reduce' op attribute 'bucket' failed to satisfy constraint: 64-bit signless integer attribute whose value is non-negative}}
+  %r = dlc.all_reduce %x {bucket = -1 : i64, reduction = #dlc.reduction<sum>} : tensor<4xf32>
+  return %r : tensor<4xf32>
+}
+
+// -----
+
+func.func @all_reduce_i32(%x: tensor<4xi32>) -> tensor<4xi32> {
+  // expected-error @+1 {{'dlc.all_reduce' op operand #0 must be variadic of statically shaped tensor of f32}}
+  %r = dlc.all_reduce %x {bucket = 0 : i64, reduction = #dlc.reduction<sum>} : tensor<4xi32>
+  return %r : tensor<4xi32>
+}

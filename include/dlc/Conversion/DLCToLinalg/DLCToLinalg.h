@@ -11,6 +11,7 @@
 
 namespace mlir {
 class ConversionTarget;
+class ModuleOp;
 class MLIRContext;
 class RewritePatternSet;
 
@@ -18,6 +19,9 @@ namespace dlc {
 
 /// conv2d (all groupings, strides, dilations, padding modes) and dense.
 void populateConvAndDenseToLinalgPatterns(RewritePatternSet &patterns);
+/// Rewrites every dlc.all_reduce of `module` as a call of the runtime's
+/// communicator on a packed buffer (convert-dlc-to-linalg runs it first).
+void lowerCollectives(ModuleOp module);
 
 /// bias_add, add, relu, leaky_relu, sigmoid, tanh, softmax.
 void populateElementwiseToLinalgPatterns(RewritePatternSet &patterns);

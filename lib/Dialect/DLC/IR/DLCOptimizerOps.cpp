@@ -1,7 +1,8 @@
 //===- DLCOptimizerOps.cpp - dlc optimizer updates: verifiers -------------===//
 //
 // The attribute checks of the ops in DLCOptimizerOps.td (their types are
-// constrained in ODS).
+// constrained in ODS), and those of the collectives that feed them
+// (DLCCollectiveOps.td).
 //
 //===----------------------------------------------------------------------===//
 
@@ -44,5 +45,26 @@ LogicalResult AdamUpdateOp::verify() {
   float postDecay = getPostDecay().convertToFloat();
   if (!(postDecay >= 0.0f && postDecay < 1.0f))
     return emitOpError("post_decay must be in [0, 1), got ") << postDecay;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Collectives (DLCCollectiveOps.td)
+//===----------------------------------------------------------------------===//
+
+LogicalResult AllReduceOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location>,
+                                            ValueRange operands, DictionaryAttr,
+                                            OpaqueProperties, RegionRange,
+                                            SmallVectorImpl<Type> &inferred) {
+  // Each result is its operand reduced over the ranks: same type.
+  llvm::append_range(inferred, operands.getTypes());
+  return success();
+}
+
+LogicalResult AllReduceOp::verify() {
+  // Types are constrained in ODS (static f32 tensors, results inferred).
+  if (getInputs().empty())
+    return emitOpError("needs at least one tensor to reduce");
   return success();
 }

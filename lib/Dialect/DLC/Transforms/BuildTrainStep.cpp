@@ -731,6 +731,11 @@ struct BuildTrainStepPass
                                 features, gradients)
                    .run()))
       return signalPassFailure();
+    // Data parallelism: the updates take the gradients averaged over ranks.
+    if (dataParallel &&
+        failed(insertGradientAllReduce(
+            module.lookupSymbol<func::FuncOp>("train_step"), bucketBytes)))
+      return signalPassFailure();
     if (dropForward)
       forward.erase();
   }

@@ -568,6 +568,7 @@ def DLC_AccuracyOp : DLC_ShapedOp<"accuracy"> {
 
 include "dlc/Dialect/DLC/IR/DLCGradientOps.td"
 include "dlc/Dialect/DLC/IR/DLCOptimizerOps.td"
+include "dlc/Dialect/DLC/IR/DLCCollectiveOps.td"
 include "dlc/Dialect/DLC/IR/DLCFusedOps.td"
 
 #endif // DLC_DIALECT_DLC_IR_DLCOPS_TD

@@ -37,6 +37,13 @@ void buildOptimizeStepsPipeline(OpPassManager &pm,
 /// records for the runtime (`settings_json` of the model table).
 std::string getModelSettingsJson(ModuleOp module);
 
+/// dlc-insert-gradient-all-reduce on one @train_step: each optimizer
+/// update's gradient becomes a result of a bucketed dlc.all_reduce placed
+/// after the last producer of its bucket. Fails (with a diagnostic) when
+/// the step already reduces its gradients.
+LogicalResult insertGradientAllReduce(func::FuncOp trainStep,
+                                      int64_t bucketBytes);
+
 /// Registers buildOptimizeStepsPipeline as -dlc-optimize-steps.
 void registerOptimizeStepsPipeline();
 

@@ -92,12 +92,61 @@ def DLCBuildTrainStep : Pass<"dlc-build-train-step", "::mlir::ModuleOp"> {
     Option<"features", "features", "bool", "false",
            "Also build @features (each convolution's output)">,
     Option<"gradients", "gradients", "bool", "false",
-           "Also build @gradients, the loss gradients without the update">
+           "Also build @gradients, the loss gradients without the update">,
+    Option<"dataParallel", "data-parallel", "bool", "false",
+           "Average the gradients over the ranks of a data-parallel job "
+           "before the updates (dlc-insert-gradient-all-reduce)">,
+    Option<"bucketBytes", "bucket-bytes", "int64_t", "1048576",
+           "With data-parallel: bytes of gradients per all-reduce bucket">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::func::FuncDialect",
     "::mlir::tensor::TensorDialect"
+  ];
+}
+
+def DLCInsertGradientAllReduce
+    : Pass<"dlc-insert-gradient-all-reduce", "::mlir::ModuleOp"> {
+  let summary = "Average @train_step's gradients over the ranks, in buckets";
+  let description = [{
+    Data-parallel training: every rank runs the same `@train_step` on its
+    own share of the global batch, and each parameter's update must see the
+    gradient of the global batch's mean loss, the mean over the ranks of
+    their gradients. This pass replaces the `grad` operand of every
+    `sgd_update` / `adam_update` in `@train_step` by a result of a
+    `dlc.all_reduce {reduction = mean}`.
+
+    The gradients are taken in the order the backward pass produces them
+    (the last layer's first) and packed into buckets of at most
+    `bucket-bytes` (a gradient larger than that is a bucket alone). Each
+    bucket's `dlc.all_reduce` is placed right after the last op that
+    produces one of its gradients, not before the first update: in program
+    order it is issued as soon as its gradients are ready, while the rest
+    of the backward pass is still to run (as PyTorch DDP's buckets are).
+    The buckets are numbered in that order.
+
+    Before:
+    ```mlir
+    %dk = dlc.conv2d_grad_filter ...
+    %db = dlc.channel_sum ...
+    ...
+    %p1, %m1, %v1 = dlc.adam_update %p, %dk, ...
+    ```
+    After:
+    ```mlir
+    %dk = dlc.conv2d_grad_filter ...
+    %db = dlc.channel_sum ...
+    %r:2 = dlc.all_reduce %db, %dk {bucket = 3 : i64, reduction = #dlc.reduction<mean>} : ...
+    ...
+    %p1, %m1, %v1 = dlc.adam_update %p, %r#1, ...
+    ```
+    `dlc-build-train-step{data-parallel}` runs the same transformation as
+    the last part of building the step.
+  }];
+  let options = [
+    Option<"bucketBytes", "bucket-bytes", "int64_t", "1048576",
+           "Bytes of gradients per bucket (one collective call each)">
   ];
 }
 

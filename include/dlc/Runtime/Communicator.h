@@ -1,0 +1,116 @@
+//===- Communicator.h - Collectives for data-parallel training --*- C++ -*-===//
+//
+// A training run over N processes (ranks) sums every gradient across the
+// ranks inside the compiled step. The step calls the C entry point
+// dlc_rt_all_reduce_f32 (declared below, emitted by the lowering of
+// dlc.all_reduce), which forwards to the process's current Communicator.
+// Implementations:
+//  * the single-process communicator (rank 0 of 1): every collective is
+//    the identity, so an executable compiled with --data-parallel runs
+//    alone unchanged;
+//  * MPI (MPICommunicator.cpp, when Open MPI is found at build time);
+//  * NCCL on CUDA devices would be a third: the interface takes device
+//    addresses and never touches the memory itself outside allReduce.
+//
+// Two promises every implementation keeps:
+//  * Fixed reduction order: the sum of each element is formed in an order
+//    that depends only on the number of ranks and the buffer's length, so
+//    two runs with the same N give bit-identical results on every rank.
+//  * No hang: every collective has a deadline. A rank that died or stopped
+//    makes the others fail with an error naming the collective and the
+//    timeout; the caller then ends the whole job (abort()).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DLC_RUNTIME_COMMUNICATOR_H
+#define DLC_RUNTIME_COMMUNICATOR_H
+
+#include "llvm/Support/Error.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace dlc::runtime {
+
+/// What an all-reduce computes from the ranks' buffers.
+enum class Reduction : int32_t {
+  /// The element-wise sum.
+  Sum = 0,
+  /// The sum times 1/N (the gradient of the mean loss over the global
+  /// batch, when each rank's gradient is that of its own mean loss).
+  Mean = 1,
+};
+
+class Communicator {
+public:
+  virtual ~Communicator();
+
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  /// "mpi", "single process".
+  virtual const char *name() const = 0;
+
+  /// Reduces `count` floats at `data` (host memory) across all ranks, in
+  /// place: every rank ends with the same bits.
+  virtual llvm::Error allReduce(float *data, size_t count,
+                                Reduction reduction) = 0;
+  /// The same for doubles (statistics the runtime combines itself).
+  virtual llvm::Error allReduce(double *data, size_t count,
+                                Reduction reduction) = 0;
+  /// Returns once every rank has called it.
+  virtual llvm::Error barrier() = 0;
+  /// Ends every rank of the job with `status` (after a failed collective:
+  /// the other ranks may be waiting in one that will never complete).
+  [[noreturn]] virtual void abort(int status) = 0;
+
+  /// Seconds a collective may wait for the other ranks (default 300).
+  void setTimeout(double seconds) { timeoutSeconds = seconds; }
+  double getTimeout() const { return timeoutSeconds; }
+
+protected:
+  double timeoutSeconds = 300;
+};
+
+/// Rank 0 of 1.
+std::unique_ptr<Communicator> createSingleProcessCommunicator();
+
+/// True when this process was started by mpirun (Open MPI's or PMIx's
+/// environment is set), i.e. when createMPICommunicator should be used.
+bool launchedByMPI();
+
+/// Initializes MPI (once per process) and returns the world communicator,
+/// or an error when this runtime was built without MPI.
+llvm::Expected<std::unique_ptr<Communicator>> createMPICommunicator();
+
+/// The communicator dlc_rt_all_reduce_f32 uses (none: single process).
+/// Not owned.
+void setCurrentCommunicator(Communicator *communicator);
+Communicator *getCurrentCommunicator();
+
+/// Calls of dlc_rt_all_reduce_f32 so far in this process: the trainer
+/// checks after the first step of a multi-rank run that the executable
+/// was compiled with --data-parallel.
+int64_t getAllReduceCallCount();
+
+/// The ring all-reduce's schedule, exposed for tests: at reduce-scatter
+/// step `s` (0 <= s < N - 1) rank `r` sends chunk (r - s) mod N and adds
+/// the chunk (r - s - 1) mod N it receives into its own copy. Chunk `c`
+/// of `count` elements over `ranks` ranks is [begin, end).
+void ringChunk(size_t count, int ranks, int c, size_t &begin, size_t &end);
+
+} // namespace dlc::runtime
+
+extern "C" {
+/// Called by the compiled train_step (lowering of dlc.all_reduce) with an
+/// expanded rank-1 memref descriptor: reduces `size` floats at
+/// `aligned + offset` across the ranks of the current communicator.
+/// `reduction` is a dlc::runtime::Reduction, `bucket` the op's bucket
+/// number (for messages). On failure it prints the error and ends the job:
+/// the compiled code has no way to return one.
+void dlc_rt_all_reduce_f32(float *allocated, float *aligned, int64_t offset,
+                           int64_t size, int64_t stride, int32_t reduction,
+                           int64_t bucket);
+}
+
+#endif // DLC_RUNTIME_COMMUNICATOR_H
