@@ -1,0 +1,119 @@
+// RUN: dlc-opt %s --split-input-file \
+// RUN:   --pass-pipeline='builtin.module(func.func(dlc-cuda-form-kernels))' | FileCheck %s
+// RUN: dlc-opt %s --split-input-file \
+// RUN:   --pass-pipeline='builtin.module(func.func(dlc-cuda-form-kernels{split-threads=0}))' | FileCheck %s --check-prefix=OFF
+
+// Batch-norm statistics of a 64x26x26x32 activation: 32 outputs, 43264
+// iterations each. Split over N (64 whole chunks) and H (9 chunks of 3,
+// the last one short): 576 partials, one thread per (partial, channel),
+// the channel fastest (coalesced); every partial starts from the neutral
+// element, the combine kernel folds the 576 partials into each output in
+// order, starting from its value (no atomics anywhere).
+// CHECK-LABEL: func.func @bn_statistics
+// CHECK-SAME: %[[X:[a-z0-9]+]]: memref<64x26x26x32xf32>, %[[S:[a-z0-9]+]]: memref<32xf32>, %[[Q:[a-z0-9]+]]: memref<32xf64>
+// CHECK: %[[PS:.*]] = memref.alloc() : memref<576x32xf32>
+// CHECK: %[[PQ:.*]] = memref.alloc() : memref<576x32xf64>
+// CHECK: gpu.launch {{.*}} in (%{{.*}} = %c72, {{.*}} threads({{.*}}) in (%{{.*}} = %c256, {{.*}} function(@bn_statistics_generic_partials)
+// CHECK: %[[ID:.*]] = arith.addi
+// CHECK: arith.cmpi ult, %[[ID]], %c18432
+// CHECK: %[[C:.*]] = arith.remui %[[ID]], %c32
+// CHECK: %[[P:.*]] = arith.divui %[[ID]], %c32
+// CHECK: %[[H:.*]] = arith.remui %[[P]], %c9
+// CHECK: %[[N:.*]] = arith.divui %[[P]], %c9
+// CHECK: %[[N1:.*]] = arith.addi %{{.*}}, %c1
+// CHECK: %[[H0:.*]] = arith.muli %[[H]], %c3
+// CHECK: %[[H3:.*]] = arith.addi %[[H0]], %c3
+// CHECK: %[[H1:.*]] = arith.minui %[[H3]], %c26
+// CHECK: %[[VS:.*]] = memref.subview %[[PS]][%[[P]], 0] [1, 32] [1, 1]
+// CHECK: memref.store %{{.*}}, %[[VS]][%[[C]]]
+// CHECK: %[[VQ:.*]] = memref.subview %[[PQ]][%[[P]], 0] [1, 32] [1, 1]
+// CHECK: memref.store %{{.*}}, %[[VQ]][%[[C]]]
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[N1]]
+// CHECK: scf.for %{{.*}} = %[[H0]] to %[[H1]]
+// CHECK: scf.for %{{.*}} = %c0{{.*}} to %c26
+// CHECK: memref.load %[[X]]
+// CHECK: memref.store %{{.*}}, %[[VQ]]
+// CHECK: memref.store %{{.*}}, %[[VS]]
+// CHECK: gpu.launch {{.*}} threads({{.*}}) in (%{{.*}} = %c32{{.*}} function(@bn_statistics_generic_combine)
+// CHECK: memref.load %[[S]]
+// CHECK: memref.load %[[Q]]
+// CHECK: scf.for %{{.*}} = %c0{{.*}} to %c576
+// CHECK: memref.load %[[PS]][%{{.*}}, %{{.*}}] : memref<576x32xf32>
+// CHECK: memref.load %[[PQ]][%{{.*}}, %{{.*}}] : memref<576x32xf64>
+// CHECK: memref.store %{{.*}}, %[[Q]]
+// CHECK: memref.store %{{.*}}, %[[S]]
+// CHECK: memref.dealloc %[[PS]]
+// CHECK: memref.dealloc %[[PQ]]
+// CHECK-NOT: atomic
+// OFF-LABEL: func.func @bn_statistics
+// OFF-NOT: memref.alloc
+// OFF: gpu.launch {{.*}} threads({{.*}}) in (%{{.*}} = %c32{{.*}} function(@bn_statistics_generic)
+// OFF-NOT: gpu.launch
+// OFF: return
+func.func @bn_statistics(%x: memref<64x26x26x32xf32>, %s: memref<32xf32>, %q: memref<32xf64>) {
+  linalg.generic {indexing_maps = [affine_map<(n, h, w, c) -> (n, h, w, c)>, affine_map<(n, h, w, c) -> (c)>, affine_map<(n, h, w, c) -> (c)>],
+                  iterator_types = ["reduction", "reduction", "reduction", "parallel"]}
+      ins(%x : memref<64x26x26x32xf32>) outs(%s, %q : memref<32xf32>, memref<32xf64>) {
+  ^bb0(%in: f32, %acc: f32, %acc2: f64):
+    %a = arith.addf %in, %acc : f32
+    %e = arith.extf %in : f32 to f64
+    %m = arith.mulf %e, %e : f64
+    %b = arith.addf %acc2, %m : f64
+    linalg.yield %a, %b : f32, f64
+  }
+  return
+}
+
+// -----
+
+// A filter gradient as dlc writes it (a convolution of the transposed
+// input with the output gradient, the batch as channels): 288 outputs,
+// 43264 iterations each. The window loop KH (26) is split whole and KW
+// in 13 chunks of 2: the input's index oh + kh stays right, since only the
+// loop bounds change.
+// CHECK-LABEL: func.func @filter_gradient
+// CHECK: memref.alloc() : memref<338x1x3x3x32xf32>
+// CHECK: function(@filter_gradient_conv_2d_nhwc_hwcf_partials)
+// CHECK: memref.subview
+// CHECK-SAME: memref<338x1x3x3x32xf32> to memref<1x3x3x32xf32, strided<[288, 96, 32, 1], offset: ?>>
+// CHECK: function(@filter_gradient_generic_combine)
+// CHECK: scf.for %{{.*}} = %c0{{.*}} to %c338
+func.func @filter_gradient(%x: memref<1x28x28x64xf32>, %dy: memref<26x26x64x32xf32>, %dw: memref<1x3x3x32xf32>) {
+  linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+    ins(%x, %dy : memref<1x28x28x64xf32>, memref<26x26x64x32xf32>) outs(%dw : memref<1x3x3x32xf32>)
+  return
+}
+
+// -----
+
+// Not split: an arg-max (its index output is not a plain reduction), a
+// reduction short enough for one thread (64 iterations), and a reduction
+// with outputs enough for the GPU (a 256x512 matmul over 64).
+// CHECK-LABEL: func.func @not_split
+// CHECK-NOT: memref.alloc()
+// CHECK-NOT: partials
+// CHECK: return
+func.func @not_split(%x: memref<16x1000xf32>, %m: memref<16xf32>, %i: memref<16xi32>,
+                     %v: memref<64xf32>, %s: memref<f32>,
+                     %a: memref<256x64xf32>, %b: memref<64x512xf32>, %c: memref<256x512xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<16x1000xf32>) outs(%m, %i : memref<16xf32>, memref<16xi32>) {
+  ^bb0(%in: f32, %max: f32, %idx: i32):
+    %j = linalg.index 1 : index
+    %ji = arith.index_cast %j : index to i32
+    %gt = arith.cmpf ogt, %in, %max : f32
+    %nm = arith.select %gt, %in, %max : f32
+    %ni = arith.select %gt, %ji, %idx : i32
+    linalg.yield %nm, %ni : f32, i32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> ()>],
+                  iterator_types = ["reduction"]}
+      ins(%v : memref<64xf32>) outs(%s : memref<f32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %r = arith.addf %in, %acc : f32
+    linalg.yield %r : f32
+  }
+  linalg.matmul ins(%a, %b : memref<256x64xf32>, memref<64x512xf32>) outs(%c : memref<256x512xf32>)
+  return
+}
