@@ -289,7 +289,8 @@ linalg::GenericOp buildCombine(RewriterBase &rewriter, linalg::LinalgOp op,
 LogicalResult formKernel(RewriterBase &rewriter, linalg::LinalgOp op,
                          unsigned numParallel, int64_t blockSize,
                          const SplitPlan *split = nullptr,
-                         ValueRange partials = {}, StringRef suffix = "") {
+                         ValueRange partials = {}, StringRef suffix = "",
+                         ArrayRef<std::pair<Value, Value>> fills = {}) {
   Location loc = op.getLoc();
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   int64_t points = 1;
@@ -345,6 +346,19 @@ LogicalResult formKernel(RewriterBase &rewriter, linalg::LinalgOp op,
     point[d] = last ? rest : arith::RemUIOp::create(b, loc, rest, size);
     if (!last)
       rest = arith::DivUIOp::create(b, loc, rest, size);
+  }
+
+  // Fused fills: the thread's output element gets the fill value first
+  // (the accumulator then starts from it; LLVM forwards the store).
+  for (auto [buffer, value] : fills) {
+    for (OpOperand &init : op.getDpsInitsMutable()) {
+      if (init.get() != buffer)
+        continue;
+      SmallVector<Value> element;
+      for (AffineExpr e : op.getMatchingIndexingMap(&init).getResults())
+        element.push_back(point[cast<AffineDimExpr>(e).getPosition()]);
+      memref::StoreOp::create(b, loc, value, buffer, element);
+    }
   }
 
   // A split: the thread's partial (`rest` now) and the bounds of its
@@ -417,6 +431,27 @@ LogicalResult formKernel(RewriterBase &rewriter, linalg::LinalgOp op,
   }
   accumulateInRegisters(rewriter, guard, outputs);
   return success();
+}
+
+/// Whether each point of `op`'s parallel dimensions owns one element of
+/// its output `buffer` (the output map picks exactly the parallel
+/// dimensions) and `op` reads `buffer` through that output only.
+bool ownsOneElementPerPoint(linalg::LinalgOp op, Value buffer) {
+  if (!op.hasPureBufferSemantics() ||
+      llvm::is_contained(op.getDpsInputs(), buffer) ||
+      llvm::count(op.getDpsInits(), buffer) != 1)
+    return false;
+  OpOperand *init = llvm::find_if(
+      op.getDpsInitsMutable(), [&](OpOperand &o) { return o.get() == buffer; });
+  AffineMap map = op.getMatchingIndexingMap(init);
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  return map.isProjectedPermutation() &&
+         map.getNumResults() ==
+             llvm::count(iterators, utils::IteratorType::parallel) &&
+         llvm::all_of(map.getResults(), [&](AffineExpr e) {
+           return iterators[cast<AffineDimExpr>(e).getPosition()] ==
+                  utils::IteratorType::parallel;
+         });
 }
 
 /// Whether `op` can be recomputed inside every kernel that uses its result:
@@ -510,7 +545,24 @@ struct FormKernelsPass
     for (Operation &op : func.getBody().front())
       if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
         ops.push_back(linalgOp);
-    for (linalg::LinalgOp op : ops) {
+    // A fill followed by the op that writes its buffer (a reduction's
+    // initial value) is no kernel of its own: the op's threads store the
+    // value into their element first.
+    DenseMap<Operation *, SmallVector<std::pair<Value, Value>>> fusedFills;
+    SmallVector<linalg::LinalgOp> kernels;
+    for (auto [i, op] : llvm::enumerate(ops)) {
+      auto fill = dyn_cast<linalg::FillOp>(op.getOperation());
+      if (fill && i + 1 < ops.size() && fill.hasPureBufferSemantics() &&
+          ownsOneElementPerPoint(ops[i + 1], fill.getOutputs().front())) {
+        fusedFills[ops[i + 1]].emplace_back(fill.getOutputs().front(),
+                                            fill.getInputs().front());
+        rewriter.eraseOp(fill);
+        continue;
+      }
+      kernels.push_back(op);
+    }
+    for (linalg::LinalgOp op : kernels) {
+      SmallVector<std::pair<Value, Value>> fills = fusedFills.lookup(op);
       if (!op.hasPureBufferSemantics()) {
         op->emitOpError("is not bufferized; dlc-cuda-form-kernels runs on "
                         "buffers");
@@ -523,7 +575,8 @@ struct FormKernelsPass
       std::optional<SplitPlan> split =
           planSplit(kernelOp, numParallel, splitThreads, splitMinIterations);
       if (!split) {
-        if (failed(formKernel(rewriter, kernelOp, numParallel, blockSize)))
+        if (failed(formKernel(rewriter, kernelOp, numParallel, blockSize,
+                              nullptr, {}, "", fills)))
           return signalPassFailure();
         continue;
       }
@@ -546,7 +599,7 @@ struct FormKernelsPass
       if (failed(formKernel(rewriter, kernelOp, numParallel, blockSize, &*split,
                             partials, "_partials")) ||
           failed(formKernel(rewriter, combine, combine.getNumLoops() - 1,
-                            blockSize, nullptr, {}, "_combine")))
+                            blockSize, nullptr, {}, "_combine", fills)))
         return signalPassFailure();
     }
 

@@ -117,3 +117,42 @@ func.func @not_split(%x: memref<16x1000xf32>, %m: memref<16xf32>, %i: memref<16x
   linalg.matmul ins(%a, %b : memref<256x64xf32>, memref<64x512xf32>) outs(%c : memref<256x512xf32>)
   return
 }
+
+// -----
+
+// A fill followed by the reduction that writes its buffer is no kernel of
+// its own: each thread of the (unsplit) row sum stores the fill value into
+// its element first. A fill whose next op also reads the buffer as an
+// input stays a kernel.
+// CHECK-LABEL: func.func @fused_fill
+// CHECK-SAME: %[[X:[a-z0-9]+]]: memref<16x8xf32>, %[[S:[a-z0-9]+]]: memref<16xf32>, %[[T:[a-z0-9]+]]: memref<16xf32>
+// CHECK-NOT: linalg.fill
+// CHECK: gpu.launch {{.*}} function(@fused_fill_generic)
+// CHECK: %[[ONE:.*]] = arith.constant 1.0{{.*}} : f32
+// CHECK: scf.if
+// CHECK-NEXT: memref.store %[[ONE]], %[[S]][%{{.*}}] : memref<16xf32>
+// CHECK: memref.load %[[S]]
+// CHECK: scf.for
+// CHECK: gpu.launch {{.*}} function(@fused_fill_fill)
+// CHECK: gpu.launch {{.*}} function(@fused_fill_generic{{.*}})
+// CHECK-NOT: gpu.launch
+func.func @fused_fill(%x: memref<16x8xf32>, %s: memref<16xf32>, %t: memref<16xf32>) {
+  %one = arith.constant 1.0 : f32
+  linalg.fill ins(%one : f32) outs(%s : memref<16xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<16x8xf32>) outs(%s : memref<16xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %r = arith.mulf %in, %acc : f32
+    linalg.yield %r : f32
+  }
+  linalg.fill ins(%one : f32) outs(%t : memref<16xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>],
+                  iterator_types = ["parallel"]}
+      ins(%t : memref<16xf32>) outs(%t : memref<16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = arith.addf %in, %in : f32
+    linalg.yield %r : f32
+  }
+  return
+}
