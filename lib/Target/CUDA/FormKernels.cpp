@@ -153,6 +153,13 @@ void accumulateInRegisters(RewriterBase &rewriter, scf::IfOp guard,
 /// kernel combines the partials of each output in order, starting from
 /// the output's initial value. Each partial is one thread's sequential
 /// loop and the combine order is fixed: deterministic, no atomics.
+/// An elementwise consumer run by the threads of the kernel before it:
+/// loop d of `op` is the point's dimension `pointDims[d]`.
+struct Epilogue {
+  linalg::LinalgOp op;
+  SmallVector<unsigned> pointDims;
+};
+
 struct SplitPlan {
   /// The split reduction loops (positions among the op's loops) with their
   /// number of chunks and chunk length, outermost first.
@@ -290,7 +297,8 @@ LogicalResult formKernel(RewriterBase &rewriter, linalg::LinalgOp op,
                          unsigned numParallel, int64_t blockSize,
                          const SplitPlan *split = nullptr,
                          ValueRange partials = {}, StringRef suffix = "",
-                         ArrayRef<std::pair<Value, Value>> fills = {}) {
+                         ArrayRef<std::pair<Value, Value>> fills = {},
+                         const Epilogue *epilogue = nullptr) {
   Location loc = op.getLoc();
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   int64_t points = 1;
@@ -430,7 +438,109 @@ LogicalResult formKernel(RewriterBase &rewriter, linalg::LinalgOp op,
     rewriter.eraseOp(loop);
   }
   accumulateInRegisters(rewriter, guard, outputs);
+
+  // The epilogue's loops, all parallel, at the thread's point: it reads the
+  // element the thread has just written.
+  if (epilogue) {
+    linalg::LinalgOp consumer = epilogue->op;
+    rewriter.moveOpBefore(consumer, guard.thenBlock()->getTerminator());
+    rewriter.setInsertionPoint(consumer);
+    FailureOr<linalg::LinalgLoops> consumerLoops =
+        linalg::linalgOpToLoops(rewriter, consumer);
+    if (failed(consumerLoops))
+      return consumer->emitOpError("cannot be lowered to loops for the GPU");
+    rewriter.eraseOp(consumer);
+    for (auto [d, loopOp] : llvm::enumerate(*consumerLoops)) {
+      auto loop = cast<scf::ForOp>(loopOp);
+      rewriter.eraseOp(loop.getBody()->getTerminator());
+      rewriter.inlineBlockBefore(loop.getBody(), loop,
+                                 {point[epilogue->pointDims[d]]});
+      rewriter.eraseOp(loop);
+    }
+  }
   return success();
+}
+
+/// The buffer `v` is a view of (through subviews, casts, reshapes).
+Value baseBuffer(Value v) {
+  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+    v = view.getViewSource();
+  return v;
+}
+
+/// Whether `consumer`, the next kernel after `producer` (parallel
+/// dimensions first, not split), can run in `producer`'s threads: it is
+/// elementwise over the same points, reads `producer`'s output at the
+/// point's own element only, and writes nothing `producer` reads or
+/// writes. Fills the map from the consumer's loops to the points'
+/// dimensions; the allocations and constants the consumer needs are moved
+/// above `producer`.
+std::optional<Epilogue> matchEpilogue(linalg::LinalgOp producer,
+                                      unsigned numParallel,
+                                      linalg::LinalgOp consumer) {
+  auto generic = dyn_cast<linalg::GenericOp>(consumer.getOperation());
+  if (!generic || !generic.hasPureBufferSemantics() ||
+      generic.getNumLoops() != numParallel ||
+      generic.getNumReductionLoops() != 0 || producer.getNumDpsInits() != 1)
+    return std::nullopt;
+  Value output = producer.getDpsInits().front();
+  AffineMap outputMap =
+      producer.getMatchingIndexingMap(producer.getDpsInitOperand(0));
+  if (outputMap.getNumResults() != numParallel ||
+      !outputMap.isProjectedPermutation())
+    return std::nullopt;
+  SmallVector<int64_t> ranges = producer.getStaticLoopRanges();
+  SmallVector<int64_t> consumerRanges = generic.getStaticLoopRanges();
+  Epilogue epilogue{consumer, SmallVector<unsigned>(numParallel, ~0u)};
+  bool readsOutput = false;
+  for (OpOperand *input : generic.getDpsInputOperands()) {
+    if (baseBuffer(input->get()) != baseBuffer(output))
+      continue;
+    AffineMap map = generic.getMatchingIndexingMap(input);
+    if (input->get() != output || !map.isPermutation())
+      return std::nullopt;
+    for (auto [k, e] : llvm::enumerate(map.getResults())) {
+      unsigned consumerDim = cast<AffineDimExpr>(e).getPosition();
+      unsigned pointDim =
+          cast<AffineDimExpr>(outputMap.getResult(k)).getPosition();
+      if (epilogue.pointDims[consumerDim] != ~0u &&
+          epilogue.pointDims[consumerDim] != pointDim)
+        return std::nullopt;
+      epilogue.pointDims[consumerDim] = pointDim;
+    }
+    readsOutput = true;
+  }
+  if (!readsOutput)
+    return std::nullopt;
+  for (auto [d, pointDim] : llvm::enumerate(epilogue.pointDims))
+    if (pointDim >= numParallel || consumerRanges[d] != ranges[pointDim])
+      return std::nullopt;
+  // Other threads still read the producer's inputs: the consumer writes
+  // none of them, nor the producer's output.
+  for (Value written : generic.getDpsInits())
+    for (Value read :
+         llvm::concat<Value>(producer.getDpsInputs(), producer.getDpsInits()))
+      if (baseBuffer(written) == baseBuffer(read))
+        return std::nullopt;
+  // What the consumer uses must exist at the producer's position.
+  llvm::SetVector<Value> used(consumer->getOperands().begin(),
+                              consumer->getOperands().end());
+  getUsedValuesDefinedAbove(consumer->getRegion(0), used);
+  SmallVector<Operation *> toMove;
+  for (Value v : used) {
+    Operation *def = v.getDefiningOp();
+    if (!def || def->getBlock() != producer->getBlock() ||
+        def->isBeforeInBlock(producer))
+      continue;
+    bool movable = (isa<memref::AllocOp>(def) && def->getNumOperands() == 0) ||
+                   isa<arith::ConstantOp>(def);
+    if (!movable || def == producer)
+      return std::nullopt;
+    toMove.push_back(def);
+  }
+  for (Operation *def : toMove)
+    def->moveBefore(producer);
+  return epilogue;
 }
 
 /// Whether each point of `op`'s parallel dimensions owns one element of
@@ -561,7 +671,10 @@ struct FormKernelsPass
       }
       kernels.push_back(op);
     }
-    for (linalg::LinalgOp op : kernels) {
+    DenseSet<Operation *> fusedEpilogues;
+    for (auto [i, op] : llvm::enumerate(kernels)) {
+      if (fusedEpilogues.contains(op))
+        continue;
       SmallVector<std::pair<Value, Value>> fills = fusedFills.lookup(op);
       if (!op.hasPureBufferSemantics()) {
         op->emitOpError("is not bufferized; dlc-cuda-form-kernels runs on "
@@ -575,8 +688,17 @@ struct FormKernelsPass
       std::optional<SplitPlan> split =
           planSplit(kernelOp, numParallel, splitThreads, splitMinIterations);
       if (!split) {
+        // An elementwise consumer (bias, activation, a gradient mask) in
+        // the same threads: one kernel, the output read back from cache.
+        std::optional<Epilogue> epilogue;
+        if (fuseEpilogues && i + 1 < kernels.size() &&
+            !fusedFills.count(kernels[i + 1]))
+          epilogue = matchEpilogue(kernelOp, numParallel, kernels[i + 1]);
+        if (epilogue)
+          fusedEpilogues.insert(kernels[i + 1]);
         if (failed(formKernel(rewriter, kernelOp, numParallel, blockSize,
-                              nullptr, {}, "", fills)))
+                              nullptr, {}, "", fills,
+                              epilogue ? &*epilogue : nullptr)))
           return signalPassFailure();
         continue;
       }

@@ -156,3 +156,51 @@ func.func @fused_fill(%x: memref<16x8xf32>, %s: memref<16xf32>, %t: memref<16xf3
   }
   return
 }
+
+// -----
+
+// Epilogues: the bias + relu after a matmul runs in the matmul's threads
+// (one kernel; each thread reads back the element it has just written,
+// its allocation moved above the matmul). A consumer that writes a buffer
+// the producer reads (in place over the matmul's input) stays a kernel of
+// its own: other threads may still read that input.
+// CHECK-LABEL: func.func @epilogue
+// CHECK-SAME: %[[A:[a-z0-9]+]]: memref<256x64xf32>, %[[B:[a-z0-9]+]]: memref<64x512xf32>, %[[BIAS:[a-z0-9]+]]: memref<512xf32>, %[[C:[a-z0-9]+]]: memref<256x512xf32>
+// CHECK: %[[Y:.*]] = memref.alloc() : memref<256x512xf32>
+// CHECK: gpu.launch {{.*}} function(@epilogue_matmul)
+// CHECK: scf.for
+// CHECK: memref.store %{{.*}}, %[[C]][%{{.*}}, %{{.*}}] : memref<256x512xf32>
+// CHECK: %[[V:.*]] = memref.load %[[C]][%{{.*}}, %{{.*}}]
+// CHECK: memref.load %[[BIAS]][%{{.*}}]
+// CHECK: %[[S:.*]] = arith.addf %[[V]], %{{.*}}
+// CHECK: arith.maximumf %[[S]]
+// CHECK: memref.store %{{.*}}, %[[Y]][%{{.*}}, %{{.*}}]
+// CHECK: gpu.terminator
+// CHECK: gpu.launch {{.*}} function(@epilogue_matmul)
+// CHECK: gpu.launch {{.*}} function(@epilogue_generic)
+// CHECK: memref.store %{{.*}}, %[[A]]
+// CHECK-NOT: gpu.launch
+// CHECK: return
+// OFF-LABEL: func.func @epilogue
+func.func @epilogue(%a: memref<256x64xf32>, %b: memref<64x512xf32>, %bias: memref<512xf32>, %c: memref<256x512xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.matmul ins(%a, %b : memref<256x64xf32>, memref<64x512xf32>) outs(%c : memref<256x512xf32>)
+  %y = memref.alloc() : memref<256x512xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%c, %bias : memref<256x512xf32>, memref<512xf32>) outs(%y : memref<256x512xf32>) {
+  ^bb0(%in: f32, %bv: f32, %out: f32):
+    %s = arith.addf %in, %bv : f32
+    %r = arith.maximumf %s, %zero : f32
+    linalg.yield %r : f32
+  }
+  linalg.matmul ins(%a, %b : memref<256x64xf32>, memref<64x512xf32>) outs(%y : memref<256x512xf32>)
+  %t = memref.subview %y[0, 0] [256, 64] [1, 1] : memref<256x512xf32> to memref<256x64xf32, strided<[512, 1]>>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%t : memref<256x64xf32, strided<[512, 1]>>) outs(%a : memref<256x64xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  return
+}

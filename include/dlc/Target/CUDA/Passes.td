@@ -60,6 +60,14 @@ def CUDAFormKernelsPass
     matchReduction, with a neutral element); the result is the same on
     every run (no atomics), though summed in another order than the CPU's.
 
+    Two fusions save kernels: a `linalg.fill` followed by the op that
+    writes its buffer (one element per thread) becomes a store of the value
+    at the start of that op's threads; an elementwise generic after an
+    unsplit op, over the same points and reading that op's output at the
+    thread's own element (and writing nothing the op reads), runs in the
+    op's threads after it (`fuse-epilogues`: bias + relu after a matmul or
+    conv, gradient masks).
+
     Each top-level `scf.parallel` then becomes a `gpu.launch`: its
     iteration space is linearized (the innermost dimension fastest, so
     neighbouring threads touch neighbouring NHWC elements: coalesced) over
@@ -80,7 +88,10 @@ def CUDAFormKernelsPass
            "Split a reduction whose outputs fill fewer than half this many "
            "threads (0: never split)">,
     Option<"splitMinIterations", "split-min-iterations", "int64_t", "64",
-           "Iterations per thread at least, in a split reduction">
+           "Iterations per thread at least, in a split reduction">,
+    Option<"fuseEpilogues", "fuse-epilogues", "bool", "true",
+           "Run an elementwise consumer in the threads of the kernel before "
+           "it">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::linalg::LinalgDialect",
