@@ -18,8 +18,12 @@
 #       3. a kernel time breakdown of one cnn_bn step (DLC_CUDA_PROFILE=1).
 #   scripts/gpu-check.sh bundle DIR    only the library half of prepare, on
 #       the programs (*_cpu, *_cuda) already in DIR.
-#   Exit status: 0 when every test passed, 1 otherwise. Meant to take well
-#   under 10 minutes; STEPS_BENCH and SKIP_TORCH=1 shorten it.
+#   Exit status: 0 when every test passed, 1 otherwise, 77 when there was
+#   no CUDA GPU to run on: then the GPU tests and the benchmark are reported
+#   SKIP (never PASS) and only the CPU programs are run briefly, to check
+#   the bundle. Meant to take well under 10 minutes; STEPS_BENCH and
+#   SKIP_TORCH=1 shorten it; GPU_CHECK_MODELS="fashion_mnist/mlp ..."
+#   picks the models of step 1.
 set -uo pipefail
 libdir=
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,7 +33,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # the difference of small gradients.
 LOSS_RTOL=${LOSS_RTOL:-1e-2}
 PARAM_RTOL=${PARAM_RTOL:-5e-2}
-MODELS=(fashion_mnist/mlp fashion_mnist/cnn fashion_mnist/cnn_bn cifar10/resnet_small)
+read -r -a MODELS <<< "${GPU_CHECK_MODELS:-fashion_mnist/mlp fashion_mnist/cnn fashion_mnist/cnn_bn cifar10/resnet_small}"
 
 prepare() {
   local dir=$1 root dlc
@@ -110,6 +114,17 @@ run() {
   fi
   echo "== device"
   nvidia-smi -L 2>/dev/null || echo "(no nvidia-smi)"
+  # A short run of the first CUDA program says whether there is a GPU: the
+  # runtime's plain messages without a driver or without a device.
+  local probe nogpu=
+  probe=$(ls "$dir"/*_cuda 2>/dev/null | head -1)
+  if [ -n "$probe" ] && ! train "$probe" "$work/probe" 1 1 &&
+     grep -qE 'no CUDA driver was found|no CUDA GPU could be used' "$work/probe.log"; then
+    nogpu=$(grep -m1 -oE 'no CUDA (driver was found|GPU could be used)[^;]*' "$work/probe.log")
+    echo "no CUDA GPU: $nogpu"
+    no_gpu_run "$dir" "$work"
+    return
+  fi
 
   echo "== 1. GPU tests: 100 steps on the CPU and on the GPU (loss rtol $LOSS_RTOL, param rtol $PARAM_RTOL)"
   for m in "${MODELS[@]}"; do
@@ -170,6 +185,31 @@ for line in sys.stdin:
 
   echo "== $failures failure(s); logs in $work"
   [ "$failures" -eq 0 ]
+}
+
+# no_gpu_run DIR WORK: without a GPU, the CPU programs run two steps each
+# (the bundle's libraries work here); everything that needs the GPU is
+# reported SKIP, and the exit status is 77 (1 if a CPU program failed).
+no_gpu_run() {
+  local dir=$1 work=$2 failures=0 skipped=0
+  echo "== 1. GPU tests: skipped (no CUDA GPU); the CPU programs, 2 steps each"
+  for m in "${MODELS[@]}"; do
+    local name=${m#*/}
+    if train "$dir/${name}_cpu" "$work/$name.cpu" 2 1; then
+      echo "ok $name: the CPU program trains from the bundle"
+    else
+      echo "FAIL $name: the CPU run failed:"; tail -5 "$work/$name.cpu.log"; failures=$((failures + 1))
+    fi
+    echo "SKIP $name gpu-vs-cpu (no CUDA GPU)"
+    echo "SKIP $name gpu-deterministic (no CUDA GPU)"
+    skipped=$((skipped + 2))
+  done
+  echo "== 2. benchmark: SKIP (no CUDA GPU)"
+  echo "== 3. kernel time breakdown: SKIP (no CUDA GPU)"
+  skipped=$((skipped + 2))
+  echo "== $failures failure(s), $skipped skipped (no CUDA GPU); logs in $work"
+  [ "$failures" -eq 0 ] || exit 1
+  exit 77
 }
 
 case "${1:-}" in

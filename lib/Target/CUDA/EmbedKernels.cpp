@@ -29,9 +29,11 @@ using namespace mlir::dlc;
 namespace {
 
 /// Runs `ptxas -arch=<arch>` on `ptx`; the cubin, or an error with ptxas's
-/// messages.
+/// messages. `--split-compile=0` lets ptxas optimize the kernels on all
+/// cores (0.87 s -> 0.59 s for cnn_bn's 157 kernels on 2 cores); a ptxas
+/// older than CUDA 12 does not know it and is run again without it.
 llvm::Expected<std::string> assemble(StringRef ptxas, StringRef arch,
-                                     StringRef ptx) {
+                                     StringRef ptx, bool splitCompile = true) {
   SmallString<128> input, output, log;
   int fd;
   if (std::error_code ec =
@@ -55,12 +57,16 @@ llvm::Expected<std::string> assemble(StringRef ptxas, StringRef arch,
   llvm::FileRemover removeLog(log);
   std::string archFlag = ("-arch=" + arch).str();
   SmallVector<StringRef> args = {ptxas, archFlag, "-o", output, input};
+  if (splitCompile)
+    args.insert(args.begin() + 2, "--split-compile=0");
   std::optional<StringRef> redirects[] = {std::nullopt, log.str(), log.str()};
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(ptxas, args, std::nullopt, redirects, 0, 0,
                                      &message);
   if (rc != 0) {
     auto text = llvm::MemoryBuffer::getFile(log);
+    if (splitCompile && text && (*text)->getBuffer().contains("split-compile"))
+      return assemble(ptxas, arch, ptx, /*splitCompile=*/false);
     return llvm::createStringError((ptxas + " -arch=" + arch + " failed" +
                                     (message.empty() ? "" : ": " + message) +
                                     "\n" + (text ? (*text)->getBuffer() : ""))

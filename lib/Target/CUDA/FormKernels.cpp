@@ -12,6 +12,8 @@
 
 #include "dlc/Target/CUDA/Passes.h"
 
+#include "mlir/Analysis/SliceAnalysis.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Linalg/Utils/Utils.h"
 #include "mlir/IR/Dominance.h"
@@ -143,19 +145,170 @@ void accumulateInRegisters(RewriterBase &rewriter, scf::IfOp guard,
   }
 }
 
+/// A split reduction: an op with few outputs and a long reduction (batch-
+/// norm statistics, a filter gradient, a bias gradient) would run in as
+/// many threads as it has outputs, each looping over the whole batch. Its
+/// leading reduction loops are cut into chunks instead: one thread per
+/// (chunk, output) writes a partial result into a temporary, and a second
+/// kernel combines the partials of each output in order, starting from
+/// the output's initial value. Each partial is one thread's sequential
+/// loop and the combine order is fixed: deterministic, no atomics.
+/// An elementwise consumer run by the threads of the kernel before it:
+/// loop d of `op` is the point's dimension `pointDims[d]`.
+struct Epilogue {
+  linalg::LinalgOp op;
+  SmallVector<unsigned> pointDims;
+};
+
+struct SplitPlan {
+  /// The split reduction loops (positions among the op's loops) with their
+  /// number of chunks and chunk length, outermost first.
+  SmallVector<unsigned> loops;
+  SmallVector<int64_t> counts, chunks;
+  /// The number of partials per output, the product of `counts`.
+  int64_t partials = 1;
+  /// Per output, the combining op of the body and the value it adds to the
+  /// output (matchReduction), and the combiner's neutral element.
+  SmallVector<Operation *> combiners;
+  SmallVector<Value> reduced;
+  SmallVector<TypedAttr> neutral;
+};
+
+/// Whether and how to split `op` (parallel dimensions first): when its
+/// outputs would fill fewer than half of `targetThreads` threads and every
+/// output is a plain reduction (out = out (+) f(inputs), with a neutral
+/// element) indexed by all the parallel dimensions. Chunks keep at least
+/// `minIterations` iterations per thread.
+std::optional<SplitPlan> planSplit(linalg::LinalgOp op, unsigned numParallel,
+                                   int64_t targetThreads,
+                                   int64_t minIterations) {
+  if (targetThreads <= 0 || numParallel == op.getNumLoops())
+    return std::nullopt;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (llvm::any_of(ranges, ShapedType::isDynamic))
+    return std::nullopt;
+  int64_t outputs = 1, iterations = 1;
+  for (auto [d, range] : llvm::enumerate(ranges))
+    (d < numParallel ? outputs : iterations) *= range;
+  if (2 * outputs > targetThreads || op->getNumRegions() != 1)
+    return std::nullopt;
+
+  SplitPlan plan;
+  Block &body = op->getRegion(0).front();
+  SmallVector<BlockArgument> carried(
+      body.getArguments().take_back(op.getNumDpsInits()));
+  AffineMap outputMap;
+  for (OpOperand &init : op.getDpsInitsMutable()) {
+    AffineMap map = op.getMatchingIndexingMap(&init);
+    // Indexed by exactly the parallel dimensions (one output element per
+    // point), all outputs alike (one combine kernel), not also an input.
+    if (map.getNumResults() != numParallel || !map.isProjectedPermutation() ||
+        llvm::any_of(map.getResults(),
+                     [&](AffineExpr e) {
+                       return cast<AffineDimExpr>(e).getPosition() >=
+                              numParallel;
+                     }) ||
+        (outputMap && map != outputMap) ||
+        llvm::is_contained(op.getDpsInputs(), init.get()))
+      return std::nullopt;
+    outputMap = map;
+    SmallVector<Operation *> combiners;
+    Value reduced = matchReduction(
+        carried, init.getOperandNumber() - op.getNumDpsInputs(), combiners);
+    if (!reduced || combiners.size() != 1 ||
+        combiners.front()->getNumOperands() != 2)
+      return std::nullopt;
+    std::optional<TypedAttr> neutral =
+        arith::getNeutralElement(combiners.front());
+    if (!neutral)
+      return std::nullopt;
+    plan.combiners.push_back(combiners.front());
+    plan.reduced.push_back(reduced);
+    plan.neutral.push_back(*neutral);
+  }
+
+  // Outer loops first, rounded down so that neither the thread count nor
+  // the per-thread work overshoots.
+  int64_t wanted = std::min(targetThreads / outputs,
+                            iterations / std::max<int64_t>(1, minIterations));
+  for (unsigned d = numParallel; d < ranges.size(); ++d) {
+    int64_t count = std::min(ranges[d], wanted / plan.partials);
+    if (count < 2)
+      break;
+    int64_t chunk = (ranges[d] + count - 1) / count;
+    count = (ranges[d] + chunk - 1) / chunk;
+    plan.loops.push_back(d);
+    plan.counts.push_back(count);
+    plan.chunks.push_back(chunk);
+    plan.partials *= count;
+    if (count < ranges[d])
+      break; // Inner loops split only under a whole outer one.
+  }
+  if (plan.partials < 2)
+    return std::nullopt;
+  return plan;
+}
+
+/// The kernel that combines the partials `partials[i]` (one more, leading
+/// dimension) into `op`'s outputs, in order, with `plan`'s combiners; built
+/// after `op` as a linalg.generic (its own kernel, no split).
+linalg::GenericOp buildCombine(RewriterBase &rewriter, linalg::LinalgOp op,
+                               const SplitPlan &plan, ValueRange partials) {
+  MLIRContext *ctx = op.getContext();
+  SmallVector<Value> outputs(op.getDpsInits());
+  unsigned rank = cast<MemRefType>(outputs.front().getType()).getRank();
+  SmallVector<AffineExpr> partialResults = {getAffineDimExpr(rank, ctx)};
+  for (unsigned d = 0; d < rank; ++d)
+    partialResults.push_back(getAffineDimExpr(d, ctx));
+  AffineMap partialMap = AffineMap::get(rank + 1, 0, partialResults, ctx);
+  AffineMap outputMap =
+      AffineMap::get(rank + 1, 0, ArrayRef(partialResults).drop_front(), ctx);
+  SmallVector<AffineMap> maps(partials.size(), partialMap);
+  maps.append(outputs.size(), outputMap);
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  iterators.push_back(utils::IteratorType::reduction);
+  Block &body = op->getRegion(0).front();
+  unsigned firstOutput = body.getNumArguments() - outputs.size();
+  rewriter.setInsertionPointAfter(op);
+  return linalg::GenericOp::create(
+      rewriter, op.getLoc(), TypeRange{}, partials, outputs, maps, iterators,
+      [&](OpBuilder &b, Location loc, ValueRange args) {
+        SmallVector<Value> results;
+        for (auto [i, combiner] : llvm::enumerate(plan.combiners)) {
+          IRMapping mapping;
+          mapping.map(body.getArgument(firstOutput + i),
+                      args[partials.size() + i]);
+          mapping.map(plan.reduced[i], args[i]);
+          results.push_back(b.clone(*combiner, mapping)->getResult(0));
+        }
+        linalg::YieldOp::create(b, loc, results);
+      });
+}
+
 /// Replaces `op` by a gpu.launch whose threads each run the op's loops for
 /// one point of its first `numParallel` dimensions.
+///
+/// With a `split`, the threads are (partial, point) pairs, the point
+/// fastest: the split loops run over the thread's chunk only, and the
+/// outputs are the thread's slices of `partials` (filled with the neutral
+/// element first). `suffix` goes to the kernel's name.
 LogicalResult formKernel(RewriterBase &rewriter, linalg::LinalgOp op,
-                         unsigned numParallel, int64_t blockSize) {
+                         unsigned numParallel, int64_t blockSize,
+                         const SplitPlan *split = nullptr,
+                         ValueRange partials = {}, StringRef suffix = "",
+                         ArrayRef<std::pair<Value, Value>> fills = {},
+                         const Epilogue *epilogue = nullptr) {
   Location loc = op.getLoc();
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  int64_t total = 1;
+  int64_t points = 1;
   for (unsigned d = 0; d < numParallel; ++d) {
     if (ShapedType::isDynamic(ranges[d]))
       return op->emitOpError("has a dynamic loop range; the CUDA target "
                              "needs static shapes");
-    total *= ranges[d];
+    points *= ranges[d];
   }
+  int64_t total = points * (split ? split->partials : 1);
   int64_t threads = std::min(total, blockSize);
   int64_t blocks = (total + threads - 1) / threads;
 
@@ -168,7 +321,7 @@ LogicalResult formKernel(RewriterBase &rewriter, linalg::LinalgOp op,
   // for profiles and --emit=gpu; outlining makes the names unique.
   auto func = op->getParentOfType<func::FuncOp>();
   std::string name =
-      (func.getSymName() + "_" + op->getName().stripDialect()).str();
+      (func.getSymName() + "_" + op->getName().stripDialect() + suffix).str();
   std::replace(name.begin(), name.end(), '.', '_');
   auto launch = gpu::LaunchOp::create(
       rewriter, loc, constant(rewriter, blocks), one, one,
@@ -197,9 +350,70 @@ LogicalResult formKernel(RewriterBase &rewriter, linalg::LinalgOp op,
   Value rest = id;
   for (int d = int(numParallel) - 1; d >= 0; --d) {
     Value size = constant(b, ranges[d]);
-    point[d] = d == 0 ? rest : arith::RemUIOp::create(b, loc, rest, size);
-    if (d > 0)
+    bool last = d == 0 && !split;
+    point[d] = last ? rest : arith::RemUIOp::create(b, loc, rest, size);
+    if (!last)
       rest = arith::DivUIOp::create(b, loc, rest, size);
+  }
+
+  // Fused fills: the thread's output element gets the fill value first
+  // (the accumulator then starts from it; LLVM forwards the store).
+  for (auto [buffer, value] : fills) {
+    for (OpOperand &init : op.getDpsInitsMutable()) {
+      if (init.get() != buffer)
+        continue;
+      SmallVector<Value> element;
+      for (AffineExpr e : op.getMatchingIndexingMap(&init).getResults())
+        element.push_back(point[cast<AffineDimExpr>(e).getPosition()]);
+      memref::StoreOp::create(b, loc, value, buffer, element);
+    }
+  }
+
+  // A split: the thread's partial (`rest` now) and the bounds of its
+  // chunks; its outputs are its slices of the partials, neutral first.
+  SmallVector<std::pair<Value, Value>> bounds;
+  SmallVector<Value> views;
+  if (split) {
+    Value partial = rest;
+    SmallVector<Value> chunk(split->loops.size());
+    for (int i = int(split->loops.size()) - 1; i >= 0; --i) {
+      Value count = constant(b, split->counts[i]);
+      chunk[i] = i == 0 ? rest : arith::RemUIOp::create(b, loc, rest, count);
+      if (i > 0)
+        rest = arith::DivUIOp::create(b, loc, rest, count);
+    }
+    for (auto [i, loop] : llvm::enumerate(split->loops)) {
+      int64_t length = split->chunks[i];
+      Value lower =
+          arith::MulIOp::create(b, loc, chunk[i], constant(b, length));
+      Value upper = arith::AddIOp::create(b, loc, lower, constant(b, length));
+      if (ranges[loop] % length != 0)
+        upper =
+            arith::MinUIOp::create(b, loc, upper, constant(b, ranges[loop]));
+      bounds.emplace_back(lower, upper);
+    }
+    AffineMap outputMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+    SmallVector<Value> element;
+    for (AffineExpr e : outputMap.getResults())
+      element.push_back(point[cast<AffineDimExpr>(e).getPosition()]);
+    for (auto [i, init] : llvm::enumerate(op.getDpsInitsMutable())) {
+      auto type = cast<MemRefType>(partials[i].getType());
+      unsigned rank = type.getRank();
+      SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
+      offsets[0] = partial;
+      SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1)};
+      for (int64_t size : type.getShape().drop_front())
+        sizes.push_back(b.getIndexAttr(size));
+      SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
+      MemRefType viewType = memref::SubViewOp::inferRankReducedResultType(
+          type.getShape().drop_front(), type, offsets, sizes, strides);
+      Value view = memref::SubViewOp::create(b, loc, viewType, partials[i],
+                                             offsets, sizes, strides);
+      Value neutral = arith::ConstantOp::create(b, loc, split->neutral[i]);
+      memref::StoreOp::create(b, loc, neutral, view, element);
+      init.assign(view);
+      views.push_back(view);
+    }
   }
 
   // The op's own loops, inside the guard; the outer numParallel loops are
@@ -211,6 +425,12 @@ LogicalResult formKernel(RewriterBase &rewriter, linalg::LinalgOp op,
   if (failed(loops))
     return op->emitOpError("cannot be lowered to loops for the GPU");
   rewriter.eraseOp(op);
+  for (auto [i, loop] :
+       llvm::enumerate(split ? split->loops : ArrayRef<unsigned>{})) {
+    auto forOp = cast<scf::ForOp>((*loops)[loop]);
+    forOp.setLowerBound(bounds[i].first);
+    forOp.setUpperBound(bounds[i].second);
+  }
   for (unsigned d = 0; d < numParallel; ++d) {
     auto loop = cast<scf::ForOp>((*loops)[d]);
     rewriter.eraseOp(loop.getBody()->getTerminator());
@@ -218,7 +438,130 @@ LogicalResult formKernel(RewriterBase &rewriter, linalg::LinalgOp op,
     rewriter.eraseOp(loop);
   }
   accumulateInRegisters(rewriter, guard, outputs);
+
+  // The epilogue's loops, all parallel, at the thread's point: it reads the
+  // element the thread has just written.
+  if (epilogue) {
+    linalg::LinalgOp consumer = epilogue->op;
+    rewriter.moveOpBefore(consumer, guard.thenBlock()->getTerminator());
+    rewriter.setInsertionPoint(consumer);
+    FailureOr<linalg::LinalgLoops> consumerLoops =
+        linalg::linalgOpToLoops(rewriter, consumer);
+    if (failed(consumerLoops))
+      return consumer->emitOpError("cannot be lowered to loops for the GPU");
+    rewriter.eraseOp(consumer);
+    for (auto [d, loopOp] : llvm::enumerate(*consumerLoops)) {
+      auto loop = cast<scf::ForOp>(loopOp);
+      rewriter.eraseOp(loop.getBody()->getTerminator());
+      rewriter.inlineBlockBefore(loop.getBody(), loop,
+                                 {point[epilogue->pointDims[d]]});
+      rewriter.eraseOp(loop);
+    }
+  }
   return success();
+}
+
+/// The buffer `v` is a view of (through subviews, casts, reshapes).
+Value baseBuffer(Value v) {
+  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+    v = view.getViewSource();
+  return v;
+}
+
+/// Whether `consumer`, the next kernel after `producer` (parallel
+/// dimensions first, not split), can run in `producer`'s threads: it is
+/// elementwise over the same points, reads `producer`'s output at the
+/// point's own element only, and writes nothing `producer` reads or
+/// writes. Fills the map from the consumer's loops to the points'
+/// dimensions; the allocations and constants the consumer needs are moved
+/// above `producer`.
+std::optional<Epilogue> matchEpilogue(linalg::LinalgOp producer,
+                                      unsigned numParallel,
+                                      linalg::LinalgOp consumer) {
+  auto generic = dyn_cast<linalg::GenericOp>(consumer.getOperation());
+  if (!generic || !generic.hasPureBufferSemantics() ||
+      generic.getNumLoops() != numParallel ||
+      generic.getNumReductionLoops() != 0 || producer.getNumDpsInits() != 1)
+    return std::nullopt;
+  Value output = producer.getDpsInits().front();
+  AffineMap outputMap =
+      producer.getMatchingIndexingMap(producer.getDpsInitOperand(0));
+  if (outputMap.getNumResults() != numParallel ||
+      !outputMap.isProjectedPermutation())
+    return std::nullopt;
+  SmallVector<int64_t> ranges = producer.getStaticLoopRanges();
+  SmallVector<int64_t> consumerRanges = generic.getStaticLoopRanges();
+  Epilogue epilogue{consumer, SmallVector<unsigned>(numParallel, ~0u)};
+  bool readsOutput = false;
+  for (OpOperand *input : generic.getDpsInputOperands()) {
+    if (baseBuffer(input->get()) != baseBuffer(output))
+      continue;
+    AffineMap map = generic.getMatchingIndexingMap(input);
+    if (input->get() != output || !map.isPermutation())
+      return std::nullopt;
+    for (auto [k, e] : llvm::enumerate(map.getResults())) {
+      unsigned consumerDim = cast<AffineDimExpr>(e).getPosition();
+      unsigned pointDim =
+          cast<AffineDimExpr>(outputMap.getResult(k)).getPosition();
+      if (epilogue.pointDims[consumerDim] != ~0u &&
+          epilogue.pointDims[consumerDim] != pointDim)
+        return std::nullopt;
+      epilogue.pointDims[consumerDim] = pointDim;
+    }
+    readsOutput = true;
+  }
+  if (!readsOutput)
+    return std::nullopt;
+  for (auto [d, pointDim] : llvm::enumerate(epilogue.pointDims))
+    if (pointDim >= numParallel || consumerRanges[d] != ranges[pointDim])
+      return std::nullopt;
+  // Other threads still read the producer's inputs: the consumer writes
+  // none of them, nor the producer's output.
+  for (Value written : generic.getDpsInits())
+    for (Value read :
+         llvm::concat<Value>(producer.getDpsInputs(), producer.getDpsInits()))
+      if (baseBuffer(written) == baseBuffer(read))
+        return std::nullopt;
+  // What the consumer uses must exist at the producer's position.
+  llvm::SetVector<Value> used(consumer->getOperands().begin(),
+                              consumer->getOperands().end());
+  getUsedValuesDefinedAbove(consumer->getRegion(0), used);
+  SmallVector<Operation *> toMove;
+  for (Value v : used) {
+    Operation *def = v.getDefiningOp();
+    if (!def || def->getBlock() != producer->getBlock() ||
+        def->isBeforeInBlock(producer))
+      continue;
+    bool movable = (isa<memref::AllocOp>(def) && def->getNumOperands() == 0) ||
+                   isa<arith::ConstantOp>(def);
+    if (!movable || def == producer)
+      return std::nullopt;
+    toMove.push_back(def);
+  }
+  for (Operation *def : toMove)
+    def->moveBefore(producer);
+  return epilogue;
+}
+
+/// Whether each point of `op`'s parallel dimensions owns one element of
+/// its output `buffer` (the output map picks exactly the parallel
+/// dimensions) and `op` reads `buffer` through that output only.
+bool ownsOneElementPerPoint(linalg::LinalgOp op, Value buffer) {
+  if (!op.hasPureBufferSemantics() ||
+      llvm::is_contained(op.getDpsInputs(), buffer) ||
+      llvm::count(op.getDpsInits(), buffer) != 1)
+    return false;
+  OpOperand *init = llvm::find_if(
+      op.getDpsInitsMutable(), [&](OpOperand &o) { return o.get() == buffer; });
+  AffineMap map = op.getMatchingIndexingMap(init);
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  return map.isProjectedPermutation() &&
+         map.getNumResults() ==
+             llvm::count(iterators, utils::IteratorType::parallel) &&
+         llvm::all_of(map.getResults(), [&](AffineExpr e) {
+           return iterators[cast<AffineDimExpr>(e).getPosition()] ==
+                  utils::IteratorType::parallel;
+         });
 }
 
 /// Whether `op` can be recomputed inside every kernel that uses its result:
@@ -312,15 +655,73 @@ struct FormKernelsPass
     for (Operation &op : func.getBody().front())
       if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
         ops.push_back(linalgOp);
-    for (linalg::LinalgOp op : ops) {
+    // A fill followed by the op that writes its buffer (a reduction's
+    // initial value) is no kernel of its own: the op's threads store the
+    // value into their element first.
+    DenseMap<Operation *, SmallVector<std::pair<Value, Value>>> fusedFills;
+    SmallVector<linalg::LinalgOp> kernels;
+    for (auto [i, op] : llvm::enumerate(ops)) {
+      auto fill = dyn_cast<linalg::FillOp>(op.getOperation());
+      if (fill && i + 1 < ops.size() && fill.hasPureBufferSemantics() &&
+          ownsOneElementPerPoint(ops[i + 1], fill.getOutputs().front())) {
+        fusedFills[ops[i + 1]].emplace_back(fill.getOutputs().front(),
+                                            fill.getInputs().front());
+        rewriter.eraseOp(fill);
+        continue;
+      }
+      kernels.push_back(op);
+    }
+    DenseSet<Operation *> fusedEpilogues;
+    for (auto [i, op] : llvm::enumerate(kernels)) {
+      if (fusedEpilogues.contains(op))
+        continue;
+      SmallVector<std::pair<Value, Value>> fills = fusedFills.lookup(op);
       if (!op.hasPureBufferSemantics()) {
         op->emitOpError("is not bufferized; dlc-cuda-form-kernels runs on "
                         "buffers");
         return signalPassFailure();
       }
       auto prepared = parallelDimsFirst(rewriter, op);
-      if (failed(prepared) || failed(formKernel(rewriter, prepared->first,
-                                                prepared->second, blockSize)))
+      if (failed(prepared))
+        return signalPassFailure();
+      auto [kernelOp, numParallel] = *prepared;
+      std::optional<SplitPlan> split =
+          planSplit(kernelOp, numParallel, splitThreads, splitMinIterations);
+      if (!split) {
+        // An elementwise consumer (bias, activation, a gradient mask) in
+        // the same threads: one kernel, the output read back from cache.
+        std::optional<Epilogue> epilogue;
+        if (fuseEpilogues && i + 1 < kernels.size() &&
+            !fusedFills.count(kernels[i + 1]))
+          epilogue = matchEpilogue(kernelOp, numParallel, kernels[i + 1]);
+        if (epilogue)
+          fusedEpilogues.insert(kernels[i + 1]);
+        if (failed(formKernel(rewriter, kernelOp, numParallel, blockSize,
+                              nullptr, {}, "", fills,
+                              epilogue ? &*epilogue : nullptr)))
+          return signalPassFailure();
+        continue;
+      }
+      // The partials live from the partial kernel to the combine kernel.
+      Location loc = kernelOp.getLoc();
+      SmallVector<Value> partials;
+      rewriter.setInsertionPoint(kernelOp);
+      for (Value init : kernelOp.getDpsInits()) {
+        auto type = cast<MemRefType>(init.getType());
+        SmallVector<int64_t> shape = {split->partials};
+        llvm::append_range(shape, type.getShape());
+        partials.push_back(memref::AllocOp::create(
+            rewriter, loc, MemRefType::get(shape, type.getElementType())));
+      }
+      linalg::GenericOp combine =
+          buildCombine(rewriter, kernelOp, *split, partials);
+      rewriter.setInsertionPointAfter(combine);
+      for (Value partial : partials)
+        memref::DeallocOp::create(rewriter, loc, partial);
+      if (failed(formKernel(rewriter, kernelOp, numParallel, blockSize, &*split,
+                            partials, "_partials")) ||
+          failed(formKernel(rewriter, combine, combine.getNumLoops() - 1,
+                            blockSize, nullptr, {}, "_combine", fills)))
         return signalPassFailure();
     }
 

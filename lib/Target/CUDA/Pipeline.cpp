@@ -47,6 +47,11 @@ using namespace mlir::dlc;
 ///    Temporaries get freed (through the runtime's caching allocator).
 static void addBufferization(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
+  // Chains of elementwise generics merged, elementwise producers into
+  // their reductions, as on the CPU (batch-norm's normalize + relu, the
+  // relu and BN gradients into their channel sums): one kernel and one
+  // pass over memory instead of one per op.
+  pm.addNestedPass<func::FuncOp>(createCPUFuseElementwisePass());
   pm.addPass(createCUDADeviceScalarsPass());
   pm.addPass(createCPUPrepareABIPass());
   pm.addPass(bufferization::createEmptyTensorEliminationPass());

@@ -30,25 +30,27 @@ module @m attributes {dlc.model = {functions = [{name = "step", args = [
   }
 }
 
-// The scalar is a rank-0 buffer, the result an out-parameter; three kernels
-// (scale over 512 threads, fill, sum in one thread) in one gpu.module, the
-// host allocates and frees the temporary and only launches.
+// The scalar is a rank-0 buffer, the result an out-parameter. The scale
+// is fused into the sum (elementwise producer, one use), the fill into the
+// kernel that writes its buffer; the sum is split into 8 partials of 64
+// elements and their combine in one thread: two kernels in one
+// gpu.module, the host allocates and frees the partials and only launches.
 // GPU-LABEL: func.func @step(
 // GPU-SAME: %[[X:[a-z0-9]+]]: memref<64x8xf32>
 // GPU-SAME: %[[LR:[a-z0-9]+]]: memref<f32>
 // GPU-SAME: %[[OUT:[a-z0-9]+]]: memref<f32>
-// GPU: %[[TMP:.*]] = memref.alloc() {{.*}} : memref<64x8xf32>
-// GPU: gpu.launch_func @dlc_kernels::@[[K0:step_generic[_0-9]*]] blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%{{.*}}, %{{.*}}, %{{.*}}) args(%[[LR]] : memref<f32>, %[[X]] : memref<64x8xf32>, %[[TMP]] : memref<64x8xf32>)
-// GPU: gpu.launch_func @dlc_kernels::@{{.*}} args(%[[OUT]] : memref<f32>)
-// GPU: gpu.launch_func @dlc_kernels::@{{.*}} args(%[[OUT]] : memref<f32>, %[[TMP]] : memref<64x8xf32>)
-// GPU: memref.dealloc %[[TMP]]
+// GPU: %[[PART:.*]] = memref.alloc() : memref<8xf32>
+// GPU: gpu.launch_func @dlc_kernels::@[[K0:step_generic_partials]] blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%c8, %{{.*}}, %{{.*}}) args(%[[LR]] : memref<f32>, %[[PART]] : memref<8xf32>, %[[X]] : memref<64x8xf32>)
+// GPU: gpu.launch_func @dlc_kernels::@step_generic_combine {{.*}} args(%[[OUT]] : memref<f32>, %[[PART]] : memref<8xf32>)
+// GPU: memref.dealloc %[[PART]]
 // GPU: gpu.module @dlc_kernels
 // GPU: gpu.func @[[K0]]({{.*}}) kernel
-// GPU-SAME: known_block_size = array<i32: 256, 1, 1>
+// GPU-SAME: known_block_size = array<i32: 8, 1, 1>
 // GPU: memref.load %{{.*}}[] : memref<f32>
 // GPU: arith.mulf
-// GPU: gpu.func
-// GPU: gpu.func
+// GPU: arith.addf
+// GPU: gpu.func @step_generic_combine
+// GPU: memref.store %{{.*}}, %{{.*}}[] : memref<f32>
 // GPU-NOT: gpu.func
 
 // The host side: the table says the scalar is in device memory, the
@@ -57,10 +59,10 @@ module @m attributes {dlc.model = {functions = [{name = "step", args = [
 // HOST: llvm.func @dlc_cuda_launch(!llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64, i64, i64, i64, i64, i32, !llvm.ptr)
 // HOST-LABEL: llvm.func @step(
 // HOST: llvm.call @_mlir_memref_to_llvm_alloc
-// HOST-COUNT-3: llvm.call @dlc_cuda_launch
+// HOST-COUNT-2: llvm.call @dlc_cuda_launch
 // HOST: llvm.call @_mlir_memref_to_llvm_free
 // HOST-NOT: gpu.
-// HOST: llvm.mlir.global private constant @dlc_cuda_ptx("//{{.*}}.target sm_80{{.*}}.visible .entry step_generic(
+// HOST: llvm.mlir.global private constant @dlc_cuda_ptx("//{{.*}}.target sm_80{{.*}}.visible .entry step_generic_partials(
 // HOST: llvm.mlir.global private constant @dlc_cuda_image()
 // The learning rate entry: rank -1, flags DLC_TENSOR_DEVICE_SCALAR (2).
 // HOST: llvm.mlir.global private constant @dlc_args_step()

@@ -48,6 +48,26 @@ def CUDAFormKernelsPass
     whole output elements, so reductions are sequential per thread and
     deterministic (no atomics).
 
+    A reduction with few outputs and a long reduction (batch-norm
+    statistics, filter and bias gradients: outputs filling fewer than half
+    of `split-threads` threads) is split instead: its leading reduction
+    loops are cut into chunks of at least `split-min-iterations`
+    iterations, a `_partials` kernel has one thread per (chunk, output)
+    that reduces its chunk in order into a temporary `memref<P x ...>`
+    (from the combiner's neutral element), and a `_combine` kernel folds
+    the P partials of each output into it in order. Only plain reductions
+    are split (`out = out (+) f(inputs)` per output, matched with
+    matchReduction, with a neutral element); the result is the same on
+    every run (no atomics), though summed in another order than the CPU's.
+
+    Two fusions save kernels: a `linalg.fill` followed by the op that
+    writes its buffer (one element per thread) becomes a store of the value
+    at the start of that op's threads; an elementwise generic after an
+    unsplit op, over the same points and reading that op's output at the
+    thread's own element (and writing nothing the op reads), runs in the
+    op's threads after it (`fuse-epilogues`: bias + relu after a matmul or
+    conv, gradient masks).
+
     Each top-level `scf.parallel` then becomes a `gpu.launch`: its
     iteration space is linearized (the innermost dimension fastest, so
     neighbouring threads touch neighbouring NHWC elements: coalesced) over
@@ -63,7 +83,15 @@ def CUDAFormKernelsPass
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", "256",
-           "Threads per block">
+           "Threads per block">,
+    Option<"splitThreads", "split-threads", "int64_t", "131072",
+           "Split a reduction whose outputs fill fewer than half this many "
+           "threads (0: never split)">,
+    Option<"splitMinIterations", "split-min-iterations", "int64_t", "64",
+           "Iterations per thread at least, in a split reduction">,
+    Option<"fuseEpilogues", "fuse-epilogues", "bool", "true",
+           "Run an elementwise consumer in the threads of the kernel before "
+           "it">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::linalg::LinalgDialect",
