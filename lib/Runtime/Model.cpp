@@ -455,6 +455,7 @@ CompiledModel::create(const dlc_model_info &info) {
           break;
         case Slot::Feature:
           err = checkEntry(w, DType::F32, 4);
+          break;
         case Slot::Gradient:
           err = checkEntry(w, DType::F32, -2);
           break;

@@ -153,7 +153,7 @@ LogicalResult AvgPool2DGradOp::inferReturnTypes(MLIRContext *ctx,
   SmallVector<Type> forward;
   if (failed(inferPool2DOn(diag, *input, adaptor.getPoolSize(),
                            adaptor.getStrides(), adaptor.getPadding(),
-                           adaptor.getPads(), forward)) ||
+                           getPadsOrZeros(adaptor), forward)) ||
       failed(checkOutputGrad(diag, forward[0], adaptor.getOutputGrad())))
     return failure();
   types.push_back(*input);

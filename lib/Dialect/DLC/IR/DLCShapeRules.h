@@ -102,12 +102,22 @@ LogicalResult inferPool2DOn(const OpDiag &diag, RankedTensorType input,
                             ArrayRef<int64_t> pads,
                             SmallVectorImpl<Type> &types);
 
+/// An adaptor's `pads`; [0, 0, 0, 0] when a C++ builder left the
+/// default-valued attribute unset (inference runs before defaults are
+/// filled in).
+template <typename Adaptor> ArrayRef<int64_t> getPadsOrZeros(Adaptor adaptor) {
+  static constexpr int64_t kZeros[] = {0, 0, 0, 0};
+  if (auto attr = adaptor.getPadsAttr())
+    return attr.asArrayRef();
+  return kZeros;
+}
+
 template <typename Adaptor>
 LogicalResult inferPool2D(const OpDiag &diag, Adaptor adaptor,
                           SmallVectorImpl<Type> &types) {
   return inferPool2DOn(diag, rankedOf(adaptor.getInput()),
                        adaptor.getPoolSize(), adaptor.getStrides(),
-                       adaptor.getPadding(), adaptor.getPads(), types);
+                       adaptor.getPadding(), getPadsOrZeros(adaptor), types);
 }
 
 /// Shared by every form of batch normalization: checks the per-channel

@@ -195,8 +195,9 @@ public:
         failed(buildTrainStep(b)))
       return failure();
     if (features && failed(buildFeatures(b)))
-      if (gradients && failed(buildGradients(b)))
-        return failure();
+      return failure();
+    if (gradients && failed(buildGradients(b)))
+      return failure();
     return success();
   }
 
