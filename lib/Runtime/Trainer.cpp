@@ -619,7 +619,9 @@ llvm::Error TrainingRun::setUpCallbacks() {
     if (llvm::Error e =
             needsValidation(es->monitor, "--early-stopping-monitor"))
       return e;
-    if (es->restoreBestWeights && options.outDir.empty())
+    // Only the rank that writes files keeps (and restores) the best
+    // weights; the other ranks of a data-parallel run write nothing.
+    if (es->restoreBestWeights && options.outDir.empty() && comm.rank() == 0)
       return llvm::createStringError(
           "--early-stopping-restore-best-weights keeps the best weights in "
           "--out; this run writes no files");
@@ -1012,7 +1014,7 @@ llvm::Expected<TrainStatus> TrainingRun::run() {
   // or not; last.safetensors then holds them (its position stays the end).
   if (const auto &es = callbacks.earlyStopping;
       trained && *status == TrainStatus::Finished && es &&
-      es->restoreBestWeights && es->bestEpoch >= 0) {
+      es->restoreBestWeights && es->bestEpoch >= 0 && !options.outDir.empty()) {
     if (llvm::Error e = restoreBestWeights())
       return std::move(e);
     out << llvm::formatv("Restoring model weights from the end of the best "
