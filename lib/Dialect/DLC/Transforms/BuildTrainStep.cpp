@@ -473,6 +473,55 @@ private:
     return success();
   }
 
+  /// What train_step and @gradients share: the forward pass of `fn`
+  /// (cloned from @forward, keyed by seed and step), the loss, and the
+  /// reverse pass from it.
+  struct LossAndGradients {
+    IRMapping mapping;                  // @forward's values in `fn`
+    DenseMap<unsigned, Value> newState; // state argument -> its new value
+    Value loss, correct;
+    SmallVector<Value> roots;     // the params, in `params` order
+    DenseMap<Value, Value> grads; // value -> d loss / d value
+  };
+
+  FailureOr<LossAndGradients>
+  buildLossAndGradients(OpBuilder &body, Location loc, func::FuncOp fn,
+                        Value labels, Value step, Value seed,
+                        bool withOptState) {
+    LossAndGradients lg;
+    // key = seed * kKeyMultiplier + step (wrapping).
+    Value multiplier = arith::ConstantOp::create(
+        body, loc,
+        body.getI64IntegerAttr(static_cast<int64_t>(kKeyMultiplier)));
+    Value key = arith::AddIOp::create(
+        body, loc, arith::MulIOp::create(body, loc, seed, multiplier), step);
+
+    lg.mapping = mapArguments(fn, withOptState);
+    auto ops = cloneForward(body, lg.mapping, key, &lg.newState);
+    if (failed(ops))
+      return failure();
+    auto built =
+        buildLoss(body, loc, lg.mapping.lookup(forwardLogits()), labels);
+    if (failed(built))
+      return failure();
+    auto [lossOp, lossValue, correct] = *built;
+    ops->push_back(lossOp);
+    lg.loss = lossValue;
+    lg.correct = correct;
+
+    // Reverse mode: gradients only for values a trainable parameter reaches.
+    for (unsigned i : params)
+      lg.roots.push_back(lg.mapping.lookup(forward.getArgument(i)));
+    DenseSet<Value> varied = computeVariedValues(*ops, lg.roots);
+    lg.grads[lossValue] = arith::ConstantOp::create(
+        body, loc,
+        DenseElementsAttr::get(RankedTensorType::get({}, body.getF32Type()),
+                               1.0f));
+    if (failed(buildReverseMode(body, *ops, varied, lg.grads)))
+      return failure();
+    return lg;
+  }
+
   LogicalResult buildTrainStep(OpBuilder &b) {
     Value logits = forwardLogits();
     SmallVector<Slot> args = groupSlots(params, DLC_ROLE_PARAM);
@@ -504,36 +553,13 @@ private:
     Value seed = entry.getArgument(numArgs - 2);
     Value lr = entry.getArgument(numArgs - 1);
 
-    // key = seed * kKeyMultiplier + step (wrapping).
-    Value multiplier = arith::ConstantOp::create(
-        body, loc,
-        body.getI64IntegerAttr(static_cast<int64_t>(kKeyMultiplier)));
-    Value key = arith::AddIOp::create(
-        body, loc, arith::MulIOp::create(body, loc, seed, multiplier), step);
-
-    IRMapping mapping = mapArguments(fn, /*withOptState=*/true);
-    DenseMap<unsigned, Value> newState;
-    auto ops = cloneForward(body, mapping, key, &newState);
-    if (failed(ops))
+    FailureOr<LossAndGradients> lg = buildLossAndGradients(
+        body, loc, fn, labels, step, seed, /*withOptState=*/true);
+    if (failed(lg))
       return failure();
-    auto built = buildLoss(body, loc, mapping.lookup(logits), labels);
-    if (failed(built))
-      return failure();
-    auto [lossOp, lossValue, correct] = *built;
-    ops->push_back(lossOp);
-
-    // Reverse mode: gradients only for values a trainable parameter reaches.
-    SmallVector<Value> roots;
-    for (unsigned i : params)
-      roots.push_back(mapping.lookup(forward.getArgument(i)));
-    DenseSet<Value> varied = computeVariedValues(*ops, roots);
-    DenseMap<Value, Value> grads;
-    grads[lossValue] = arith::ConstantOp::create(
-        body, loc,
-        DenseElementsAttr::get(RankedTensorType::get({}, body.getF32Type()),
-                               1.0f));
-    if (failed(buildReverseMode(body, *ops, varied, grads)))
-      return failure();
+    IRMapping &mapping = lg->mapping;
+    DenseMap<Value, Value> &grads = lg->grads;
+    Value lossValue = lg->loss, correct = lg->correct;
 
     // Optimizer updates, one op per parameter.
     SmallVector<Value> newParams, newSlots;
@@ -564,7 +590,7 @@ private:
     SmallVector<Value> returned = newParams;
     llvm::append_range(returned, newSlots);
     for (unsigned i : state) {
-      Value updated = newState.lookup(i);
+      Value updated = lg->newState.lookup(i);
       returned.push_back(updated ? updated
                                  : mapping.lookup(forward.getArgument(i)));
     }
@@ -596,38 +622,13 @@ private:
     Value labels = entry.getArgument(numArgs - 3);
     Value step = entry.getArgument(numArgs - 2);
     Value seed = entry.getArgument(numArgs - 1);
-    Value key = arith::AddIOp::create(
-        body, loc,
-        arith::MulIOp::create(
-            body, loc, seed,
-            arith::ConstantOp::create(
-                body, loc,
-                body.getI64IntegerAttr(static_cast<int64_t>(kKeyMultiplier)))),
-        step);
-    IRMapping mapping = mapArguments(fn, /*withOptState=*/false);
-    DenseMap<unsigned, Value> newState;
-    auto ops = cloneForward(body, mapping, key, &newState);
-    if (failed(ops))
-      return failure();
-    auto built = buildLoss(body, loc, mapping.lookup(logits), labels);
-    if (failed(built))
-      return failure();
-    auto [lossOp, lossValue, correct] = *built;
-    ops->push_back(lossOp);
-    SmallVector<Value> roots;
-    for (unsigned i : params)
-      roots.push_back(mapping.lookup(forward.getArgument(i)));
-    DenseSet<Value> varied = computeVariedValues(*ops, roots);
-    DenseMap<Value, Value> grads;
-    grads[lossValue] = arith::ConstantOp::create(
-        body, loc,
-        DenseElementsAttr::get(RankedTensorType::get({}, body.getF32Type()),
-                               1.0f));
-    if (failed(buildReverseMode(body, *ops, varied, grads)))
+    FailureOr<LossAndGradients> lg = buildLossAndGradients(
+        body, loc, fn, labels, step, seed, /*withOptState=*/false);
+    if (failed(lg))
       return failure();
     SmallVector<Value> returned;
-    for (Value root : roots) {
-      Value grad = grads.lookup(root);
+    for (Value root : lg->roots) {
+      Value grad = lg->grads.lookup(root);
       if (!grad) {
         auto type = cast<RankedTensorType>(root.getType());
         grad = arith::ConstantOp::create(body, loc,
