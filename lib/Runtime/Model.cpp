@@ -641,7 +641,7 @@ std::string CompiledModel::describe() const {
   if (!settingsJson.empty()) {
     // The initial values (base64 weights) would drown the settings.
     std::string shown = settingsJson;
-    if (shown.find("\"initial_values\"") != std::string::npos)
+    if (shown.find("\"initial_values\"") != std::string::npos) {
       if (llvm::Expected<llvm::json::Value> json = llvm::json::parse(shown)) {
         if (llvm::json::Object *root = json->getAsObject()) {
           root->erase("initial_values");
@@ -650,6 +650,7 @@ std::string CompiledModel::describe() const {
       } else {
         llvm::consumeError(json.takeError());
       }
+    }
     os << "settings: " << shown << "\n";
   }
   return s;

@@ -270,6 +270,21 @@ TEST(ReportTest, SelfContainedHtmlWithCurves) {
   EXPECT_THAT(renderHtmlReport(info, {}), HasSubstr("No epoch has finished"));
 }
 
+TEST(ReportTest, FlatNonNegativeSeriesKeepsTheAxisAtOrAboveZero) {
+  // A constant learning rate of 0.001 is padded into a visible band; the
+  // band must not reach below zero (no "-0.005" label on the axis).
+  std::vector<EpochRecord> history = sampleHistory();
+  for (EpochRecord &r : history)
+    r.learningRate = 0.001;
+  ReportInfo info{"m", "finished", {}, ""};
+  std::string html = renderHtmlReport(info, history);
+  size_t chart = html.find("aria-label=\"Learning rate");
+  ASSERT_NE(chart, std::string::npos);
+  std::string svg = html.substr(chart, html.find("</svg>", chart) - chart);
+  EXPECT_THAT(svg, HasSubstr("class=\"ylabel\">0.000</text>"));
+  EXPECT_THAT(svg, ::testing::Not(HasSubstr("class=\"ylabel\">-")));
+}
+
 static uint32_t bigEndian(const uint8_t *p) {
   return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 |
          p[3];

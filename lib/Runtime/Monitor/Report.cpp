@@ -80,10 +80,15 @@ static std::string renderChart(const std::string &title,
     yMin = 0;
     yMax = 1;
   }
+  double dataMin = yMin;
   if (yMax - yMin < 1e-9) {
     yMin -= 0.5 * std::max(std::fabs(yMin), 0.01);
     yMax += 0.5 * std::max(std::fabs(yMax), 0.01);
   }
+  // Losses, accuracies and learning rates are never negative: a flat
+  // series padded around its value must not draw an axis below zero.
+  if (dataMin >= 0)
+    yMin = std::max(yMin, 0.0);
   double step = tickStep(yMax - yMin, 5);
   yMin = std::floor(yMin / step) * step;
   yMax = std::ceil(yMax / step) * step;
