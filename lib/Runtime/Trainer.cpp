@@ -839,8 +839,9 @@ llvm::Error TrainingRun::finishEpoch(double trainSeconds,
       llvm::Expected<Tensor> host = tensor.download();
       if (!host)
         return host.takeError();
+      // Keras 3 tags a weight's histogram `<weight.path>/histogram`.
       if (llvm::Error e = tensorboard.logHistogram(
-              record.epoch, spec.name,
+              record.epoch, spec.name + "/histogram",
               {host->data<float>(), size_t(host->getNumElements())}))
         return e;
     }

@@ -433,8 +433,10 @@ TEST_F(TrainerTest, BatchPointsAndHistogramsWhenAsked) {
   std::string text(bytes.begin(), bytes.end());
   EXPECT_THAT(text, HasSubstr("batch_loss"));
   EXPECT_THAT(text, HasSubstr("epoch_learning_rate"));
-  // The fake model's weight, as a histogram (tag = the tensor's name).
-  EXPECT_THAT(text, HasSubstr(fakeModel().functions[0].args[0].name));
+  // The fake model's weight, as a histogram tagged as Keras 3 tags it.
+  EXPECT_THAT(text,
+              HasSubstr(std::string(fakeModel().functions[0].args[0].name) +
+                        "/histogram"));
 
   Result bad = train(dir.file("x"), {"--tensorboard-update-freq", "often"});
   EXPECT_EQ(bad.status, ExitUsage);
