@@ -18,61 +18,82 @@ std::string exporting::parameterName(func::FuncOp forward, Value v) {
   return "";
 }
 
-FailureOr<std::vector<float>> exporting::parameterData(func::FuncOp forward,
-                                                       Value v,
-                                                       const WeightMap &weights,
-                                                       Location loc,
-                                                       StringRef format) {
-  int64_t n = 1;
-  for (int64_t d : dimsOf(v))
-    n *= d;
+LogicalResult exporting::planSource(func::FuncOp forward, Value v, Location loc,
+                                    StringRef format,
+                                    ::dlc::exporting::PlannedTensor &t) {
+  Shape dims = dimsOf(v);
+  t.shape.assign(dims.begin(), dims.end());
+  t.loc = sourceLocation(loc);
   auto error = [&]() { return emitError(loc) << format << ": "; };
   if (auto arg = dyn_cast<BlockArgument>(v)) {
     if (arg.getArgNumber() == 0)
-      return error() << "the model input is used as a weight", failure();
-    std::string name = parameterName(forward, v);
-    auto it = weights.find(name);
-    if (it != weights.end()) {
-      if (int64_t(it->second.size()) != n)
-        return error() << "the checkpoint's '" << name << "' has "
-                       << it->second.size() << " values, the model " << n,
-               failure();
-      return it->second;
-    }
-    if (auto init = forward.getArgAttrOfType<DenseElementsAttr>(
-            arg.getArgNumber(), kInitialValueAttr))
-      return std::vector<float>(init.getValues<float>().begin(),
-                                init.getValues<float>().end());
-    return error() << "no weights for '" << name << "' (give --checkpoint)",
-           failure();
+      return error() << "the model input is used as a weight";
+    t.source = parameterName(forward, v);
+    return success();
   }
   if (auto cst = v.getDefiningOp<arith::ConstantOp>())
     if (auto dense = dyn_cast<DenseElementsAttr>(cst.getValue());
-        dense && dense.getElementType().isF32())
-      return std::vector<float>(dense.getValues<float>().begin(),
-                                dense.getValues<float>().end());
-  return error() << "a weight that is computed, not a parameter", failure();
+        dense && dense.getElementType().isF32()) {
+      t.constant.assign(dense.getValues<float>().begin(),
+                        dense.getValues<float>().end());
+      return success();
+    }
+  return error() << "a weight that is computed, not a parameter";
 }
 
-std::vector<float> exporting::transposed(ArrayRef<float> data,
-                                         ArrayRef<int64_t> shape,
-                                         ArrayRef<int64_t> perm) {
-  int64_t rank = shape.size();
-  Shape strides(rank, 1);
-  for (int64_t d = rank - 2; d >= 0; --d)
-    strides[d] = strides[d + 1] * shape[d + 1];
-  std::vector<float> out(data.size());
-  Shape index(rank, 0);
-  for (size_t k = 0; k < data.size(); ++k) {
-    int64_t src = 0;
-    for (int64_t i = 0; i < rank; ++i)
-      src += index[i] * strides[perm[i]];
-    out[k] = data[src];
-    for (int64_t i = rank - 1; i >= 0; --i) {
-      if (++index[i] < shape[perm[i]])
-        break;
-      index[i] = 0;
+::dlc::exporting::SourceLocation exporting::sourceLocation(Location loc) {
+  ::dlc::exporting::SourceLocation result;
+  loc->walk([&](Location l) {
+    if (auto file = dyn_cast<FileLineColLoc>(l)) {
+      result = {file.getFilename().str(), file.getLine(), file.getColumn()};
+      return WalkResult::interrupt();
     }
+    return WalkResult::advance();
+  });
+  return result;
+}
+
+WeightMap exporting::withInitialValues(ModuleOp module, WeightMap weights) {
+  auto forward = module.lookupSymbol<func::FuncOp>(kForwardFuncName);
+  if (!forward)
+    return weights;
+  for (unsigned i = 1, e = forward.getNumArguments(); i < e; ++i) {
+    std::string name = parameterName(forward, forward.getArgument(i));
+    auto init =
+        forward.getArgAttrOfType<DenseElementsAttr>(i, kInitialValueAttr);
+    if (!name.empty() && init && init.getElementType().isF32() &&
+        !weights.count(name))
+      weights[name].assign(init.getValues<float>().begin(),
+                           init.getValues<float>().end());
   }
-  return out;
+  return weights;
+}
+
+std::optional<::dlc::exporting::ExportError>
+exporting::captureFirstError(MLIRContext *context,
+                             function_ref<LogicalResult()> plan) {
+  std::optional<::dlc::exporting::ExportError> first;
+  ScopedDiagnosticHandler handler(context, [&](Diagnostic &diag) {
+    if (diag.getSeverity() == DiagnosticSeverity::Error && !first)
+      first = ::dlc::exporting::ExportError{sourceLocation(diag.getLocation()),
+                                            diag.str()};
+    return success();
+  });
+  if (succeeded(plan()))
+    return std::nullopt;
+  if (!first)
+    first = ::dlc::exporting::ExportError{{}, "the export failed"};
+  return first;
+}
+
+LogicalResult exporting::reportExportError(
+    ModuleOp module,
+    const std::optional<::dlc::exporting::ExportError> &error) {
+  if (!error)
+    return success();
+  Location loc = module.getLoc();
+  if (!error->loc.file.empty())
+    loc = FileLineColLoc::get(module.getContext(), error->loc.file,
+                              error->loc.line, error->loc.column);
+  return emitError(loc) << error->message;
 }

@@ -10,6 +10,7 @@
 #define DLC_LIB_EXPORT_EXPORTPARAMETERS_H
 
 #include "dlc/Export/OnnxExport.h"
+#include "dlc/Export/WeightsPlan.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/SmallVector.h"
@@ -30,16 +31,30 @@ inline Shape dimsOf(Value v) {
 /// The dlc.name of @forward's argument `v`, or "" for other values.
 std::string parameterName(func::FuncOp forward, Value v);
 
-/// The values of parameter or constant `v` in dlc's layout, row major.
-/// Errors are located at `loc` (the layer's place in the model file);
+/// Plans parameter or constant `v` as `t`'s data: `t.source` (its
+/// checkpoint name) or `t.constant`, its dlc shape as `t.shape`, `loc` (the
+/// layer's place in the model file) as `t.loc`. Errors are located at `loc`;
 /// `format` names the export in them ("Keras export").
-FailureOr<std::vector<float>> parameterData(func::FuncOp forward, Value v,
-                                            const WeightMap &weights,
-                                            Location loc, StringRef format);
+LogicalResult planSource(func::FuncOp forward, Value v, Location loc,
+                         StringRef format, ::dlc::exporting::PlannedTensor &t);
 
-/// `transpose(data viewed as shape, perm)`, row major.
-std::vector<float> transposed(ArrayRef<float> data, ArrayRef<int64_t> shape,
-                              ArrayRef<int64_t> perm);
+/// The file, line and column of `loc` (the first FileLineColLoc in it).
+::dlc::exporting::SourceLocation sourceLocation(Location loc);
+
+/// `weights` completed with the dlc.initial_value of each parameter of
+/// @forward it lacks (an ONNX model's own weights).
+WeightMap withInitialValues(ModuleOp module, WeightMap weights);
+
+/// Runs `plan`; when it fails, its first error diagnostic, which is not
+/// printed.
+std::optional<::dlc::exporting::ExportError>
+captureFirstError(MLIRContext *context, function_ref<LogicalResult()> plan);
+
+/// Emits `error` (when there is one) at its place in the model file, else
+/// at the module.
+LogicalResult
+reportExportError(ModuleOp module,
+                  const std::optional<::dlc::exporting::ExportError> &error);
 
 } // namespace mlir::dlc::exporting
 

@@ -13,7 +13,9 @@
 // the layers, their classes and their inputs as the model file does.
 //
 // dlc's layouts are Keras's (HWCF kernels, [in, out] dense kernels, NHWC
-// flatten order), so the variables are written as they are.
+// flatten order), so the variables are written as they are. What is found
+// here is a plan (WeightsPlan.h), which Writers/KerasWriter.cpp writes with
+// the HDF5 library, here or in a compiled executable (`EXE export`).
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,9 +28,6 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSwitch.h"
-#include "llvm/Support/FileSystem.h"
-
-#include <hdf5.h>
 
 #include <cctype>
 #include <functional>
@@ -153,66 +152,10 @@ SmallVector<unsigned> kerasLayerOrder(ArrayRef<Layer> layers) {
   return order;
 }
 
-/// The HDF5 handles of one file, closed in reverse order.
-class H5Writer {
-public:
-  explicit H5Writer(hid_t file) : file(file) {}
-  ~H5Writer() {
-    for (auto it = handles.rbegin(); it != handles.rend(); ++it)
-      it->second(it->first);
-    if (file >= 0)
-      H5Fclose(file);
-  }
-  hid_t getFile() const { return file; }
-  hid_t group(hid_t parent, StringRef name) {
-    return keep(H5Gcreate2(parent, name.str().c_str(), H5P_DEFAULT, H5P_DEFAULT,
-                           H5P_DEFAULT),
-                H5Gclose);
-  }
-  bool stringAttribute(hid_t object, StringRef name, StringRef value) {
-    hid_t type = keep(H5Tcopy(H5T_C_S1), H5Tclose);
-    hid_t space = keep(H5Screate(H5S_SCALAR), H5Sclose);
-    if (type < 0 || space < 0 || H5Tset_size(type, H5T_VARIABLE) < 0 ||
-        H5Tset_cset(type, H5T_CSET_UTF8) < 0)
-      return false;
-    hid_t attr = keep(H5Acreate2(object, name.str().c_str(), type, space,
-                                 H5P_DEFAULT, H5P_DEFAULT),
-                      H5Aclose);
-    std::string text = value.str();
-    const char *data = text.c_str();
-    return attr >= 0 && H5Awrite(attr, type, &data) >= 0;
-  }
-  bool dataset(hid_t group, StringRef name, ArrayRef<int64_t> shape,
-               ArrayRef<float> data) {
-    SmallVector<hsize_t, 4> dims(shape.begin(), shape.end());
-    hid_t space = keep(
-        shape.empty() ? H5Screate(H5S_SCALAR)
-                      : H5Screate_simple(dims.size(), dims.data(), nullptr),
-        H5Sclose);
-    if (space < 0)
-      return false;
-    hid_t set = keep(H5Dcreate2(group, name.str().c_str(), H5T_IEEE_F32LE,
-                                space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                     H5Dclose);
-    return set >= 0 && H5Dwrite(set, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL,
-                                H5P_DEFAULT, data.data()) >= 0;
-  }
-
-private:
-  hid_t keep(hid_t handle, herr_t (*close)(hid_t)) {
-    if (handle >= 0)
-      handles.push_back({handle, close});
-    return handle;
-  }
-  hid_t file;
-  SmallVector<std::pair<hid_t, herr_t (*)(hid_t)>> handles;
-};
-
 } // namespace
 
-LogicalResult mlir::dlc::exportKerasWeights(ModuleOp module,
-                                            const WeightMap &weights,
-                                            StringRef path) {
+FailureOr<::dlc::exporting::KerasPlan>
+mlir::dlc::planKerasWeights(ModuleOp module) {
   auto forward = module.lookupSymbol<func::FuncOp>(kForwardFuncName);
   if (!forward)
     return emitError(module.getLoc())
@@ -287,48 +230,33 @@ LogicalResult mlir::dlc::exportKerasWeights(ModuleOp module,
     }
     groups.push_back(std::move(group));
   }
-  SmallVector<std::vector<float>> data;
-  for (const Group &group : groups)
-    for (unsigned arg : group.args) {
-      FailureOr<std::vector<float>> values =
-          parameterData(forward, forward.getArgument(arg), weights,
-                        forward.getArgument(arg).getLoc(), "Keras export");
-      if (failed(values))
+  ::dlc::exporting::KerasPlan plan;
+  plan.groups.push_back({"layers", std::nullopt, {}});
+  for (const Group &group : groups) {
+    std::string path = "layers/" + group.key;
+    plan.groups.push_back({path, std::nullopt, {}});
+    ::dlc::exporting::KerasGroup vars{path + "/vars", group.layerName, {}};
+    for (auto [k, arg] : llvm::enumerate(group.args)) {
+      ::dlc::exporting::PlannedTensor &t = vars.datasets.emplace_back();
+      t.destination = std::to_string(k);
+      Value v = forward.getArgument(arg);
+      if (failed(planSource(forward, v, v.getLoc(), "Keras export", t)))
         return failure();
-      data.push_back(std::move(*values));
     }
+    plan.groups.push_back(std::move(vars));
+  }
+  plan.groups.push_back(
+      {"vars", module.getSymName().value_or("model").str(), {}});
+  return plan;
+}
 
-  // HDF5 prints its error stack on stderr by default; the diagnostic below
-  // says what failed.
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  bool ok = true;
-  {
-    H5Writer h5(
-        H5Fcreate(path.str().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
-    if (h5.getFile() < 0)
-      return emitError(module.getLoc())
-             << "Keras export: cannot create the HDF5 file '" << path << "'";
-    StringRef modelName = module.getSymName().value_or("model");
-    hid_t layersGroup = h5.group(h5.getFile(), "layers");
-    ok = layersGroup >= 0;
-    size_t next = 0;
-    for (const Group &group : groups) {
-      if (!ok)
-        break;
-      hid_t layer = h5.group(layersGroup, group.key);
-      hid_t vars = layer >= 0 ? h5.group(layer, "vars") : -1;
-      ok = vars >= 0 && h5.stringAttribute(vars, "name", group.layerName);
-      for (auto [k, arg] : llvm::enumerate(group.args))
-        ok = ok && h5.dataset(vars, std::to_string(k),
-                              dimsOf(forward.getArgument(arg)), data[next++]);
-    }
-    hid_t top = ok ? h5.group(h5.getFile(), "vars") : -1;
-    ok = ok && top >= 0 && h5.stringAttribute(top, "name", modelName);
-  }
-  if (!ok) {
-    llvm::sys::fs::remove(path);
-    return emitError(module.getLoc())
-           << "Keras export: writing the HDF5 file '" << path << "' failed";
-  }
-  return success();
+LogicalResult mlir::dlc::exportKerasWeights(ModuleOp module,
+                                            const WeightMap &weights,
+                                            StringRef path) {
+  FailureOr<::dlc::exporting::KerasPlan> plan = planKerasWeights(module);
+  if (failed(plan))
+    return failure();
+  return reportExportError(
+      module, ::dlc::exporting::writeKerasWeights(
+                  *plan, withInitialValues(module, weights), path));
 }

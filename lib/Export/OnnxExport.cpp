@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dlc/Export/OnnxExport.h"
+#include "dlc/Export/WeightsPlan.h"
 
 #include "dlc/Dialect/DLC/IR/DLCDialect.h"
 #include "dlc/Dialect/DLC/IR/DLCOps.h"
@@ -97,28 +98,7 @@ Shape dimsOf(Value v) {
   return Shape(type.getShape().begin(), type.getShape().end());
 }
 
-/// `transpose(data viewed as shape, perm)`, row major.
-std::vector<float> transpose(ArrayRef<float> data, ArrayRef<int64_t> shape,
-                             ArrayRef<int64_t> perm) {
-  int64_t rank = shape.size();
-  Shape strides(rank, 1);
-  for (int64_t d = rank - 2; d >= 0; --d)
-    strides[d] = strides[d + 1] * shape[d + 1];
-  std::vector<float> out(data.size());
-  Shape index(rank, 0);
-  for (size_t k = 0; k < data.size(); ++k) {
-    int64_t src = 0;
-    for (int64_t i = 0; i < rank; ++i)
-      src += index[i] * strides[perm[i]];
-    out[k] = data[src];
-    for (int64_t i = rank - 1; i >= 0; --i) {
-      if (++index[i] < shape[perm[i]])
-        break;
-      index[i] = 0;
-    }
-  }
-  return out;
-}
+using ::dlc::exporting::transposed;
 
 Shape permuted(ArrayRef<int64_t> shape, ArrayRef<int64_t> perm) {
   Shape s;
@@ -303,7 +283,7 @@ FailureOr<std::string> Exporter::valueOf(Value v, Operation *user) {
     std::string name =
         dims.size() == 4
             ? addInitializer(weightName(v), permuted(dims, kToNCHW),
-                             transpose(*data, dims, kToNCHW))
+                             transposed(*data, dims, kToNCHW))
             : addInitializer(weightName(v), dims, *data);
     names[v] = name;
     return name;
@@ -352,7 +332,7 @@ LogicalResult Exporter::exportConv(Conv2DOp op) {
     }
   std::string wName =
       addInitializer(weightName(op.getFilter()), permuted(fshape, kToOIHW),
-                     transpose(*w, fshape, kToOIHW));
+                     transposed(*w, fshape, kToOIHW));
   SmallVector<std::string> inputs = {*x, wName};
   if (!bias.empty())
     inputs.push_back(addInitializer(op.getBias() ? weightName(op.getBias())

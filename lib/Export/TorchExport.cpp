@@ -9,7 +9,9 @@
 // image (dlc flattens H, W, C like Keras, PyTorch C, H, W): when only Dense
 // layers read it, their weight columns are permuted, which is what a user
 // porting a Keras model by hand most easily gets wrong; otherwise model.py
-// permutes the image back to NHWC before flattening.
+// permutes the image back to NHWC before flattening. What is found here is
+// a plan (WeightsPlan.h: tensors and the lines of model.py), which
+// Writers/WeightsPlan.cpp writes, here or in a compiled executable.
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,14 +24,12 @@
 #include "dlc/Import/Import.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Support/FileUtilities.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdio>
@@ -97,18 +97,11 @@ std::string identifier(StringRef name) {
 
 class TorchExporter {
 public:
-  TorchExporter(func::FuncOp forward, const WeightMap &weights)
-      : forward(forward), weights(weights) {}
+  explicit TorchExporter(func::FuncOp forward) : forward(forward) {}
 
   LogicalResult run();
 
-  struct Tensor {
-    std::string key;
-    Shape shape;
-    std::vector<float> data;
-    bool isCount = false; // num_batches_tracked: an int64 scalar
-  };
-  std::vector<Tensor> tensors;
+  std::vector<::dlc::exporting::PlannedTensor> tensors;
   std::string initLines, forwardLines;
 
 private:
@@ -116,8 +109,13 @@ private:
     // At the layer in the model file, without the op's IR.
     return emitError(op->getLoc()) << "PyTorch export: ";
   }
-  FailureOr<std::vector<float>> weightOf(Value v, Operation *user) {
-    return parameterData(forward, v, weights, user->getLoc(), "PyTorch export");
+  /// The plan of weight `v` of `user`, in dlc's layout and shape.
+  FailureOr<::dlc::exporting::PlannedTensor> weightOf(Value v,
+                                                      Operation *user) {
+    ::dlc::exporting::PlannedTensor t;
+    if (failed(planSource(forward, v, user->getLoc(), "PyTorch export", t)))
+      return failure();
+    return t;
   }
   /// A fresh submodule name for the layer of `weight` (or of `op`).
   std::string moduleName(Value weight, Operation *op) {
@@ -160,8 +158,18 @@ private:
     vars[op->getResult(0)] = name;
     forwardLines += "        " + name + " = " + expr + "\n";
   }
-  void addTensor(const std::string &key, Shape shape, std::vector<float> data) {
-    tensors.push_back({key, std::move(shape), std::move(data)});
+  /// Adds `t` as `key`, transposed by `perm` of its data viewed as `view`
+  /// (none when empty) into `shape`.
+  void addTensor(const std::string &key, ::dlc::exporting::PlannedTensor t,
+                 ArrayRef<int64_t> view = {}, ArrayRef<int64_t> perm = {},
+                 ArrayRef<int64_t> shape = {}) {
+    t.destination = key;
+    if (!perm.empty()) {
+      t.viewShape.assign(view.begin(), view.end());
+      t.permutation.assign(perm.begin(), perm.end());
+      t.shape.assign(shape.begin(), shape.end());
+    }
+    tensors.push_back(std::move(t));
   }
   /// Pads for F.pad (left, right, top, bottom) when not symmetric.
   static bool symmetric(ArrayRef<int64_t> p) {
@@ -176,7 +184,6 @@ private:
                            ArrayRef<int64_t> strides, ArrayRef<int64_t> p);
 
   func::FuncOp forward;
-  const WeightMap &weights;
   llvm::DenseMap<Value, std::string> vars;
   llvm::StringMap<Value> holders;
   llvm::StringSet<> modules;
@@ -189,7 +196,7 @@ private:
 
 LogicalResult TorchExporter::exportConv(Conv2DOp op) {
   FailureOr<std::string> x = use(op.getInput(), op);
-  FailureOr<std::vector<float>> w = weightOf(op.getFilter(), op);
+  FailureOr<::dlc::exporting::PlannedTensor> w = weightOf(op.getFilter(), op);
   if (failed(x) || failed(w))
     return failure();
   Shape f = dimsOf(op.getFilter()); // [kh, kw, cin/g, f]
@@ -209,13 +216,12 @@ LogicalResult TorchExporter::exportConv(Conv2DOp op) {
       name, f[2] * groups, f[3], tuple({f[0], f[1]}), tuple(op.getStrides()),
       tuple(padding), tuple(op.getDilations()), groups,
       op.getBias() ? "True" : "False");
-  addTensor(name + ".weight", {f[3], f[2], f[0], f[1]},
-            transposed(*w, f, kToOIHW));
+  addTensor(name + ".weight", *w, f, kToOIHW, {f[3], f[2], f[0], f[1]});
   if (op.getBias()) {
-    FailureOr<std::vector<float>> b = weightOf(op.getBias(), op);
+    FailureOr<::dlc::exporting::PlannedTensor> b = weightOf(op.getBias(), op);
     if (failed(b))
       return failure();
-    addTensor(name + ".bias", {f[3]}, *b);
+    addTensor(name + ".bias", *b);
   }
   assign(op, "self." + name + "(" + input + ")");
   return success();
@@ -223,37 +229,31 @@ LogicalResult TorchExporter::exportConv(Conv2DOp op) {
 
 LogicalResult TorchExporter::exportDense(DenseOp op) {
   FailureOr<std::string> x = use(op.getInput(), op);
-  FailureOr<std::vector<float>> k = weightOf(op.getKernel(), op);
+  FailureOr<::dlc::exporting::PlannedTensor> k = weightOf(op.getKernel(), op);
   if (failed(x) || failed(k))
     return failure();
   Shape kshape = dimsOf(op.getKernel()); // [K, M]
   int64_t rowsK = kshape[0], m = kshape[1];
+  // PyTorch's weight is [M, K]: the kernel transposed.
+  Shape view = kshape, perm = {1, 0};
   auto flat = flatOfImage.find(op.getInput());
   if (flat != flatOfImage.end()) {
-    // PyTorch's input is flattened in C, H, W order; dlc's kernel rows are
-    // in H, W, C order.
-    int64_t h = flat->second[0], w = flat->second[1], c = flat->second[2];
-    std::vector<float> rows(k->size());
-    for (int64_t ih = 0; ih < h; ++ih)
-      for (int64_t iw = 0; iw < w; ++iw)
-        for (int64_t ic = 0; ic < c; ++ic) {
-          int64_t dlcRow = (ih * w + iw) * c + ic;
-          int64_t torchRow = (ic * h + ih) * w + iw;
-          std::memcpy(&rows[torchRow * m], &(*k)[dlcRow * m],
-                      m * sizeof(float));
-        }
-    *k = std::move(rows);
+    // PyTorch's input is flattened in C, H, W order, dlc's kernel rows are
+    // in H, W, C order: the kernel viewed as [H, W, C, M] becomes
+    // [M, C, H, W].
+    view = {flat->second[0], flat->second[1], flat->second[2], m};
+    perm = {3, 2, 0, 1};
   }
   std::string name = moduleName(op.getKernel(), op);
   initLines += llvm::formatv("        self.{0} = nn.Linear({1}, {2}, "
                              "bias={3})\n",
                              name, rowsK, m, op.getBias() ? "True" : "False");
-  addTensor(name + ".weight", {m, rowsK}, transposed(*k, kshape, {1, 0}));
+  addTensor(name + ".weight", *k, view, perm, {m, rowsK});
   if (op.getBias()) {
-    FailureOr<std::vector<float>> b = weightOf(op.getBias(), op);
+    FailureOr<::dlc::exporting::PlannedTensor> b = weightOf(op.getBias(), op);
     if (failed(b))
       return failure();
-    addTensor(name + ".bias", {m}, *b);
+    addTensor(name + ".bias", *b);
   }
   assign(op, "self." + name + "(" + *x + ")");
   return success();
@@ -269,10 +269,10 @@ LogicalResult TorchExporter::exportBatchNorm(BatchNormOp op) {
                      << " value has no PyTorch export",
            failure();
   int64_t c = in.back();
-  SmallVector<std::vector<float>> data;
+  SmallVector<::dlc::exporting::PlannedTensor> data;
   for (Value v :
        {op.getGamma(), op.getBeta(), op.getMean(), op.getVariance()}) {
-    FailureOr<std::vector<float>> d = weightOf(v, op);
+    FailureOr<::dlc::exporting::PlannedTensor> d = weightOf(v, op);
     if (failed(d))
       return failure();
     data.push_back(std::move(*d));
@@ -286,11 +286,15 @@ LogicalResult TorchExporter::exportBatchNorm(BatchNormOp op) {
       pyFloat(1.0 -
               std::strtod(pyFloat(op.getMomentum().convertToDouble()).c_str(),
                           nullptr)));
-  addTensor(name + ".weight", {c}, data[0]);
-  addTensor(name + ".bias", {c}, data[1]);
-  addTensor(name + ".running_mean", {c}, data[2]);
-  addTensor(name + ".running_var", {c}, data[3]);
-  tensors.push_back({name + ".num_batches_tracked", {}, {}, true});
+  addTensor(name + ".weight", data[0]);
+  addTensor(name + ".bias", data[1]);
+  addTensor(name + ".running_mean", data[2]);
+  addTensor(name + ".running_var", data[3]);
+  ::dlc::exporting::PlannedTensor count;
+  count.destination = name + ".num_batches_tracked";
+  count.zeroCount = true;
+  count.loc = sourceLocation(op.getLoc());
+  tensors.push_back(std::move(count));
   assign(op, "self." + name + "(" + *x + ")");
   return success();
 }
@@ -439,14 +443,18 @@ LogicalResult TorchExporter::exportOp(Operation *op) {
   }
   if (auto biasAdd = dyn_cast<BiasAddOp>(op)) {
     FailureOr<std::string> x = use(biasAdd.getInput(), op);
-    FailureOr<std::vector<float>> b = weightOf(biasAdd.getBias(), op);
+    FailureOr<::dlc::exporting::PlannedTensor> b =
+        weightOf(biasAdd.getBias(), op);
     if (failed(x) || failed(b))
       return failure();
     std::string name = moduleName(biasAdd.getBias(), op);
-    int64_t c = b->size();
+    int64_t c = 1;
+    for (int64_t d : b->shape)
+      c *= d;
     initLines += llvm::formatv(
         "        self.{0} = nn.Parameter(torch.zeros({1}))\n", name, c);
-    addTensor(name, {c}, *b);
+    b->shape = {c};
+    addTensor(name, *b);
     bool image = dimsOf(biasAdd.getInput()).size() == 4;
     assign(op, *x + " + self." + name + (image ? ".view(1, -1, 1, 1)" : ""));
     return success();
@@ -480,127 +488,80 @@ LogicalResult TorchExporter::run() {
   return success();
 }
 
-/// The safetensors bytes of `tensors`.
-static std::string safetensors(ArrayRef<TorchExporter::Tensor> tensors) {
-  std::string header, data;
-  {
-    llvm::raw_string_ostream os(header);
-    llvm::json::OStream json(os);
-    json.objectBegin();
-    json.attributeObject("__metadata__",
-                         [&] { json.attribute("format", "pt"); });
-    for (const TorchExporter::Tensor &t : tensors) {
-      size_t begin = data.size();
-      if (t.isCount) {
-        int64_t zero = 0;
-        data.append(reinterpret_cast<const char *>(&zero), sizeof(zero));
-      } else {
-        data.append(reinterpret_cast<const char *>(t.data.data()),
-                    t.data.size() * sizeof(float));
-      }
-      json.attributeObject(t.key, [&] {
-        json.attribute("dtype", t.isCount ? "I64" : "F32");
-        json.attributeArray("shape", [&] {
-          for (int64_t d : t.shape)
-            json.value(d);
-        });
-        json.attributeArray("data_offsets", [&] {
-          json.value(int64_t(begin));
-          json.value(int64_t(data.size()));
-        });
-      });
-    }
-    json.objectEnd();
-  }
-  // The data starts 8-byte aligned.
-  header.append((8 - header.size() % 8) % 8, ' ');
-  std::string bytes(8, '\0');
-  uint64_t size = header.size();
-  for (int i = 0; i < 8; ++i)
-    bytes[i] = char((size >> (8 * i)) & 0xff);
-  return bytes + header + data;
-}
-
-LogicalResult mlir::dlc::exportTorch(ModuleOp module, const WeightMap &weights,
-                                     StringRef directory,
-                                     StringRef safetensorsName,
-                                     StringRef sourceName) {
+FailureOr<::dlc::exporting::TorchPlan>
+mlir::dlc::planTorch(ModuleOp module, StringRef sourceName) {
   auto forward = module.lookupSymbol<func::FuncOp>(kForwardFuncName);
   if (!forward)
     return emitError(module.getLoc())
            << "PyTorch export: the module has no @forward";
-  TorchExporter exporter(forward, weights);
+  TorchExporter exporter(forward);
   if (failed(exporter.run()))
     return failure();
 
-  StringRef modelName = module.getSymName().value_or("model");
+  ::dlc::exporting::TorchPlan plan;
+  plan.tensors = std::move(exporter.tensors);
+  plan.modelName = module.getSymName().value_or("model").str();
+  plan.sourceName = sourceName.str();
   Shape inShape = dimsOf(forward.getArgument(0));
-  std::string inputDoc = inShape.size() == 4
-                             ? llvm::formatv("N x {0} x {1} x {2} (NCHW)",
-                                             inShape[3], inShape[1], inShape[2])
-                                   .str()
-                             : "N x " + std::to_string(inShape.back());
-  std::string py;
-  llvm::raw_string_ostream os(py);
-  os << "\"\"\"" << modelName << ": the dlc model " << sourceName
-     << " as a PyTorch module.\n\n"
-     << "Generated by `dlc export --format torch`; the trained weights are in "
-     << safetensorsName << ":\n\n"
-     << "    from safetensors.torch import load_file\n"
-     << "    model = Model()\n"
-     << "    model.load_state_dict(load_file(\"" << safetensorsName << "\"))\n"
-     << "    model.eval()\n"
-     << "    probabilities_or_logits = model(normalize(images))\n\n"
-     << "The input is " << inputDoc
-     << ", float32, normalized as dlc's runtime\n"
-     << "normalizes raw pixel values (see normalize below).\n\"\"\"\n\n"
-     << "import torch\nimport torch.nn.functional as F\nfrom torch import nn\n";
-  auto values = [&](StringRef key) {
+  plan.imageInput = inShape.size() == 4;
+  plan.inputDoc = plan.imageInput
+                      ? llvm::formatv("N x {0} x {1} x {2} (NCHW)", inShape[3],
+                                      inShape[1], inShape[2])
+                            .str()
+                      : "N x " + std::to_string(inShape.back());
+  auto values = [&](StringRef key, StringRef none) {
     std::string text = "[";
     if (auto norm =
             module->getAttrOfType<DictionaryAttr>(attrs::kInputNormalization))
       if (auto v = norm.getAs<DenseF32ArrayAttr>(key))
         for (auto [i, x] : llvm::enumerate(v.asArrayRef()))
           text += (i ? ", " : "") + llvm::formatv("{0:e9}", x).str();
-    return text + "]";
+    return text == "[" ? none.str() : text + "]";
   };
-  std::string scale = values("scale"), offset = values("offset");
-  os << "\n# What dlc does to raw pixel values (0..255) before the model, per "
-        "channel.\n"
-     << "INPUT_SCALE = " << (scale == "[]" ? "[1.0]" : scale) << "\n"
-     << "INPUT_OFFSET = " << (offset == "[]" ? "[0.0]" : offset) << "\n\n\n"
-     << "def normalize(raw):\n"
-     << "    \"\"\"raw pixel values (" << inputDoc
-     << ") -> the model's input.\"\"\"\n"
-     << "    shape = (1, -1" << (inShape.size() == 4 ? ", 1, 1" : "") << ")\n"
-     << "    scale = torch.tensor(INPUT_SCALE, dtype=raw.dtype).view(shape)\n"
-     << "    offset = torch.tensor(INPUT_OFFSET, dtype=raw.dtype).view(shape)\n"
-     << "    return raw * scale + offset\n\n\n"
-     << "class Model(nn.Module):\n"
-     << "    def __init__(self):\n"
-     << "        super().__init__()\n"
-     << (exporter.initLines.empty() ? "        pass\n" : exporter.initLines)
-     << "\n    def forward(self, x):\n"
-     << exporter.forwardLines;
+  plan.inputScale = values("scale", "[1.0]");
+  plan.inputOffset = values("offset", "[0.0]");
+  plan.initLines = std::move(exporter.initLines);
+  plan.forwardLines = std::move(exporter.forwardLines);
+  return plan;
+}
 
-  // Made only now, so that a failed export leaves no empty directory.
-  if (std::error_code ec = llvm::sys::fs::create_directories(directory))
-    return emitError(module.getLoc()) << "PyTorch export: cannot create the "
-                                         "directory '"
-                                      << directory << "': " << ec.message();
-  SmallString<256> weightsPath(directory), pyPath(directory);
-  llvm::sys::path::append(weightsPath, safetensorsName);
-  llvm::sys::path::append(pyPath, "model.py");
-  std::string errorMessage;
-  auto weightsFile = openOutputFile(weightsPath, &errorMessage);
-  if (!weightsFile)
-    return emitError(module.getLoc()) << "PyTorch export: " << errorMessage;
-  auto pyFile = openOutputFile(pyPath, &errorMessage);
-  if (!pyFile)
-    return emitError(module.getLoc()) << "PyTorch export: " << errorMessage;
-  weightsFile->os() << safetensors(exporter.tensors);
-  pyFile->os() << py;
-  weightsFile->keep();
-  pyFile->keep();
-  return success();
+LogicalResult mlir::dlc::exportTorch(ModuleOp module, const WeightMap &weights,
+                                     StringRef directory,
+                                     StringRef safetensorsName,
+                                     StringRef sourceName) {
+  FailureOr<::dlc::exporting::TorchPlan> plan = planTorch(module, sourceName);
+  if (failed(plan))
+    return failure();
+  return reportExportError(module,
+                           ::dlc::exporting::writeTorchWeights(
+                               *plan, withInitialValues(module, weights),
+                               directory, safetensorsName));
+}
+
+void mlir::dlc::attachExportPlans(ModuleOp module, StringRef sourceName) {
+  MLIRContext *context = module.getContext();
+  ::dlc::exporting::PlanOrError<::dlc::exporting::KerasPlan> keras =
+      ::dlc::exporting::ExportError{};
+  if (auto error = captureFirstError(context, [&] {
+        FailureOr<::dlc::exporting::KerasPlan> plan = planKerasWeights(module);
+        if (succeeded(plan))
+          keras = std::move(*plan);
+        return LogicalResult(plan);
+      }))
+    keras = std::move(*error);
+  ::dlc::exporting::PlanOrError<::dlc::exporting::TorchPlan> torch =
+      ::dlc::exporting::ExportError{};
+  if (auto error = captureFirstError(context, [&] {
+        FailureOr<::dlc::exporting::TorchPlan> plan =
+            planTorch(module, sourceName);
+        if (succeeded(plan))
+          torch = std::move(*plan);
+        return LogicalResult(plan);
+      }))
+    torch = std::move(*error);
+  auto text = [&](llvm::json::Value value) {
+    return StringAttr::get(context, llvm::formatv("{0}", value).str());
+  };
+  module->setAttr("dlc.export_keras", text(::dlc::exporting::toJson(keras)));
+  module->setAttr("dlc.export_torch", text(::dlc::exporting::toJson(torch)));
 }

@@ -225,17 +225,13 @@ llvm::Error dlc::runtime::saveCheckpoint(llvm::StringRef path,
   return writeFileAtomically(path, serializeSafeTensors(named, metadata));
 }
 
-llvm::Expected<Metadata>
-dlc::runtime::loadCheckpoint(llvm::StringRef path, const CompiledModel &model,
-                             llvm::MutableArrayRef<DeviceTensor> tensors,
-                             CheckpointUse use) {
-  auto file = SafeTensorsFile::read(path);
-  if (!file)
-    return file.takeError();
+llvm::Error dlc::runtime::checkCheckpoint(const SafeTensorsFile &file,
+                                          llvm::StringRef path,
+                                          const CompiledModel &model,
+                                          CheckpointUse use) {
   std::vector<std::string> problems;
-  std::vector<std::pair<DeviceTensor *, const uint8_t *>> uploads;
-  for (auto [spec, tensor] : llvm::zip(model.getTensors(), tensors)) {
-    const SafeTensorsFile::Entry *entry = file->lookup(spec.name);
+  for (const TensorSpec &spec : model.getTensors()) {
+    const SafeTensorsFile::Entry *entry = file.lookup(spec.name);
     if (!entry) {
       if (use == CheckpointUse::Inference &&
           spec.group == TensorGroup::OptState)
@@ -253,13 +249,12 @@ dlc::runtime::loadCheckpoint(llvm::StringRef path, const CompiledModel &model,
           dtypeName(spec.dtype), formatShape(spec.shape)));
       continue;
     }
-    uploads.push_back({&tensor, entry->data.data()});
   }
-  for (const SafeTensorsFile::Entry &entry : file->getEntries())
+  for (const SafeTensorsFile::Entry &entry : file.getEntries())
     if (!model.lookupTensor(entry.name))
       problems.push_back("the model has no tensor '" + entry.name + "'");
   if (!problems.empty()) {
-    const Metadata &meta = file->getMetadata();
+    const Metadata &meta = file.getMetadata();
     auto it = meta.find("model");
     std::string from =
         it == meta.end() ? "" : " (saved from model '" + it->second + "')";
@@ -272,9 +267,22 @@ dlc::runtime::loadCheckpoint(llvm::StringRef path, const CompiledModel &model,
         "checkpoint '%s'%s does not match model '%s': %s", path.str().c_str(),
         from.c_str(), model.getName().str().c_str(), list.c_str());
   }
+  return llvm::Error::success();
+}
+
+llvm::Expected<Metadata>
+dlc::runtime::loadCheckpoint(llvm::StringRef path, const CompiledModel &model,
+                             llvm::MutableArrayRef<DeviceTensor> tensors,
+                             CheckpointUse use) {
+  auto file = SafeTensorsFile::read(path);
+  if (!file)
+    return file.takeError();
+  if (llvm::Error e = checkCheckpoint(*file, path, model, use))
+    return std::move(e);
   // Straight from the file's bytes into device memory: one copy.
-  for (auto [tensor, data] : uploads)
-    if (llvm::Error e = tensor->upload(data))
-      return std::move(e);
+  for (auto [spec, tensor] : llvm::zip(model.getTensors(), tensors))
+    if (const SafeTensorsFile::Entry *entry = file->lookup(spec.name))
+      if (llvm::Error e = tensor.upload(entry->data.data()))
+        return std::move(e);
   return file->getMetadata();
 }

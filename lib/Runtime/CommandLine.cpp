@@ -125,8 +125,12 @@ const OptionSpec kOptions[] = {
    "auto | bar | lines | none (default auto: a bar on a terminal)"},
   {"log-every", "N", Train,
    "lines mode: a line every N steps (default: about 10 per epoch)"},
-  {"checkpoint", "CKPT", Evaluate | Predict,
+  {"checkpoint", "CKPT", Evaluate | Predict | Export,
    "the checkpoint to load (e.g. runs/<model>/best.safetensors)"},
+  {"format", "F", Export,
+   "keras (Keras 3 weights, -o M.weights.h5) or torch (PyTorch weights and "
+   "model.py, -o DIR or -o M.safetensors); for ONNX run dlc export"},
+  {"output", "PATH", Export, "the file or directory to write (also -o PATH)"},
   {"input", "FILE", Predict,
    "IDX image file (raw or .gz), e.g. t10k-images-idx3-ubyte.gz"},
   {"top", "K", Predict, "print the K most likely classes (default 3)"},
@@ -134,7 +138,8 @@ const OptionSpec kOptions[] = {
   {"raw", "", Predict,
    "print every output of the model (logits or probabilities) in full "
    "precision instead of the top classes"},
-  {"help", "", Train | Evaluate | Predict | Info | Summary, "show this help"},
+  {"help", "", Train | Evaluate | Predict | Info | Summary | Export,
+   "show this help"},
 };
 // clang-format on
 
@@ -151,6 +156,7 @@ const struct {
     {"info", Info, "print the model's tensors and compiled settings"},
     {"summary", Summary,
      "print the layers, output shapes, parameters and FLOPs (like Keras)"},
+    {"export", Export, "write a checkpoint's weights for Keras 3 or PyTorch"},
 };
 
 } // namespace
@@ -240,18 +246,21 @@ std::optional<UsageError>
 cli::parseCommandLine(llvm::ArrayRef<std::string> args, ParsedArgs &parsed) {
   if (args.empty())
     return UsageError{
-        "missing command (train, evaluate, predict, info or summary)"};
+        "missing command (train, evaluate, predict, info, summary or "
+        "export)"};
   llvm::StringRef name = args[0];
   auto command =
       llvm::find_if(kCommands, [&](const auto &c) { return name == c.name; });
   if (command == std::end(kCommands))
     return UsageError{"unknown command '" + name.str() +
-                      "' (train, evaluate, predict, info or summary)"};
+                      "' (train, evaluate, predict, info, summary or export)"};
   parsed.command = command->command;
   for (size_t i = 1; i < args.size(); ++i) {
     llvm::StringRef arg = args[i];
     if (arg == "-h")
       arg = "--help";
+    if (arg == "-o" && parsed.command == Export)
+      arg = "--output";
     if (!arg.consume_front("--"))
       return UsageError{"unexpected argument '" + arg.str() + "'"};
     auto [key, inlineValue] = arg.split('=');

@@ -29,6 +29,7 @@ enum Command : unsigned {
   Predict = 4,
   Info = 8,
   Summary = 16,
+  Export = 32,
 };
 
 /// The options given on the command line, by name.

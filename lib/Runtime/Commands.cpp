@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "CommandLine.h"
+#include "Export.h"
 
 #include "dlc/Runtime/Analysis.h"
 #include "dlc/Runtime/Checkpoint.h"
@@ -78,6 +79,7 @@ private:
   int evaluate(const ParsedArgs &a);
   int predict(const ParsedArgs &a);
   int summary();
+  int exportWeights(const ParsedArgs &a);
 
   int fail(llvm::Error error) {
     err << "error: " << llvm::toString(std::move(error)) << "\n";
@@ -563,6 +565,33 @@ int Cli::summary() {
   return ExitSuccess;
 }
 
+/// `EXE export --checkpoint C --format keras|torch -o OUT` (Export.h).
+int Cli::exportWeights(const ParsedArgs &a) {
+  std::string format = a.get("format").str();
+  if (format == "onnx")
+    return fail(llvm::createStringError(
+        "--format onnx: the executable holds no inference graph; run `dlc "
+        "export MODEL --checkpoint C -o M.onnx`"));
+  if (format.empty() || (format != "keras" && format != "torch")) {
+    usage = UsageError{format.empty()
+                           ? "--format keras or --format torch is required"
+                           : "--format must be keras or torch, got '" + format +
+                                 "'"};
+    return ExitUsage;
+  }
+  if (!a.has("output")) {
+    usage = UsageError{program.str() + " export needs -o " +
+                       (format == "torch" ? "DIR" : "FILE")};
+    return ExitUsage;
+  }
+  if (!a.has("checkpoint"))
+    return fail(llvm::createStringError(
+        "--checkpoint CKPT is required (e.g. runs/<model>/best.safetensors)"));
+  return runExport(program, model,
+                   {a.get("checkpoint").str(), format, a.get("output").str()},
+                   out, err);
+}
+
 int Cli::run(llvm::ArrayRef<std::string> args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h" ||
       args[0] == "help") {
@@ -593,6 +622,9 @@ int Cli::run(llvm::ArrayRef<std::string> args) {
       break;
     case Summary:
       status = summary();
+      break;
+    case Export:
+      status = exportWeights(parsed);
       break;
     }
   }

@@ -543,8 +543,14 @@ static std::string compile(Stage stage, std::string output, const char *argv0) {
                    c.target->getName() + " target");
   }
   if (failed(importInto(c, context, sourceMgr,
-                        /*forRuntime=*/stage == Stage::Executable)) ||
-      failed(lowerToStage(c, stage)))
+                        /*forRuntime=*/stage == Stage::Executable)))
+    return {};
+  // `EXE export` writes the Keras and PyTorch files from plans made now,
+  // from @forward (see WeightsPlan.h).
+  if (stage == Stage::Executable)
+    mlir::dlc::attachExportPlans(*c.module,
+                                 llvm::sys::path::filename(modelFile));
+  if (failed(lowerToStage(c, stage)))
     return {};
 
   if (stage <= Stage::Linalg) {

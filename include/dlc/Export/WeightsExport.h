@@ -21,12 +21,27 @@
 #define DLC_EXPORT_WEIGHTSEXPORT_H
 
 #include "dlc/Export/OnnxExport.h"
+#include "dlc/Export/WeightsPlan.h"
 
 namespace mlir::dlc {
 
-/// Writes the Keras 3 `.weights.h5` of `module` to `path`. Errors (a layer
-/// with weights Keras does not know, a missing weight, an unwritable file)
-/// are diagnostics; a failed export leaves no file.
+/// The plans the writers of WeightsPlan.h follow (see there); what the
+/// format cannot express is an error diagnostic located at the layer.
+/// `sourceName` is the model file, named in model.py's docstring.
+FailureOr<::dlc::exporting::KerasPlan> planKerasWeights(ModuleOp module);
+FailureOr<::dlc::exporting::TorchPlan> planTorch(ModuleOp module,
+                                                 StringRef sourceName);
+
+/// The module attributes `dlc.export_keras` and `dlc.export_torch`: each
+/// plan as JSON text, or the error that says why there is none. They go
+/// into the executable's settings for `EXE export`; the weights come from
+/// the checkpoint given then.
+void attachExportPlans(ModuleOp module, StringRef sourceName);
+
+/// Writes the Keras 3 `.weights.h5` of `module` to `path` (the plan's
+/// writer, with `weights` completed by the parameters' initial values). Errors
+/// (a layer with weights Keras does not know, a missing weight, an unwritable
+/// file) are diagnostics; a failed export leaves no file.
 LogicalResult exportKerasWeights(ModuleOp module, const WeightMap &weights,
                                  StringRef path);
 

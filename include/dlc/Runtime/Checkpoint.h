@@ -73,6 +73,11 @@ enum class CheckpointUse {
   Inference,
 };
 
+/// Checks that `file` (read from `path`) is a checkpoint of `model` for
+/// `use`: the errors loadCheckpoint reports.
+llvm::Error checkCheckpoint(const SafeTensorsFile &file, llvm::StringRef path,
+                            const CompiledModel &model, CheckpointUse use);
+
 /// Loads a checkpoint into `tensors` (model order) and returns its
 /// metadata. A tensor the model lacks, a missing tensor or a wrong dtype or
 /// shape is an error that says the checkpoint belongs to another model;
