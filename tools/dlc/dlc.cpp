@@ -694,6 +694,15 @@ static std::optional<std::string> programFlag(StringRef name) {
   return value;
 }
 
+/// Whether the boolean flag `--name` (or `--name=true`) is among the
+/// program's flags.
+static bool programHasFlag(StringRef name) {
+  return llvm::any_of(programArgs, [&](StringRef arg) {
+    return arg.consume_front("--") && arg.consume_front(name) &&
+           (arg.empty() || arg == "=true" || arg == "=1");
+  });
+}
+
 /// What `dlc train` can check of the program's --data and --out before
 /// spending seconds on compiling; the program checks everything again.
 static bool checkTrainFlags() {
@@ -782,6 +791,11 @@ static int runTrain(const char *argv0) {
   if (std::optional<std::string> freq = programFlag("histogram-freq");
       freq && *freq != "0")
     gradients = true;
+  // `dlc train MODEL --profile`: everything after MODEL goes to the program,
+  // whose kernels must then be timed too.
+  bool profileInProgramArgs = programHasFlag("profile");
+  if (profileInProgramArgs)
+    profile = true;
   SmallString<128> directory;
   if (std::error_code ec =
           llvm::sys::fs::createUniqueDirectory("dlc-train", directory)) {
@@ -802,7 +816,7 @@ static int runTrain(const char *argv0) {
     // one it was compiled for.
     if (batchSize.getNumOccurrences())
       args.push_back("--batch-size=" + std::to_string(batchSize));
-    if (profile)
+    if (profile && !profileInProgramArgs)
       args.push_back("--profile");
     args.append(programArgs.begin(), programArgs.end());
     SmallVector<StringRef> argRefs(args.begin(), args.end());

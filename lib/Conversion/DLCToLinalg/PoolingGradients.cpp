@@ -11,10 +11,11 @@
 // (KH <= s) the reduction has a single step.
 //
 //  * max_pool2d_grad first computes each window's argmax (the flat window
-//    offset kh * KW + kw of its first maximum in row-major order; the
-//    comparison makes the result independent of the visiting order), then
-//    an input position receives the gradient of each window whose argmax it
-//    is. Padding is -inf and never wins.
+//    offset kh * KW + kw of its first maximum in row-major order), for the
+//    usual small windows in one elementwise pass with the window unrolled
+//    (vectorized over the contiguous channels), then an input position
+//    receives the gradient of each window whose argmax it is. Padding is
+//    -inf and never wins.
 //  * avg_pool2d_grad divides each output gradient by its window's count of
 //    valid positions (as the forward op does), then gathers.
 //  * global_avg_pool_grad broadcasts dy / (H * W).
@@ -28,6 +29,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 #include <limits>
@@ -123,66 +125,124 @@ Value gatherWindows(OpBuilder &b, Location loc, const Window &win,
       .front();
 }
 
+/// Windows of at most this many positions get their argmax from one
+/// elementwise pass (unrolledArgmax).
+constexpr int64_t kMaxUnrolledWindow = 16;
+
+/// The argmax of each window (the flat offset kh * KW + kw of its first
+/// maximum in row-major order) as one elementwise generic over
+/// (n, oh, ow, c) whose inputs are the KH x KW strided views of the input
+/// at each window offset: the window is unrolled in the body, and the
+/// channels are the innermost loop over contiguous memory (NHWC), which the
+/// loop vectorizer turns into SIMD compares and selects. (A generic with the
+/// window as reduction loops puts those innermost, scalar, around a strided
+/// access.) Visiting in order, "greater than the running maximum" keeps the
+/// first of equal maxima.
+Value unrolledArgmax(OpBuilder &b, Location loc, const Window &win,
+                     Value padded) {
+  MLIRContext *ctx = b.getContext();
+  int64_t kh = win.size[0], kw = win.size[1];
+  SmallVector<Value> inputs;
+  for (int64_t i = 0; i < kh; ++i)
+    for (int64_t j = 0; j < kw; ++j)
+      inputs.push_back(tensor::ExtractSliceOp::create(
+          b, loc, padded, getAsIndexOpFoldResult(ctx, {0, i, j, 0}),
+          getAsIndexOpFoldResult(ctx, win.output),
+          getAsIndexOpFoldResult(ctx, {1, win.strides[0], win.strides[1], 1})));
+  SmallVector<AffineMap> maps(inputs.size() + 1, b.getMultiDimIdentityMap(4));
+  Type i32 = b.getI32Type();
+  Value init = createEmpty(b, loc, win.output, i32);
+  return buildGeneric(
+             b, loc, inputs, init, maps,
+             SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+             [&](OpBuilder &nb, Location l,
+                 ValueRange args) -> SmallVector<Value> {
+               Value max =
+                   f32Constant(nb, l, -std::numeric_limits<double>::infinity());
+               Value arg =
+                   arith::ConstantOp::create(nb, l, nb.getI32IntegerAttr(0));
+               for (int64_t k = 0; k < kh * kw; ++k) {
+                 Value take = arith::CmpFOp::create(
+                     nb, l, arith::CmpFPredicate::OGT, args[k], max);
+                 max = arith::SelectOp::create(nb, l, take, args[k], max);
+                 arg = arith::SelectOp::create(
+                     nb, l, take,
+                     arith::ConstantOp::create(nb, l, nb.getI32IntegerAttr(k)),
+                     arg);
+               }
+               return {arg};
+             })
+      .front();
+}
+
+/// The argmax of each window (as unrolledArgmax) for large windows: a
+/// generic with the window as reduction loops, accumulating (max, offset)
+/// and keeping the smallest offset among equal maxima, so that the result
+/// does not depend on the visiting order.
+Value reducedArgmax(OpBuilder &b, Location loc, const Window &win,
+                    Value padded) {
+  MLIRContext *ctx = b.getContext();
+  Type i32 = b.getI32Type();
+  Value window = createEmpty(b, loc, win.size, b.getF32Type());
+  Value maxInit = createFilledF32(b, loc, win.output,
+                                  -std::numeric_limits<double>::infinity());
+  Value argInit =
+      createFilled(b, loc, win.output,
+                   arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0)));
+  AffineExpr n, oh, ow, c, i, j;
+  bindDims(ctx, n, oh, ow, c, i, j);
+  AffineMap outMap = AffineMap::get(6, 0, {n, oh, ow, c}, ctx);
+  AffineMap maps[] = {
+      AffineMap::get(
+          6, 0, {n, oh * win.strides[0] + i, ow * win.strides[1] + j, c}, ctx),
+      AffineMap::get(6, 0, {i, j}, ctx), outMap, outMap};
+  SmallVector<utils::IteratorType> iterators(4, utils::IteratorType::parallel);
+  iterators.append(2, utils::IteratorType::reduction);
+  int64_t kw = win.size[1];
+  return buildGeneric(
+             b, loc, ValueRange{padded, window}, ValueRange{maxInit, argInit},
+             maps, iterators,
+             [&](OpBuilder &nb, Location l,
+                 ValueRange args) -> SmallVector<Value> {
+               Value offset = arith::AddIOp::create(
+                   nb, l,
+                   arith::MulIOp::create(nb, l,
+                                         linalg::IndexOp::create(nb, l, 4),
+                                         indexConstant(nb, l, kw)),
+                   linalg::IndexOp::create(nb, l, 5));
+               Value k = arith::IndexCastOp::create(nb, l, i32, offset);
+               Value greater = arith::CmpFOp::create(
+                   nb, l, arith::CmpFPredicate::OGT, args[0], args[2]);
+               Value tieFirst = arith::AndIOp::create(
+                   nb, l,
+                   arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ,
+                                         args[0], args[2]),
+                   arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, k,
+                                         args[3]));
+               Value take = arith::OrIOp::create(nb, l, greater, tieFirst);
+               return {arith::SelectOp::create(nb, l, take, args[0], args[2]),
+                       arith::SelectOp::create(nb, l, take, k, args[3])};
+             })
+      .back();
+}
+
 struct MaxPool2DGradLowering : OpConversionPattern<MaxPool2DGradOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(MaxPool2DGradOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
     Window win{op.getInput().getType().getShape(),
                op.getOutputGrad().getType().getShape(), op.getPoolSize(),
                op.getStrides(), op.getResolvedPads()};
     Type i32 = rewriter.getI32Type();
 
-    // Argmax of each window: (max, flat offset), keeping the smallest offset
-    // among equal maxima.
     Value padded = padSpatial(rewriter, loc, adaptor.getInput(), win.pads,
                               -std::numeric_limits<double>::infinity());
-    Value window = createEmpty(rewriter, loc, win.size, rewriter.getF32Type());
-    Value maxInit = createFilledF32(rewriter, loc, win.output,
-                                    -std::numeric_limits<double>::infinity());
-    Value argInit =
-        createFilled(rewriter, loc, win.output,
-                     arith::ConstantOp::create(rewriter, loc,
-                                               rewriter.getI32IntegerAttr(0)));
-    AffineExpr n, oh, ow, c, i, j;
-    bindDims(ctx, n, oh, ow, c, i, j);
-    AffineMap outMap = AffineMap::get(6, 0, {n, oh, ow, c}, ctx);
-    AffineMap maps[] = {
-        AffineMap::get(6, 0,
-                       {n, oh * win.strides[0] + i, ow * win.strides[1] + j, c},
-                       ctx),
-        AffineMap::get(6, 0, {i, j}, ctx), outMap, outMap};
-    SmallVector<utils::IteratorType> iterators(4,
-                                               utils::IteratorType::parallel);
-    iterators.append(2, utils::IteratorType::reduction);
+    Value argmax = win.size[0] * win.size[1] <= kMaxUnrolledWindow
+                       ? unrolledArgmax(rewriter, loc, win, padded)
+                       : reducedArgmax(rewriter, loc, win, padded);
     int64_t kw = win.size[1];
-    Value argmax =
-        buildGeneric(
-            rewriter, loc, ValueRange{padded, window},
-            ValueRange{maxInit, argInit}, maps, iterators,
-            [&](OpBuilder &b, Location l,
-                ValueRange args) -> SmallVector<Value> {
-              Value offset = arith::AddIOp::create(
-                  b, l,
-                  arith::MulIOp::create(b, l, linalg::IndexOp::create(b, l, 4),
-                                        indexConstant(b, l, kw)),
-                  linalg::IndexOp::create(b, l, 5));
-              Value k = arith::IndexCastOp::create(b, l, i32, offset);
-              Value greater = arith::CmpFOp::create(
-                  b, l, arith::CmpFPredicate::OGT, args[0], args[2]);
-              Value tieFirst = arith::AndIOp::create(
-                  b, l,
-                  arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ,
-                                        args[0], args[2]),
-                  arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, k,
-                                        args[3]));
-              Value take = arith::OrIOp::create(b, l, greater, tieFirst);
-              return {arith::SelectOp::create(b, l, take, args[0], args[2]),
-                      arith::SelectOp::create(b, l, take, k, args[3])};
-            })
-            .back();
 
     Value dy = adaptor.getOutputGrad();
     rewriter.replaceOp(

@@ -135,9 +135,15 @@ chooseTileSizes(linalg::LinalgOp op, int64_t lanes, int64_t accumulators) {
         int64_t filterSize = range[3] * range[4] * range[5] * range[6];
         int64_t outputSize = range[0] * range[1] * range[2] * range[3];
         constexpr int64_t kCacheFloats = int64_t(1) << 18; // 1 MiB
+        // Within an output tile, the filter row (kw: the output
+        // gradient's width, tens of positions) goes in short steps: a
+        // whole row at once is one vector op per position and channel,
+        // far more values than registers, which LLVM then spills.
         if (filterSize > outputSize && filterSize > kCacheFloats)
-          return SmallVector<TileSizes>{{{0, 0, 0, 0, 1, 0, c}},
-                                        {{1, 1, w, f, 0, 0, 0}}};
+          return SmallVector<TileSizes>{
+              {{0, 0, 0, 0, 1, 0, c}},
+              {{1, 1, w, f, 0, 0, 0}},
+              {{0, 0, 0, 0, 0, largestDivisorAtMost(range[5], 3), 0}}};
         return SmallVector<TileSizes>{
             {{1, 1, w, f, 0, 0, 0}, /*fuseInit=*/true},
             {{0, 0, 0, 0, 1, 0, c}}};

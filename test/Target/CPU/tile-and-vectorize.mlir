@@ -107,18 +107,25 @@ func.func @conv_bias_init(%x: tensor<2x10x10x16xf32>, %w: tensor<3x3x16x64xf32>,
 // A filter gradient as a convolution: its "filter" (the output gradient,
 // 295K floats) outgrows the cache and the output, so the reduction (filter
 // rows, then 8 of the 16 channels) goes outermost and every 1 x 3 x 32
-// output tile is updated from the slice in cache; no fused init.
+// output tile is updated from the slice in cache; no fused init. Inside a
+// tile, the 24 filter columns go 3 at a time with the accumulator carried
+// (a whole row at once would read 24 x 8 x 32 floats into vectors).
 
 // CHECK-LABEL: func @conv_filter_gradient
 // CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK-DAG: %[[C3:.*]] = arith.constant 3 : index
 // CHECK-DAG: %[[C8:.*]] = arith.constant 8 : index
 // CHECK-DAG: %[[C24:.*]] = arith.constant 24 : index
 // CHECK: scf.for %{{.*}} = %{{.*}} to %[[C24]] step %[[C1]]
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C8]]
 // CHECK: scf.for %{{.*}} = %{{.*}} to %[[C8]] step %[[C1]]
-// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C1]]
-// CHECK: vector.transfer_read {{.*}} : tensor<24x24x16x32xf32>, vector<24x8x32xf32>
-// CHECK-COUNT-24: vector.contract {{.*}} : vector<1x3x8xf32>, vector<8x32xf32> into vector<1x3x32xf32>
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C3]] step %[[C1]]
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C24]] step %[[C3]] iter_args(%[[ACC:.*]] = %{{.*}}) -> (tensor<1x1x3x32xf32>)
+// CHECK: vector.transfer_read {{.*}} : tensor<24x24x16x32xf32>, vector<3x8x32xf32>
+// CHECK: vector.transfer_read %[[ACC]]
+// CHECK-COUNT-3: vector.contract {{.*}} : vector<1x3x8xf32>, vector<8x32xf32> into vector<1x3x32xf32>
+// CHECK-NOT: vector.contract
+// CHECK: vector.transfer_write {{.*}}, %[[ACC]]
 // CHECK-NOT: linalg.conv
 func.func @conv_filter_gradient(%x: tensor<8x26x26x16xf32>, %dy: tensor<24x24x16x32xf32>, %init: tensor<8x3x3x32xf32>) -> tensor<8x3x3x32xf32> {
   %y = linalg.conv_2d_nhwc_hwcf ins(%x, %dy : tensor<8x26x26x16xf32>, tensor<24x24x16x32xf32>)
