@@ -199,6 +199,14 @@ static cl::opt<std::string>
                cl::value_desc("name"), cl::init("cpu"), cl::sub(compileCommand),
                cl::sub(trainCommand), cl::cat(compileCategory));
 
+static cl::opt<bool> cudaTensorCores(
+    "cuda-tensor-cores",
+    cl::desc("--target cuda: run matmuls, convolutions and their gradients "
+             "on tensor cores (mma.sync, tf32 inputs, f32 sums; default); "
+             "=false: the f32 SIMT kernels"),
+    cl::init(true), cl::sub(compileCommand), cl::sub(trainCommand),
+    cl::cat(compileCategory));
+
 static cl::opt<std::string>
     targetCPU("cpu",
               cl::desc("LLVM CPU to compile for (default: this machine's); "
@@ -499,6 +507,7 @@ static std::unique_ptr<mlir::dlc::Target> createTarget() {
   if (targetName == "cuda") {
     mlir::dlc::CUDAPipelineOptions options;
     options.ptxas = mlir::dlc::findPtxas();
+    options.tensorCores = cudaTensorCores;
     return mlir::dlc::createCUDATarget(options);
   }
   error("unknown --target '" + targetName + "' (this dlc has: cpu, cuda)");

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dlc/Target/CUDA/Passes.h"
+#include "dlc/Target/CUDA/TensorCores.h"
 
 #include "mlir/Analysis/SliceAnalysis.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -626,6 +627,54 @@ bool touchesMemory(Operation *op) {
   return result.wasInterrupted();
 }
 
+/// Replaces the contraction `op` by its tensor-core kernel (plus, for a
+/// split K, the ordered combine of its partials as a SIMT kernel, which
+/// also takes the fused fills: the partial kernel writes every partial).
+LogicalResult
+formTensorCoreKernel(RewriterBase &rewriter, linalg::LinalgOp op,
+                     const tc::ContractionPlan &plan,
+                     ArrayRef<std::pair<Value, Value>> fills,
+                     int64_t blockSize) {
+  auto func = op->getParentOfType<func::FuncOp>();
+  std::string name =
+      (func.getSymName() + "_" + op->getName().stripDialect() + "_mma").str();
+  std::replace(name.begin(), name.end(), '.', '_');
+  Value output = op.getDpsInits().front();
+  Value fill;
+  for (auto [buffer, value] : fills)
+    if (buffer == output)
+      fill = value;
+  if (plan.splitK == 1)
+    return tc::formTensorCoreKernel(rewriter, op, plan, name, Value(), fill);
+
+  // The combine of the partials, as planSplit's: out = out + sum_p, in
+  // order of p, with the body's own addition.
+  Block &body = op->getRegion(0).front();
+  auto add = cast<linalg::YieldOp>(body.getTerminator())
+                 .getOperand(0)
+                 .getDefiningOp<arith::AddFOp>();
+  SplitPlan split;
+  split.partials = plan.splitK;
+  split.combiners.push_back(add);
+  split.reduced.push_back(add.getLhs() == body.getArgument(2) ? add.getRhs()
+                                                              : add.getLhs());
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  auto type = cast<MemRefType>(output.getType());
+  SmallVector<int64_t> shape = {plan.splitK};
+  llvm::append_range(shape, type.getShape());
+  Value partials = memref::AllocOp::create(
+      rewriter, loc, MemRefType::get(shape, type.getElementType()));
+  linalg::GenericOp combine = buildCombine(rewriter, op, split, partials);
+  rewriter.setInsertionPointAfter(combine);
+  memref::DeallocOp::create(rewriter, loc, partials);
+  if (failed(tc::formTensorCoreKernel(rewriter, op, plan, name + "_partials",
+                                      partials, Value())))
+    return failure();
+  return formKernel(rewriter, combine, combine.getNumLoops() - 1,
+                    blockSize, nullptr, {}, "_mma_combine", fills);
+}
+
 struct FormKernelsPass
     : public dlc::impl::CUDAFormKernelsPassBase<FormKernelsPass> {
   using CUDAFormKernelsPassBase::CUDAFormKernelsPassBase;
@@ -680,6 +729,16 @@ struct FormKernelsPass
         op->emitOpError("is not bufferized; dlc-cuda-form-kernels runs on "
                         "buffers");
         return signalPassFailure();
+      }
+      if (tensorCores) {
+        FailureOr<tc::ContractionPlan> plan =
+            tc::planContraction(op, tensorCoreSplitBlocks);
+        if (succeeded(plan)) {
+          if (failed(formTensorCoreKernel(rewriter, op, *plan, fills,
+                                          blockSize)))
+            return signalPassFailure();
+          continue;
+        }
       }
       auto prepared = parallelDimsFirst(rewriter, op);
       if (failed(prepared))

@@ -23,6 +23,7 @@
 #include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
 #include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/NVGPUToNVVM/NVGPUToNVVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
@@ -77,6 +78,7 @@ static void addBufferization(OpPassManager &pm) {
 static void addKernels(OpPassManager &pm, const CUDAPipelineOptions &options) {
   CUDAFormKernelsPassOptions kernels;
   kernels.blockSize = options.blockSize;
+  kernels.tensorCores = options.tensorCores;
   // No canonicalization between forming and outlining: it would hoist the
   // constants of the kernels (their loop bounds) back to the host, and the
   // kernels would get them as parameters and divide by them at run time.
@@ -100,6 +102,9 @@ static void addKernelsToNVVM(OpPassManager &pm,
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
   kernels.addPass(createSCFToControlFlowPass());
   kernels.addPass(createCUDAExpandMathPass());
+  // The tensor-core kernels' nvgpu.mma.sync to nvvm.mma.sync first (their
+  // vector<4x1xf32> fragments become the i32 registers of the PTX).
+  kernels.addPass(createConvertNVGPUToNVVMPass());
   kernels.addPass(createConvertGpuOpsToNVVMOps());
   kernels.addPass(createCanonicalizerPass());
   kernels.addPass(createCSEPass());
@@ -165,6 +170,10 @@ struct CUDAPipelineCLOptions : PassPipelineOptions<CUDAPipelineCLOptions> {
   Option<int64_t> blockSize{*this, "block-size",
                             llvm::cl::desc("Threads per block"),
                             llvm::cl::init(256)};
+  Option<bool> tensorCores{
+      *this, "tensor-cores",
+      llvm::cl::desc("Contractions as tensor-core kernels (mma.sync tf32)"),
+      llvm::cl::init(true)};
   Option<bool> stopAfterOutlining{
       *this, "stop-after-outlining",
       llvm::cl::desc("Stop once the kernels are outlined (the gpu stage)"),
@@ -184,6 +193,7 @@ void mlir::dlc::registerCUDAPipelines() {
         options.ptxas = cl.ptxas;
         options.cubinArch = cl.cubinArch;
         options.blockSize = cl.blockSize;
+        options.tensorCores = cl.tensorCores;
         options.stopAfterOutlining = cl.stopAfterOutlining;
         buildLowerToCUDAPipeline(pm, options);
       });

@@ -1,7 +1,7 @@
 // RUN: dlc-opt %s --split-input-file \
-// RUN:   --pass-pipeline='builtin.module(func.func(dlc-cuda-form-kernels))' | FileCheck %s
+// RUN:   --pass-pipeline='builtin.module(func.func(dlc-cuda-form-kernels{tensor-cores=false}))' | FileCheck %s
 // RUN: dlc-opt %s --split-input-file \
-// RUN:   --pass-pipeline='builtin.module(func.func(dlc-cuda-form-kernels{split-threads=0}))' | FileCheck %s --check-prefix=OFF
+// RUN:   --pass-pipeline='builtin.module(func.func(dlc-cuda-form-kernels{split-threads=0 tensor-cores=false}))' | FileCheck %s --check-prefix=OFF
 
 // Batch-norm statistics of a 64x26x26x32 activation: 32 outputs, 43264
 // iterations each. Split over N (64 whole chunks) and H (9 chunks of 3,

@@ -51,6 +51,10 @@ struct CUDAPipelineOptions {
   std::string ptxas;
   /// Threads per block of the kernels.
   int64_t blockSize = 256;
+  /// f32 contractions (matmul, conv and their gradients) as tensor-core
+  /// kernels (mma.sync tf32, shared-memory tiles); false: the SIMT kernels
+  /// of every other op (to compare the two on a GPU).
+  bool tensorCores = true;
   /// Stop after the kernels are outlined (the `gpu` stage).
   bool stopAfterOutlining = false;
 };

@@ -60,6 +60,19 @@ def CUDAFormKernelsPass
     matchReduction, with a neutral element); the result is the same on
     every run (no atomics), though summed in another order than the CPU's.
 
+    With `tensor-cores` (the default), an f32 contraction `out += in0 *
+    in1` (linalg.matmul, batch_matmul, conv_2d_nhwc_hwcf, the generics of
+    the gradients) becomes an implicit-GEMM kernel instead (TensorCores.h):
+    parallel dimensions read only by in0 are M, only by in1 are N, the
+    reduction dimensions are K; 64x64 block tiles of C from 64x16 and
+    16x64 tiles of A and B in shared memory (gathered through the op's
+    indexing maps, the contiguous NHWC index fastest across threads, out of
+    range elements zero), four warps of 2 x 4 `nvgpu.mma.sync` m16n8k8 tf32
+    tiles with f32 accumulators. When its tiles fill fewer than
+    `tensor-core-split-blocks` blocks and K is long (a filter gradient's
+    batch reduction), K is split into chunks written as partials and
+    combined in order by a `_combine` kernel, as above: deterministic.
+
     Two fusions save kernels: a `linalg.fill` followed by the op that
     writes its buffer (one element per thread) becomes a store of the value
     at the start of that op's threads; an elementwise generic after an
@@ -91,9 +104,21 @@ def CUDAFormKernelsPass
            "Iterations per thread at least, in a split reduction">,
     Option<"fuseEpilogues", "fuse-epilogues", "bool", "true",
            "Run an elementwise consumer in the threads of the kernel before "
-           "it">
+           "it">,
+    Option<"tensorCores", "tensor-cores", "bool", "true",
+           "Run f32 contractions (matmul, conv and their gradients) as "
+           "tensor-core kernels (mma.sync tf32, shared-memory tiles); "
+           "false: the SIMT kernel">,
+    Option<"tensorCoreSplitBlocks", "tensor-core-split-blocks", "int64_t",
+           "264",
+           "Split the K loop of a tensor-core kernel whose output tiles fill "
+           "fewer than this many blocks (0: never split)">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::nvgpu::NVGPUDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::memref::MemRefDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect"];
