@@ -44,6 +44,9 @@ struct StepOptions {
   /// train_step (dlc.all_reduce buckets of `bucketBytes`).
   bool dataParallel = false;
   int64_t bucketBytes = 1 << 20;
+  /// With dataParallel: training batch norms use the global batch's
+  /// statistics (per-channel sums averaged over the ranks).
+  bool syncBatchNorm = false;
 };
 
 /// dlc-build-train-step (dropping @forward: @predict is what the runtime

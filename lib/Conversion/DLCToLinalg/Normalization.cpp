@@ -86,6 +86,14 @@ struct BatchNormTrainLowering : OpConversionPattern<BatchNormTrainOp> {
     Location loc = op.getLoc();
     auto [sum, sumSquares] =
         buildChannelSums(rewriter, loc, adaptor.getInput());
+    // Synchronized batch norm: the global batch's sums (their mean over
+    // the ranks, with M the rank's count: the global mean and variance).
+    if (synchronizesBatchNorm(op)) {
+      SmallVector<Value> global =
+          buildStatisticsAllReduce(rewriter, loc, {sum, sumSquares});
+      sum = global[0];
+      sumSquares = global[1];
+    }
     rewriter.replaceOp(
         op, buildBatchNormFromSums(
                 rewriter, loc, adaptor.getInput(), sum, sumSquares,
