@@ -344,7 +344,8 @@ int Cli::train(const ParsedArgs &a) {
 
   // Synchronized batch norm is compiled into the step: the flag only
   // checks that it was.
-  if (a.has("sync-batch-norm") && !model.getSettings().syncBatchNorm)
+  if (a.has("sync-batch-norm") &&
+      !compiledWithSyncBatchNorm(model.getSettingsJson()))
     return fail(llvm::createStringError(
         "--sync-batch-norm: this executable was compiled without "
         "synchronized batch norm, so each rank would normalize with its own "

@@ -7,6 +7,7 @@
 
 #include "dlc/Runtime/Communicator.h"
 
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <atomic>
@@ -63,6 +64,16 @@ void dlc::runtime::ringChunk(size_t count, int ranks, int c, size_t &begin,
   size_t base = count / ranks, extra = count % ranks;
   begin = c * base + std::min<size_t>(c, extra);
   end = begin + base + (size_t(c) < extra ? 1 : 0);
+}
+
+bool dlc::runtime::compiledWithSyncBatchNorm(llvm::StringRef settingsJson) {
+  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(settingsJson);
+  if (!parsed) {
+    llvm::consumeError(parsed.takeError());
+    return false;
+  }
+  const llvm::json::Object *root = parsed->getAsObject();
+  return root && root->getBoolean("sync_batch_norm").value_or(false);
 }
 
 void dlc::runtime::setSampleOffset(int64_t offset) {

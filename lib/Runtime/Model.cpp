@@ -97,13 +97,6 @@ dlc::runtime::parseModelSettings(llvm::StringRef json) {
         settings.learningRate = *lr;
   }
 
-  if (const llvm::json::Value *v = root->get("sync_batch_norm")) {
-    std::optional<bool> sync = v->getAsBoolean();
-    if (!sync)
-      return settingsError("sync_batch_norm is not a boolean");
-    settings.syncBatchNorm = *sync;
-  }
-
   if (const llvm::json::Value *v = root->get("batch_size")) {
     std::optional<int64_t> n = v->getAsInteger();
     if (!n || *n <= 0)

@@ -575,7 +575,7 @@ llvm::Error TrainingRun::setUp() {
     out << llvm::formatv("  {0} ranks ({1}): global batch {0} x {2} = {3}; "
                          "rank 0 writes the files{4}\n",
                          comm.size(), comm.name(), b, comm.size() * b,
-                         model.getSettings().syncBatchNorm
+                         compiledWithSyncBatchNorm(model.getSettingsJson())
                              ? "; batch norm over the global batch"
                              : "");
   out << llvm::formatv(

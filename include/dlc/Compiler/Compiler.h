@@ -45,7 +45,8 @@ struct StepOptions {
   bool dataParallel = false;
   int64_t bucketBytes = 1 << 20;
   /// With dataParallel: training batch norms use the global batch's
-  /// statistics (per-channel sums averaged over the ranks).
+  /// statistics (per-channel sums averaged over the ranks; buildSteps
+  /// calls markSyncBatchNorm).
   bool syncBatchNorm = false;
 };
 
@@ -53,6 +54,11 @@ struct StepOptions {
 /// calls) and the graph optimizations (dlc-optimize-steps).
 void buildStepsPipeline(OpPassManager &pm, const StepOptions &options = {});
 LogicalResult buildSteps(ModuleOp module, const StepOptions &options = {});
+
+/// Marks the data-parallel @train_step of `module` for synchronized batch
+/// norm (`dlc.sync_batch_norm`, read by convert-dlc-to-linalg) and records
+/// it in the model's settings (`sync_batch_norm`).
+LogicalResult markSyncBatchNorm(ModuleOp module);
 
 /// dlc-describe-model, convert-dlc-to-linalg and a cleanup.
 void buildLowerToLinalgPipeline(OpPassManager &pm);

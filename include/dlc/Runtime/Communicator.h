@@ -25,6 +25,7 @@
 #ifndef DLC_RUNTIME_COMMUNICATOR_H
 #define DLC_RUNTIME_COMMUNICATOR_H
 
+#include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
 #include <cstddef>
@@ -98,6 +99,10 @@ int64_t getAllReduceCallCount();
 /// the chunk (r - s - 1) mod N it receives into its own copy. Chunk `c`
 /// of `count` elements over `ranks` ranks is [begin, end).
 void ringChunk(size_t count, int ranks, int c, size_t &begin, size_t &end);
+
+/// Whether the model's settings (Model::getSettingsJson) say that its
+/// train_step was compiled with --sync-batch-norm ("sync_batch_norm").
+bool compiledWithSyncBatchNorm(llvm::StringRef settingsJson);
 
 /// The global index of this rank's first sample in the current global
 /// batch (rank x compiled batch; 0 alone). A train_step compiled with

@@ -41,9 +41,6 @@ struct ModelSettings {
   std::vector<std::string> classNames;
   /// A default for --data.
   std::string dataset;
-  /// Compiled with --sync-batch-norm: train_step's batch norms use the
-  /// global batch's statistics.
-  bool syncBatchNorm = false;
   /// Parameters of configurable initializers, by tensor name.
   std::map<std::string, InitConfig> initConfigs;
   /// Initial values (the weights of an imported ONNX model), by tensor

@@ -22,6 +22,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Collectives.h"
 #include "LoweringUtils.h"
 #include "dlc/Conversion/DLCToLinalg/DLCToLinalg.h"
 #include "dlc/Dialect/DLC/IR/DLCOps.h"
@@ -89,7 +90,7 @@ struct BatchNormReluGradLowering : OpConversionPattern<BatchNormReluGradOp> {
                   ConversionPatternRewriter &rewriter) const override {
     rewriter.replaceOp(
         op,
-        buildBatchNormGrad(
+        buildBatchNormGradFor(
             rewriter, op.getLoc(), adaptor.getOutputGrad(), adaptor.getOutput(),
             adaptor.getInput(), adaptor.getGamma(), adaptor.getMean(),
             adaptor.getVariance(), op.getEpsilon().convertToDouble(),

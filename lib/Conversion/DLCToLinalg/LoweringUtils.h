@@ -156,14 +156,11 @@ SmallVector<Value> buildBatchNormFromSums(OpBuilder &b, Location loc, Value x,
 /// where `reluOutput` is not > 0 (dlc.batch_norm_relu_grad). With
 /// `sumsInEpilogue`, the reduction is marked `dlc.epilogue`: the CPU
 /// schedule may compute it on the output tiles of `outputGrad`'s producer.
-/// With `synchronize`, the input gradient uses the mean over the ranks of
-/// both per-channel sums (synchronized batch norm).
 SmallVector<Value> buildBatchNormGrad(OpBuilder &b, Location loc,
                                       Value outputGrad, Value reluOutput,
                                       Value x, Value gamma, Value mean,
                                       Value variance, double epsilon,
-                                      bool sumsInEpilogue = false,
-                                      bool synchronize = false);
+                                      bool sumsInEpilogue = false);
 
 //===----------------------------------------------------------------------===//
 // Softmax cross-entropy, shared by the plain and the fused lowerings
@@ -223,21 +220,6 @@ std::array<Value, 4> buildPhilox4x32(OpBuilder &b, Location loc,
 /// of the op's `stream`. Returns the four output words.
 std::array<Value, 4> buildDraw(OpBuilder &b, Location loc, Value key,
                                int64_t stream, Value index);
-
-/// Data-parallel training (Collectives.cpp). A function marked
-/// `dlc.sync_batch_norm` (dlc-build-train-step{sync-batch-norm} marks
-/// @train_step) replaces the per-channel f64 statistics of its training
-/// batch norms, forward and backward, by their mean over the ranks; a
-/// function marked `dlc.data_parallel` keys its random draws by the global
-/// sample index.
-bool synchronizesBatchNorm(Operation *op);
-/// The mean over the ranks of the f64 [C] tensors `sums` (one call of
-/// dlc_rt_all_reduce_f64 on a packed buffer), in order.
-SmallVector<Value> buildStatisticsAllReduce(OpBuilder &b, Location loc,
-                                            ValueRange sums);
-/// The global index (index type) of this rank's first sample when `op`'s
-/// function is data-parallel (a call of dlc_rt_sample_offset), else null.
-Value buildSampleOffset(OpBuilder &b, Location loc, Operation *op);
 
 /// Maps a 32-bit word to a uniform f32 in [0, 1): (word >> 8) * 2^-24.
 Value buildUniform(OpBuilder &b, Location loc, Value word);

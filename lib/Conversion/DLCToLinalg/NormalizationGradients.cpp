@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Collectives.h"
 #include "LoweringUtils.h"
 #include "dlc/Conversion/DLCToLinalg/DLCToLinalg.h"
 #include "dlc/Dialect/DLC/IR/DLCOps.h"
@@ -35,7 +36,7 @@ struct BatchNormGradLowering : OpConversionPattern<BatchNormGradOp> {
   matchAndRewrite(BatchNormGradOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     rewriter.replaceOp(
-        op, buildBatchNormGrad(
+        op, buildBatchNormGradFor(
                 rewriter, op.getLoc(), adaptor.getOutputGrad(),
                 /*reluOutput=*/nullptr, adaptor.getInput(), adaptor.getGamma(),
                 adaptor.getMean(), adaptor.getVariance(),
@@ -55,11 +56,22 @@ Value maskedGrad(OpBuilder &b, Location l, Value dy, Value y) {
 
 } // namespace
 
+SmallVector<Value> lowering::buildBatchNormGrad(OpBuilder &b, Location loc,
+                                                Value outputGrad,
+                                                Value reluOutput, Value x,
+                                                Value gamma, Value mean,
+                                                Value variance, double epsilon,
+                                                bool sumsInEpilogue) {
+  return buildBatchNormGradFor(b, loc, outputGrad, reluOutput, x, gamma, mean,
+                               variance, epsilon, sumsInEpilogue,
+                               /*synchronize=*/false);
+}
+
 SmallVector<Value>
-lowering::buildBatchNormGrad(OpBuilder &b, Location loc, Value outputGrad,
-                             Value reluOutput, Value x, Value gamma, Value mean,
-                             Value variance, double epsilon,
-                             bool sumsInEpilogue, bool synchronize) {
+lowering::buildBatchNormGradFor(OpBuilder &b, Location loc, Value outputGrad,
+                                Value reluOutput, Value x, Value gamma,
+                                Value mean, Value variance, double epsilon,
+                                bool sumsInEpilogue, bool synchronize) {
   auto type = cast<RankedTensorType>(x.getType());
   int64_t channels = type.getShape().back();
   double count = double(type.getNumElements() / channels);

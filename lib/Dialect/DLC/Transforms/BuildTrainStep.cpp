@@ -737,21 +737,10 @@ struct BuildTrainStepPass
     auto trainStep = module.lookupSymbol<func::FuncOp>("train_step");
     if (dataParallel && failed(insertGradientAllReduce(trainStep, bucketBytes)))
       return signalPassFailure();
-    if (syncBatchNorm && !dataParallel) {
-      module.emitError("sync-batch-norm needs data-parallel");
-      return signalPassFailure();
-    }
-    // Read by the lowering (convert-dlc-to-linalg): random draws keyed by
-    // the global sample index; with sync-batch-norm, the training batch
-    // norms' sums averaged over the ranks. The module attribute records it
-    // in the model's settings, for the runtime.
+    // Read by the lowering (convert-dlc-to-linalg): the random draws are
+    // keyed by the global sample index (Random.cpp).
     if (dataParallel)
       trainStep->setAttr("dlc.data_parallel", UnitAttr::get(&getContext()));
-    if (syncBatchNorm) {
-      trainStep->setAttr("dlc.sync_batch_norm", UnitAttr::get(&getContext()));
-      module->setAttr("dlc.sync_batch_norm",
-                      BoolAttr::get(&getContext(), true));
-    }
     if (dropForward)
       forward.erase();
   }

@@ -97,10 +97,7 @@ def DLCBuildTrainStep : Pass<"dlc-build-train-step", "::mlir::ModuleOp"> {
            "Average the gradients over the ranks of a data-parallel job "
            "before the updates (dlc-insert-gradient-all-reduce)">,
     Option<"bucketBytes", "bucket-bytes", "int64_t", "1048576",
-           "With data-parallel: bytes of gradients per all-reduce bucket">,
-    Option<"syncBatchNorm", "sync-batch-norm", "bool", "false",
-           "With data-parallel: training batch norms use the statistics of "
-           "the global batch (per-channel sums averaged over the ranks)">
+           "With data-parallel: bytes of gradients per all-reduce bucket">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
