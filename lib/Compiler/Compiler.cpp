@@ -9,6 +9,7 @@
 
 #include "dlc/Conversion/Passes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -39,7 +40,26 @@ LogicalResult mlir::dlc::buildSteps(ModuleOp module,
                                     const StepOptions &options) {
   PassManager pm(module.getContext());
   buildStepsPipeline(pm, options);
-  return pm.run(module);
+  if (failed(pm.run(module)))
+    return failure();
+  if (options.syncBatchNorm)
+    return markSyncBatchNorm(module);
+  return success();
+}
+
+LogicalResult mlir::dlc::markSyncBatchNorm(ModuleOp module) {
+  auto trainStep = module.lookupSymbol<func::FuncOp>("train_step");
+  if (!trainStep || !trainStep->hasAttr("dlc.data_parallel"))
+    return module.emitError(
+        "synchronized batch norm needs a data-parallel "
+        "@train_step (dlc-build-train-step{data-parallel})");
+  // The lowering of its training batch norms averages their per-channel
+  // sums over the ranks (Collectives.cpp); the module attribute records
+  // it in the model's settings, for the runtime.
+  MLIRContext *ctx = module.getContext();
+  trainStep->setAttr("dlc.sync_batch_norm", UnitAttr::get(ctx));
+  module->setAttr("dlc.sync_batch_norm", BoolAttr::get(ctx, true));
+  return success();
 }
 
 void mlir::dlc::buildLowerToLinalgPipeline(OpPassManager &pm) {

@@ -40,6 +40,9 @@ const OptionSpec kOptions[] = {
   {"batch-size", "N", Train | Evaluate | Predict,
    "must equal the batch size the model was compiled for (per process: "
    "under mpirun -np N the global batch is N times it)"},
+  {"sync-batch-norm", "", Train,
+   "check that the executable was compiled with --sync-batch-norm (batch "
+   "norm over the global batch); an error if not"},
   {"collective-timeout", "S", Train,
    "under mpirun: seconds a rank waits for the others in a collective "
    "before the job stops with an error (default 300)"},

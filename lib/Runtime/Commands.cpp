@@ -344,6 +344,15 @@ int Cli::train(const ParsedArgs &a) {
   if (a.has("profile") && !hasKernelProfile())
     return fail(printKernelProfile(out));
 
+  // Synchronized batch norm is compiled into the step: the flag only
+  // checks that it was.
+  if (a.has("sync-batch-norm") &&
+      !compiledWithSyncBatchNorm(model.getSettingsJson()))
+    return fail(llvm::createStringError(
+        "--sync-batch-norm: this executable was compiled without "
+        "synchronized batch norm, so each rank would normalize with its own "
+        "batch's statistics; compile it with 'dlc compile --sync-batch-norm' "
+        "(or run 'dlc train --sync-batch-norm')"));
   if (!device)
     return fail(llvm::createStringError(deviceProblem));
   // Started by mpirun: join the job. Only rank 0 prints and writes files.

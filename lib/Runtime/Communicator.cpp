@@ -7,6 +7,7 @@
 
 #include "dlc/Runtime/Communicator.h"
 
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <atomic>
@@ -35,6 +36,7 @@ public:
 
 Communicator *current = nullptr;
 std::atomic<int64_t> allReduceCalls{0};
+std::atomic<int64_t> sampleOffset{0};
 } // namespace
 
 std::unique_ptr<Communicator> dlc::runtime::createSingleProcessCommunicator() {
@@ -62,6 +64,49 @@ void dlc::runtime::ringChunk(size_t count, int ranks, int c, size_t &begin,
   size_t base = count / ranks, extra = count % ranks;
   begin = c * base + std::min<size_t>(c, extra);
   end = begin + base + (size_t(c) < extra ? 1 : 0);
+}
+
+bool dlc::runtime::compiledWithSyncBatchNorm(llvm::StringRef settingsJson) {
+  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(settingsJson);
+  if (!parsed) {
+    llvm::consumeError(parsed.takeError());
+    return false;
+  }
+  const llvm::json::Object *root = parsed->getAsObject();
+  return root && root->getBoolean("sync_batch_norm").value_or(false);
+}
+
+void dlc::runtime::setSampleOffset(int64_t offset) {
+  sampleOffset.store(offset);
+}
+
+extern "C" int64_t dlc_rt_sample_offset() { return sampleOffset.load(); }
+
+extern "C" void dlc_rt_all_reduce_f64(double *allocated, double *aligned,
+                                      int64_t offset, int64_t size,
+                                      int64_t stride, int32_t reduction,
+                                      int64_t layer) {
+  (void)allocated;
+  if (!current || current->size() == 1)
+    return;
+  if (stride != 1 || (reduction != int32_t(Reduction::Sum) &&
+                      reduction != int32_t(Reduction::Mean))) {
+    llvm::errs() << "error: rank " << current->rank()
+                 << ": dlc_rt_all_reduce_f64 called with stride " << stride
+                 << " and reduction " << reduction
+                 << " (the compiled step and this runtime disagree)\n";
+    current->abort(1);
+  }
+  if (llvm::Error e = current->allReduce(aligned + offset, size_t(size),
+                                         Reduction(reduction))) {
+    llvm::errs() << "error: rank " << current->rank() << " of "
+                 << current->size()
+                 << ": batch-norm statistics all-reduce (call " << layer << ", "
+                 << size << " doubles) failed: " << llvm::toString(std::move(e))
+                 << "; stopping every rank\n";
+    llvm::errs().flush();
+    current->abort(1);
+  }
 }
 
 extern "C" void dlc_rt_all_reduce_f32(float *allocated, float *aligned,

@@ -573,8 +573,11 @@ llvm::Error TrainingRun::setUp() {
                 .str());
   if (comm.size() > 1)
     out << llvm::formatv("  {0} ranks ({1}): global batch {0} x {2} = {3}; "
-                         "rank 0 writes the files\n",
-                         comm.size(), comm.name(), b, comm.size() * b);
+                         "rank 0 writes the files{4}\n",
+                         comm.size(), comm.name(), b, comm.size() * b,
+                         compiledWithSyncBatchNorm(model.getSettingsJson())
+                             ? "; batch norm over the global batch"
+                             : "");
   out << llvm::formatv(
       "  {0} epochs, learning rate {1}, seed {2}, threads {3}\n",
       options.epochs, schedule.describe(), seed,
@@ -893,6 +896,8 @@ llvm::Expected<TrainStatus> TrainingRun::runEpochs() {
       // of the epoch's order, the rows a single process with batch N x b
       // would hold at [rank b, (rank + 1) b).
       batchIndices(order, position.batch + comm.rank(), b, rows);
+      // Dropout and augmentation draw by the global row (rank b + i).
+      setSampleOffset(int64_t(comm.rank()) * b);
       trainBatches->assemble(rows, 0, executor->getInput(),
                              executor->getLabels());
       float lr = float(schedule.at(position.step));

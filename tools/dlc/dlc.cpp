@@ -288,6 +288,14 @@ static cl::opt<int64_t> bucketBytes(
     cl::init(1 << 20), cl::sub(compileCommand), cl::sub(trainCommand),
     cl::cat(compileCategory));
 
+static cl::opt<bool> syncBatchNorm(
+    "sync-batch-norm",
+    cl::desc("Data-parallel training (implies --data-parallel): batch norm "
+             "normalizes with the statistics of the global batch, summed "
+             "over the ranks, as torch.nn.SyncBatchNorm (default: each "
+             "rank's own batch, as PyTorch DDP)"),
+    cl::sub(compileCommand), cl::sub(trainCommand), cl::cat(compileCategory));
+
 static cl::opt<int>
     ranks("ranks",
           cl::desc("dlc train: run N processes with mpirun (implies "
@@ -375,8 +383,9 @@ static LogicalResult lowerToStage(Compilation &c, Stage stage) {
     steps.fusions.foldBatchNorm = !noFusion && !noFoldBatchNorm;
     steps.fusions.softmaxCrossEntropy = !noFusion && !noFuseSoftmaxCrossEntropy;
     steps.gradients = gradients;
-    steps.dataParallel = dataParallel || ranks > 0;
+    steps.dataParallel = dataParallel || syncBatchNorm || ranks > 0;
     steps.bucketBytes = bucketBytes;
+    steps.syncBatchNorm = syncBatchNorm;
     if (steps.dataParallel && targetName != "cpu") {
       error("--data-parallel is implemented for --target cpu only (MPI); "
             "the " +
@@ -827,6 +836,8 @@ static int runTrain(const char *argv0) {
       args.push_back("--batch-size=" + std::to_string(batchSize));
     if (profile && !profileInProgramArgs)
       args.push_back("--profile");
+    if (syncBatchNorm)
+      args.push_back("--sync-batch-norm");
     args.append(programArgs.begin(), programArgs.end());
     SmallVector<StringRef> argRefs(args.begin(), args.end());
     // The program's messages ("Run '... --help'") name the command the

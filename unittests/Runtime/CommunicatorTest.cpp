@@ -59,6 +59,28 @@ TEST(CommunicatorTest, CompiledStepCallWithoutCommunicatorIsANoOp) {
   EXPECT_EQ(data, (std::vector<float>{4.0f, 8.0f}));
 }
 
+TEST(CommunicatorTest, StatisticsCallAloneIsTheIdentity) {
+  // A step compiled with --sync-batch-norm run alone: the mean over one
+  // rank, every bit kept, with or without the single-process communicator.
+  std::vector<double> sums = {0.1, -3.25, 1e300};
+  auto single = createSingleProcessCommunicator();
+  for (Communicator *communicator : {(Communicator *)nullptr, single.get()}) {
+    setCurrentCommunicator(communicator);
+    dlc_rt_all_reduce_f64(sums.data(), sums.data(), 0, 3, 1,
+                          int32_t(Reduction::Mean), 0);
+    EXPECT_EQ(sums, (std::vector<double>{0.1, -3.25, 1e300}));
+  }
+  setCurrentCommunicator(nullptr);
+}
+
+TEST(CommunicatorTest, SampleOffsetIsWhatTheTrainerSet) {
+  EXPECT_EQ(dlc_rt_sample_offset(), 0);
+  setSampleOffset(24);
+  EXPECT_EQ(dlc_rt_sample_offset(), 24);
+  setSampleOffset(0);
+  EXPECT_EQ(dlc_rt_sample_offset(), 0);
+}
+
 TEST(CommunicatorTest, NotLaunchedByMPIInTests) {
   // ctest does not run under mpirun: the trainer stays single-process.
   if (launchedByMPI())

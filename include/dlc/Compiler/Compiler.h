@@ -44,12 +44,21 @@ struct StepOptions {
   /// train_step (dlc.all_reduce buckets of `bucketBytes`).
   bool dataParallel = false;
   int64_t bucketBytes = 1 << 20;
+  /// With dataParallel: training batch norms use the global batch's
+  /// statistics (per-channel sums averaged over the ranks; buildSteps
+  /// calls markSyncBatchNorm).
+  bool syncBatchNorm = false;
 };
 
 /// dlc-build-train-step (dropping @forward: @predict is what the runtime
 /// calls) and the graph optimizations (dlc-optimize-steps).
 void buildStepsPipeline(OpPassManager &pm, const StepOptions &options = {});
 LogicalResult buildSteps(ModuleOp module, const StepOptions &options = {});
+
+/// Marks the data-parallel @train_step of `module` for synchronized batch
+/// norm (`dlc.sync_batch_norm`, read by convert-dlc-to-linalg) and records
+/// it in the model's settings (`sync_batch_norm`).
+LogicalResult markSyncBatchNorm(ModuleOp module);
 
 /// dlc-describe-model, convert-dlc-to-linalg and a cleanup.
 void buildLowerToLinalgPipeline(OpPassManager &pm);

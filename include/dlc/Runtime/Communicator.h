@@ -25,6 +25,7 @@
 #ifndef DLC_RUNTIME_COMMUNICATOR_H
 #define DLC_RUNTIME_COMMUNICATOR_H
 
+#include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
 #include <cstddef>
@@ -99,6 +100,17 @@ int64_t getAllReduceCallCount();
 /// of `count` elements over `ranks` ranks is [begin, end).
 void ringChunk(size_t count, int ranks, int c, size_t &begin, size_t &end);
 
+/// Whether the model's settings (Model::getSettingsJson) say that its
+/// train_step was compiled with --sync-batch-norm ("sync_batch_norm").
+bool compiledWithSyncBatchNorm(llvm::StringRef settingsJson);
+
+/// The global index of this rank's first sample in the current global
+/// batch (rank x compiled batch; 0 alone). A train_step compiled with
+/// --data-parallel reads it (dlc_rt_sample_offset) to key dropout and
+/// augmentation by the global sample, so that the masks do not depend on
+/// the number of ranks. Set by the trainer before each step.
+void setSampleOffset(int64_t offset);
+
 } // namespace dlc::runtime
 
 extern "C" {
@@ -111,6 +123,19 @@ extern "C" {
 void dlc_rt_all_reduce_f32(float *allocated, float *aligned, int64_t offset,
                            int64_t size, int64_t stride, int32_t reduction,
                            int64_t bucket);
+
+/// Called by a train_step compiled with --sync-batch-norm (lowering of the
+/// training batch-norm ops) with a rank-1 f64 memref descriptor: replaces
+/// the per-channel statistics at `aligned + offset` by their mean over the
+/// ranks (same ring, same fixed order as the gradients). `layer` numbers
+/// the call within the step (for messages). Ends the job on failure.
+void dlc_rt_all_reduce_f64(double *allocated, double *aligned, int64_t offset,
+                           int64_t size, int64_t stride, int32_t reduction,
+                           int64_t layer);
+
+/// Called by a train_step compiled with --data-parallel: the global index
+/// of this rank's first sample (setSampleOffset).
+int64_t dlc_rt_sample_offset();
 }
 
 #endif // DLC_RUNTIME_COMMUNICATOR_H

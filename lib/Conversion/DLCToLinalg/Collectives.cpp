@@ -18,6 +18,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Collectives.h"
 #include "dlc/Conversion/DLCToLinalg/DLCToLinalg.h"
 #include "dlc/Dialect/DLC/IR/DLCOps.h"
 
@@ -34,6 +35,12 @@ using namespace mlir::dlc;
 
 /// The runtime entry point (Communicator.h).
 static constexpr llvm::StringLiteral kAllReduceFn = "dlc_rt_all_reduce_f32";
+/// Synchronized batch norm's statistics, and the sample offset.
+static constexpr llvm::StringLiteral kAllReduceF64Fn = "dlc_rt_all_reduce_f64";
+static constexpr llvm::StringLiteral kSampleOffsetFn = "dlc_rt_sample_offset";
+/// The function attributes dlc-build-train-step sets on @train_step.
+static constexpr llvm::StringLiteral kSyncBatchNormAttr = "dlc.sync_batch_norm";
+static constexpr llvm::StringLiteral kDataParallelAttr = "dlc.data_parallel";
 
 namespace {
 
@@ -142,7 +149,106 @@ void lowerAllReduce(AllReduceOp op, ModuleOp module) {
 
 } // namespace
 
+/// Declares `name` : `type` in `module` once (private).
+static void declareRuntimeFunction(ModuleOp module, StringRef name,
+                                   FunctionType type) {
+  if (module.lookupSymbol<func::FuncOp>(name))
+    return;
+  OpBuilder b(module.getContext());
+  b.setInsertionPointToStart(module.getBody());
+  func::FuncOp::create(b, module.getLoc(), name, type).setPrivate();
+}
+
+bool lowering::synchronizesBatchNorm(Operation *op) {
+  auto fn = op->getParentOfType<func::FuncOp>();
+  return fn && fn->hasAttr(kSyncBatchNormAttr);
+}
+
+SmallVector<Value> lowering::buildStatisticsAllReduce(OpBuilder &b,
+                                                      Location loc,
+                                                      ValueRange sums) {
+  // As lowerAllReduce, for f64 vectors: pack, reduce in place, unpack.
+  Type f64 = b.getF64Type();
+  int64_t total = 0;
+  for (Value sum : sums)
+    total += cast<RankedTensorType>(sum.getType()).getNumElements();
+  auto index = [&](int64_t v) -> OpFoldResult { return b.getIndexAttr(v); };
+  Value buffer = memref::AllocOp::create(b, loc, MemRefType::get({total}, f64),
+                                         b.getI64IntegerAttr(64));
+  SmallVector<std::pair<int64_t, int64_t>> spans;
+  int64_t offset = 0;
+  for (Value sum : sums) {
+    int64_t n = cast<RankedTensorType>(sum.getType()).getNumElements();
+    Value slot = memref::SubViewOp::create(
+        b, loc, buffer, ArrayRef<OpFoldResult>{index(offset)},
+        ArrayRef<OpFoldResult>{index(n)}, ArrayRef<OpFoldResult>{index(1)});
+    auto copy =
+        bufferization::MaterializeInDestinationOp::create(b, loc, sum, slot);
+    copy.setRestrict(true);
+    copy.setWritable(true);
+    spans.push_back({offset, n});
+    offset += n;
+  }
+  // Numbered by the calls already built in the function (for messages).
+  int64_t calls = 0;
+  Operation *parent = b.getInsertionBlock()->getParentOp();
+  auto fn = dyn_cast<func::FuncOp>(parent);
+  if (!fn)
+    fn = parent->getParentOfType<func::FuncOp>();
+  if (fn)
+    fn.walk([&](func::CallOp call) {
+      calls += call.getCallee() == kAllReduceF64Fn;
+    });
+  Value dynamic = memref::CastOp::create(
+      b, loc, MemRefType::get({ShapedType::kDynamic}, f64), buffer);
+  Value reduction = arith::ConstantOp::create(
+      b, loc, b.getI32IntegerAttr(static_cast<int32_t>(ReductionKind::mean)));
+  Value layer = arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(calls));
+  func::CallOp::create(b, loc, kAllReduceF64Fn, TypeRange{},
+                       ValueRange{dynamic, reduction, layer});
+  Value reduced = bufferization::ToTensorOp::create(
+      b, loc, RankedTensorType::get({total}, f64), buffer,
+      /*restrict=*/true, /*writable=*/false);
+  SmallVector<Value> results;
+  for (auto [span, sum] : llvm::zip(spans, sums))
+    results.push_back(tensor::ExtractSliceOp::create(
+        b, loc, cast<RankedTensorType>(sum.getType()), reduced,
+        ArrayRef<OpFoldResult>{index(span.first)},
+        ArrayRef<OpFoldResult>{index(span.second)},
+        ArrayRef<OpFoldResult>{index(1)}));
+  return results;
+}
+
+Value lowering::buildSampleOffset(OpBuilder &b, Location loc, Operation *op) {
+  auto fn = op->getParentOfType<func::FuncOp>();
+  if (!fn || !fn->hasAttr(kDataParallelAttr))
+    return nullptr;
+  Value offset = func::CallOp::create(b, loc, kSampleOffsetFn,
+                                      TypeRange{b.getI64Type()}, ValueRange{})
+                     .getResult(0);
+  return arith::IndexCastOp::create(b, loc, b.getIndexType(), offset);
+}
+
 void mlir::dlc::lowerCollectives(ModuleOp module) {
+  // The runtime functions the batch-norm and random lowerings call.
+  MLIRContext *ctx = module.getContext();
+  bool sync = false, dataParallel = false;
+  for (auto fn : module.getOps<func::FuncOp>()) {
+    sync |= fn->hasAttr(kSyncBatchNormAttr);
+    dataParallel |= fn->hasAttr(kDataParallelAttr);
+  }
+  Builder b(ctx);
+  if (sync)
+    declareRuntimeFunction(
+        module, kAllReduceF64Fn,
+        b.getFunctionType(
+            {MemRefType::get({ShapedType::kDynamic}, b.getF64Type()),
+             b.getI32Type(), b.getI64Type()},
+            {}));
+  if (dataParallel)
+    declareRuntimeFunction(module, kSampleOffsetFn,
+                           b.getFunctionType({}, {b.getI64Type()}));
+
   // Not a conversion pattern: the lowering creates memref and
   // bufferization ops next to the tensors, and the module's declaration.
   SmallVector<AllReduceOp> ops;

@@ -10,6 +10,9 @@
 #include "dlc/Conversion/Passes.h"
 #include "dlc/Dialect/DLC/IR/DLCDialect.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 namespace mlir::dlc {
@@ -42,6 +45,12 @@ void mlir::dlc::configureDLCToLinalgTarget(ConversionTarget &target) {
   target.addIllegalDialect<DLCDialect>();
   target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
                          math::MathDialect, tensor::TensorDialect>();
+  // Data-parallel lowerings (Collectives.cpp) call the runtime from inside
+  // the patterns: synchronized batch norm packs its statistics into a
+  // buffer, the random ops read the sample offset.
+  target.addLegalDialect<bufferization::BufferizationDialect,
+                         memref::MemRefDialect>();
+  target.addLegalOp<func::CallOp>();
 }
 
 namespace {

@@ -22,6 +22,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Collectives.h"
 #include "LoweringUtils.h"
 #include "dlc/Conversion/DLCToLinalg/DLCToLinalg.h"
 #include "dlc/Dialect/DLC/IR/DLCOps.h"
@@ -67,12 +68,16 @@ struct BatchNormTrainApplyLowering
   LogicalResult
   matchAndRewrite(BatchNormTrainApplyOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
+    // Synchronized batch norm: the conv's epilogue sums stay per rank; the
+    // apply normalizes with their mean over the ranks.
+    SmallVector<Value> sums = {adaptor.getSum(), adaptor.getSumSquares()};
+    if (synchronizesBatchNorm(op))
+      sums = buildStatisticsAllReduce(rewriter, op.getLoc(), sums);
     rewriter.replaceOp(
         op, buildBatchNormFromSums(
-                rewriter, op.getLoc(), adaptor.getInput(), adaptor.getSum(),
-                adaptor.getSumSquares(), adaptor.getGamma(), adaptor.getBeta(),
-                adaptor.getRunningMean(), adaptor.getRunningVariance(),
-                op.getEpsilon().convertToDouble(),
+                rewriter, op.getLoc(), adaptor.getInput(), sums[0], sums[1],
+                adaptor.getGamma(), adaptor.getBeta(), adaptor.getRunningMean(),
+                adaptor.getRunningVariance(), op.getEpsilon().convertToDouble(),
                 op.getMomentum().convertToDouble(), op.getRelu()));
     return success();
   }
@@ -84,12 +89,12 @@ struct BatchNormReluGradLowering : OpConversionPattern<BatchNormReluGradOp> {
   matchAndRewrite(BatchNormReluGradOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     rewriter.replaceOp(
-        op, buildBatchNormGrad(rewriter, op.getLoc(), adaptor.getOutputGrad(),
-                               adaptor.getOutput(), adaptor.getInput(),
-                               adaptor.getGamma(), adaptor.getMean(),
-                               adaptor.getVariance(),
-                               op.getEpsilon().convertToDouble(),
-                               /*sumsInEpilogue=*/true));
+        op,
+        buildBatchNormGradFor(
+            rewriter, op.getLoc(), adaptor.getOutputGrad(), adaptor.getOutput(),
+            adaptor.getInput(), adaptor.getGamma(), adaptor.getMean(),
+            adaptor.getVariance(), op.getEpsilon().convertToDouble(),
+            /*sumsInEpilogue=*/true, synchronizesBatchNorm(op)));
     return success();
   }
 };

@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Collectives.h"
 #include "LoweringUtils.h"
 #include "dlc/Conversion/DLCToLinalg/DLCToLinalg.h"
 #include "dlc/Dialect/DLC/IR/DLCOps.h"
@@ -86,6 +87,14 @@ struct BatchNormTrainLowering : OpConversionPattern<BatchNormTrainOp> {
     Location loc = op.getLoc();
     auto [sum, sumSquares] =
         buildChannelSums(rewriter, loc, adaptor.getInput());
+    // Synchronized batch norm: the global batch's sums (their mean over
+    // the ranks, with M the rank's count: the global mean and variance).
+    if (synchronizesBatchNorm(op)) {
+      SmallVector<Value> global =
+          buildStatisticsAllReduce(rewriter, loc, {sum, sumSquares});
+      sum = global[0];
+      sumSquares = global[1];
+    }
     rewriter.replaceOp(
         op, buildBatchNormFromSums(
                 rewriter, loc, adaptor.getInput(), sum, sumSquares,

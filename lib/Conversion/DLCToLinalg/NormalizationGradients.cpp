@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Collectives.h"
 #include "LoweringUtils.h"
 #include "dlc/Conversion/DLCToLinalg/DLCToLinalg.h"
 #include "dlc/Dialect/DLC/IR/DLCOps.h"
@@ -35,11 +36,12 @@ struct BatchNormGradLowering : OpConversionPattern<BatchNormGradOp> {
   matchAndRewrite(BatchNormGradOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     rewriter.replaceOp(
-        op, buildBatchNormGrad(rewriter, op.getLoc(), adaptor.getOutputGrad(),
-                               /*reluOutput=*/nullptr, adaptor.getInput(),
-                               adaptor.getGamma(), adaptor.getMean(),
-                               adaptor.getVariance(),
-                               op.getEpsilon().convertToDouble()));
+        op, buildBatchNormGradFor(
+                rewriter, op.getLoc(), adaptor.getOutputGrad(),
+                /*reluOutput=*/nullptr, adaptor.getInput(), adaptor.getGamma(),
+                adaptor.getMean(), adaptor.getVariance(),
+                op.getEpsilon().convertToDouble(),
+                /*sumsInEpilogue=*/false, synchronizesBatchNorm(op)));
     return success();
   }
 };
@@ -60,6 +62,16 @@ SmallVector<Value> lowering::buildBatchNormGrad(OpBuilder &b, Location loc,
                                                 Value gamma, Value mean,
                                                 Value variance, double epsilon,
                                                 bool sumsInEpilogue) {
+  return buildBatchNormGradFor(b, loc, outputGrad, reluOutput, x, gamma, mean,
+                               variance, epsilon, sumsInEpilogue,
+                               /*synchronize=*/false);
+}
+
+SmallVector<Value>
+lowering::buildBatchNormGradFor(OpBuilder &b, Location loc, Value outputGrad,
+                                Value reluOutput, Value x, Value gamma,
+                                Value mean, Value variance, double epsilon,
+                                bool sumsInEpilogue, bool synchronize) {
   auto type = cast<RankedTensorType>(x.getType());
   int64_t channels = type.getShape().back();
   double count = double(type.getNumElements() / channels);
@@ -98,10 +110,18 @@ SmallVector<Value> lowering::buildBatchNormGrad(OpBuilder &b, Location loc,
   if (sumsInEpilogue)
     sums[0].getDefiningOp()->setAttr("dlc.epilogue", b.getUnitAttr());
 
+  // Synchronized batch norm: the input gradient uses the mean over the
+  // ranks of both sums (with M the rank's count: the global batch's
+  // formula, as torch.nn.SyncBatchNorm), while gamma_grad and beta_grad
+  // stay this rank's, averaged with the other gradients.
+  SmallVector<Value> channelInputs = {gamma, variance, sums[0], sums[1]};
+  if (synchronize)
+    llvm::append_range(channelInputs,
+                       buildStatisticsAllReduce(b, loc, {sums[0], sums[1]}));
+
   // Per channel: gamma_grad, beta_grad and the coefficients A, B, C.
   SmallVector<Value> perChannel = buildChannelMap(
-      b, loc, ValueRange{gamma, variance, sums[0], sums[1]}, channels,
-      {f32, f32, f32, f32, f32},
+      b, loc, channelInputs, channels, {f32, f32, f32, f32, f32},
       [&](OpBuilder &nb, Location l, ValueRange args) -> SmallVector<Value> {
         Value sumG = arith::TruncFOp::create(nb, l, f32, args[2]);
         Value sumGXmu = arith::TruncFOp::create(nb, l, f32, args[3]);
@@ -109,15 +129,22 @@ SmallVector<Value> lowering::buildBatchNormGrad(OpBuilder &b, Location loc,
             nb, l,
             arith::AddFOp::create(nb, l, args[1], f32Constant(nb, l, epsilon)));
         Value gammaGrad = arith::MulFOp::create(nb, l, sumGXmu, istd);
+        Value globalSumG = sumG, globalGammaGrad = gammaGrad;
+        if (synchronize) {
+          globalSumG = arith::TruncFOp::create(nb, l, f32, args[4]);
+          globalGammaGrad = arith::MulFOp::create(
+              nb, l, arith::TruncFOp::create(nb, l, f32, args[5]), istd);
+        }
         Value a = arith::MulFOp::create(nb, l, args[0], istd);
         Value aOverM =
             arith::DivFOp::create(nb, l, a, f32Constant(nb, l, count));
         Value bCoef = arith::NegFOp::create(
             nb, l,
             arith::MulFOp::create(
-                nb, l, aOverM, arith::MulFOp::create(nb, l, istd, gammaGrad)));
+                nb, l, aOverM,
+                arith::MulFOp::create(nb, l, istd, globalGammaGrad)));
         Value cCoef = arith::NegFOp::create(
-            nb, l, arith::MulFOp::create(nb, l, aOverM, sumG));
+            nb, l, arith::MulFOp::create(nb, l, aOverM, globalSumG));
         return {gammaGrad, sumG, a, bCoef, cCoef};
       });
 

@@ -10,6 +10,11 @@
 //              key     = (key lo, key hi))
 // and u(word) = (word >> 8) * 2^-24 is a uniform float in [0, 1).
 //
+// In a data-parallel @train_step (`dlc.data_parallel`) the batch index n
+// counts from the rank's first sample in the global batch (the runtime's
+// dlc_rt_sample_offset), so that the draws of a sample do not depend on
+// the number of ranks; alone the offset is 0.
+//
 //  * dropout: index = the row-major linear index of the element; the element
 //    is kept when u(word0) >= rate, and kept elements are scaled by
 //    1 / (1 - rate).
@@ -31,6 +36,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Collectives.h"
 #include "LoweringUtils.h"
 #include "dlc/Conversion/DLCToLinalg/DLCToLinalg.h"
 #include "dlc/Dialect/DLC/IR/DLCOps.h"
@@ -52,9 +58,12 @@ using DrawFn = llvm::function_ref<SmallVector<Value>(
 
 /// One generic over the batch that draws per image and returns `count` i32
 /// tensors of shape [N], computed by `fn` from the image's four words.
+/// Image n draws with index n + `sampleOffset` (null: 0), its index in the
+/// global batch of a data-parallel step.
 SmallVector<Value> buildPerImageDraws(OpBuilder &b, Location loc, Value key,
                                       int64_t stream, int64_t batch,
-                                      unsigned count, DrawFn fn) {
+                                      unsigned count, Value sampleOffset,
+                                      DrawFn fn) {
   SmallVector<Value> outputs;
   for (unsigned i = 0; i < count; ++i)
     outputs.push_back(createEmpty(b, loc, {batch}, b.getI32Type()));
@@ -63,6 +72,8 @@ SmallVector<Value> buildPerImageDraws(OpBuilder &b, Location loc, Value key,
       b, loc, ValueRange{}, outputs, maps, {utils::IteratorType::parallel},
       [&](OpBuilder &nb, Location l, ValueRange) -> SmallVector<Value> {
         Value n = linalg::IndexOp::create(nb, l, 0);
+        if (sampleOffset)
+          n = arith::AddIOp::create(nb, l, n, sampleOffset);
         return fn(nb, l, buildDraw(nb, l, key, stream, n));
       });
 }
@@ -111,6 +122,15 @@ struct DropoutLowering : OpConversionPattern<DropoutOp> {
     double rate = op.getRate().convertToDouble();
     int64_t stream = op.getStream();
     ArrayRef<int64_t> shape = type.getShape();
+    // Data-parallel: the element's index in the global batch, whose rows
+    // before this rank's are offset x (elements per row).
+    Value elementOffset;
+    if (!shape.empty())
+      if (Value rows = buildSampleOffset(rewriter, op.getLoc(), op))
+        elementOffset = arith::MulIOp::create(
+            rewriter, op.getLoc(), rows,
+            indexConstant(rewriter, op.getLoc(),
+                          type.getNumElements() / shape[0]));
     Value result = buildElementwise(
         rewriter, op.getLoc(), shape, type.getElementType(), adaptor.getInput(),
         [&](OpBuilder &b, Location l, ValueRange args) -> SmallVector<Value> {
@@ -124,6 +144,8 @@ struct DropoutLowering : OpConversionPattern<DropoutOp> {
             linear = arith::AddIOp::create(b, l, linear,
                                            linalg::IndexOp::create(b, l, d));
           }
+          if (elementOffset)
+            linear = arith::AddIOp::create(b, l, linear, elementOffset);
           std::array<Value, 4> words = buildDraw(b, l, key, stream, linear);
           Value keep = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGE,
                                              buildUniform(b, l, words[0]),
@@ -155,6 +177,7 @@ struct RandomFlipLowering : OpConversionPattern<RandomFlipOp> {
     bool vertical = op.getMode() != FlipMode::horizontal;
     SmallVector<Value> flips = buildPerImageDraws(
         rewriter, loc, key, op.getStream(), shape[0], 2,
+        buildSampleOffset(rewriter, loc, op),
         [&](OpBuilder &b, Location l,
             std::array<Value, 4> words) -> SmallVector<Value> {
           Value no = arith::ConstantOp::create(b, l, b.getI32IntegerAttr(0));
@@ -243,6 +266,7 @@ struct RandomTranslationLowering : OpConversionPattern<RandomTranslationOp> {
 
     SmallVector<Value> shifts = buildPerImageDraws(
         rewriter, loc, key, op.getStream(), shape[0], 2,
+        buildSampleOffset(rewriter, loc, op),
         [&](OpBuilder &b, Location l,
             std::array<Value, 4> words) -> SmallVector<Value> {
           // round((lower + u * (upper - lower)) * size) as an i32.
@@ -311,6 +335,7 @@ struct RandomCropLowering : OpConversionPattern<RandomCropOp> {
 
     SmallVector<Value> offsets = buildPerImageDraws(
         rewriter, loc, adaptor.getKey(), op.getStream(), in[0], 2,
+        buildSampleOffset(rewriter, loc, op),
         [&](OpBuilder &b, Location l,
             std::array<Value, 4> words) -> SmallVector<Value> {
           // min(floor(u * (slack + 1)), slack) as an i32.

@@ -734,10 +734,13 @@ struct BuildTrainStepPass
                    .run()))
       return signalPassFailure();
     // Data parallelism: the updates take the gradients averaged over ranks.
-    if (dataParallel &&
-        failed(insertGradientAllReduce(
-            module.lookupSymbol<func::FuncOp>("train_step"), bucketBytes)))
+    auto trainStep = module.lookupSymbol<func::FuncOp>("train_step");
+    if (dataParallel && failed(insertGradientAllReduce(trainStep, bucketBytes)))
       return signalPassFailure();
+    // Read by the lowering (convert-dlc-to-linalg): the random draws are
+    // keyed by the global sample index (Random.cpp).
+    if (dataParallel)
+      trainStep->setAttr("dlc.data_parallel", UnitAttr::get(&getContext()));
     if (dropForward)
       forward.erase();
   }
