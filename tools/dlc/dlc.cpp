@@ -494,6 +494,7 @@ static std::unique_ptr<mlir::dlc::Target> createTarget() {
     options.llvmOptLevel = optLevel;
     options.profile = profile;
     options.planWorkspace = !noWorkspace;
+    options.printTimes = verbose;
     return mlir::dlc::createCPUTarget(options);
   }
   if (targetName == "cuda") {
