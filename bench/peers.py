@@ -706,6 +706,28 @@ def print_table(results, args, peak):
           "(torch.compile / XLA compile included)." % peak)
     print("GFLOP per step: " + ", ".join("%s %.3f" % (m, step_flops(m) / 1e9)
                                          for m in args.models))
+    print_memory_table(results, args)
+
+
+def print_memory_table(results, args):
+    """Peak RSS of dlc next to PyTorch eager's (the issue's figure: dlc
+    at most 0.5x), for the models where both ran."""
+    rows = []
+    for m in args.models:
+        d, t = results.get((m, "dlc")), results.get((m, "torch"))
+        if d and t:
+            rows.append((m, statistics.median(r["rss"] for r in d),
+                         statistics.median(r["rss"] for r in t)))
+    if not rows:
+        return
+    print("\n| model | batch | dlc peak RSS MiB | PyTorch eager peak RSS MiB "
+          "| dlc / PyTorch |")
+    print("|---|---|---:|---:|---:|")
+    for m, d, t in rows:
+        print("| %s | %d | %.0f | %.0f | %.2fx |"
+              % (m, MODELS[m]["batch"], d, t, d / t))
+    print("Peak RSS: the training process's own maximum resident set "
+          "(wait4), dataset, compiled code and runtime included.")
 
 
 def main():

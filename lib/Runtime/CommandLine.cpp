@@ -72,6 +72,9 @@ const OptionSpec kOptions[] = {
    "--resume checkpoint)"},
   {"resume", "CKPT", Train,
    "continue a run from a checkpoint, exactly as if it had not stopped"},
+  {"no-prefetch", "", Train,
+   "assemble each batch just before its step instead of during the "
+   "previous one (same results; to measure what the overlap saves)"},
   {"reinitialize", "", Train,
    "start from the layers' initializers, not from the weights the model "
    "file gives (ONNX initializers)"},

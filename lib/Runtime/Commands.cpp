@@ -254,6 +254,7 @@ int Cli::train(const ParsedArgs &a) {
   o.logEvery = integer(a, "log-every", 0, 1);
   o.resume = a.get("resume").str();
   o.reinitialize = a.has("reinitialize");
+  o.prefetch = !a.has("no-prefetch");
   if (a.has("tensorboard-update-freq")) {
     auto freq = parseUpdateFreq(a.get("tensorboard-update-freq"));
     if (!freq) {

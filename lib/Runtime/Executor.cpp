@@ -55,10 +55,12 @@ llvm::Expected<Executor> Executor::create(const CompiledModel &model,
     tensor = std::move(*staged);
     return llvm::Error::success();
   };
-  if (llvm::Error e = stage(executor.input, "input", DType::F32, shape))
-    return std::move(e);
-  if (llvm::Error e = stage(executor.labels, "labels", DType::I32, shape[0]))
-    return std::move(e);
+  for (Batch &batch : executor.batches) {
+    if (llvm::Error e = stage(batch.input, "input", DType::F32, shape))
+      return std::move(e);
+    if (llvm::Error e = stage(batch.labels, "labels", DType::I32, shape[0]))
+      return std::move(e);
+  }
   if (llvm::Error e = stage(executor.loss, "loss", DType::F32, {}))
     return std::move(e);
   if (llvm::Error e = stage(executor.correct, "correct", DType::I32, {}))
@@ -148,9 +150,9 @@ void *Executor::addressFor(const Slot &slot, bool result) {
   case Slot::Persistent:
     return (result ? next : current)[slot.tensor].getAddress();
   case Slot::Input:
-    return input.device().getAddress();
+    return batches[selected].input.device().getAddress();
   case Slot::Labels:
-    return labels.device().getAddress();
+    return batches[selected].labels.device().getAddress();
   case Slot::Step:
     return &stepValue;
   case Slot::Seed:
@@ -186,9 +188,9 @@ StagedTensor *Executor::deviceScalarFor(const Slot &slot) {
 
 llvm::Error Executor::bindAndCall(const BoundFunction &fn, Call &call) {
   // The batch the host assembled since the last step.
-  if (llvm::Error e = input.upload())
+  if (llvm::Error e = batches[selected].input.upload())
     return e;
-  if (llvm::Error e = labels.upload())
+  if (llvm::Error e = batches[selected].labels.upload())
     return e;
   const dlc_function_info &info = *fn.info;
   llvm::SmallVector<const void *, 64> buffers;

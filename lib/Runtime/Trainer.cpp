@@ -12,12 +12,14 @@
 #include "dlc/Runtime/CheckpointMetadata.h"
 #include "dlc/Runtime/Communicator.h"
 #include "dlc/Runtime/Data/Dataset.h"
+#include "dlc/Runtime/Data/Prefetcher.h"
 #include "dlc/Runtime/Monitor/Report.h"
 #include "dlc/Runtime/Monitor/TensorBoard.h"
 #include "dlc/Runtime/Random.h"
 #include "dlc/Runtime/Summary.h"
 #include "dlc/Runtime/Support.h"
 
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -165,9 +167,11 @@ private:
   llvm::Error setUp();
   llvm::Error restore(const Metadata &meta);
   llvm::Expected<TrainStatus> runEpochs();
-  /// Data parallelism: whether the epoch has another global batch, and the
+  /// Data parallelism: whether the epoch has another global batch (one
+  /// starting at compiled batch `batch`, by default the next one), and the
   /// global steps an epoch takes (see `Position`).
-  bool epochHasStep() const;
+  bool epochHasStep() const { return epochHasStepAt(position.batch); }
+  bool epochHasStepAt(int64_t batch) const;
   int64_t globalStepsPerEpoch() const;
   llvm::Error finishEpoch(double trainSeconds, int64_t trainedImages);
 
@@ -766,12 +770,12 @@ llvm::Error TrainingRun::printRestoredMetrics() {
   return llvm::Error::success();
 }
 
-bool TrainingRun::epochHasStep() const {
+bool TrainingRun::epochHasStepAt(int64_t batch) const {
   int64_t b = model.getBatchSize(), n = comm.size();
   // A partial global batch is padded from the epoch's start (batchIndices
   // wraps), as a partial batch of one process is.
-  return options.dropRemainder ? (position.batch + n) * b <= trainCount
-                               : position.batch * b < trainCount;
+  return options.dropRemainder ? (batch + n) * b <= trainCount
+                               : batch * b < trainCount;
 }
 
 int64_t TrainingRun::globalStepsPerEpoch() const {
@@ -879,27 +883,50 @@ llvm::Expected<TrainStatus> TrainingRun::runEpochs() {
   InterruptScope interruptScope;
   int64_t b = model.getBatchSize();
   int64_t ranks = comm.size();
-  llvm::SmallVector<uint32_t> rows;
+  // Double buffering: step k reads batch buffer `ready` while the
+  // prefetcher fills the other one with the batch of step k + 1 (within
+  // the epoch; the first batch of an epoch is assembled before its step).
+  Prefetcher prefetcher(options.prefetch);
+  llvm::SmallVector<uint32_t> rows[2];
   while (position.epoch < options.epochs && !stopped) {
     // The same order on every rank (it depends on the seed and epoch only).
     std::vector<uint32_t> order =
         epochPermutation(seed, position.epoch, uint32_t(trainCount));
+    // Whatever ends the epoch, no job reads `order` after it.
+    auto joinPrefetch = llvm::make_scope_exit([&] { prefetcher.wait(); });
+    // This rank's share of the global batch: compiled batch
+    // `batch + rank`, i.e. samples [(batch + rank) b, (batch + rank + 1) b)
+    // of the epoch's order, the rows a single process with batch N x b
+    // would hold at [rank b, (rank + 1) b).
+    auto assemble = [&, rank = comm.rank()](int64_t batch, unsigned buffer) {
+      batchIndices(order, batch + rank, b, rows[buffer]);
+      trainBatches->assemble(rows[buffer], 0, executor->getInput(buffer),
+                             executor->getLabels(buffer));
+    };
     progress.beginEpoch(position.epoch + 1, options.epochs, stepsPerEpoch,
                         position.batch / ranks);
     double seconds = 0;
     int64_t images = 0;
+    unsigned ready = executor->getSelectedBatch();
+    bool prefetched = false;
     while (epochHasStep()) {
       injectFault(comm.rank(), position.step);
       auto start = Clock::now();
-      // This rank's share of the global batch: compiled batch
-      // `batch + rank`, i.e. samples [(batch + rank) b, (batch + rank + 1) b)
-      // of the epoch's order, the rows a single process with batch N x b
-      // would hold at [rank b, (rank + 1) b).
-      batchIndices(order, position.batch + comm.rank(), b, rows);
+      if (prefetched)
+        prefetcher.wait();
+      else
+        assemble(position.batch, ready);
+      executor->selectBatch(ready);
       // Dropout and augmentation draw by the global row (rank b + i).
       setSampleOffset(int64_t(comm.rank()) * b);
-      trainBatches->assemble(rows, 0, executor->getInput(),
-                             executor->getLabels());
+      // The next step's batch, into the other buffer, while this one runs.
+      int64_t nextBatch = position.batch + ranks;
+      prefetched = epochHasStepAt(nextBatch);
+      if (prefetched)
+        prefetcher.start([&assemble, nextBatch, buffer = ready ^ 1] {
+          assemble(nextBatch, buffer);
+        });
+      ready ^= 1;
       float lr = float(schedule.at(position.step));
       llvm::Expected<StepResult> stepped =
           executor->train(position.step, int64_t(seed), lr);
@@ -990,6 +1017,7 @@ llvm::Expected<TrainStatus> TrainingRun::runEpochs() {
         return TrainStatus::Interrupted;
       }
     }
+    prefetcher.wait();
     if (llvm::Error e = finishEpoch(seconds, images))
       return std::move(e);
   }

@@ -511,6 +511,7 @@ static std::unique_ptr<mlir::dlc::Target> createTarget() {
     options.llvmOptLevel = optLevel;
     options.profile = profile;
     options.planWorkspace = !noWorkspace;
+    options.printTimes = verbose;
     return mlir::dlc::createCPUTarget(options);
   }
   if (targetName == "cuda") {

@@ -9,7 +9,9 @@
 //
 // The batch is written by the host into staging memory that each step
 // uploads, and the step's outputs are downloaded for the host to read; on
-// the CPU device both are the device buffers themselves (no copies).
+// the CPU device both are the device buffers themselves (no copies). There
+// are two batch buffers, each with its own device memory, so that the host
+// can fill one (Prefetcher.h) while a step reads the other.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +20,8 @@
 
 #include "dlc/Runtime/DeviceTensor.h"
 #include "dlc/Runtime/Model.h"
+
+#include <cassert>
 
 namespace dlc::runtime {
 
@@ -47,10 +51,23 @@ public:
   std::vector<DeviceTensor> &getTensors() { return current; }
   const std::vector<DeviceTensor> &getTensors() const { return current; }
 
-  /// The host staging memory of the batch, read by the next step:
-  /// [batch, H, W, C] f32 and [batch] i32.
-  float *getInput() { return input.host().data<float>(); }
-  int32_t *getLabels() { return labels.host().data<int32_t>(); }
+  /// The host staging memory of the selected batch buffer, read by the
+  /// next step: [batch, H, W, C] f32 and [batch] i32.
+  float *getInput() { return getInput(selected); }
+  int32_t *getLabels() { return getLabels(selected); }
+  /// The same for batch buffer `buffer` (0 or 1), selected or not.
+  float *getInput(unsigned buffer) {
+    return batches[buffer].input.host().data<float>();
+  }
+  int32_t *getLabels(unsigned buffer) {
+    return batches[buffer].labels.host().data<int32_t>();
+  }
+  /// The steps read batch buffer `buffer` from now on.
+  void selectBatch(unsigned buffer) {
+    assert(buffer < 2 && "two batch buffers");
+    selected = buffer;
+  }
+  unsigned getSelectedBatch() const { return selected; }
 
   /// One training step on the current batch.
   llvm::Expected<StepResult> train(int64_t step, int64_t seed,
@@ -90,7 +107,13 @@ private:
   const CompiledModel &model;
   Device &device;
   std::vector<DeviceTensor> current, next;
-  StagedTensor input, labels, loss, correct, logits;
+  /// A batch: input and labels.
+  struct Batch {
+    StagedTensor input, labels;
+  };
+  Batch batches[2];
+  unsigned selected = 0;
+  StagedTensor loss, correct, logits;
   /// The step's scalars in device memory, for entry points that read them
   /// there (DLC_TENSOR_DEVICE_SCALAR: a captured CUDA graph replays with
   /// the parameters it was captured with).

@@ -58,6 +58,9 @@ struct TrainOptions {
   /// Also save last.safetensors every N steps (0 = at epoch ends only).
   int64_t checkpointEvery = 0;
   bool dropRemainder = false;
+  /// Assemble the next batch on a background thread during the current
+  /// step (Prefetcher.h); the results are the same either way.
+  bool prefetch = true;
   ProgressReporter::Style progress = ProgressReporter::Style::Lines;
   int64_t logEvery = 0;
   /// The report's class names (--class-names); empty: the model's, a known

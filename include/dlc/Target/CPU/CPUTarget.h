@@ -105,6 +105,9 @@ struct CPUPipelineOptions {
   bool planWorkspace = true;
   /// LLVM optimization level of translateToLLVMIR (0 to 3).
   unsigned llvmOptLevel = 3;
+  /// emitObjectFilesInParallel prints each part's translation,
+  /// optimization and code generation time to stderr (dlc compile -v).
+  bool printTimes = false;
 };
 
 /// The register file that the tile sizes are chosen for.
