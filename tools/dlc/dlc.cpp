@@ -280,6 +280,14 @@ static cl::opt<int64_t> bucketBytes(
     cl::init(1 << 20), cl::sub(compileCommand), cl::sub(trainCommand),
     cl::cat(compileCategory));
 
+static cl::opt<bool> overlapAllReduce(
+    "overlap-all-reduce",
+    cl::desc("With --data-parallel: overlap each bucket's all-reduce with "
+             "the rest of the backward pass (default true; false: blocking "
+             "calls, the same bits)"),
+    cl::init(true), cl::sub(compileCommand), cl::sub(trainCommand),
+    cl::cat(compileCategory));
+
 static cl::opt<int>
     ranks("ranks",
           cl::desc("dlc train: run N processes with mpirun (implies "
@@ -369,6 +377,7 @@ static LogicalResult lowerToStage(Compilation &c, Stage stage) {
     steps.gradients = gradients;
     steps.dataParallel = dataParallel || ranks > 0;
     steps.bucketBytes = bucketBytes;
+    steps.overlapAllReduce = overlapAllReduce;
     if (steps.dataParallel && targetName != "cpu") {
       error("--data-parallel is implemented for --target cpu only (MPI); "
             "the " +

@@ -44,6 +44,9 @@ struct StepOptions {
   /// train_step (dlc.all_reduce buckets of `bucketBytes`).
   bool dataParallel = false;
   int64_t bucketBytes = 1 << 20;
+  /// Overlap each bucket's communication with the rest of the backward
+  /// pass (dlc.all_reduce_start / wait) instead of a blocking all-reduce.
+  bool overlapAllReduce = true;
 };
 
 /// dlc-build-train-step (dropping @forward: @predict is what the runtime

@@ -736,7 +736,8 @@ struct BuildTrainStepPass
     // Data parallelism: the updates take the gradients averaged over ranks.
     if (dataParallel &&
         failed(insertGradientAllReduce(
-            module.lookupSymbol<func::FuncOp>("train_step"), bucketBytes)))
+            module.lookupSymbol<func::FuncOp>("train_step"), bucketBytes,
+            overlapAllReduce)))
       return signalPassFailure();
     if (dropForward)
       forward.erase();
