@@ -28,6 +28,7 @@ void mlir::dlc::buildStepsPipeline(OpPassManager &pm,
   build.gradients = options.gradients;
   build.dataParallel = options.dataParallel;
   build.bucketBytes = options.bucketBytes;
+  build.overlapAllReduce = options.overlapAllReduce;
   // Parameters and FLOPs per layer are counted on @forward, the bytes kept
   // for backward on the optimized @train_step.
   pm.addPass(createDLCSummarizeLayers());

@@ -46,6 +46,10 @@ const OptionSpec kOptions[] = {
   {"collective-timeout", "S", Train,
    "under mpirun: seconds a rank waits for the others in a collective "
    "before the job stops with an error (default 300)"},
+  {"all-reduce-profile", "", Train,
+   "data-parallel runs: print on rank 0, per gradient bucket, the "
+   "all-reduce's communication time, the compute it overlapped and the "
+   "time the step waited for it"},
   {"lr", "X", Train,
    "base learning rate (default: the compiled optimizer's, else 0.001)"},
   {"lr-schedule", "S", Train, "constant | step | cosine (default constant)"},

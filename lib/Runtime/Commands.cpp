@@ -380,6 +380,8 @@ int Cli::train(const ParsedArgs &a) {
   setCurrentCommunicator(nullptr);
   if (!status)
     return fail(status.takeError());
+  if (a.has("all-reduce-profile") && !quiet)
+    printAllReduceProfile(out, getAllReduceProfile());
   if (a.has("profile"))
     if (llvm::Error e = printKernelProfile(out, /*top=*/30))
       return fail(std::move(e));

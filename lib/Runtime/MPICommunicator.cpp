@@ -12,6 +12,18 @@
 // Its cost is the ring's: 2 (N - 1) / N times the buffer per rank, in
 // 2 (N - 1) latency-bound steps.
 //
+// Overlap: a communication thread owns every MPI call after
+// MPI_Init_thread (so MPI_THREAD_SERIALIZED is enough). The step's thread
+// queues started buckets and blocking collectives alike; the thread runs
+// them one at a time in queue order with the same ring, so every rank
+// issues the same collectives in the same order (tags stay matched) and
+// the bits are those of blocking calls. The first failure is sticky: every
+// later job fails with its message without touching MPI. The thread
+// blocks all signals (Ctrl-C reaches the step's thread as before) and
+// checks a stop flag in every poll, so joining it never waits for a
+// collective's deadline. With a lower thread level (or
+// DLC_ALL_REDUCE_THREAD=0) the collectives run on the caller's thread.
+//
 //===----------------------------------------------------------------------===//
 
 #include "dlc/Runtime/Communicator.h"
@@ -20,7 +32,15 @@
 
 #include <mpi.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdlib>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <pthread.h>
 #include <thread>
 #include <vector>
 
@@ -40,15 +60,37 @@ std::string mpiError(int code) {
   return std::string(text, length);
 }
 
+/// One collective for the communication thread.
+struct Job {
+  enum Kind { Floats, Doubles, Barrier } kind = Floats;
+  void *data = nullptr;
+  size_t count = 0;
+  Reduction reduction = Reduction::Sum;
+  /// The gradient bucket, -1 for the runtime's own collectives.
+  int64_t bucket = -1;
+  bool done = false;
+  std::string error;
+  double seconds = 0;
+};
+
 class MPICommunicator final : public Communicator {
 public:
-  MPICommunicator() {
+  explicit MPICommunicator(bool threaded) {
     MPI_Comm_rank(MPI_COMM_WORLD, &myRank);
     MPI_Comm_size(MPI_COMM_WORLD, &worldSize);
     // Errors come back as codes, reported with the rank and collective.
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    if (threaded && worldSize > 1) {
+      // The thread inherits the mask: signals stay with the other threads.
+      sigset_t all, previous;
+      sigfillset(&all);
+      pthread_sigmask(SIG_SETMASK, &all, &previous);
+      worker = std::thread([this] { serve(); });
+      pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    }
   }
   ~MPICommunicator() override {
+    stopWorker();
     int finalized = 0;
     MPI_Finalized(&finalized);
     if (!finalized)
@@ -58,29 +100,161 @@ public:
   int rank() const override { return myRank; }
   int size() const override { return worldSize; }
   const char *name() const override { return "mpi"; }
+  bool overlapsAllReduce() const override { return worker.joinable(); }
 
   llvm::Error allReduce(float *data, size_t count,
                         Reduction reduction) override {
-    return ring(data, count, reduction);
+    if (!worker.joinable())
+      return ring(data, count, reduction);
+    return runAndWait(Job{Job::Floats, data, count, reduction});
   }
   llvm::Error allReduce(double *data, size_t count,
                         Reduction reduction) override {
-    return ring(data, count, reduction);
+    if (!worker.joinable())
+      return ring(data, count, reduction);
+    return runAndWait(Job{Job::Doubles, data, count, reduction});
   }
 
   llvm::Error barrier() override {
+    if (worker.joinable())
+      return runAndWait(Job{Job::Barrier});
+    return barrierNow();
+  }
+
+  llvm::Error startAllReduce(float *data, size_t count, Reduction reduction,
+                             int64_t bucket) override {
+    if (!worker.joinable())
+      return Communicator::startAllReduce(data, count, reduction, bucket);
+    if (started.count(bucket))
+      return llvm::createStringError(llvm::formatv(
+          "bucket {0} started twice without a wait (the compiled step and "
+          "this runtime disagree)",
+          bucket));
+    auto job = std::make_shared<Job>(
+        Job{Job::Floats, data, count, reduction, bucket});
+    started[bucket] = job;
+    enqueue(job);
+    return llvm::Error::success();
+  }
+
+  llvm::Error waitAllReduce(float *data, int64_t bucket,
+                            double &busySeconds) override {
+    if (!worker.joinable())
+      return Communicator::waitAllReduce(data, bucket, busySeconds);
+    auto it = started.find(bucket);
+    if (it == started.end() || it->second->data != data)
+      return llvm::createStringError(llvm::formatv(
+          "bucket {0} waited for but not started with this buffer (the "
+          "compiled step and this runtime disagree)",
+          bucket));
+    std::shared_ptr<Job> job = std::move(it->second);
+    started.erase(it);
+    waitFor(*job);
+    busySeconds = job->seconds;
+    if (!job->error.empty())
+      return llvm::createStringError(job->error);
+    return llvm::Error::success();
+  }
+
+  [[noreturn]] void abort(int status) override {
+    // The thread leaves its collective at its next poll; then this thread
+    // is the only one calling MPI.
+    stopWorker();
+    MPI_Abort(MPI_COMM_WORLD, status);
+    std::_Exit(status);
+  }
+
+private:
+  llvm::Error barrierNow() {
     MPI_Request request;
     if (int rc = MPI_Ibarrier(MPI_COMM_WORLD, &request))
       return llvm::createStringError("MPI_Ibarrier: " + mpiError(rc));
     return wait(&request, 1, "barrier");
   }
 
-  [[noreturn]] void abort(int status) override {
-    MPI_Abort(MPI_COMM_WORLD, status);
-    std::_Exit(status);
+  void enqueue(std::shared_ptr<Job> job) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      queue.push_back(std::move(job));
+    }
+    wake.notify_all();
+  }
+  void waitFor(const Job &job) {
+    std::unique_lock<std::mutex> lock(mutex);
+    finishedJob.wait(lock, [&] { return job.done; });
+  }
+  llvm::Error runAndWait(Job job) {
+    auto shared = std::make_shared<Job>(std::move(job));
+    enqueue(shared);
+    waitFor(*shared);
+    if (!shared->error.empty())
+      return llvm::createStringError(shared->error);
+    return llvm::Error::success();
   }
 
-private:
+  /// The communication thread: the queue's jobs in order.
+  void serve() {
+    for (;;) {
+      std::shared_ptr<Job> job;
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        wake.wait(lock, [&] { return stopping.load() || !queue.empty(); });
+        if (queue.empty())
+          return; // Stopping, nothing left.
+        job = std::move(queue.front());
+        queue.pop_front();
+      }
+      std::string error = threadFailure;
+      if (error.empty()) {
+        auto begin = Clock::now();
+        llvm::Error e = llvm::Error::success();
+        switch (job->kind) {
+        case Job::Floats:
+          e = ring(static_cast<float *>(job->data), job->count,
+                   job->reduction);
+          break;
+        case Job::Doubles:
+          e = ring(static_cast<double *>(job->data), job->count,
+                   job->reduction);
+          break;
+        case Job::Barrier:
+          e = barrierNow();
+          break;
+        }
+        job->seconds =
+            std::chrono::duration<double>(Clock::now() - begin).count();
+        if (e) {
+          error = llvm::toString(std::move(e));
+          if (job->bucket >= 0)
+            error = describeBucketFailure(job->bucket, job->count, error);
+          threadFailure = error;
+        }
+      }
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        job->error = std::move(error);
+        job->done = true;
+      }
+      finishedJob.notify_all();
+    }
+  }
+
+  void stopWorker() {
+    if (!worker.joinable())
+      return;
+    stopping = true;
+    wake.notify_all();
+    worker.join();
+    // Jobs nobody will run: their waiters must not block.
+    std::lock_guard<std::mutex> lock(mutex);
+    for (auto &job : queue) {
+      job->error = "stopped";
+      job->done = true;
+    }
+    queue.clear();
+    finishedJob.notify_all();
+  }
+
   /// Waits for `n` requests until the deadline; polls with short sleeps
   /// so that a waiting rank leaves the cores to the ones still computing.
   llvm::Error wait(MPI_Request *requests, int n, const char *what) {
@@ -93,6 +267,9 @@ private:
             llvm::formatv("{0} failed: {1}", what, mpiError(rc)).str());
       if (done)
         return llvm::Error::success();
+      if (stopping)
+        return llvm::createStringError(
+            llvm::formatv("{0} cancelled: the job is stopping", what).str());
       if (Clock::now() > deadline) {
         int left = (myRank + worldSize - 1) % worldSize,
             right = (myRank + 1) % worldSize;
@@ -166,20 +343,59 @@ private:
   uint64_t sequence = 0;
   /// The chunk being received in the reduce-scatter (grown once).
   std::vector<char> incoming;
+
+  /// The communication thread (not started: collectives on the caller's
+  /// thread), its queue and the buckets started and not yet waited for.
+  std::thread worker;
+  std::mutex mutex;
+  std::condition_variable wake, finishedJob;
+  std::deque<std::shared_ptr<Job>> queue;
+  std::atomic<bool> stopping{false};
+  /// The first error of the thread (only the thread touches it).
+  std::string threadFailure;
+  std::map<int64_t, std::shared_ptr<Job>> started;
 };
+
+const char *threadLevelName(int level) {
+  switch (level) {
+  case MPI_THREAD_SINGLE:
+    return "MPI_THREAD_SINGLE";
+  case MPI_THREAD_FUNNELED:
+    return "MPI_THREAD_FUNNELED";
+  case MPI_THREAD_SERIALIZED:
+    return "MPI_THREAD_SERIALIZED";
+  default:
+    return "MPI_THREAD_MULTIPLE";
+  }
+}
 } // namespace
 
 llvm::Expected<std::unique_ptr<Communicator>>
 dlc::runtime::createMPICommunicator() {
-  int initialized = 0;
+  int initialized = 0, provided = MPI_THREAD_SINGLE;
   MPI_Initialized(&initialized);
   if (!initialized) {
-    int provided = 0;
-    // The compiled code's OpenMP threads never call MPI: only the thread
-    // that runs the step does.
+    // Only the communication thread calls MPI after this (the step's
+    // thread before it starts and after it is joined): SERIALIZED.
     if (int rc =
-            MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided))
+            MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided))
       return llvm::createStringError("MPI_Init_thread: " + mpiError(rc));
+  } else {
+    MPI_Query_thread(&provided);
   }
-  return std::make_unique<MPICommunicator>();
+  const char *env = std::getenv("DLC_ALL_REDUCE_THREAD");
+  bool wanted = !(env && llvm::StringRef(env) == "0");
+  bool threaded = wanted && provided >= MPI_THREAD_SERIALIZED;
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (!threaded && rank == 0) {
+    if (wanted)
+      llvm::errs() << "note: MPI gives " << threadLevelName(provided)
+                   << ", not MPI_THREAD_SERIALIZED:";
+    else
+      llvm::errs() << "note: DLC_ALL_REDUCE_THREAD=0:";
+    llvm::errs() << " gradient all-reduces run synchronously (no overlap "
+                    "with the backward pass)\n";
+  }
+  return std::make_unique<MPICommunicator>(threaded);
 }

@@ -296,6 +296,14 @@ static cl::opt<bool> syncBatchNorm(
              "rank's own batch, as PyTorch DDP)"),
     cl::sub(compileCommand), cl::sub(trainCommand), cl::cat(compileCategory));
 
+static cl::opt<bool> overlapAllReduce(
+    "overlap-all-reduce",
+    cl::desc("With --data-parallel: overlap each bucket's all-reduce with "
+             "the rest of the backward pass (default true; false: blocking "
+             "calls, the same bits)"),
+    cl::init(true), cl::sub(compileCommand), cl::sub(trainCommand),
+    cl::cat(compileCategory));
+
 static cl::opt<int>
     ranks("ranks",
           cl::desc("dlc train: run N processes with mpirun (implies "
@@ -386,6 +394,7 @@ static LogicalResult lowerToStage(Compilation &c, Stage stage) {
     steps.dataParallel = dataParallel || syncBatchNorm || ranks > 0;
     steps.bucketBytes = bucketBytes;
     steps.syncBatchNorm = syncBatchNorm;
+    steps.overlapAllReduce = overlapAllReduce;
     if (steps.dataParallel && targetName != "cpu") {
       error("--data-parallel is implemented for --target cpu only (MPI); "
             "the " +

@@ -48,6 +48,9 @@ struct StepOptions {
   /// statistics (per-channel sums averaged over the ranks; buildSteps
   /// calls markSyncBatchNorm).
   bool syncBatchNorm = false;
+  /// Overlap each bucket's communication with the rest of the backward
+  /// pass (dlc.all_reduce_start / wait) instead of a blocking all-reduce.
+  bool overlapAllReduce = true;
 };
 
 /// dlc-build-train-step (dropping @forward: @predict is what the runtime

@@ -16,6 +16,14 @@
 // memref<?xf32> (allocated, aligned, offset, size, stride), so one C
 // function serves every bucket.
 //
+// dlc.all_reduce_start / dlc.all_reduce_wait split the same sequence: the
+// packing and dlc_rt_all_reduce_start_f32(cast %buf, reduction, bucket) at
+// the start, dlc_rt_all_reduce_wait_f32(cast %buf, bucket) and the reading
+// back at the wait. The wait passes the buffer again: the runtime checks it
+// is the one started, and the buffer is used until the wait, so that
+// nothing (the CPU workspace planner in particular) reuses its memory while
+// the communication thread may still write it.
+//
 //===----------------------------------------------------------------------===//
 
 #include "Collectives.h"
@@ -33,7 +41,7 @@
 using namespace mlir;
 using namespace mlir::dlc;
 
-/// The runtime entry point (Communicator.h).
+/// The runtime entry points (Communicator.h).
 static constexpr llvm::StringLiteral kAllReduceFn = "dlc_rt_all_reduce_f32";
 /// Synchronized batch norm's statistics, and the sample offset.
 static constexpr llvm::StringLiteral kAllReduceF64Fn = "dlc_rt_all_reduce_f64";
@@ -41,6 +49,8 @@ static constexpr llvm::StringLiteral kSampleOffsetFn = "dlc_rt_sample_offset";
 /// The function attributes dlc-build-train-step sets on @train_step.
 static constexpr llvm::StringLiteral kSyncBatchNormAttr = "dlc.sync_batch_norm";
 static constexpr llvm::StringLiteral kDataParallelAttr = "dlc.data_parallel";
+static constexpr llvm::StringLiteral kStartFn = "dlc_rt_all_reduce_start_f32";
+static constexpr llvm::StringLiteral kWaitFn = "dlc_rt_all_reduce_wait_f32";
 
 namespace {
 
@@ -77,66 +87,76 @@ Value unflatten(OpBuilder &b, Location loc, Value flat, RankedTensorType type) {
                                        flatGroups(type.getRank()));
 }
 
-/// Declares the runtime function in `module` once.
-func::FuncOp declareAllReduce(OpBuilder &b, ModuleOp module) {
-  if (auto fn = module.lookupSymbol<func::FuncOp>(kAllReduceFn))
+/// Declares the runtime function `name`(memref<?xf32>, `extra`...) in
+/// `module` once.
+func::FuncOp declare(OpBuilder &b, ModuleOp module, StringRef name,
+                     ArrayRef<Type> extra) {
+  if (auto fn = module.lookupSymbol<func::FuncOp>(name))
     return fn;
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(module.getBody());
-  auto type = b.getFunctionType(
-      {MemRefType::get({ShapedType::kDynamic}, b.getF32Type()), b.getI32Type(),
-       b.getI64Type()},
-      {});
-  auto fn = func::FuncOp::create(b, module.getLoc(), kAllReduceFn, type);
+  SmallVector<Type> inputs{
+      MemRefType::get({ShapedType::kDynamic}, b.getF32Type())};
+  llvm::append_range(inputs, extra);
+  auto fn = func::FuncOp::create(b, module.getLoc(), name,
+                                 b.getFunctionType(inputs, {}));
   fn.setPrivate();
   return fn;
 }
 
-/// Rewrites one all_reduce as the file header shows.
-void lowerAllReduce(AllReduceOp op, ModuleOp module) {
-  IRRewriter rewriter(op);
-  Location loc = op.getLoc();
+/// A bucket packed into its communication buffer.
+struct Packed {
+  Value buffer;  // memref<Nxf32>
+  Value dynamic; // the same as memref<?xf32>, for the calls
+  SmallVector<std::pair<int64_t, int64_t>> spans;
+};
+
+/// Allocates the bucket's buffer before the builder's insertion point and
+/// copies `inputs` into it, flattened, in order.
+Packed pack(IRRewriter &rewriter, Location loc, ValueRange inputs) {
   Type f32 = rewriter.getF32Type();
   int64_t total = 0;
-  for (Value input : op.getInputs())
+  for (Value input : inputs)
     total += cast<RankedTensorType>(input.getType()).getNumElements();
-
-  func::FuncOp callee = declareAllReduce(rewriter, module);
-  rewriter.setInsertionPoint(op);
-  auto bufferType = MemRefType::get({total}, f32);
-  Value buffer = memref::AllocOp::create(rewriter, loc, bufferType,
-                                         rewriter.getI64IntegerAttr(64));
+  Packed packed;
+  packed.buffer = memref::AllocOp::create(rewriter, loc,
+                                          MemRefType::get({total}, f32),
+                                          rewriter.getI64IntegerAttr(64));
   auto index = [&](int64_t v) -> OpFoldResult {
     return rewriter.getIndexAttr(v);
   };
   int64_t offset = 0;
-  SmallVector<std::pair<int64_t, int64_t>> spans;
-  for (Value input : op.getInputs()) {
+  for (Value input : inputs) {
     int64_t n = cast<RankedTensorType>(input.getType()).getNumElements();
     Value slot = memref::SubViewOp::create(
-        rewriter, loc, buffer, ArrayRef<OpFoldResult>{index(offset)},
+        rewriter, loc, packed.buffer, ArrayRef<OpFoldResult>{index(offset)},
         ArrayRef<OpFoldResult>{index(n)}, ArrayRef<OpFoldResult>{index(1)});
     auto copy = bufferization::MaterializeInDestinationOp::create(
         rewriter, loc, flatten(rewriter, loc, input), slot);
     copy.setRestrict(true);
     copy.setWritable(true);
-    spans.push_back({offset, n});
+    packed.spans.push_back({offset, n});
     offset += n;
   }
-  Value dynamic = memref::CastOp::create(
-      rewriter, loc, MemRefType::get({ShapedType::kDynamic}, f32), buffer);
-  Value reduction = arith::ConstantOp::create(
-      rewriter, loc,
-      rewriter.getI32IntegerAttr(static_cast<int32_t>(op.getReduction())));
-  Value bucket = arith::ConstantOp::create(
-      rewriter, loc, rewriter.getI64IntegerAttr(op.getBucket()));
-  func::CallOp::create(rewriter, loc, callee,
-                       ValueRange{dynamic, reduction, bucket});
+  packed.dynamic = memref::CastOp::create(
+      rewriter, loc, MemRefType::get({ShapedType::kDynamic}, f32),
+      packed.buffer);
+  return packed;
+}
+
+/// Reads the reduced buffer back as tensors of `types`.
+SmallVector<Value> unpack(IRRewriter &rewriter, Location loc,
+                          const Packed &packed, TypeRange types) {
+  auto bufferType = cast<MemRefType>(packed.buffer.getType());
   Value reduced = bufferization::ToTensorOp::create(
-      rewriter, loc, RankedTensorType::get({total}, f32), buffer,
-      /*restrict=*/true, /*writable=*/false);
+      rewriter, loc,
+      RankedTensorType::get(bufferType.getShape(), rewriter.getF32Type()),
+      packed.buffer, /*restrict=*/true, /*writable=*/false);
+  auto index = [&](int64_t v) -> OpFoldResult {
+    return rewriter.getIndexAttr(v);
+  };
   SmallVector<Value> results;
-  for (auto [span, type] : llvm::zip(spans, op.getResultTypes())) {
+  for (auto [span, type] : llvm::zip(packed.spans, types)) {
     Value slice = tensor::ExtractSliceOp::create(
         rewriter, loc, reduced, ArrayRef<OpFoldResult>{index(span.first)},
         ArrayRef<OpFoldResult>{index(span.second)},
@@ -144,7 +164,60 @@ void lowerAllReduce(AllReduceOp op, ModuleOp module) {
     results.push_back(
         unflatten(rewriter, loc, slice, cast<RankedTensorType>(type)));
   }
-  rewriter.replaceOp(op, results);
+  return results;
+}
+
+Value i32Constant(OpBuilder &b, Location loc, int32_t v) {
+  return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+}
+Value i64Constant(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(v));
+}
+
+/// Rewrites one all_reduce as the file header shows.
+void lowerAllReduce(AllReduceOp op, ModuleOp module) {
+  IRRewriter rewriter(op);
+  Location loc = op.getLoc();
+  func::FuncOp callee =
+      declare(rewriter, module, kAllReduceFn,
+              {rewriter.getI32Type(), rewriter.getI64Type()});
+  rewriter.setInsertionPoint(op);
+  Packed packed = pack(rewriter, loc, op.getInputs());
+  Value reduction =
+      i32Constant(rewriter, loc, static_cast<int32_t>(op.getReduction()));
+  Value bucket = i64Constant(rewriter, loc, op.getBucket());
+  func::CallOp::create(rewriter, loc, callee,
+                       ValueRange{packed.dynamic, reduction, bucket});
+  rewriter.replaceOp(op, unpack(rewriter, loc, packed, op.getResultTypes()));
+}
+
+/// Rewrites one all_reduce_start and its wait.
+void lowerStartAndWait(AllReduceStartOp start, ModuleOp module) {
+  IRRewriter rewriter(start);
+  Location loc = start.getLoc();
+  func::FuncOp startFn =
+      declare(rewriter, module, kStartFn,
+              {rewriter.getI32Type(), rewriter.getI64Type()});
+  func::FuncOp waitFn =
+      declare(rewriter, module, kWaitFn, {rewriter.getI64Type()});
+  // The verifier guarantees one wait taking every result.
+  auto wait = cast<AllReduceWaitOp>(*start->getUsers().begin());
+
+  rewriter.setInsertionPoint(start);
+  Packed packed = pack(rewriter, loc, start.getInputs());
+  Value reduction =
+      i32Constant(rewriter, loc, static_cast<int32_t>(start.getReduction()));
+  Value bucket = i64Constant(rewriter, loc, start.getBucket());
+  func::CallOp::create(rewriter, loc, startFn,
+                       ValueRange{packed.dynamic, reduction, bucket});
+
+  rewriter.setInsertionPoint(wait);
+  Value waitBucket = i64Constant(rewriter, wait.getLoc(), start.getBucket());
+  func::CallOp::create(rewriter, wait.getLoc(), waitFn,
+                       ValueRange{packed.dynamic, waitBucket});
+  rewriter.replaceOp(
+      wait, unpack(rewriter, wait.getLoc(), packed, wait.getResultTypes()));
+  rewriter.eraseOp(start);
 }
 
 } // namespace
@@ -252,7 +325,15 @@ void mlir::dlc::lowerCollectives(ModuleOp module) {
   // Not a conversion pattern: the lowering creates memref and
   // bufferization ops next to the tensors, and the module's declaration.
   SmallVector<AllReduceOp> ops;
-  module.walk([&](AllReduceOp op) { ops.push_back(op); });
+  SmallVector<AllReduceStartOp> starts;
+  module.walk([&](Operation *op) {
+    if (auto allReduce = dyn_cast<AllReduceOp>(op))
+      ops.push_back(allReduce);
+    else if (auto start = dyn_cast<AllReduceStartOp>(op))
+      starts.push_back(start);
+  });
   for (AllReduceOp op : ops)
     lowerAllReduce(op, module);
+  for (AllReduceStartOp start : starts)
+    lowerStartAndWait(start, module);
 }

@@ -1,6 +1,8 @@
-// RUN: dlc-opt %s -dlc-build-train-step -dlc-insert-gradient-all-reduce="bucket-bytes=128" | FileCheck %s
-// RUN: dlc-opt %s -dlc-build-train-step="data-parallel bucket-bytes=128" | FileCheck %s
-// RUN: dlc-opt %s -dlc-build-train-step="data-parallel" | FileCheck %s --check-prefix=ONE
+// RUN: dlc-opt %s -dlc-build-train-step -dlc-insert-gradient-all-reduce="bucket-bytes=128 overlap=false" | FileCheck %s
+// RUN: dlc-opt %s -dlc-build-train-step="data-parallel bucket-bytes=128 overlap-all-reduce=false" | FileCheck %s
+// RUN: dlc-opt %s -dlc-build-train-step="data-parallel overlap-all-reduce=false" | FileCheck %s --check-prefix=ONE
+// RUN: dlc-opt %s -dlc-build-train-step -dlc-insert-gradient-all-reduce="bucket-bytes=128" | FileCheck %s --check-prefix=OVL
+// RUN: dlc-opt %s -dlc-build-train-step="data-parallel bucket-bytes=128" | FileCheck %s --check-prefix=OVL
 // RUN: dlc-opt %s -dlc-build-train-step | FileCheck %s --check-prefix=NONE
 // RUN: dlc-opt %s -dlc-build-train-step="data-parallel" -dlc-insert-gradient-all-reduce -verify-diagnostics -o /dev/null
 
@@ -25,6 +27,32 @@
 // CHECK: dlc.sgd_update %{{.*}}, %[[RW2]],
 // CHECK: dlc.sgd_update %{{.*}}, %[[RB2]],
 // CHECK-NOT: dlc.all_reduce
+
+// Overlapped (the default): each bucket starts where the blocking
+// all-reduce was and is waited for right before the first update that
+// reads it, so the backward ops in between (relu_grad, w1's and b1's
+// gradients) run while buckets 0 and 1 are in flight. The updates read w1
+// first: bucket 2's wait comes first, each wait just before its update.
+// OVL-LABEL: func.func @train_step
+// OVL: %[[DW2:.*]] = dlc.matmul %{{.*}}, %{{.*}} {transpose_lhs} : (tensor<4x16xf32>, tensor<4x2xf32>) -> tensor<16x2xf32>
+// OVL-NEXT: %[[FW2:.*]] = dlc.all_reduce_start %[[DW2]] {bucket = 0 : i64, reduction = #dlc.reduction<mean>} : tensor<16x2xf32>
+// OVL-NEXT: %[[DB2:.*]] = dlc.channel_sum
+// OVL-NEXT: %[[FB2:.*]] = dlc.all_reduce_start %[[DB2]] {bucket = 1 : i64, reduction = #dlc.reduction<mean>} : tensor<2xf32>
+// OVL-NEXT: dlc.relu_grad
+// OVL-NEXT: %[[DW1:.*]] = dlc.matmul
+// OVL-NEXT: %[[FW1:.*]] = dlc.all_reduce_start %[[DW1]] {bucket = 2 : i64
+// OVL-NEXT: %[[DB1:.*]] = dlc.channel_sum
+// OVL-NEXT: %[[FB1:.*]] = dlc.all_reduce_start %[[DB1]] {bucket = 3 : i64
+// OVL-NOT: dlc.all_reduce_wait
+// OVL: %[[RW1:.*]] = dlc.all_reduce_wait %[[FW1]] : tensor<8x16xf32>
+// OVL-NEXT: dlc.sgd_update %{{.*}}, %[[RW1]],
+// OVL: %[[RB1:.*]] = dlc.all_reduce_wait %[[FB1]] : tensor<16xf32>
+// OVL-NEXT: dlc.sgd_update %{{.*}}, %[[RB1]],
+// OVL: %[[RW2:.*]] = dlc.all_reduce_wait %[[FW2]] : tensor<16x2xf32>
+// OVL-NEXT: dlc.sgd_update %{{.*}}, %[[RW2]],
+// OVL: %[[RB2:.*]] = dlc.all_reduce_wait %[[FB2]] : tensor<2xf32>
+// OVL-NEXT: dlc.sgd_update %{{.*}}, %[[RB2]],
+// OVL-NOT: dlc.all_reduce
 
 // The default bucket (1 MiB) holds all four gradients: one call after the
 // last gradient (b1's), in the order they were produced.

@@ -565,3 +565,47 @@ func.func @all_reduce_i32(%x: tensor<4xi32>) -> tensor<4xi32> {
   %r = dlc.all_reduce %x {bucket = 0 : i64, reduction = #dlc.reduction<sum>} : tensor<4xi32>
   return %r : tensor<4xi32>
 }
+
+// -----
+
+func.func @all_reduce_start_read(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'dlc.all_reduce_start' op result is in flight and may only be used by dlc.all_reduce_wait, not by dlc.relu}}
+  %f = dlc.all_reduce_start %x {bucket = 0 : i64, reduction = #dlc.reduction<mean>} : tensor<4xf32>
+  %r = dlc.relu %f : tensor<4xf32>
+  %w = dlc.all_reduce_wait %f : tensor<4xf32>
+  return %r : tensor<4xf32>
+}
+
+// -----
+
+func.func @all_reduce_start_never_waited(%x: tensor<4xf32>) {
+  // expected-error @+1 {{'dlc.all_reduce_start' op is never waited for (no dlc.all_reduce_wait)}}
+  %f = dlc.all_reduce_start %x {bucket = 0 : i64, reduction = #dlc.reduction<mean>} : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @all_reduce_wait_part(%x: tensor<4xf32>, %y: tensor<2xf32>) -> tensor<4xf32> {
+  %f:2 = dlc.all_reduce_start %x, %y {bucket = 1 : i64, reduction = #dlc.reduction<mean>} : tensor<4xf32>, tensor<2xf32>
+  // expected-error @+1 {{'dlc.all_reduce_wait' op must take every result of its dlc.all_reduce_start (bucket 1), in order}}
+  %w = dlc.all_reduce_wait %f#0 : tensor<4xf32>
+  return %w : tensor<4xf32>
+}
+
+// -----
+
+func.func @all_reduce_wait_swapped(%x: tensor<4xf32>, %y: tensor<4xf32>) -> tensor<4xf32> {
+  %f:2 = dlc.all_reduce_start %x, %y {bucket = 0 : i64, reduction = #dlc.reduction<mean>} : tensor<4xf32>, tensor<4xf32>
+  // expected-error @+1 {{'dlc.all_reduce_wait' op must take every result of its dlc.all_reduce_start (bucket 0), in order}}
+  %w:2 = dlc.all_reduce_wait %f#1, %f#0 : tensor<4xf32>, tensor<4xf32>
+  return %w#0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @all_reduce_wait_not_started(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'dlc.all_reduce_wait' op operands must be the results of one dlc.all_reduce_start}}
+  %w = dlc.all_reduce_wait %x : tensor<4xf32>
+  return %w : tensor<4xf32>
+}

@@ -152,3 +152,40 @@ func.func @caller(%in: memref<4xf32>) {
   memref.dealloc %a : memref<4xf32>
   return
 }
+
+// -----
+
+// An all-reduce bucket in flight (dlc.all_reduce_start / wait lowered to
+// runtime calls): the communication thread writes %bucket between the two
+// calls, so %tmp, a temporary that lives and dies between them, may not
+// take its bytes; the wait's use keeps %bucket live until the wait at
+// least (and the call rule, to the end).
+
+// CHECK: memref.global "private" @__dlc_workspace : memref<8192xi8>
+// CHECK-LABEL: func.func @in_flight
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
+// CHECK-DAG: %[[C4096:.*]] = arith.constant 4096 : index
+// CHECK: %[[BUCKET:.*]] = memref.view %{{.*}}[%[[C0]]][] : memref<8192xi8> to memref<1024xf32>
+// CHECK: call @dlc_rt_all_reduce_start_f32
+// CHECK: %[[TMP:.*]] = memref.view %{{.*}}[%[[C4096]]][] : memref<8192xi8> to memref<1024xf32>
+// CHECK: memref.copy %[[TMP]], %arg1
+// CHECK: call @dlc_rt_all_reduce_wait_f32
+// CHECK: memref.copy %[[BUCKET]], %arg1
+func.func private @dlc_rt_all_reduce_start_f32(memref<?xf32>, i32, i64)
+func.func private @dlc_rt_all_reduce_wait_f32(memref<?xf32>, i64)
+func.func @in_flight(%in: memref<1024xf32>, %out: memref<1024xf32>) {
+  %mean = arith.constant 1 : i32
+  %b0 = arith.constant 0 : i64
+  %bucket = memref.alloc() {alignment = 64 : i64} : memref<1024xf32>
+  memref.copy %in, %bucket : memref<1024xf32> to memref<1024xf32>
+  %dyn = memref.cast %bucket : memref<1024xf32> to memref<?xf32>
+  func.call @dlc_rt_all_reduce_start_f32(%dyn, %mean, %b0) : (memref<?xf32>, i32, i64) -> ()
+  %tmp = memref.alloc() {alignment = 64 : i64} : memref<1024xf32>
+  memref.copy %in, %tmp : memref<1024xf32> to memref<1024xf32>
+  memref.copy %tmp, %out : memref<1024xf32> to memref<1024xf32>
+  func.call @dlc_rt_all_reduce_wait_f32(%dyn, %b0) : (memref<?xf32>, i64) -> ()
+  memref.copy %bucket, %out : memref<1024xf32> to memref<1024xf32>
+  memref.dealloc %tmp : memref<1024xf32>
+  memref.dealloc %bucket : memref<1024xf32>
+  return
+}

@@ -68,3 +68,62 @@ LogicalResult AllReduceOp::verify() {
     return emitOpError("needs at least one tensor to reduce");
   return success();
 }
+
+LogicalResult AllReduceStartOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location>, ValueRange operands,
+    DictionaryAttr, OpaqueProperties, RegionRange,
+    SmallVectorImpl<Type> &inferred) {
+  // In flight: the operands' types, readable only through the wait.
+  llvm::append_range(inferred, operands.getTypes());
+  return success();
+}
+
+LogicalResult AllReduceStartOp::verify() {
+  if (getInputs().empty())
+    return emitOpError("needs at least one tensor to reduce");
+  // Every result goes to one wait, which takes all of them (its verifier
+  // checks the order): nothing reads a bucket before it is complete.
+  Operation *wait = nullptr;
+  for (Value result : getResults())
+    for (Operation *user : result.getUsers()) {
+      if (!isa<AllReduceWaitOp>(user))
+        return emitOpError("result is in flight and may only be used by "
+                           "dlc.all_reduce_wait, not by ")
+               << user->getName();
+      if (wait && wait != user)
+        return emitOpError("results must all go to one dlc.all_reduce_wait");
+      wait = user;
+    }
+  if (!wait)
+    return emitOpError("is never waited for (no dlc.all_reduce_wait)");
+  return success();
+}
+
+AllReduceStartOp AllReduceWaitOp::getStart() {
+  return getInFlight().empty()
+             ? AllReduceStartOp()
+             : getInFlight().front().getDefiningOp<AllReduceStartOp>();
+}
+
+LogicalResult AllReduceWaitOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location>, ValueRange operands,
+    DictionaryAttr, OpaqueProperties, RegionRange,
+    SmallVectorImpl<Type> &inferred) {
+  llvm::append_range(inferred, operands.getTypes());
+  return success();
+}
+
+LogicalResult AllReduceWaitOp::verify() {
+  AllReduceStartOp start = getStart();
+  if (!start)
+    return emitOpError("operands must be the results of one "
+                       "dlc.all_reduce_start");
+  if (getInFlight() != ValueRange(start.getResults()))
+    return emitOpError("must take every result of its dlc.all_reduce_start "
+                       "(bucket ")
+           << start.getBucket() << "), in order";
+  if (start->getBlock() != (*this)->getBlock() ||
+      !start->isBeforeInBlock(*this))
+    return emitOpError("must follow its dlc.all_reduce_start in one block");
+  return success();
+}

@@ -735,7 +735,8 @@ struct BuildTrainStepPass
       return signalPassFailure();
     // Data parallelism: the updates take the gradients averaged over ranks.
     auto trainStep = module.lookupSymbol<func::FuncOp>("train_step");
-    if (dataParallel && failed(insertGradientAllReduce(trainStep, bucketBytes)))
+    if (dataParallel && failed(insertGradientAllReduce(trainStep, bucketBytes,
+                                                       overlapAllReduce)))
       return signalPassFailure();
     // Read by the lowering (convert-dlc-to-linalg): the random draws are
     // keyed by the global sample index (Random.cpp).

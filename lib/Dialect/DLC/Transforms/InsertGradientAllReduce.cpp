@@ -3,7 +3,10 @@
 // Data parallelism inside the compiled step: every optimizer update of
 // @train_step gets the mean of its gradient over the ranks. Gradients are
 // bucketed in the order the backward pass produces them, and each bucket's
-// dlc.all_reduce goes right after its last producer (see Passes.td).
+// dlc.all_reduce goes right after its last producer (see Passes.td); with
+// overlap, a dlc.all_reduce_start goes there and the matching
+// dlc.all_reduce_wait right before the first update that reads the bucket,
+// so that the backward ops in between run while the bucket is in flight.
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,11 +34,13 @@ static OpOperand *gradientOperand(Operation *op) {
 }
 
 LogicalResult mlir::dlc::insertGradientAllReduce(func::FuncOp trainStep,
-                                                 int64_t bucketBytes) {
+                                                 int64_t bucketBytes,
+                                                 bool overlap) {
   if (trainStep.getBody().empty())
     return trainStep.emitOpError("has no body to insert all-reduces into");
   Block &body = trainStep.getBody().front();
-  if (!body.getOps<AllReduceOp>().empty())
+  if (!body.getOps<AllReduceOp>().empty() ||
+      !body.getOps<AllReduceStartOp>().empty())
     return trainStep.emitOpError(
         "already reduces its gradients across ranks (dlc.all_reduce)");
 
@@ -84,10 +89,29 @@ LogicalResult mlir::dlc::insertGradientAllReduce(func::FuncOp trainStep,
       b.setInsertionPointAfter(last);
     else
       b.setInsertionPointToStart(&body);
-    auto op =
-        AllReduceOp::create(b, trainStep.getLoc(), bucket,
-                            static_cast<int64_t>(index), ReductionKind::mean);
-    for (auto [grad, result] : llvm::zip(bucket, op.getResults()))
+    auto bucketIndex = static_cast<int64_t>(index);
+    if (!overlap) {
+      auto op = AllReduceOp::create(b, trainStep.getLoc(), bucket, bucketIndex,
+                                    ReductionKind::mean);
+      for (auto [grad, result] : llvm::zip(bucket, op.getResults()))
+        reduced[grad] = result;
+      continue;
+    }
+    auto start = AllReduceStartOp::create(b, trainStep.getLoc(), bucket,
+                                          bucketIndex, ReductionKind::mean);
+    // The wait as late as possible: right before the first update that
+    // reads one of the bucket's gradients.
+    llvm::SmallDenseSet<Value> members(bucket.begin(), bucket.end());
+    Operation *firstUse = nullptr;
+    for (OpOperand *use : uses)
+      if (members.contains(use->get()) &&
+          (!firstUse || use->getOwner()->isBeforeInBlock(firstUse)))
+        firstUse = use->getOwner();
+    if (firstUse && start->isBeforeInBlock(firstUse))
+      b.setInsertionPoint(firstUse);
+    auto wait =
+        AllReduceWaitOp::create(b, trainStep.getLoc(), start.getResults());
+    for (auto [grad, result] : llvm::zip(bucket, wait.getResults()))
       reduced[grad] = result;
   }
   for (OpOperand *use : uses)
@@ -113,7 +137,7 @@ struct InsertGradientAllReducePass
                                "gradient all-reduce into");
       return signalPassFailure();
     }
-    if (failed(insertGradientAllReduce(step, bucketBytes)))
+    if (failed(insertGradientAllReduce(step, bucketBytes, overlap)))
       signalPassFailure();
   }
 };

@@ -59,4 +59,70 @@ def DLC_AllReduceOp : DLC_Op<"all_reduce", [
   let hasVerifier = 1;
 }
 
+def DLC_AllReduceStartOp : DLC_Op<"all_reduce_start", [
+    MemoryEffects<[MemRead, MemWrite]>,
+    DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
+  let summary = "start the all-reduce of one bucket (its results are in flight)";
+  let description = [{
+    The first half of an overlapped `dlc.all_reduce`: the bucket's
+    communication starts here and runs while the ops that follow execute;
+    `dlc.all_reduce_wait` ends it and yields the reduced tensors. The
+    results of this op are the bucket *in flight*: they have the operands'
+    types, but their only use is one `dlc.all_reduce_wait` that takes all
+    of them, in order (verified), so no other op can read a tensor before
+    its reduction is complete.
+
+    `bucket` and `reduction` mean what they mean on `dlc.all_reduce`; the
+    runtime reduces started buckets one at a time in the order they are
+    started, with the same ring, so the results are bit for bit those of
+    the blocking op. `dlc-insert-gradient-all-reduce{overlap}` places the
+    start right after the bucket's last producer and the wait right before
+    the first op that reads a reduced tensor.
+
+    Example:
+    ```mlir
+    %f:2 = dlc.all_reduce_start %dk, %db {bucket = 0 : i64,
+        reduction = #dlc.reduction<mean>} : tensor<3x3x1x32xf32>, tensor<32xf32>
+    // ... the rest of the backward pass ...
+    %g:2 = dlc.all_reduce_wait %f#0, %f#1 : tensor<3x3x1x32xf32>, tensor<32xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<DLC_F32Tensor>:$inputs,
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$bucket,
+                       DLC_ReductionKindAttr:$reduction);
+  let results = (outs Variadic<DLC_F32Tensor>:$inFlight);
+  let assemblyFormat = [{
+    $inputs attr-dict `:` type($inputs)
+  }];
+  let hasVerifier = 1;
+}
+
+def DLC_AllReduceWaitOp : DLC_Op<"all_reduce_wait", [
+    MemoryEffects<[MemRead, MemWrite]>,
+    DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
+  let summary = "wait for a started all-reduce and yield the reduced tensors";
+  let description = [{
+    The second half of an overlapped all-reduce: takes every result of one
+    `dlc.all_reduce_start`, in order, and returns the reduced tensors once
+    the bucket's communication is complete (at once with one rank). The
+    runtime keeps the bucket's buffer untouched from the start to here, so
+    this op also marks the end of the buffer's life.
+
+    Example:
+    ```mlir
+    %g:2 = dlc.all_reduce_wait %f#0, %f#1 : tensor<3x3x1x32xf32>, tensor<32xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<DLC_F32Tensor>:$inFlight);
+  let results = (outs Variadic<DLC_F32Tensor>:$results);
+  let assemblyFormat = [{
+    $inFlight attr-dict `:` type($inFlight)
+  }];
+  let extraClassDeclaration = [{
+    /// The op that started this bucket.
+    AllReduceStartOp getStart();
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // DLC_DIALECT_DLC_IR_DLCCOLLECTIVEOPS_TD

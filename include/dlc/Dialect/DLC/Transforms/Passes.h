@@ -39,10 +39,12 @@ std::string getModelSettingsJson(ModuleOp module);
 
 /// dlc-insert-gradient-all-reduce on one @train_step: each optimizer
 /// update's gradient becomes a result of a bucketed dlc.all_reduce placed
-/// after the last producer of its bucket. Fails (with a diagnostic) when
-/// the step already reduces its gradients.
+/// after the last producer of its bucket; with `overlap`, a
+/// dlc.all_reduce_start there and a dlc.all_reduce_wait before the first
+/// update that reads the bucket. Fails (with a diagnostic) when the step
+/// already reduces its gradients.
 LogicalResult insertGradientAllReduce(func::FuncOp trainStep,
-                                      int64_t bucketBytes);
+                                      int64_t bucketBytes, bool overlap = true);
 
 /// Registers buildOptimizeStepsPipeline as -dlc-optimize-steps.
 void registerOptimizeStepsPipeline();

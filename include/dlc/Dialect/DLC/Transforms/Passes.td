@@ -97,7 +97,11 @@ def DLCBuildTrainStep : Pass<"dlc-build-train-step", "::mlir::ModuleOp"> {
            "Average the gradients over the ranks of a data-parallel job "
            "before the updates (dlc-insert-gradient-all-reduce)">,
     Option<"bucketBytes", "bucket-bytes", "int64_t", "1048576",
-           "With data-parallel: bytes of gradients per all-reduce bucket">
+           "With data-parallel: bytes of gradients per all-reduce bucket">,
+    Option<"overlapAllReduce", "overlap-all-reduce", "bool", "true",
+           "With data-parallel: start/wait pairs that overlap the "
+           "communication with the backward pass (false: blocking "
+           "dlc.all_reduce)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -126,6 +130,14 @@ def DLCInsertGradientAllReduce
     of the backward pass is still to run (as PyTorch DDP's buckets are).
     The buckets are numbered in that order.
 
+    With `overlap` (the default) each bucket is a `dlc.all_reduce_start`
+    at that place and a `dlc.all_reduce_wait` right before the first update
+    that reads one of its gradients, as late as possible: the backward ops
+    in between run while the bucket is in flight, and the runtime reduces
+    the started buckets in issue order on its communication thread, with
+    the bits of the blocking form. `overlap=false` emits the blocking
+    `dlc.all_reduce` instead.
+
     Before:
     ```mlir
     %dk = dlc.conv2d_grad_filter ...
@@ -133,7 +145,7 @@ def DLCInsertGradientAllReduce
     ...
     %p1, %m1, %v1 = dlc.adam_update %p, %dk, ...
     ```
-    After:
+    After (`overlap=false`):
     ```mlir
     %dk = dlc.conv2d_grad_filter ...
     %db = dlc.channel_sum ...
@@ -141,12 +153,22 @@ def DLCInsertGradientAllReduce
     ...
     %p1, %m1, %v1 = dlc.adam_update %p, %r#1, ...
     ```
+    After (`overlap`, the default):
+    ```mlir
+    %f:2 = dlc.all_reduce_start %db, %dk {bucket = 3 : i64, reduction = #dlc.reduction<mean>} : ...
+    ... (the rest of the backward pass)
+    %r:2 = dlc.all_reduce_wait %f#0, %f#1 : ...
+    %p1, %m1, %v1 = dlc.adam_update %p, %r#1, ...
+    ```
     `dlc-build-train-step{data-parallel}` runs the same transformation as
     the last part of building the step.
   }];
   let options = [
     Option<"bucketBytes", "bucket-bytes", "int64_t", "1048576",
-           "Bytes of gradients per bucket (one collective call each)">
+           "Bytes of gradients per bucket (one collective call each)">,
+    Option<"overlap", "overlap", "bool", "true",
+           "Split each bucket into dlc.all_reduce_start / dlc.all_reduce_wait "
+           "(false: one blocking dlc.all_reduce)">
   ];
 }
 
