@@ -14,7 +14,8 @@
 #          (determinism: no atomics);
 #       2. the benchmark: cnn_bn (batch 256) and resnet_small (batch 128)
 #          training, dlc's CUDA program against PyTorch eager, channels_last
-#          and torch.compile, one table of images/s and ms/step;
+#          and torch.compile, one table of images/s and ms/step (dlc with
+#          tensor cores and with the f32 SIMT kernels);
 #       3. a kernel time breakdown of one cnn_bn step (DLC_CUDA_PROFILE=1).
 #   scripts/gpu-check.sh bundle DIR    only the library half of prepare, on
 #       the programs (*_cpu, *_cuda) already in DIR.
@@ -49,6 +50,10 @@ prepare() {
   done
   "$dlc" compile "$root/examples/fashion_mnist/cnn_bn.yaml" --target cuda --batch-size 256 -o "$dir/cnn_bn_b256_cuda" || exit 1
   "$dlc" compile "$root/examples/cifar10/resnet_small.yaml" --target cuda --batch-size 128 -o "$dir/resnet_small_b128_cuda" || exit 1
+  # The same with the f32 SIMT kernels instead of tensor cores: the
+  # benchmark's tensor cores on/off comparison.
+  "$dlc" compile "$root/examples/fashion_mnist/cnn_bn.yaml" --target cuda --batch-size 256 --cuda-tensor-cores=false -o "$dir/cnn_bn_b256_simt_cuda" || exit 1
+  "$dlc" compile "$root/examples/cifar10/resnet_small.yaml" --target cuda --batch-size 128 --cuda-tensor-cores=false -o "$dir/resnet_small_b128_simt_cuda" || exit 1
   bundle "$dir"
   cp "$here/gpu/compare_runs.py" "$here/gpu/torch_bench.py" "$0" "$dir/"
   echo "gpu-check: prepared $dir ($(du -sh "$dir" | cut -f1)); on the GPU machine: bash $dir/gpu-check.sh run $dir"
@@ -156,14 +161,21 @@ run() {
   for exe in cnn_bn_b256_cuda resnet_small_b128_cuda; do
     local name=${exe%_b[0-9]*_cuda} b
     b=$(batch_of "$dir/$exe")
-    if train "$dir/$exe" "$work/$exe" "$STEPS_BENCH" 3; then
-      local ips
-      ips=$(tail -1 "$work/$exe/metrics.csv" | awk -F, '{print $10}')
-      awk -v m="$name" -v b="$b" -v i="$ips" 'BEGIN{printf "%-14s %6d  %-22s %12.0f %10.2f\n", m, b, "dlc cuda (graph)", i, b*1000/i}' >> "$table"
-    else
-      printf "%-14s %6d  %-22s %s\n" "$name" "$b" "dlc cuda (graph)" "failed: $(tail -1 "$work/$exe.log")" >> "$table"
-      failures=$((failures + 1))
-    fi
+    local variant label
+    for variant in "" _simt; do
+      local run=${exe%_cuda}${variant}_cuda
+      label="dlc cuda tf32 (graph)"
+      [ -n "$variant" ] && label="dlc cuda f32 SIMT"
+      [ -x "$dir/$run" ] || continue
+      if train "$dir/$run" "$work/$run" "$STEPS_BENCH" 3; then
+        local ips
+        ips=$(tail -1 "$work/$run/metrics.csv" | awk -F, '{print $10}')
+        awk -v m="$name" -v b="$b" -v i="$ips" -v l="$label" 'BEGIN{printf "%-14s %6d  %-22s %12.0f %10.2f\n", m, b, l, i, b*1000/i}' >> "$table"
+      else
+        printf "%-14s %6d  %-22s %s\n" "$name" "$b" "$label" "failed: $(tail -1 "$work/$run.log")" >> "$table"
+        failures=$((failures + 1))
+      fi
+    done
     if [ "${SKIP_TORCH:-0}" != 1 ]; then
       python3 "$dir/torch_bench.py" "$name" "$b" --steps 50 2> "$work/$name.torch.err" |
         python3 -c '

@@ -8,8 +8,8 @@
 
 #include "dlc/Runtime/Communicator.h"
 
-#include "llvm/Support/JSON.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <atomic>
@@ -46,9 +46,9 @@ llvm::Error Communicator::startAllReduce(float *data, size_t count,
   if (llvm::Error e = allReduce(data, count, reduction))
     failure = f.error =
         describeBucketFailure(bucket, count, llvm::toString(std::move(e)));
-  f.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                            begin)
-                  .count();
+  f.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - begin)
+          .count();
   return llvm::Error::success();
 }
 
@@ -129,9 +129,8 @@ Profiler &profiler() {
 /// Prints the failure and ends the job (the compiled code cannot return
 /// an error).
 [[noreturn]] void failBucket(llvm::StringRef message) {
-  llvm::errs() << "error: rank " << current->rank() << " of "
-               << current->size() << ": " << message
-               << "; stopping every rank\n";
+  llvm::errs() << "error: rank " << current->rank() << " of " << current->size()
+               << ": " << message << "; stopping every rank\n";
   llvm::errs().flush();
   current->abort(1);
 }

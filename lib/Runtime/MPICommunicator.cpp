@@ -130,8 +130,8 @@ public:
           "bucket {0} started twice without a wait (the compiled step and "
           "this runtime disagree)",
           bucket));
-    auto job = std::make_shared<Job>(
-        Job{Job::Floats, data, count, reduction, bucket});
+    auto job =
+        std::make_shared<Job>(Job{Job::Floats, data, count, reduction, bucket});
     started[bucket] = job;
     enqueue(job);
     return llvm::Error::success();
@@ -210,8 +210,7 @@ private:
         llvm::Error e = llvm::Error::success();
         switch (job->kind) {
         case Job::Floats:
-          e = ring(static_cast<float *>(job->data), job->count,
-                   job->reduction);
+          e = ring(static_cast<float *>(job->data), job->count, job->reduction);
           break;
         case Job::Doubles:
           e = ring(static_cast<double *>(job->data), job->count,

@@ -119,9 +119,9 @@ Packed pack(IRRewriter &rewriter, Location loc, ValueRange inputs) {
   for (Value input : inputs)
     total += cast<RankedTensorType>(input.getType()).getNumElements();
   Packed packed;
-  packed.buffer = memref::AllocOp::create(rewriter, loc,
-                                          MemRefType::get({total}, f32),
-                                          rewriter.getI64IntegerAttr(64));
+  packed.buffer =
+      memref::AllocOp::create(rewriter, loc, MemRefType::get({total}, f32),
+                              rewriter.getI64IntegerAttr(64));
   auto index = [&](int64_t v) -> OpFoldResult {
     return rewriter.getIndexAttr(v);
   };
@@ -178,9 +178,8 @@ Value i64Constant(OpBuilder &b, Location loc, int64_t v) {
 void lowerAllReduce(AllReduceOp op, ModuleOp module) {
   IRRewriter rewriter(op);
   Location loc = op.getLoc();
-  func::FuncOp callee =
-      declare(rewriter, module, kAllReduceFn,
-              {rewriter.getI32Type(), rewriter.getI64Type()});
+  func::FuncOp callee = declare(rewriter, module, kAllReduceFn,
+                                {rewriter.getI32Type(), rewriter.getI64Type()});
   rewriter.setInsertionPoint(op);
   Packed packed = pack(rewriter, loc, op.getInputs());
   Value reduction =

@@ -630,11 +630,10 @@ bool touchesMemory(Operation *op) {
 /// Replaces the contraction `op` by its tensor-core kernel (plus, for a
 /// split K, the ordered combine of its partials as a SIMT kernel, which
 /// also takes the fused fills: the partial kernel writes every partial).
-LogicalResult
-formTensorCoreKernel(RewriterBase &rewriter, linalg::LinalgOp op,
-                     const tc::ContractionPlan &plan,
-                     ArrayRef<std::pair<Value, Value>> fills,
-                     int64_t blockSize) {
+LogicalResult formTensorCoreKernel(RewriterBase &rewriter, linalg::LinalgOp op,
+                                   const tc::ContractionPlan &plan,
+                                   ArrayRef<std::pair<Value, Value>> fills,
+                                   int64_t blockSize) {
   auto func = op->getParentOfType<func::FuncOp>();
   std::string name =
       (func.getSymName() + "_" + op->getName().stripDialect() + "_mma").str();
@@ -671,8 +670,8 @@ formTensorCoreKernel(RewriterBase &rewriter, linalg::LinalgOp op,
   if (failed(tc::formTensorCoreKernel(rewriter, op, plan, name + "_partials",
                                       partials, Value())))
     return failure();
-  return formKernel(rewriter, combine, combine.getNumLoops() - 1,
-                    blockSize, nullptr, {}, "_mma_combine", fills);
+  return formKernel(rewriter, combine, combine.getNumLoops() - 1, blockSize,
+                    nullptr, {}, "_mma_combine", fills);
 }
 
 struct FormKernelsPass
@@ -734,8 +733,8 @@ struct FormKernelsPass
         FailureOr<tc::ContractionPlan> plan =
             tc::planContraction(op, tensorCoreSplitBlocks);
         if (succeeded(plan)) {
-          if (failed(formTensorCoreKernel(rewriter, op, *plan, fills,
-                                          blockSize)))
+          if (failed(
+                  formTensorCoreKernel(rewriter, op, *plan, fills, blockSize)))
             return signalPassFailure();
           continue;
         }

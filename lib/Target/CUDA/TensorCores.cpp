@@ -68,8 +68,8 @@ AffineMap ContractionPlan::loopsMap(MLIRContext *ctx) const {
 
 AffineMap ContractionPlan::operandMap(linalg::LinalgOp op,
                                       OpOperand &operand) const {
-  return simplifyAffineMap(op.getMatchingIndexingMap(&operand).compose(
-      loopsMap(op.getContext())));
+  return simplifyAffineMap(
+      op.getMatchingIndexingMap(&operand).compose(loopsMap(op.getContext())));
 }
 
 /// Whether `op`'s body is `yield out + in0 * in1` (either operand order).
@@ -78,8 +78,8 @@ static bool isMultiplyAccumulate(linalg::LinalgOp op) {
   if (body.getNumArguments() != 3 || body.getOperations().size() != 3)
     return false;
   auto yield = dyn_cast<linalg::YieldOp>(body.getTerminator());
-  auto add = yield ? yield.getOperand(0).getDefiningOp<arith::AddFOp>()
-                   : nullptr;
+  auto add =
+      yield ? yield.getOperand(0).getDefiningOp<arith::AddFOp>() : nullptr;
   if (!add)
     return false;
   BlockArgument a = body.getArgument(0), b = body.getArgument(1),
@@ -134,8 +134,7 @@ FailureOr<ContractionPlan> tc::planContraction(linalg::LinalgOp op,
     }
   }
   // Too small for an m16n8k8 tile to pay off: the SIMT kernel.
-  if (plan.m < kMmaM || plan.n < kMmaN || plan.k < kMmaK ||
-      plan.batch > 65535)
+  if (plan.m < kMmaM || plan.n < kMmaN || plan.k < kMmaK || plan.batch > 65535)
     return failure();
   auto kFastest = [&](AffineMap map) {
     AffineExpr last = map.getResults().back();
@@ -198,7 +197,8 @@ LogicalResult tc::formTensorCoreKernel(RewriterBase &rewriter,
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   KernelBuilder kb{rewriter, loc};
-  auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   Type f32 = rewriter.getF32Type();
   auto aTileType =
       MemRefType::get({kBlockM, kBlockK + kPadA}, f32, nullptr, workgroup);
@@ -230,7 +230,8 @@ LogicalResult tc::formTensorCoreKernel(RewriterBase &rewriter,
   Value lane = kb.apply(d0 % 32, tid);
   Value warp = kb.apply(d0.floorDiv(32), tid);
   Value zeroIndex = kb.index(0);
-  Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0));
+  Value zero =
+      arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0));
 
   // The first row / column of the block's and the warp's tiles.
   Value rowBase = kb.apply(d0 * kBlockM, tileM);
@@ -243,7 +244,8 @@ LogicalResult tc::formTensorCoreKernel(RewriterBase &rewriter,
   AffineMap bIndices = plan.operandMap(op, *op.getDpsInputOperand(1));
   AffineMap outIndices = plan.operandMap(op, *op.getDpsInitOperand(0));
 
-  constexpr int64_t tilesPerWarpM = kWarpM / kMmaM, tilesPerWarpN = kWarpN / kMmaN;
+  constexpr int64_t tilesPerWarpM = kWarpM / kMmaM,
+                    tilesPerWarpN = kWarpN / kMmaN;
   auto accType = VectorType::get({2, 2}, f32);
   Value accZero = arith::ConstantOp::create(
       rewriter, loc, DenseElementsAttr::get(accType, 0.0f));
@@ -255,8 +257,8 @@ LogicalResult tc::formTensorCoreKernel(RewriterBase &rewriter,
                    : kb.apply(d0 * plan.kChunk + plan.kChunk, chunk);
   if (plan.splitK > 1 && plan.k % plan.kChunk != 0)
     kEnd = arith::MinUIOp::create(rewriter, loc, kEnd, kb.index(plan.k));
-  auto loop = scf::ForOp::create(rewriter, loc, kBegin, kEnd,
-                                 kb.index(kBlockK), inits);
+  auto loop =
+      scf::ForOp::create(rewriter, loc, kBegin, kEnd, kb.index(kBlockK), inits);
   {
     OpBuilder::InsertionGuard inLoop(rewriter);
     rewriter.setInsertionPointToStart(loop.getBody());
@@ -264,8 +266,8 @@ LogicalResult tc::formTensorCoreKernel(RewriterBase &rewriter,
     // Stage the A tile (kBlockM x kBlockK) and the B tile (kBlockK x
     // kBlockN): each thread gathers its elements through the operand's
     // indexing map at clamped indices and zeroes those out of range.
-    auto stage = [&](Value operand, AffineMap indices, Value tile,
-                     int64_t rows, int64_t cols, bool colsFastest, bool isA) {
+    auto stage = [&](Value operand, AffineMap indices, Value tile, int64_t rows,
+                     int64_t cols, bool colsFastest, bool isA) {
       for (int64_t i = 0; i < rows * cols / kThreads; ++i) {
         auto [row, col] = tileElement(d0, i, rows, cols, colsFastest);
         Value r = kb.apply(row, tid), c = kb.apply(col, tid);
@@ -273,9 +275,8 @@ LogicalResult tc::formTensorCoreKernel(RewriterBase &rewriter,
                        : arith::AddIOp::create(rewriter, loc, colBase, c);
         Value kk = arith::AddIOp::create(rewriter, loc, k0, isA ? c : r);
         int64_t mnSize = isA ? plan.m : plan.n;
-        Value inRange = arith::AndIOp::create(rewriter, loc,
-                                              kb.lessThan(mn, mnSize),
-                                              kb.lessThan(kk, plan.k));
+        Value inRange = arith::AndIOp::create(
+            rewriter, loc, kb.lessThan(mn, mnSize), kb.lessThan(kk, plan.k));
         Value mnClamped =
             arith::MinUIOp::create(rewriter, loc, mn, kb.index(mnSize - 1));
         Value kClamped =
@@ -348,15 +349,15 @@ LogicalResult tc::formTensorCoreKernel(RewriterBase &rewriter,
         mIndex = arith::AddIOp::create(rewriter, loc, rowBase, mIndex);
         Value nIndex = kb.apply(base + ni * kMmaN + col, {lane, warpCol});
         nIndex = arith::AddIOp::create(rewriter, loc, colBase, nIndex);
-        Value inside = arith::AndIOp::create(rewriter, loc,
-                                             kb.lessThan(mIndex, plan.m),
-                                             kb.lessThan(nIndex, plan.n));
+        Value inside =
+            arith::AndIOp::create(rewriter, loc, kb.lessThan(mIndex, plan.m),
+                                  kb.lessThan(nIndex, plan.n));
         auto ifOp = scf::IfOp::create(rewriter, loc, inside,
                                       /*withElseRegion=*/false);
         OpBuilder::InsertionGuard inIf(rewriter);
         rewriter.setInsertionPointToStart(ifOp.thenBlock());
-        Value v = vector::ExtractOp::create(
-            rewriter, loc, acc, ArrayRef<int64_t>{i / 2, i % 2});
+        Value v = vector::ExtractOp::create(rewriter, loc, acc,
+                                            ArrayRef<int64_t>{i / 2, i % 2});
         SmallVector<Value> element = kb.applyAll(
             outIndices, ValueRange{mIndex, nIndex, zeroIndex, batch});
         if (partials) {

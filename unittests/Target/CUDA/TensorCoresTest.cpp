@@ -94,9 +94,9 @@ TEST_F(TensorCoresTest, FragmentsCoverTheirTilesOnce) {
 
 TEST_F(TensorCoresTest, StagingCoversTilesOnceAndCoalesces) {
   for (bool colsFastest : {false, true}) {
-    for (auto [rows, cols] : {std::pair<int64_t, int64_t>{tc::kBlockM,
-                                                          tc::kBlockK},
-                              {tc::kBlockK, tc::kBlockN}}) {
+    for (auto [rows, cols] :
+         {std::pair<int64_t, int64_t>{tc::kBlockM, tc::kBlockK},
+          {tc::kBlockK, tc::kBlockN}}) {
       std::set<std::pair<int64_t, int64_t>> seen;
       for (int64_t i = 0; i < rows * cols / tc::kThreads; ++i) {
         auto element = tc::tileElement(lane, i, rows, cols, colsFastest);
@@ -163,8 +163,8 @@ std::vector<double> emulate(linalg::LinalgOp op, const tc::ContractionPlan &p,
           std::vector<double> bTile(kBlockK * (kBlockN + kPadB), -1e30);
           for (int64_t tid = 0; tid < kThreads; ++tid) {
             for (int64_t i = 0; i < kBlockM * kBlockK / kThreads; ++i) {
-              auto [r, c] = eval(
-                  tileElement(d0, i, kBlockM, kBlockK, p.aKFastest), tid);
+              auto [r, c] =
+                  eval(tileElement(d0, i, kBlockM, kBlockK, p.aKFastest), tid);
               int64_t m = tm * kBlockM + r, k = k0 + c;
               SmallVector<int64_t> idx = aMap.compose(
                   {std::min(m, p.m - 1), 0, std::min(k, p.k - 1), batch});
@@ -172,8 +172,8 @@ std::vector<double> emulate(linalg::LinalgOp op, const tc::ContractionPlan &p,
                   m < p.m && k < p.k ? a.at(idx) : 0.0;
             }
             for (int64_t i = 0; i < kBlockK * kBlockN / kThreads; ++i) {
-              auto [r, c] = eval(
-                  tileElement(d0, i, kBlockK, kBlockN, !p.bKFastest), tid);
+              auto [r, c] =
+                  eval(tileElement(d0, i, kBlockK, kBlockN, !p.bKFastest), tid);
               int64_t n = tn * kBlockN + c, k = k0 + r;
               SmallVector<int64_t> idx = bMap.compose(
                   {0, std::min(n, p.n - 1), std::min(k, p.k - 1), batch});
@@ -192,9 +192,9 @@ std::vector<double> emulate(linalg::LinalgOp op, const tc::ContractionPlan &p,
                   for (int64_t l = 0; l < 32; ++l) {
                     for (unsigned i = 0; i < 4; ++i) {
                       auto [r, c] = eval(fragmentA(d0, i), l);
-                      am[r][c] = aTile[(warpRow + mi * 16 + r) *
-                                           (kBlockK + kPadA) +
-                                       kStep + c];
+                      am[r][c] =
+                          aTile[(warpRow + mi * 16 + r) * (kBlockK + kPadA) +
+                                kStep + c];
                     }
                     for (unsigned i = 0; i < 2; ++i) {
                       auto [r, c] = eval(fragmentB(d0, i), l);
@@ -219,7 +219,8 @@ std::vector<double> emulate(linalg::LinalgOp op, const tc::ContractionPlan &p,
             for (int64_t ni = 0; ni < 4; ++ni)
               for (unsigned i = 0; i < 4; ++i) {
                 auto [r, c] = eval(fragmentC(d0, i), l);
-                int64_t m = tm * kBlockM + warp / kWarpsN * kWarpM + mi * 16 + r;
+                int64_t m =
+                    tm * kBlockM + warp / kWarpsN * kWarpM + mi * 16 + r;
                 int64_t n = tn * kBlockN + warp % kWarpsN * kWarpN + ni * 8 + c;
                 if (m >= p.m || n >= p.n)
                   continue;

@@ -70,9 +70,8 @@ LogicalResult AllReduceOp::verify() {
 }
 
 LogicalResult AllReduceStartOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location>, ValueRange operands,
-    DictionaryAttr, OpaqueProperties, RegionRange,
-    SmallVectorImpl<Type> &inferred) {
+    MLIRContext *, std::optional<Location>, ValueRange operands, DictionaryAttr,
+    OpaqueProperties, RegionRange, SmallVectorImpl<Type> &inferred) {
   // In flight: the operands' types, readable only through the wait.
   llvm::append_range(inferred, operands.getTypes());
   return success();
@@ -106,9 +105,8 @@ AllReduceStartOp AllReduceWaitOp::getStart() {
 }
 
 LogicalResult AllReduceWaitOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location>, ValueRange operands,
-    DictionaryAttr, OpaqueProperties, RegionRange,
-    SmallVectorImpl<Type> &inferred) {
+    MLIRContext *, std::optional<Location>, ValueRange operands, DictionaryAttr,
+    OpaqueProperties, RegionRange, SmallVectorImpl<Type> &inferred) {
   llvm::append_range(inferred, operands.getTypes());
   return success();
 }
