@@ -1,4 +1,5 @@
 // RUN: dlc-opt %s -split-input-file -verify-diagnostics -dlc-cpu-parallelize="min-work=1024" | FileCheck %s
+// RUN: dlc-opt %s -split-input-file -verify-diagnostics -dlc-cpu-parallelize="min-work=1024 min-region-work=0" | FileCheck %s --check-prefix=NOREGION
 // RUN: dlc-opt %s -split-input-file -verify-diagnostics -dlc-cpu-parallelize="min-work=1024" -convert-scf-to-openmp -canonicalize | FileCheck %s --check-prefix=OMP
 
 // dlc-cpu-parallelize: one parallel region per loop nest, at its outermost
@@ -142,6 +143,62 @@ func.func @tiles_in_blocks(%out: memref<64x128xf32>, %v: vector<16xf32>) {
         %old = vector.load %out[%i, %j] : memref<64x128xf32>, vector<16xf32>
         %new = arith.addf %old, %v : vector<16xf32>
         vector.store %new, %out[%i, %j] : memref<64x128xf32>, vector<16xf32>
+      }
+    } {dlc.parallel}
+  }
+  return
+}
+
+// -----
+
+// Beyond max-regions-per-nest (256) blocks, a tile loop stays parallel only
+// when each block is at least min-region-work (131072) element operations:
+// 512 blocks of 16 x 8 x 64 x 16 lanes = 131072 (a filter gradient's rows
+// x batch blocks) keep one region per block; 512 blocks of an eighth of
+// that run sequentially; min-region-work=0 restores the count limit alone.
+
+// CHECK-LABEL: func @many_large_blocks
+// CHECK: scf.for %{{.*}} = %c0 to %c512 step %c1
+// CHECK-NEXT: scf.parallel
+// NOREGION-LABEL: func @many_large_blocks
+// NOREGION-NOT: scf.parallel
+// NOREGION: return
+func.func @many_large_blocks(%out: memref<16x8x1024xf32>, %v: vector<16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c512 = arith.constant 512 : index
+  %c1024 = arith.constant 1024 : index
+  scf.for %k = %c0 to %c512 step %c1 {
+    scf.for %i = %c0 to %c16 step %c1 {
+      scf.for %j = %c0 to %c8 step %c1 {
+        scf.for %l = %c0 to %c1024 step %c16 {
+          %old = vector.load %out[%i, %j, %l] : memref<16x8x1024xf32>, vector<16xf32>
+          %new = arith.addf %old, %v : vector<16xf32>
+          vector.store %new, %out[%i, %j, %l] : memref<16x8x1024xf32>, vector<16xf32>
+        }
+      }
+    } {dlc.parallel}
+  }
+  return
+}
+
+// CHECK-LABEL: func @many_small_blocks
+// CHECK-NOT: scf.parallel
+// CHECK: return
+func.func @many_small_blocks(%out: memref<16x1x1024xf32>, %v: vector<16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %c512 = arith.constant 512 : index
+  %c1024 = arith.constant 1024 : index
+  scf.for %k = %c0 to %c512 step %c1 {
+    scf.for %i = %c0 to %c16 step %c1 {
+      scf.for %l = %c0 to %c1024 step %c16 {
+        %old = vector.load %out[%i, %c0, %l] : memref<16x1x1024xf32>, vector<16xf32>
+        %new = arith.addf %old, %v : vector<16xf32>
+        vector.store %new, %out[%i, %c0, %l] : memref<16x1x1024xf32>, vector<16xf32>
       }
     } {dlc.parallel}
   }

@@ -148,7 +148,10 @@ def CPUParallelizePass
       parallel region is not entered once per element. The exception are
       the schedule's tile loops inside at most `max-regions-per-nest`
       iterations of sequential loops (the reduction blocks of a blocked
-      matmul or of a filter gradient), each block being ample work.
+      matmul or of a filter gradient), each block being ample work, or
+      inside any number of them when each block has at least
+      `min-region-work` element operations (entering a region costs a few
+      microseconds with libomp's spinning workers).
     - A loop nest with less than `min-work` element operations in all
       (each operation counted once per iteration around it, vector
       operations once per lane) stays sequential: starting the threads
@@ -170,7 +173,13 @@ def CPUParallelizePass
            "Element operations below which a loop nest stays sequential">,
     Option<"maxRegionsPerNest", "max-regions-per-nest", "int64_t",
            /*default=*/"256",
-           "Most iterations of sequential loops around a parallel tile loop">,
+           "Most iterations of sequential loops around a parallel tile loop, "
+           "unless each one is at least min-region-work">,
+    Option<"minRegionWork", "min-region-work", "int64_t",
+           /*default=*/"131072",
+           "Element operations per parallel region above which a tile loop "
+           "stays parallel inside any number of sequential iterations "
+           "(0: never)">,
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
