@@ -135,17 +135,42 @@ func.func @conv_filter_gradient(%x: tensor<8x26x26x16xf32>, %dy: tensor<24x24x16
 
 // -----
 
-// A transpose that moves the innermost dimension goes in 16 x 16 blocks.
+// A transpose that moves the innermost dimension goes in 16 x 16 blocks,
+// each one vector transpose (16 rows read, 16 written).
 
 // CHECK-LABEL: func @transpose_blocks
 // CHECK-DAG: %[[C16:.*]] = arith.constant 16 : index
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C16]]
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C16]]
-// CHECK: linalg.transpose ins(%{{.*}} : tensor<16x16xf32>) outs(%{{.*}} : tensor<16x16xf32>)
+// CHECK: %[[R:.*]] = vector.transfer_read {{.*}} : tensor<64x9216xf32>, vector<16x16xf32>
+// CHECK: %[[T:.*]] = vector.transpose %[[R]], [1, 0] : vector<16x16xf32> to vector<16x16xf32>
+// CHECK: vector.transfer_write %[[T]], {{.*}} : vector<16x16xf32>, tensor<9216x64xf32>
+// CHECK-NOT: linalg.transpose
 func.func @transpose_blocks(%x: tensor<64x9216xf32>) -> tensor<9216x64xf32> {
   %e = tensor.empty() : tensor<9216x64xf32>
   %t = linalg.transpose ins(%x : tensor<64x9216xf32>) outs(%e : tensor<9216x64xf32>) permutation = [1, 0]
   return %t : tensor<9216x64xf32>
+}
+
+// -----
+
+// The NHWC -> CHWN transpose of a filter gradient: the blocks' loop (over
+// N, in 16s; C is one block) outermost, then H and W, so that the next
+// block is the next pixel of the same 16 rows on both sides.
+
+// CHECK-LABEL: func @transpose_nhwc_chwn
+// CHECK: scf.for %[[N:.*]] = %c0 to %c128 step %c16
+// CHECK: scf.for %[[H:.*]] = %c0 to %c34 step %c1
+// CHECK: scf.for %[[W:.*]] = %c0 to %c34 step %c1
+// CHECK: %[[R:.*]] = vector.transfer_read %{{.*}}[%[[N]], %[[H]], %[[W]], %c0], {{.*}} : tensor<128x34x34x16xf32>, vector<16x1x1x16xf32>
+// CHECK: vector.transpose %[[R]], [3, 1, 2, 0]
+// CHECK: } {dlc.parallel}
+// CHECK: } {dlc.parallel}
+// CHECK: } {dlc.parallel}
+func.func @transpose_nhwc_chwn(%x: tensor<128x34x34x16xf32>) -> tensor<16x34x34x128xf32> {
+  %e = tensor.empty() : tensor<16x34x34x128xf32>
+  %t = linalg.transpose ins(%x : tensor<128x34x34x16xf32>) outs(%e : tensor<16x34x34x128xf32>) permutation = [3, 1, 2, 0]
+  return %t : tensor<16x34x34x128xf32>
 }
 
 // -----
