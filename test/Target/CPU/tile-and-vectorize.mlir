@@ -106,21 +106,23 @@ func.func @conv_bias_init(%x: tensor<2x10x10x16xf32>, %w: tensor<3x3x16x64xf32>,
 
 // A filter gradient as a convolution: its "filter" (the output gradient,
 // 295K floats) outgrows the cache and the output, so the reduction (filter
-// rows, then 8 of the 16 channels) goes outermost and every 1 x 3 x 32
-// output tile is updated from the slice in cache; no fused init. Inside a
-// tile, the 24 filter columns go 3 at a time with the accumulator carried
-// (a whole row at once would read 24 x 8 x 32 floats into vectors).
+// rows, then blocks of up to 32 of the channels: here all 16) goes
+// outermost and every 1 x 3 x 32 output tile is updated from the slice in
+// cache; no fused init. Inside a tile, the 24 filter columns go 3 at a
+// time and the channels 8 at a time with the accumulator carried (a whole
+// row at once would read 24 x 16 x 32 floats into vectors).
 
 // CHECK-LABEL: func @conv_filter_gradient
 // CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
 // CHECK-DAG: %[[C3:.*]] = arith.constant 3 : index
 // CHECK-DAG: %[[C8:.*]] = arith.constant 8 : index
+// CHECK-DAG: %[[C16:.*]] = arith.constant 16 : index
 // CHECK-DAG: %[[C24:.*]] = arith.constant 24 : index
 // CHECK: scf.for %{{.*}} = %{{.*}} to %[[C24]] step %[[C1]]
-// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C8]]
 // CHECK: scf.for %{{.*}} = %{{.*}} to %[[C8]] step %[[C1]]
 // CHECK: scf.for %{{.*}} = %{{.*}} to %[[C3]] step %[[C1]]
-// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C24]] step %[[C3]] iter_args(%[[ACC:.*]] = %{{.*}}) -> (tensor<1x1x3x32xf32>)
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C24]] step %[[C3]] iter_args(%[[ACC0:.*]] = %{{.*}}) -> (tensor<1x1x3x32xf32>)
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C16]] step %[[C8]] iter_args(%[[ACC:.*]] = %[[ACC0]]) -> (tensor<1x1x3x32xf32>)
 // CHECK: vector.transfer_read {{.*}} : tensor<24x24x16x32xf32>, vector<3x8x32xf32>
 // CHECK: vector.transfer_read %[[ACC]]
 // CHECK-COUNT-3: vector.contract {{.*}} : vector<1x3x8xf32>, vector<8x32xf32> into vector<1x3x32xf32>
@@ -150,6 +152,27 @@ func.func @transpose_blocks(%x: tensor<64x9216xf32>) -> tensor<9216x64xf32> {
   %e = tensor.empty() : tensor<9216x64xf32>
   %t = linalg.transpose ins(%x : tensor<64x9216xf32>) outs(%e : tensor<9216x64xf32>) permutation = [1, 0]
   return %t : tensor<9216x64xf32>
+}
+
+// -----
+
+// With 16 output channels (two registers) a 3-wide row fills half the 12
+// accumulators: two rows of the "batch" (the layer's input channels) per
+// tile, 2 x 3 x 16. The 64 samples go in two blocks of 32 (one parallel
+// region each), 8 at a time inside the tile.
+
+// CHECK-LABEL: func @conv_filter_gradient_rows
+// CHECK: scf.for %{{.*}} = %c0 to %c24 step %c1
+// CHECK: scf.for %{{.*}} = %c0 to %c64 step %c32
+// CHECK: scf.for %{{.*}} = %c0 to %c8 step %c2
+// CHECK: scf.for %{{.*}} = %c0 to %c3 step %c1
+// CHECK: scf.for %{{.*}} = %c0 to %c24 step %c3 iter_args(%{{.*}}) -> (tensor<2x1x3x16xf32>)
+// CHECK: scf.for %{{.*}} = %c0 to %c32 step %c8 iter_args(%{{.*}}) -> (tensor<2x1x3x16xf32>)
+// CHECK-COUNT-3: vector.contract {{.*}} : vector<2x3x8xf32>, vector<8x16xf32> into vector<2x3x16xf32>
+func.func @conv_filter_gradient_rows(%x: tensor<8x26x26x64xf32>, %dy: tensor<24x24x64x16xf32>, %init: tensor<8x3x3x16xf32>) -> tensor<8x3x3x16xf32> {
+  %y = linalg.conv_2d_nhwc_hwcf ins(%x, %dy : tensor<8x26x26x64xf32>, tensor<24x24x64x16xf32>)
+                                outs(%init : tensor<8x3x3x16xf32>) -> tensor<8x3x3x16xf32>
+  return %y : tensor<8x3x3x16xf32>
 }
 
 // -----
