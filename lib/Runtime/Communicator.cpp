@@ -100,6 +100,8 @@ struct Profiler {
   std::mutex mutex;
   AllReduceProfile profile;
   std::map<int64_t, Clock::time_point> started;
+  /// Seconds each bucket in flight spent in its start call.
+  std::map<int64_t, double> startBlocked;
   Clock::time_point firstStep, lastStep;
 
   BucketProfile &bucket(int64_t b, size_t floats) {
@@ -156,6 +158,7 @@ void dlc::runtime::resetAllReduceProfile() {
   std::lock_guard<std::mutex> lock(profiler().mutex);
   profiler().profile = {};
   profiler().started.clear();
+  profiler().startBlocked.clear();
 }
 
 void dlc::runtime::printAllReduceProfile(llvm::raw_ostream &os,
@@ -167,7 +170,7 @@ void dlc::runtime::printAllReduceProfile(llvm::raw_ostream &os,
       profile.steps, 1e3 * profile.stepSeconds);
   os << "  bucket     floats   ms comm/call   ms in flight/call   ms "
         "blocked/call   hidden\n";
-  double busy = 0, blocked = 0, inFlight = 0;
+  double busy = 0, blocked = 0;
   int64_t calls = 0;
   auto hidden = [](double busy, double blocked) {
     return busy > 0 ? std::clamp(1 - blocked / busy, 0.0, 1.0) : 0.0;
@@ -183,7 +186,6 @@ void dlc::runtime::printAllReduceProfile(llvm::raw_ostream &os,
                         100 * hidden(b.busySeconds, b.blockedSeconds));
     busy += b.busySeconds;
     blocked += b.blockedSeconds;
-    inFlight += b.inFlightSeconds;
     calls = std::max(calls, b.calls);
   }
   double steps = double(std::max<int64_t>(calls, 1));
@@ -297,18 +299,20 @@ extern "C" void dlc_rt_all_reduce_start_f32(float *allocated, float *aligned,
   if (!current || current->size() == 1)
     return;
   checkCall("dlc_rt_all_reduce_start_f32", stride, reduction);
-  auto now = Clock::now();
-  {
-    Profiler &p = profiler();
-    std::lock_guard<std::mutex> lock(p.mutex);
-    p.profile.startWait = true;
-    p.stepBegins(bucket, now);
-    p.started[bucket] = now;
-  }
+  auto begin = Clock::now();
   if (llvm::Error e = current->startAllReduce(aligned + offset, size_t(size),
                                               Reduction(reduction), bucket))
     failBucket(
         describeBucketFailure(bucket, size, llvm::toString(std::move(e))));
+  // Without a communication thread the start reduced the bucket itself:
+  // that time blocked the step, and the bucket is in flight only after it.
+  auto end = Clock::now();
+  Profiler &p = profiler();
+  std::lock_guard<std::mutex> lock(p.mutex);
+  p.profile.startWait = current->overlapsAllReduce();
+  p.stepBegins(bucket, begin);
+  p.started[bucket] = end;
+  p.startBlocked[bucket] = seconds(end - begin);
 }
 
 extern "C" void dlc_rt_all_reduce_wait_f32(float *allocated, float *aligned,
@@ -332,6 +336,7 @@ extern "C" void dlc_rt_all_reduce_wait_f32(float *allocated, float *aligned,
     b.inFlightSeconds += seconds(entry - it->second);
     p.started.erase(it);
   }
-  b.blockedSeconds += seconds(exit - entry);
+  b.blockedSeconds += seconds(exit - entry) + p.startBlocked[bucket];
+  p.startBlocked.erase(bucket);
   b.busySeconds += busy;
 }

@@ -93,6 +93,11 @@ public:
     stopWorker();
     int finalized = 0;
     MPI_Finalized(&finalized);
+    // After a collective failed (a peer died or stopped), MPI_Finalize
+    // would wait for that peer forever: the error has been reported, the
+    // job ends here.
+    if (!finalized && collectiveFailed.load())
+      MPI_Abort(MPI_COMM_WORLD, 1);
     if (!finalized)
       MPI_Finalize();
   }
@@ -207,19 +212,21 @@ private:
       std::string error = threadFailure;
       if (error.empty()) {
         auto begin = Clock::now();
-        llvm::Error e = llvm::Error::success();
-        switch (job->kind) {
-        case Job::Floats:
-          e = ring(static_cast<float *>(job->data), job->count, job->reduction);
-          break;
-        case Job::Doubles:
-          e = ring(static_cast<double *>(job->data), job->count,
-                   job->reduction);
-          break;
-        case Job::Barrier:
-          e = barrierNow();
-          break;
-        }
+        // Initialized once: assigning over an unchecked success value
+        // aborts with LLVM's ABI-breaking checks.
+        llvm::Error e = [&]() -> llvm::Error {
+          switch (job->kind) {
+          case Job::Floats:
+            return ring(static_cast<float *>(job->data), job->count,
+                        job->reduction);
+          case Job::Doubles:
+            return ring(static_cast<double *>(job->data), job->count,
+                        job->reduction);
+          case Job::Barrier:
+            return barrierNow();
+          }
+          llvm_unreachable("unknown job kind");
+        }();
         job->seconds =
             std::chrono::duration<double>(Clock::now() - begin).count();
         if (e) {
@@ -241,7 +248,13 @@ private:
   void stopWorker() {
     if (!worker.joinable())
       return;
-    stopping = true;
+    {
+      // Under the mutex: set between the worker's check of its wait
+      // condition and its sleep, the flag and its notification would be
+      // lost and the join would never return.
+      std::lock_guard<std::mutex> lock(mutex);
+      stopping = true;
+    }
     wake.notify_all();
     worker.join();
     // Jobs nobody will run: their waiters must not block.
@@ -261,15 +274,18 @@ private:
         Clock::now() + std::chrono::duration<double>(timeoutSeconds);
     for (int spins = 0;; ++spins) {
       int done = 0;
-      if (int rc = MPI_Testall(n, requests, &done, MPI_STATUSES_IGNORE))
+      if (int rc = MPI_Testall(n, requests, &done, MPI_STATUSES_IGNORE)) {
+        collectiveFailed = true;
         return llvm::createStringError(
             llvm::formatv("{0} failed: {1}", what, mpiError(rc)).str());
+      }
       if (done)
         return llvm::Error::success();
       if (stopping)
         return llvm::createStringError(
             llvm::formatv("{0} cancelled: the job is stopping", what).str());
       if (Clock::now() > deadline) {
+        collectiveFailed = true;
         int left = (myRank + worldSize - 1) % worldSize,
             right = (myRank + 1) % worldSize;
         std::string peers =
@@ -350,6 +366,9 @@ private:
   std::condition_variable wake, finishedJob;
   std::deque<std::shared_ptr<Job>> queue;
   std::atomic<bool> stopping{false};
+  /// Whether a collective timed out or failed (then the job aborts
+  /// instead of finalizing).
+  std::atomic<bool> collectiveFailed{false};
   /// The first error of the thread (only the thread touches it).
   std::string threadFailure;
   std::map<int64_t, std::shared_ptr<Job>> started;

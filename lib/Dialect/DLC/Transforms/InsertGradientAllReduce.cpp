@@ -83,9 +83,17 @@ LogicalResult mlir::dlc::insertGradientAllReduce(func::FuncOp trainStep,
 
   DenseMap<Value, Value> reduced;
   OpBuilder b(trainStep.getContext());
+  // The collective of the bucket before: buckets are issued in their
+  // order even when two of them end with the same producer (their numbers
+  // are the order of issue, which the runtime's profile relies on).
+  Operation *previous = nullptr;
   for (auto [index, bucket] : llvm::enumerate(buckets)) {
     Operation *last = bucket.back().getDefiningOp();
-    if (last && last->getBlock() == &body)
+    if (last && last->getBlock() != &body)
+      last = nullptr;
+    if (previous && (!last || !previous->isBeforeInBlock(last)))
+      b.setInsertionPointAfter(previous);
+    else if (last)
       b.setInsertionPointAfter(last);
     else
       b.setInsertionPointToStart(&body);
@@ -93,12 +101,14 @@ LogicalResult mlir::dlc::insertGradientAllReduce(func::FuncOp trainStep,
     if (!overlap) {
       auto op = AllReduceOp::create(b, trainStep.getLoc(), bucket, bucketIndex,
                                     ReductionKind::mean);
+      previous = op;
       for (auto [grad, result] : llvm::zip(bucket, op.getResults()))
         reduced[grad] = result;
       continue;
     }
     auto start = AllReduceStartOp::create(b, trainStep.getLoc(), bucket,
                                           bucketIndex, ReductionKind::mean);
+    previous = start;
     // The wait as late as possible: right before the first update that
     // reads one of the bucket's gradients.
     llvm::SmallDenseSet<Value> members(bucket.begin(), bucket.end());
