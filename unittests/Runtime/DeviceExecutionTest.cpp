@@ -46,8 +46,9 @@ TEST(ExecutorDeviceTest, CPUStepsAllocateAndCopyNothing) {
   CountingCPUDevice cpu;
   Executor executor = cantFail(Executor::create(**model, cpu));
   ASSERT_FALSE(executor.initialize(1));
-  // Two copies of 6 persistent tensors (ping-pong) and 5 staged tensors.
-  EXPECT_EQ(cpu.counts.allocations, 12 + 5);
+  // Two copies of 6 persistent tensors (ping-pong), 5 staged tensors, and
+  // the prefetcher's second batch buffer (input and labels).
+  EXPECT_EQ(cpu.counts.allocations, 12 + 5 + 2);
   DeviceCounts before = cpu.counts;
   for (int i = 0; i < 3; ++i) {
     fillBatch(executor, i);

@@ -52,8 +52,9 @@ TEST_F(InPlaceTest, OneBufferPerTensorThatNeverMoves) {
   ASSERT_TRUE(inPlace->getTrainStep().inPlace);
   CountingCPUDevice cpu;
   Executor executor = cantFail(Executor::create(*inPlace, cpu));
-  // 6 persistent tensors once, and input, labels, loss, correct, logits.
-  EXPECT_EQ(cpu.counts.allocations, 6 + 5);
+  // 6 persistent tensors once, and input, labels, loss, correct, logits,
+  // and the prefetcher's second input and labels.
+  EXPECT_EQ(cpu.counts.allocations, 6 + 5 + 2);
   ASSERT_FALSE(executor.initialize(2));
   std::vector<void *> addresses;
   for (const DeviceTensor &t : executor.getTensors())
@@ -104,7 +105,7 @@ TEST_F(InPlaceTest, OnAHostInvisibleDeviceOnlyTheBatchAndOutputsCross) {
   HostInvisibleDevice device;
   {
     Executor executor = cantFail(Executor::create(*inPlace, device));
-    EXPECT_EQ(device.counts.allocations, 6 + 5);
+    EXPECT_EQ(device.counts.allocations, 6 + 5 + 2);
     ASSERT_FALSE(executor.initialize(8));
     DeviceCounts counts = device.counts;
     fillBatch(executor, 0);
