@@ -245,14 +245,7 @@ extern "C" void dlc_rt_all_reduce_f64(double *allocated, double *aligned,
   (void)allocated;
   if (!current || current->size() == 1)
     return;
-  if (stride != 1 || (reduction != int32_t(Reduction::Sum) &&
-                      reduction != int32_t(Reduction::Mean))) {
-    llvm::errs() << "error: rank " << current->rank()
-                 << ": dlc_rt_all_reduce_f64 called with stride " << stride
-                 << " and reduction " << reduction
-                 << " (the compiled step and this runtime disagree)\n";
-    current->abort(1);
-  }
+  checkCall("dlc_rt_all_reduce_f64", stride, reduction);
   if (llvm::Error e = current->allReduce(aligned + offset, size_t(size),
                                          Reduction(reduction))) {
     llvm::errs() << "error: rank " << current->rank() << " of "
