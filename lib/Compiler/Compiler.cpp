@@ -43,8 +43,23 @@ LogicalResult mlir::dlc::buildSteps(ModuleOp module,
   buildStepsPipeline(pm, options);
   if (failed(pm.run(module)))
     return failure();
+  if (options.reductionChunk > 0 &&
+      failed(markReductionChunk(module, options.reductionChunk)))
+    return failure();
   if (options.syncBatchNorm)
     return markSyncBatchNorm(module);
+  return success();
+}
+
+LogicalResult mlir::dlc::markReductionChunk(ModuleOp module, int64_t chunk) {
+  if (chunk <= 0)
+    return module.emitError("the reduction chunk must be positive, got ")
+           << chunk;
+  MLIRContext *ctx = module.getContext();
+  auto attr = IntegerAttr::get(IntegerType::get(ctx, 64), chunk);
+  module.walk(
+      [&](func::FuncOp fn) { fn->setAttr("dlc.reduction_chunk", attr); });
+  module->setAttr("dlc.reduction_chunk", attr);
   return success();
 }
 

@@ -51,6 +51,11 @@ struct StepOptions {
   /// Overlap each bucket's communication with the rest of the backward
   /// pass (dlc.all_reduce_start / wait) instead of a blocking all-reduce.
   bool overlapAllReduce = true;
+  /// When > 0, every reduction over the batch is computed per chunk of
+  /// this many samples and the partials added in a fixed tree
+  /// (`dlc.reduction_chunk`, see markReductionChunk): results that do not
+  /// depend on how the batch is split over ranks.
+  int64_t reductionChunk = 0;
 };
 
 /// dlc-build-train-step (dropping @forward: @predict is what the runtime
@@ -62,6 +67,17 @@ LogicalResult buildSteps(ModuleOp module, const StepOptions &options = {});
 /// norm (`dlc.sync_batch_norm`, read by convert-dlc-to-linalg) and records
 /// it in the model's settings (`sync_batch_norm`).
 LogicalResult markSyncBatchNorm(ModuleOp module);
+
+/// Marks every function of `module` with `dlc.reduction_chunk = chunk`:
+/// convert-dlc-to-linalg then computes its batch reductions (filter,
+/// dense-weight and bias gradients, batch-norm sums and their gradients)
+/// as one partial per chunk of `chunk` samples, each summed as a batch of
+/// `chunk` would be, added pairwise (halves of an even count, recursively).
+/// A job of N ranks (a power of two) whose per-rank batch is a power-of-two
+/// multiple of `chunk` adds the very same partials in the same tree as one
+/// process with the whole batch, so that with --sync-batch-norm the two
+/// train bit-identically. Records `reduction_chunk` in the settings.
+LogicalResult markReductionChunk(ModuleOp module, int64_t chunk);
 
 /// dlc-describe-model, convert-dlc-to-linalg and a cleanup.
 void buildLowerToLinalgPipeline(OpPassManager &pm);

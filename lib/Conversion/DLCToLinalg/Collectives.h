@@ -37,7 +37,8 @@ SmallVector<Value> buildBatchNormGradFor(OpBuilder &b, Location loc,
                                          Value outputGrad, Value reluOutput,
                                          Value x, Value gamma, Value mean,
                                          Value variance, double epsilon,
-                                         bool sumsInEpilogue, bool synchronize);
+                                         bool sumsInEpilogue, bool synchronize,
+                                         int64_t chunk = 0);
 
 } // namespace mlir::dlc::lowering
 

@@ -181,49 +181,66 @@ struct Conv2DGradFilterLowering : OpConversionPattern<Conv2DGradFilterOp> {
     Value dy = adaptor.getOutputGrad();
     ArrayRef<int64_t> in = cast<RankedTensorType>(x.getType()).getShape();
 
+    // With --reduction-chunk, one filter gradient per chunk of samples,
+    // added in treeSum's order.
+    int64_t chunk = getReductionChunk(op);
+    if (chunk <= 0)
+      chunk = in[0];
+
     if (groups == 1) {
-      Value xT = transpose(rewriter, loc, x, {3, 1, 2, 0});
-      Value dyT = transpose(rewriter, loc, dy, {1, 2, 0, 3});
-      Value init = createFilledF32(rewriter, loc, {cg, kh, kw, f}, 0.0);
+      auto partial = [&](ValueRange slices) -> SmallVector<Value> {
+        Value xT = transpose(rewriter, loc, slices[0], {3, 1, 2, 0});
+        Value dyT = transpose(rewriter, loc, slices[1], {1, 2, 0, 3});
+        Value init = createFilledF32(rewriter, loc, {cg, kh, kw, f}, 0.0);
+        return {linalg::Conv2DNhwcHwcfOp::create(
+                    rewriter, loc, TypeRange{init.getType()},
+                    ValueRange{xT, dyT}, ValueRange{init},
+                    rewriter.getI64VectorAttr(d), rewriter.getI64VectorAttr(s))
+                    .getResult(0)};
+      };
       Value conv =
-          linalg::Conv2DNhwcHwcfOp::create(
-              rewriter, loc, TypeRange{init.getType()}, ValueRange{xT, dyT},
-              ValueRange{init}, rewriter.getI64VectorAttr(d),
-              rewriter.getI64VectorAttr(s))
-              .getResult(0);
+          treeSumChunks(
+              rewriter, loc,
+              mapBatchChunks(rewriter, loc, ValueRange{x, dy}, chunk, partial))
+              .front();
       rewriter.replaceOp(op, transpose(rewriter, loc, conv, {1, 2, 0, 3}));
       return success();
     }
 
     int64_t fg = f / groups;
-    Value groupedX =
-        reshapeTo(rewriter, loc, x, {in[0], in[1], in[2], groups, cg},
-                  {{0}, {1}, {2}, {3, 4}});
-    Value groupedDy =
-        reshapeTo(rewriter, loc, dy, {out[0], out[1], out[2], groups, fg},
-                  {{0}, {1}, {2}, {3, 4}});
-    Value init = createFilledF32(rewriter, loc, {kh, kw, cg, groups, fg}, 0.0);
-    // Loops: i, j, g, c, k | n, oh, ow.
-    AffineExpr i, j, g, c, k, n, oh, ow;
-    bindDims(ctx, i, j, g, c, k, n, oh, ow);
-    AffineMap maps[] = {
-        AffineMap::get(
-            8, 0, {n, oh * s[0] + i * d[0], ow * s[1] + j * d[1], g, c}, ctx),
-        AffineMap::get(8, 0, {n, oh, ow, g, k}, ctx),
-        AffineMap::get(8, 0, {i, j, c, g, k}, ctx)};
-    SmallVector<utils::IteratorType> iterators(5,
-                                               utils::IteratorType::parallel);
-    iterators.append(3, utils::IteratorType::reduction);
-    Value grad =
-        buildGeneric(rewriter, loc, ValueRange{groupedX, groupedDy}, init, maps,
-                     iterators,
-                     [](OpBuilder &b, Location l,
-                        ValueRange args) -> SmallVector<Value> {
-                       Value product =
-                           arith::MulFOp::create(b, l, args[0], args[1]);
-                       return {arith::AddFOp::create(b, l, args[2], product)};
-                     })
-            .front();
+    auto partial = [&](ValueRange slices) -> SmallVector<Value> {
+      int64_t samples =
+          cast<RankedTensorType>(slices[0].getType()).getDimSize(0);
+      Value groupedX = reshapeTo(rewriter, loc, slices[0],
+                                 {samples, in[1], in[2], groups, cg},
+                                 {{0}, {1}, {2}, {3, 4}});
+      Value groupedDy = reshapeTo(rewriter, loc, slices[1],
+                                  {samples, out[1], out[2], groups, fg},
+                                  {{0}, {1}, {2}, {3, 4}});
+      Value init =
+          createFilledF32(rewriter, loc, {kh, kw, cg, groups, fg}, 0.0);
+      // Loops: i, j, g, c, k | n, oh, ow.
+      AffineExpr i, j, g, c, k, n, oh, ow;
+      bindDims(ctx, i, j, g, c, k, n, oh, ow);
+      AffineMap maps[] = {
+          AffineMap::get(
+              8, 0, {n, oh * s[0] + i * d[0], ow * s[1] + j * d[1], g, c}, ctx),
+          AffineMap::get(8, 0, {n, oh, ow, g, k}, ctx),
+          AffineMap::get(8, 0, {i, j, c, g, k}, ctx)};
+      SmallVector<utils::IteratorType> iterators(5,
+                                                 utils::IteratorType::parallel);
+      iterators.append(3, utils::IteratorType::reduction);
+      return buildGeneric(
+          rewriter, loc, ValueRange{groupedX, groupedDy}, init, maps, iterators,
+          [](OpBuilder &b, Location l, ValueRange args) -> SmallVector<Value> {
+            Value product = arith::MulFOp::create(b, l, args[0], args[1]);
+            return {arith::AddFOp::create(b, l, args[2], product)};
+          });
+    };
+    Value grad = treeSumChunks(rewriter, loc,
+                               mapBatchChunks(rewriter, loc, ValueRange{x, dy},
+                                              chunk, partial))
+                     .front();
     rewriter.replaceOp(
         op, reshapeTo(rewriter, loc, grad, fil, {{0}, {1}, {2}, {3, 4}}));
     return success();
@@ -247,9 +264,25 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
           .getResult(0);
     };
     if (!op.getTransposeRhs()) {
-      if (op.getTransposeLhs())
-        lhs = transpose(rewriter, loc, lhs, {1, 0});
-      rewriter.replaceOp(op, product(lhs, rhs));
+      if (!op.getTransposeLhs()) {
+        rewriter.replaceOp(op, product(lhs, rhs));
+        return success();
+      }
+      // lhs^T x rhs reduces over the rows of both, the batch of a dense
+      // weight gradient: with --reduction-chunk, one product per chunk.
+      int64_t chunk = getReductionChunk(op);
+      if (chunk <= 0)
+        chunk = cast<RankedTensorType>(lhs.getType()).getDimSize(0);
+      rewriter.replaceOp(
+          op, treeSumChunks(
+                  rewriter, loc,
+                  mapBatchChunks(rewriter, loc, ValueRange{lhs, rhs}, chunk,
+                                 [&](ValueRange slices) -> SmallVector<Value> {
+                                   return {product(transpose(rewriter, loc,
+                                                             slices[0], {1, 0}),
+                                                   slices[1])};
+                                 }))
+                  .front());
       return success();
     }
     // lhs x rhs^T = (rhs x lhs^T)^T: the large operand of the dense input
@@ -271,8 +304,22 @@ struct ChannelSumLowering : OpConversionPattern<ChannelSumOp> {
   LogicalResult
   matchAndRewrite(ChannelSumOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
+    // Bias gradients reduce over the batch (dimension 0): with
+    // --reduction-chunk, one sum per chunk.
+    Value input = adaptor.getInput();
+    int64_t chunk = getReductionChunk(op);
+    if (chunk <= 0 || cast<RankedTensorType>(input.getType()).getRank() < 2)
+      chunk = cast<RankedTensorType>(input.getType()).getDimSize(0);
+    Location loc = op.getLoc();
     rewriter.replaceOp(
-        op, sumPerChannel(rewriter, op.getLoc(), adaptor.getInput()));
+        op,
+        treeSumChunks(
+            rewriter, loc,
+            mapBatchChunks(rewriter, loc, input, chunk,
+                           [&](ValueRange slices) -> SmallVector<Value> {
+                             return {sumPerChannel(rewriter, loc, slices[0])};
+                           }))
+            .front());
     return success();
   }
 };

@@ -53,10 +53,14 @@ struct Conv2DBnStatsLowering : OpConversionPattern<Conv2DBnStatsOp> {
     state.addTypes(op.getOutput().getType());
     Value conv = rewriter.create(state)->getResult(0);
 
-    auto [sum, sumSquares] = buildChannelSums(rewriter, loc, conv);
     // The CPU schedule computes this reduction on each output tile of the
     // convolution (TileAndVectorize.cpp): no second pass over the output.
-    sum.getDefiningOp()->setAttr("dlc.epilogue", rewriter.getUnitAttr());
+    // With --reduction-chunk the sums are per chunk of samples, in the
+    // order of a chunk-sized batch, so they take a pass of their own.
+    int64_t chunk = getReductionChunk(op);
+    auto [sum, sumSquares] = buildChannelSums(rewriter, loc, conv, chunk);
+    if (chunk <= 0)
+      sum.getDefiningOp()->setAttr("dlc.epilogue", rewriter.getUnitAttr());
     rewriter.replaceOp(op, {conv, sum, sumSquares});
     return success();
   }
@@ -94,7 +98,8 @@ struct BatchNormReluGradLowering : OpConversionPattern<BatchNormReluGradOp> {
             rewriter, op.getLoc(), adaptor.getOutputGrad(), adaptor.getOutput(),
             adaptor.getInput(), adaptor.getGamma(), adaptor.getMean(),
             adaptor.getVariance(), op.getEpsilon().convertToDouble(),
-            /*sumsInEpilogue=*/true, synchronizesBatchNorm(op)));
+            /*sumsInEpilogue=*/true, synchronizesBatchNorm(op),
+            getReductionChunk(op)));
     return success();
   }
 };

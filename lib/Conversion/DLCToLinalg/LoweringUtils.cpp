@@ -8,6 +8,7 @@
 #include "LoweringUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
@@ -308,4 +309,76 @@ Value lowering::buildUniform(OpBuilder &b, Location loc, Value word) {
   Value asFloat = arith::UIToFPOp::create(b, loc, b.getF32Type(), bits);
   return arith::MulFOp::create(b, loc, asFloat,
                                f32Constant(b, loc, 1.0 / (1 << 24)));
+}
+
+int64_t lowering::getReductionChunk(Operation *op) {
+  auto fn = op->getParentOfType<func::FuncOp>();
+  if (!fn)
+    return 0;
+  auto chunk = fn->getAttrOfType<IntegerAttr>("dlc.reduction_chunk");
+  return chunk ? chunk.getInt() : 0;
+}
+
+Value lowering::sliceBatch(OpBuilder &b, Location loc, Value value,
+                           int64_t offset, int64_t size) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (offset == 0 && size == type.getDimSize(0))
+    return value;
+  SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
+  SmallVector<OpFoldResult> sizes, strides(type.getRank(), b.getIndexAttr(1));
+  offsets[0] = b.getIndexAttr(offset);
+  for (int64_t d = 0, e = type.getRank(); d < e; ++d)
+    sizes.push_back(b.getIndexAttr(d == 0 ? size : type.getDimSize(d)));
+  return tensor::ExtractSliceOp::create(b, loc, value, offsets, sizes, strides);
+}
+
+SmallVector<SmallVector<Value>> lowering::mapBatchChunks(
+    OpBuilder &b, Location loc, ValueRange batched, int64_t chunk,
+    llvm::function_ref<SmallVector<Value>(ValueRange)> partial) {
+  int64_t batch =
+      cast<RankedTensorType>(batched.front().getType()).getDimSize(0);
+  SmallVector<SmallVector<Value>> results;
+  for (int64_t offset = 0; offset < batch; offset += chunk) {
+    int64_t size = std::min(chunk, batch - offset);
+    SmallVector<Value> slices;
+    for (Value value : batched)
+      slices.push_back(sliceBatch(b, loc, value, offset, size));
+    results.push_back(partial(slices));
+  }
+  return results;
+}
+
+Value lowering::treeSum(OpBuilder &b, Location loc, ArrayRef<Value> parts) {
+  auto add = [&](Value lhs, Value rhs) {
+    auto type = cast<RankedTensorType>(lhs.getType());
+    return buildElementwise(
+        b, loc, type.getShape(), type.getElementType(), ValueRange{lhs, rhs},
+        [](OpBuilder &nb, Location l, ValueRange args) -> SmallVector<Value> {
+          return {arith::AddFOp::create(nb, l, args[0], args[1])};
+        });
+  };
+  if (parts.size() % 2 == 0 && !parts.empty()) {
+    size_t half = parts.size() / 2;
+    if (half == 1)
+      return add(parts[0], parts[1]);
+    return add(treeSum(b, loc, parts.take_front(half)),
+               treeSum(b, loc, parts.drop_front(half)));
+  }
+  Value sum = parts.front();
+  for (Value part : parts.drop_front())
+    sum = add(sum, part);
+  return sum;
+}
+
+SmallVector<Value>
+lowering::treeSumChunks(OpBuilder &b, Location loc,
+                        ArrayRef<SmallVector<Value>> chunks) {
+  SmallVector<Value> sums;
+  for (size_t i = 0, e = chunks.front().size(); i < e; ++i)
+    sums.push_back(treeSum(
+        b, loc,
+        llvm::map_to_vector(chunks, [&](const SmallVector<Value> &results) {
+          return results[i];
+        })));
+  return sums;
 }

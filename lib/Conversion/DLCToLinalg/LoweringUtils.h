@@ -139,7 +139,9 @@ Value divideScalar(OpBuilder &b, Location loc, Value scalar, double count);
 
 /// Per-channel f64 sum and sum of squares of `x` ([..., C]) over every
 /// dimension but the last, in one pass: {sum, sum_squares}, both [C] f64.
-std::pair<Value, Value> buildChannelSums(OpBuilder &b, Location loc, Value x);
+/// With `chunk` > 0, per chunk of `chunk` samples, added by treeSum.
+std::pair<Value, Value> buildChannelSums(OpBuilder &b, Location loc, Value x,
+                                         int64_t chunk = 0);
 
 /// Training batch norm (+ relu) of `x` from its per-channel f64 `sum` and
 /// `sumSquares`: {output, batch_mean, batch_variance, new_running_mean,
@@ -223,6 +225,43 @@ std::array<Value, 4> buildDraw(OpBuilder &b, Location loc, Value key,
 
 /// Maps a 32-bit word to a uniform f32 in [0, 1): (word >> 8) * 2^-24.
 Value buildUniform(OpBuilder &b, Location loc, Value word);
+
+//===----------------------------------------------------------------------===//
+// Batch reductions in fixed chunks (--reduction-chunk)
+//===----------------------------------------------------------------------===//
+//
+// A function marked `dlc.reduction_chunk = C` computes every reduction over
+// the batch (filter, dense weight and bias gradients, batch-norm sums and
+// their gradients) as one partial per chunk of C samples, each with the
+// shape of a C-sample batch (so the CPU schedule, chosen from the shape,
+// sums it in the same order whatever the batch), and adds the partials
+// with treeSum. A job of N ranks (N a power of two) whose per-rank batch
+// is a power-of-two multiple of C then sums the same partials in the same
+// tree as one process with the whole batch: the rank's own tree is one
+// half, quarter, ... of it, and the all-reduce adds the halves.
+
+/// The function's `dlc.reduction_chunk` around `op`, or 0 when it has none.
+int64_t getReductionChunk(Operation *op);
+
+/// Rows [offset, offset + size) of dimension 0 of `value`.
+Value sliceBatch(OpBuilder &b, Location loc, Value value, int64_t offset,
+                 int64_t size);
+
+/// `partial` applied to each chunk of `chunk` samples of the `batched`
+/// values (dimension 0, the last chunk possibly shorter): one result list
+/// per chunk, in batch order.
+SmallVector<SmallVector<Value>>
+mapBatchChunks(OpBuilder &b, Location loc, ValueRange batched, int64_t chunk,
+               llvm::function_ref<SmallVector<Value>(ValueRange)> partial);
+
+/// The sum of same-shaped float tensors: an even count is split into
+/// halves summed recursively and then added, an odd count is added left to
+/// right (see above for why).
+Value treeSum(OpBuilder &b, Location loc, ArrayRef<Value> parts);
+
+/// treeSum of the i-th result of every chunk, for each i.
+SmallVector<Value> treeSumChunks(OpBuilder &b, Location loc,
+                                 ArrayRef<SmallVector<Value>> chunks);
 
 } // namespace mlir::dlc::lowering
 

@@ -85,8 +85,8 @@ struct BatchNormTrainLowering : OpConversionPattern<BatchNormTrainOp> {
   matchAndRewrite(BatchNormTrainOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    auto [sum, sumSquares] =
-        buildChannelSums(rewriter, loc, adaptor.getInput());
+    auto [sum, sumSquares] = buildChannelSums(rewriter, loc, adaptor.getInput(),
+                                              getReductionChunk(op));
     // Synchronized batch norm: the global batch's sums (their mean over
     // the ranks, with M the rank's count: the global mean and variance).
     if (synchronizesBatchNorm(op)) {
@@ -108,18 +108,24 @@ struct BatchNormTrainLowering : OpConversionPattern<BatchNormTrainOp> {
 } // namespace
 
 std::pair<Value, Value> lowering::buildChannelSums(OpBuilder &b, Location loc,
-                                                   Value x) {
+                                                   Value x, int64_t chunk) {
   int64_t channels = cast<RankedTensorType>(x.getType()).getShape().back();
   Value zero = createFilled(b, loc, {channels}, f64Constant(b, loc, 0.0));
-  SmallVector<Value> sums = buildChannelReduction(
-      b, loc, x, ValueRange{zero, zero},
-      [](OpBuilder &nb, Location l, ValueRange args) -> SmallVector<Value> {
-        Value v = arith::ExtFOp::create(nb, l, nb.getF64Type(), args[0]);
-        Value sum = arith::AddFOp::create(nb, l, args[1], v);
-        Value squares = arith::AddFOp::create(
-            nb, l, args[2], arith::MulFOp::create(nb, l, v, v));
-        return {sum, squares};
-      });
+  auto sumsOf = [&](ValueRange slice) {
+    return buildChannelReduction(
+        b, loc, slice, ValueRange{zero, zero},
+        [](OpBuilder &nb, Location l, ValueRange args) -> SmallVector<Value> {
+          Value v = arith::ExtFOp::create(nb, l, nb.getF64Type(), args[0]);
+          Value sum = arith::AddFOp::create(nb, l, args[1], v);
+          Value squares = arith::AddFOp::create(
+              nb, l, args[2], arith::MulFOp::create(nb, l, v, v));
+          return {sum, squares};
+        });
+  };
+  SmallVector<Value> sums =
+      chunk > 0
+          ? treeSumChunks(b, loc, mapBatchChunks(b, loc, x, chunk, sumsOf))
+          : sumsOf(x);
   return {sums[0], sums[1]};
 }
 

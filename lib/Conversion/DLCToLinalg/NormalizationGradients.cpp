@@ -41,7 +41,8 @@ struct BatchNormGradLowering : OpConversionPattern<BatchNormGradOp> {
                 /*reluOutput=*/nullptr, adaptor.getInput(), adaptor.getGamma(),
                 adaptor.getMean(), adaptor.getVariance(),
                 op.getEpsilon().convertToDouble(),
-                /*sumsInEpilogue=*/false, synchronizesBatchNorm(op)));
+                /*sumsInEpilogue=*/false, synchronizesBatchNorm(op),
+                getReductionChunk(op)));
     return success();
   }
 };
@@ -67,11 +68,10 @@ SmallVector<Value> lowering::buildBatchNormGrad(OpBuilder &b, Location loc,
                                /*synchronize=*/false);
 }
 
-SmallVector<Value>
-lowering::buildBatchNormGradFor(OpBuilder &b, Location loc, Value outputGrad,
-                                Value reluOutput, Value x, Value gamma,
-                                Value mean, Value variance, double epsilon,
-                                bool sumsInEpilogue, bool synchronize) {
+SmallVector<Value> lowering::buildBatchNormGradFor(
+    OpBuilder &b, Location loc, Value outputGrad, Value reluOutput, Value x,
+    Value gamma, Value mean, Value variance, double epsilon,
+    bool sumsInEpilogue, bool synchronize, int64_t chunk) {
   auto type = cast<RankedTensorType>(x.getType());
   int64_t channels = type.getShape().back();
   double count = double(type.getNumElements() / channels);
@@ -90,25 +90,36 @@ lowering::buildBatchNormGradFor(OpBuilder &b, Location loc, Value outputGrad,
   // Per channel, in f64: sum(g) and sum(g * (x - mean)). Both cancel
   // heavily (g has both signs) over N*H*W terms, where f32 accumulation
   // would lose about 1e-3 of the result.
-  SmallVector<Value> inputs(activations);
-  inputs.push_back(mean);
   Value zeros = createFilled(b, loc, {channels}, f64Constant(b, loc, 0.0));
-  SmallVector<Value> sums = buildChannelReduction(
-      b, loc, inputs, ValueRange{zeros, zeros},
-      [&](OpBuilder &nb, Location l, ValueRange args) -> SmallVector<Value> {
-        Value g = gradOf(nb, l, args);
-        Value centered = arith::SubFOp::create(nb, l, args[numActivations - 1],
-                                               args[numActivations]);
-        Value g64 = arith::ExtFOp::create(nb, l, f64, g);
-        Value product = arith::MulFOp::create(
-            nb, l, g64, arith::ExtFOp::create(nb, l, f64, centered));
-        return {
-            arith::AddFOp::create(nb, l, args[numActivations + 1], g64),
-            arith::AddFOp::create(nb, l, args[numActivations + 2], product)};
-      });
-
-  if (sumsInEpilogue)
-    sums[0].getDefiningOp()->setAttr("dlc.epilogue", b.getUnitAttr());
+  auto sumsOf = [&](ValueRange slices) {
+    SmallVector<Value> sliceInputs(slices);
+    sliceInputs.push_back(mean);
+    return buildChannelReduction(
+        b, loc, sliceInputs, ValueRange{zeros, zeros},
+        [&](OpBuilder &nb, Location l, ValueRange args) -> SmallVector<Value> {
+          Value g = gradOf(nb, l, args);
+          Value centered = arith::SubFOp::create(
+              nb, l, args[numActivations - 1], args[numActivations]);
+          Value g64 = arith::ExtFOp::create(nb, l, f64, g);
+          Value product = arith::MulFOp::create(
+              nb, l, g64, arith::ExtFOp::create(nb, l, f64, centered));
+          return {
+              arith::AddFOp::create(nb, l, args[numActivations + 1], g64),
+              arith::AddFOp::create(nb, l, args[numActivations + 2], product)};
+        });
+  };
+  // With --reduction-chunk: the sums per chunk of samples (no epilogue:
+  // the order must be a chunk-sized batch's), added by treeSum.
+  SmallVector<SmallVector<Value>> chunkSums;
+  SmallVector<Value> sums;
+  if (chunk > 0) {
+    chunkSums = mapBatchChunks(b, loc, activations, chunk, sumsOf);
+    sums = treeSumChunks(b, loc, chunkSums);
+  } else {
+    sums = sumsOf(activations);
+    if (sumsInEpilogue)
+      sums[0].getDefiningOp()->setAttr("dlc.epilogue", b.getUnitAttr());
+  }
 
   // Synchronized batch norm: the input gradient uses the mean over the
   // ranks of both sums (with M the rank's count: the global batch's
@@ -147,6 +158,30 @@ lowering::buildBatchNormGradFor(OpBuilder &b, Location loc, Value outputGrad,
             nb, l, arith::MulFOp::create(nb, l, aOverM, globalSumG));
         return {gammaGrad, sumG, a, bCoef, cCoef};
       });
+
+  // With --reduction-chunk, gamma_grad and beta_grad are the f32 sums of
+  // the chunks' own: the all-reduce of a data-parallel job adds the ranks'
+  // f32 gradients, so one process adds the same f32 values.
+  if (chunk > 0 && chunkSums.size() > 1) {
+    SmallVector<SmallVector<Value>> chunkGrads;
+    for (const SmallVector<Value> &partial : chunkSums)
+      chunkGrads.push_back(buildChannelMap(
+          b, loc, ValueRange{variance, partial[0], partial[1]}, channels,
+          {f32, f32},
+          [&](OpBuilder &nb, Location l,
+              ValueRange args) -> SmallVector<Value> {
+            Value istd = math::RsqrtOp::create(
+                nb, l,
+                arith::AddFOp::create(nb, l, args[0],
+                                      f32Constant(nb, l, epsilon)));
+            Value sumG = arith::TruncFOp::create(nb, l, f32, args[1]);
+            Value sumGXmu = arith::TruncFOp::create(nb, l, f32, args[2]);
+            return {arith::MulFOp::create(nb, l, sumGXmu, istd), sumG};
+          }));
+    SmallVector<Value> grads = treeSumChunks(b, loc, chunkGrads);
+    perChannel[0] = grads[0];
+    perChannel[1] = grads[1];
+  }
 
   // dx = A * g + B * (x - mean) + C.
   SmallVector<Value> dxInputs(activations);
