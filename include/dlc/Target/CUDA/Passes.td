@@ -132,6 +132,12 @@ def CUDAMergeKernelModulesPass
     moves all kernels into a single `gpu.module @dlc_kernels` (kernel names
     are unique already) and updates the `gpu.launch_func` references, so
     that the executable embeds one PTX module and one cubin, loaded once.
+    A kernel structurally identical to one already moved (same attributes
+    but its name, equal bodies up to locations: the forward convolutions
+    that @predict, @eval_step, @features and @train_step each launch) is
+    dropped, and its launches go to the first one: resnet_small's 457
+    outlined kernels are 192 distinct ones, and NVVM, the NVPTX backend and
+    ptxas compile 2.6x less code.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }

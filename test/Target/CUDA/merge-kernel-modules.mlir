@@ -1,0 +1,89 @@
+// RUN: dlc-opt %s --dlc-cuda-merge-kernel-modules | FileCheck %s
+
+// The outlined kernels move into one gpu.module @dlc_kernels. A kernel
+// identical to one already moved (here @b_scale, the same body as @a_scale
+// under another name and in another module) is dropped and its launch goes
+// to the first; a kernel that differs in one constant (@c_scale) or in its
+// attributes (@d_scale, another known block size) is kept.
+
+// CHECK-LABEL: func.func @a
+// CHECK: gpu.launch_func @dlc_kernels::@a_scale
+// CHECK-LABEL: func.func @b
+// CHECK: gpu.launch_func @dlc_kernels::@a_scale
+// CHECK-LABEL: func.func @c
+// CHECK: gpu.launch_func @dlc_kernels::@c_scale
+// CHECK-LABEL: func.func @d
+// CHECK: gpu.launch_func @dlc_kernels::@d_scale
+// CHECK: gpu.module @dlc_kernels
+// CHECK-DAG: gpu.func @a_scale
+// CHECK-DAG: gpu.func @c_scale
+// CHECK-DAG: gpu.func @d_scale
+// CHECK-NOT: gpu.func @b_scale
+// CHECK-NOT: gpu.module @a_scale
+
+module attributes {gpu.container_module} {
+  func.func @a(%m: memref<64xf32>) {
+    %c1 = arith.constant 1 : index
+    %c64 = arith.constant 64 : index
+    gpu.launch_func @a_scale::@a_scale blocks in (%c1, %c1, %c1) threads in (%c64, %c1, %c1) args(%m : memref<64xf32>)
+    return
+  }
+  func.func @b(%m: memref<64xf32>) {
+    %c1 = arith.constant 1 : index
+    %c64 = arith.constant 64 : index
+    gpu.launch_func @b_scale::@b_scale blocks in (%c1, %c1, %c1) threads in (%c64, %c1, %c1) args(%m : memref<64xf32>)
+    return
+  }
+  func.func @c(%m: memref<64xf32>) {
+    %c1 = arith.constant 1 : index
+    %c64 = arith.constant 64 : index
+    gpu.launch_func @c_scale::@c_scale blocks in (%c1, %c1, %c1) threads in (%c64, %c1, %c1) args(%m : memref<64xf32>)
+    return
+  }
+  func.func @d(%m: memref<64xf32>) {
+    %c1 = arith.constant 1 : index
+    %c64 = arith.constant 64 : index
+    gpu.launch_func @d_scale::@d_scale blocks in (%c1, %c1, %c1) threads in (%c64, %c1, %c1) args(%m : memref<64xf32>)
+    return
+  }
+  gpu.module @a_scale {
+    gpu.func @a_scale(%m: memref<64xf32>) kernel attributes {known_block_size = array<i32: 64, 1, 1>} {
+      %t = gpu.thread_id x
+      %v = memref.load %m[%t] : memref<64xf32>
+      %two = arith.constant 2.0 : f32
+      %w = arith.mulf %v, %two : f32
+      memref.store %w, %m[%t] : memref<64xf32>
+      gpu.return
+    }
+  }
+  gpu.module @b_scale {
+    gpu.func @b_scale(%m: memref<64xf32>) kernel attributes {known_block_size = array<i32: 64, 1, 1>} {
+      %t = gpu.thread_id x
+      %v = memref.load %m[%t] : memref<64xf32>
+      %two = arith.constant 2.0 : f32
+      %w = arith.mulf %v, %two : f32
+      memref.store %w, %m[%t] : memref<64xf32>
+      gpu.return
+    }
+  }
+  gpu.module @c_scale {
+    gpu.func @c_scale(%m: memref<64xf32>) kernel attributes {known_block_size = array<i32: 64, 1, 1>} {
+      %t = gpu.thread_id x
+      %v = memref.load %m[%t] : memref<64xf32>
+      %three = arith.constant 3.0 : f32
+      %w = arith.mulf %v, %three : f32
+      memref.store %w, %m[%t] : memref<64xf32>
+      gpu.return
+    }
+  }
+  gpu.module @d_scale {
+    gpu.func @d_scale(%m: memref<64xf32>) kernel attributes {known_block_size = array<i32: 32, 1, 1>} {
+      %t = gpu.thread_id x
+      %v = memref.load %m[%t] : memref<64xf32>
+      %two = arith.constant 2.0 : f32
+      %w = arith.mulf %v, %two : f32
+      memref.store %w, %m[%t] : memref<64xf32>
+      gpu.return
+    }
+  }
+}
