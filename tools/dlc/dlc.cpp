@@ -539,10 +539,13 @@ static std::unique_ptr<mlir::dlc::Target> createTarget() {
     options.vectorize = !noVectorize;
     options.fuseElementwise = !noFusion && !noFuseElementwise;
     // --reduction-chunk keeps every epilogue a pass of its own. Fused, the
-    // tree's last additions and the update that reads them run inside the
-    // dense weight gradient's register tiles, and one process's gradients
-    // differed from a rank's in the last bit of a few elements (measured;
-    // unfused, 20 steps of 2 ranks and of one process are bit-identical).
+    // tree's addition m0 + m1 lands in the register tile of the product m1,
+    // where upstream's vector canonicalization (CanonicalizeContractAdd)
+    // folds add(contract(a, b, 0), m0) into contract(a, b, m0): m1's
+    // products are then summed onto m0 one by one, not summed first and
+    // added, and a few dense weight gradient elements differed in their
+    // last bit from a rank's. Unfused, 2 ranks and one process train
+    // bit-identically.
     options.fuseEpilogue = !noFusion && !noFuseEpilogue && reductionChunk == 0;
     options.llvmOptLevel = optLevel;
     options.profile = profile;
