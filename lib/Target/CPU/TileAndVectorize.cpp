@@ -386,7 +386,12 @@ void hoistAbove(Value value, Operation *op, DominanceInfo &dominance) {
 /// the loops. Elementwise consumers (bias, activation) always qualify;
 /// reductions (batch-norm statistics) only where the lowering of a fused
 /// op asked for it with the `dlc.epilogue` attribute: their accumulators
-/// then follow the tiles' order.
+/// then follow the tiles' order. An elementwise consumer that streams
+/// other tensors of the output's size through memory (an optimizer update:
+/// the parameter and its moments in, three results out) stays a pass of
+/// its own: in the tiles it reads and writes six arrays a few rows at a
+/// time, and cnn_bn's dense weight gradient took 3.7 ms fused against 1.0
+/// ms plus 0.8 ms for the update as its own contiguous pass.
 bool isEpilogue(Operation *user, Value result, Operation *outermost,
                 DominanceInfo &dominance) {
   auto consumer = dyn_cast<linalg::GenericOp>(user);
@@ -396,6 +401,17 @@ bool isEpilogue(Operation *user, Value result, Operation *outermost,
     return false;
   if (!hasFloatBody(consumer))
     return false;
+  if (consumer.getNumReductionLoops() == 0) {
+    auto resultType = cast<ShapedType>(result.getType());
+    int64_t fullSizeOthers = 0;
+    for (Value input : consumer.getDpsInputs()) {
+      auto type = dyn_cast<ShapedType>(input.getType());
+      fullSizeOthers += input != result && type &&
+                        type.getNumElements() == resultType.getNumElements();
+    }
+    if (consumer->getNumResults() > 1 || fullSizeOthers > 1)
+      return false;
+  }
   bool readsResult = false;
   for (OpOperand &operand : consumer->getOpOperands()) {
     if (operand.get() == result) {
