@@ -184,8 +184,6 @@ struct Conv2DGradFilterLowering : OpConversionPattern<Conv2DGradFilterOp> {
     // With --reduction-chunk, one filter gradient per chunk of samples,
     // added in treeSum's order.
     int64_t chunk = getReductionChunk(op);
-    if (chunk <= 0)
-      chunk = in[0];
 
     if (groups == 1) {
       auto partial = [&](ValueRange slices) -> SmallVector<Value> {
@@ -271,8 +269,6 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
       // lhs^T x rhs reduces over the rows of both, the batch of a dense
       // weight gradient: with --reduction-chunk, one product per chunk.
       int64_t chunk = getReductionChunk(op);
-      if (chunk <= 0)
-        chunk = cast<RankedTensorType>(lhs.getType()).getDimSize(0);
       rewriter.replaceOp(
           op, treeSumChunks(
                   rewriter, loc,
@@ -308,8 +304,8 @@ struct ChannelSumLowering : OpConversionPattern<ChannelSumOp> {
     // --reduction-chunk, one sum per chunk.
     Value input = adaptor.getInput();
     int64_t chunk = getReductionChunk(op);
-    if (chunk <= 0 || cast<RankedTensorType>(input.getType()).getRank() < 2)
-      chunk = cast<RankedTensorType>(input.getType()).getDimSize(0);
+    if (cast<RankedTensorType>(input.getType()).getRank() < 2)
+      chunk = 0; // A [C] input has no batch dimension.
     Location loc = op.getLoc();
     rewriter.replaceOp(
         op,

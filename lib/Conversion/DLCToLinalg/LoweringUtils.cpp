@@ -337,6 +337,8 @@ SmallVector<SmallVector<Value>> lowering::mapBatchChunks(
     llvm::function_ref<SmallVector<Value>(ValueRange)> partial) {
   int64_t batch =
       cast<RankedTensorType>(batched.front().getType()).getDimSize(0);
+  if (chunk <= 0)
+    chunk = batch;
   SmallVector<SmallVector<Value>> results;
   for (int64_t offset = 0; offset < batch; offset += chunk) {
     int64_t size = std::min(chunk, batch - offset);

@@ -249,7 +249,8 @@ Value sliceBatch(OpBuilder &b, Location loc, Value value, int64_t offset,
 
 /// `partial` applied to each chunk of `chunk` samples of the `batched`
 /// values (dimension 0, the last chunk possibly shorter): one result list
-/// per chunk, in batch order.
+/// per chunk, in batch order. A `chunk` <= 0 (no --reduction-chunk) is one
+/// chunk of the whole batch: `partial` of the values themselves.
 SmallVector<SmallVector<Value>>
 mapBatchChunks(OpBuilder &b, Location loc, ValueRange batched, int64_t chunk,
                llvm::function_ref<SmallVector<Value>(ValueRange)> partial);

@@ -123,9 +123,7 @@ std::pair<Value, Value> lowering::buildChannelSums(OpBuilder &b, Location loc,
         });
   };
   SmallVector<Value> sums =
-      chunk > 0
-          ? treeSumChunks(b, loc, mapBatchChunks(b, loc, x, chunk, sumsOf))
-          : sumsOf(x);
+      treeSumChunks(b, loc, mapBatchChunks(b, loc, x, chunk, sumsOf));
   return {sums[0], sums[1]};
 }
 

@@ -110,16 +110,11 @@ SmallVector<Value> lowering::buildBatchNormGradFor(
   };
   // With --reduction-chunk: the sums per chunk of samples (no epilogue:
   // the order must be a chunk-sized batch's), added by treeSum.
-  SmallVector<SmallVector<Value>> chunkSums;
-  SmallVector<Value> sums;
-  if (chunk > 0) {
-    chunkSums = mapBatchChunks(b, loc, activations, chunk, sumsOf);
-    sums = treeSumChunks(b, loc, chunkSums);
-  } else {
-    sums = sumsOf(activations);
-    if (sumsInEpilogue)
-      sums[0].getDefiningOp()->setAttr("dlc.epilogue", b.getUnitAttr());
-  }
+  SmallVector<SmallVector<Value>> chunkSums =
+      mapBatchChunks(b, loc, activations, chunk, sumsOf);
+  SmallVector<Value> sums = treeSumChunks(b, loc, chunkSums);
+  if (chunk <= 0 && sumsInEpilogue)
+    sums[0].getDefiningOp()->setAttr("dlc.epilogue", b.getUnitAttr());
 
   // Synchronized batch norm: the input gradient uses the mean over the
   // ranks of both sums (with M the rank's count: the global batch's
@@ -162,7 +157,7 @@ SmallVector<Value> lowering::buildBatchNormGradFor(
   // With --reduction-chunk, gamma_grad and beta_grad are the f32 sums of
   // the chunks' own: the all-reduce of a data-parallel job adds the ranks'
   // f32 gradients, so one process adds the same f32 values.
-  if (chunk > 0 && chunkSums.size() > 1) {
+  if (chunkSums.size() > 1) {
     SmallVector<SmallVector<Value>> chunkGrads;
     for (const SmallVector<Value> &partial : chunkSums)
       chunkGrads.push_back(buildChannelMap(
