@@ -34,6 +34,14 @@ def ConvertDLCToLinalgPass : Pass<"convert-dlc-to-linalg"> {
     draw from Philox4x32-10 built from `arith` ops (see Random.cpp for the
     exact counter layout); keyless ones lower to their inference form.
 
+    In a function marked `dlc.reduction_chunk = C` (dlc compile
+    --reduction-chunk), every reduction over the batch (filter, dense-weight
+    and bias gradients, batch-norm sums and their gradients) is built as one
+    op per chunk of C samples, with the shapes of a C-sample batch, and the
+    partials are added pairwise (halves of an even count, recursively; an
+    odd count left to right), without `dlc.epilogue`: the order a
+    power-of-two split of the batch over ranks reproduces.
+
     Example:
     ```mlir
     %y = dlc.conv2d %x, %w, %b {padding = #dlc.padding<same>}
