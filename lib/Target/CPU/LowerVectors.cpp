@@ -61,6 +61,68 @@ struct ElementwiseContractToReduction
   }
 };
 
+/// A transfer_write of `transpose(broadcast(v))` where the two only insert
+/// and move unit dimensions writes v's elements in v's order: it becomes a
+/// transfer_write of v whose permutation map drops those unit dimensions.
+///
+/// The vectorized tile of a filter gradient's convolution (output tile
+/// [rows, 1, w, f]) reads its accumulator as vector<rows x w x f> (unit
+/// dimension dropped by the map) but writes it as vector<rows x 1 x w x f>
+/// through a broadcast and a transpose. With the two in one form,
+/// hoistRedundantVectorTransfers keeps the accumulators in registers for the
+/// whole reduction, instead of loading and storing them on every step (the
+/// store stays in the loop in LLVM too: the operands are views of one
+/// workspace, so it cannot prove they do not alias).
+struct WriteWithoutUnitDims : OpRewritePattern<vector::TransferWriteOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(vector::TransferWriteOp write,
+                                PatternRewriter &rewriter) const override {
+    if (write.getMask() || !write.hasPureBufferSemantics())
+      return failure();
+    Value vector = write.getVector();
+    auto vectorType = cast<VectorType>(vector.getType());
+    int64_t rank = vectorType.getRank();
+    SmallVector<int64_t> permutation =
+        llvm::to_vector(llvm::seq<int64_t>(0, rank));
+    if (auto transpose = vector.getDefiningOp<vector::TransposeOp>()) {
+      permutation = llvm::to_vector(transpose.getPermutation());
+      vector = transpose.getVector();
+    }
+    auto broadcast = vector.getDefiningOp<vector::BroadcastOp>();
+    if (!broadcast)
+      return failure();
+    auto sourceType = dyn_cast<VectorType>(broadcast.getSourceType());
+    if (!sourceType || sourceType.isScalable())
+      return failure();
+    // Only leading unit dimensions added: the broadcast's result shape is
+    // [1, ..., 1] ++ the source's shape.
+    int64_t added = rank - sourceType.getRank();
+    ArrayRef<int64_t> shape = broadcast.getResultVectorType().getShape();
+    if (added <= 0 || shape.drop_front(added) != sourceType.getShape() ||
+        llvm::any_of(shape.take_front(added),
+                     [](int64_t size) { return size != 1; }))
+      return failure();
+    // The written dimensions that come from the source, in order.
+    SmallVector<AffineExpr> results;
+    SmallVector<bool> inBounds;
+    int64_t next = 0;
+    AffineMap map = write.getPermutationMap();
+    for (auto [position, origin] : llvm::enumerate(permutation)) {
+      if (origin < added)
+        continue;
+      if (origin - added != next++)
+        return failure();
+      results.push_back(map.getResult(position));
+      inBounds.push_back(write.isDimInBounds(position));
+    }
+    auto newMap = AffineMap::get(map.getNumDims(), 0, results, getContext());
+    rewriter.replaceOpWithNewOp<vector::TransferWriteOp>(
+        write, broadcast.getSource(), write.getBase(), write.getIndices(),
+        AffineMapAttr::get(newMap), rewriter.getBoolArrayAttr(inBounds));
+    return success();
+  }
+};
+
 struct CPULowerVectorsPass
     : mlir::dlc::impl::CPULowerVectorsPassBase<CPULowerVectorsPass> {
   void runOnOperation() override {
@@ -70,6 +132,12 @@ struct CPULowerVectorsPass
     // Accumulators into registers for the whole reduction (the pipeline ran
     // fold-memref-alias-ops first, so that the read and the write of an
     // accumulator name the same buffer and indices).
+    {
+      RewritePatternSet patterns(ctx);
+      patterns.add<WriteWithoutUnitDims>(ctx);
+      if (failed(applyPatternsGreedily(func, std::move(patterns))))
+        return signalPassFailure();
+    }
     linalg::hoistRedundantVectorTransfers(func);
 
     // Contractions to outer products; everything to 1-D vectors. The

@@ -134,9 +134,15 @@ chooseTileSizes(linalg::LinalgOp op, int64_t lanes, int64_t accumulators) {
       .Case([&](linalg::Conv2DNhwcHwcfOp) -> Sizes {
         // (n, oh, ow, f, kh, kw, c)
         int64_t f = laneTile(range[3], 4 * lanes, lanes);
-        int64_t c = largestDivisorAtMost(range[6], 8);
         // The output tile (with its initial value) first, then the
-        // reduction over filter rows and input channels.
+        // reduction over filter rows and input channels, one channel per
+        // step. A step reads its filter slice (kw x c x f) as one vector
+        // before its FMAs, and LLVM keeps the loads where they are: with 8
+        // channels that was 96 zmm beside 24 accumulators, about one spill
+        // or reload per FMA (cnn_bn's conv2d_1 forward: 8.8 -> 6.4 ms,
+        // 155 -> 213 GFLOP/s on 2 cores; its input gradient 9.3 -> 8.5
+        // ms). One channel is 3 x f, and the loop over the channels costs
+        // three instructions per 3 x w x f / lanes FMAs.
         int64_t w = stripOf(range[2], f);
         // A filter gradient computed as a convolution (conv2d_grad_filter)
         // has a "filter" (the output gradient) far larger than its output
@@ -148,9 +154,13 @@ chooseTileSizes(linalg::LinalgOp op, int64_t lanes, int64_t accumulators) {
         int64_t outputSize = range[0] * range[1] * range[2] * range[3];
         constexpr int64_t kCacheFloats = int64_t(1) << 18; // 1 MiB
         // Within an output tile, the filter row (kw: the output
-        // gradient's width, tens of positions) goes in short steps: a
-        // whole row at once is one vector op per position and channel,
-        // far more values than registers, which LLVM then spills.
+        // gradient's width, tens of positions) goes 3 positions and one
+        // sample at a time, for the same reason as above: a whole row at
+        // once is one vector op per position and channel, far more values
+        // than registers, which LLVM then spills; 3 x 8 was still 96 zmm
+        // of output gradient per step (cnn_bn's conv2d_1 filter gradient,
+        // with the accumulators kept in registers by
+        // dlc-cpu-lower-vectors: 9.1 -> 7.0 ms, 150 -> 194 GFLOP/s).
         //
         // Its output row is short (the filter width, 3), so with few
         // output channels (16: two registers) a strip of one row fills
@@ -167,18 +177,16 @@ chooseTileSizes(linalg::LinalgOp op, int64_t lanes, int64_t accumulators) {
         // than 8 enter a quarter as many regions (resnet_small's first
         // stage: 128 of ~80 us instead of 512 of ~20 us), the block's
         // output-gradient slice (one row x 32 samples x the channels)
-        // still well inside L2; inside the tile the samples go in steps
-        // of 8, the register tile's width.
+        // still well inside L2.
         int64_t block = largestDivisorAtMost(range[6], 32);
         if (filterSize > outputSize && filterSize > kCacheFloats)
           return SmallVector<TileSizes>{
               {{0, 0, 0, 0, 1, 0, block}},
               {{rows, 1, w, f, 0, 0, 0}},
-              {{0, 0, 0, 0, 0, largestDivisorAtMost(range[5], 3),
-                largestDivisorAtMost(block, 8)}}};
+              {{0, 0, 0, 0, 0, largestDivisorAtMost(range[5], 3), 1}}};
         return SmallVector<TileSizes>{
             {{1, 1, w, f, 0, 0, 0}, /*fuseInit=*/true},
-            {{0, 0, 0, 0, 1, 0, c}}};
+            {{0, 0, 0, 0, 1, 0, 1}}};
       })
       .Case<linalg::DepthwiseConv2DNhwcHwcOp, linalg::PoolingNhwcMaxOp,
             linalg::PoolingNhwcSumOp>([&](auto) -> Sizes {

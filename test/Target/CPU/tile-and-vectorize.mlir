@@ -2,23 +2,26 @@
 
 // AVX2 register tile of a convolution: 32 filters (4 registers) times a
 // strip of 2 pixels (the largest divisor of 8 within 12 / 4 = 3), one filter
-// row and 8 input channels per step; the filter row is a 1-D convolution
+// row and one input channel per step (8 channels read 3 x 8 x 32 floats of
+// filter at once, which LLVM spilled); the filter row is a 1-D convolution
 // unrolled over its 3 columns into vector.contracts.
 
 // CHECK-LABEL: func @conv
 // CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
 // CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
+// CHECK-DAG: %[[C3:.*]] = arith.constant 3 : index
 // CHECK-DAG: %[[C8:.*]] = arith.constant 8 : index
+// CHECK-DAG: %[[C16:.*]] = arith.constant 16 : index
 // CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
 // CHECK: scf.for %{{.*}} = %{{.*}} to %[[C2]] step %[[C1]]
 // CHECK: scf.for %{{.*}} = %{{.*}} to %[[C8]] step %[[C1]]
 // CHECK: scf.for %{{.*}} = %{{.*}} to %[[C8]] step %[[C2]]
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C32]]
-// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C1]]
-// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C8]]
-// CHECK: vector.transfer_read {{.*}} : tensor<2x10x10x16xf32>, vector<1x4x8xf32>
-// CHECK: vector.transfer_read {{.*}} : tensor<3x3x16x64xf32>, vector<3x8x32xf32>
-// CHECK-COUNT-3: vector.contract {{.*}} : vector<1x2x8xf32>, vector<8x32xf32> into vector<1x2x32xf32>
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C3]] step %[[C1]]
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C16]] step %[[C1]]
+// CHECK: vector.transfer_read {{.*}} : tensor<2x10x10x16xf32>, vector<1x4x1xf32>
+// CHECK: vector.transfer_read {{.*}} : tensor<3x3x16x64xf32>, vector<3x1x32xf32>
+// CHECK-COUNT-3: vector.contract {{.*}} : vector<1x2x1xf32>, vector<1x32xf32> into vector<1x2x32xf32>
 // CHECK-NOT: linalg.conv
 func.func @conv(%x: tensor<2x10x10x16xf32>, %w: tensor<3x3x16x64xf32>, %init: tensor<2x8x8x64xf32>) -> tensor<2x8x8x64xf32> {
   %y = linalg.conv_2d_nhwc_hwcf ins(%x, %w : tensor<2x10x10x16xf32>, tensor<3x3x16x64xf32>)
@@ -109,8 +112,8 @@ func.func @conv_bias_init(%x: tensor<2x10x10x16xf32>, %w: tensor<3x3x16x64xf32>,
 // rows, then blocks of up to 32 of the channels: here all 16) goes
 // outermost and every 1 x 3 x 32 output tile is updated from the slice in
 // cache; no fused init. Inside a tile, the 24 filter columns go 3 at a
-// time and the channels 8 at a time with the accumulator carried (a whole
-// row at once would read 24 x 16 x 32 floats into vectors).
+// time and the channels one at a time with the accumulator carried (a
+// whole row at once would read 24 x 16 x 32 floats into vectors).
 
 // CHECK-LABEL: func @conv_filter_gradient
 // CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
@@ -122,10 +125,10 @@ func.func @conv_bias_init(%x: tensor<2x10x10x16xf32>, %w: tensor<3x3x16x64xf32>,
 // CHECK: scf.for %{{.*}} = %{{.*}} to %[[C8]] step %[[C1]]
 // CHECK: scf.for %{{.*}} = %{{.*}} to %[[C3]] step %[[C1]]
 // CHECK: scf.for %{{.*}} = %{{.*}} to %[[C24]] step %[[C3]] iter_args(%[[ACC0:.*]] = %{{.*}}) -> (tensor<1x1x3x32xf32>)
-// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C16]] step %[[C8]] iter_args(%[[ACC:.*]] = %[[ACC0]]) -> (tensor<1x1x3x32xf32>)
-// CHECK: vector.transfer_read {{.*}} : tensor<24x24x16x32xf32>, vector<3x8x32xf32>
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C16]] step %[[C1]] iter_args(%[[ACC:.*]] = %[[ACC0]]) -> (tensor<1x1x3x32xf32>)
+// CHECK: vector.transfer_read {{.*}} : tensor<24x24x16x32xf32>, vector<3x1x32xf32>
 // CHECK: vector.transfer_read %[[ACC]]
-// CHECK-COUNT-3: vector.contract {{.*}} : vector<1x3x8xf32>, vector<8x32xf32> into vector<1x3x32xf32>
+// CHECK-COUNT-3: vector.contract {{.*}} : vector<1x3x1xf32>, vector<1x32xf32> into vector<1x3x32xf32>
 // CHECK-NOT: vector.contract
 // CHECK: vector.transfer_write {{.*}}, %[[ACC]]
 // CHECK-NOT: linalg.conv
@@ -159,7 +162,7 @@ func.func @transpose_blocks(%x: tensor<64x9216xf32>) -> tensor<9216x64xf32> {
 // With 16 output channels (two registers) a 3-wide row fills half the 12
 // accumulators: two rows of the "batch" (the layer's input channels) per
 // tile, 2 x 3 x 16. The 64 samples go in two blocks of 32 (one parallel
-// region each), 8 at a time inside the tile.
+// region each), one at a time inside the tile.
 
 // CHECK-LABEL: func @conv_filter_gradient_rows
 // CHECK: scf.for %{{.*}} = %c0 to %c24 step %c1
@@ -167,8 +170,8 @@ func.func @transpose_blocks(%x: tensor<64x9216xf32>) -> tensor<9216x64xf32> {
 // CHECK: scf.for %{{.*}} = %c0 to %c8 step %c2
 // CHECK: scf.for %{{.*}} = %c0 to %c3 step %c1
 // CHECK: scf.for %{{.*}} = %c0 to %c24 step %c3 iter_args(%{{.*}}) -> (tensor<2x1x3x16xf32>)
-// CHECK: scf.for %{{.*}} = %c0 to %c32 step %c8 iter_args(%{{.*}}) -> (tensor<2x1x3x16xf32>)
-// CHECK-COUNT-3: vector.contract {{.*}} : vector<2x3x8xf32>, vector<8x16xf32> into vector<2x3x16xf32>
+// CHECK: scf.for %{{.*}} = %c0 to %c32 step %c1 iter_args(%{{.*}}) -> (tensor<2x1x3x16xf32>)
+// CHECK-COUNT-3: vector.contract {{.*}} : vector<2x3x1xf32>, vector<1x16xf32> into vector<2x3x16xf32>
 func.func @conv_filter_gradient_rows(%x: tensor<8x26x26x64xf32>, %dy: tensor<24x24x64x16xf32>, %init: tensor<8x3x3x16xf32>) -> tensor<8x3x3x16xf32> {
   %y = linalg.conv_2d_nhwc_hwcf ins(%x, %dy : tensor<8x26x26x64xf32>, tensor<24x24x64x16xf32>)
                                 outs(%init : tensor<8x3x3x16xf32>) -> tensor<8x3x3x16xf32>
