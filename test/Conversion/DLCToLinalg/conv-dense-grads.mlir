@@ -1,28 +1,60 @@
 // RUN: dlc-opt %s -split-input-file -convert-dlc-to-linalg | FileCheck %s
 
-// The input gradient of a strided convolution: dy is dilated by the stride
-// (a strided insert into zeros) and padded by the kernel extent, then
-// convolved with the flipped, channel-swapped filter by the named op the CPU
-// schedule vectorizes.
+// The input gradient of a strided convolution: one stride-1 convolution
+// per phase (input rows and columns of one residue modulo the stride), each
+// with only the flipped, channel-swapped filter taps that reach it (every
+// second tap from offset 0 or 1: 2 x 2, 2 x 1, 1 x 2 and 1 x 1 of the 3 x 3),
+// written into every second row and column of dx. Every position of dx is
+// in exactly one phase, so dx starts empty; no multiply-add is by zero (the
+// dilated form convolved s - 1 zeros between rows and columns of dy).
 
 // CHECK-DAG: #[[FLIP:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (-d0 + 2, -d1 + 2, d4, d3, d2)>
 // CHECK-LABEL: func @grad_input_strided
 // CHECK-SAME: (%[[DY:.*]]: tensor<2x4x4x6xf32>, %[[W:.*]]: tensor<3x3x3x6xf32>)
-// CHECK: %[[DX0:.*]] = linalg.fill {{.*}} -> tensor<2x9x9x3xf32>
-// CHECK: %[[Z0:.*]] = linalg.fill {{.*}} -> tensor<2x11x11x6xf32>
-// CHECK: %[[Z:.*]] = tensor.insert_slice %[[DY]] into %[[Z0]][0, 2, 2, 0] [2, 4, 4, 6] [1, 2, 2, 1]
 // CHECK: %[[WG:.*]] = tensor.expand_shape %[[W]] {{\[}}[0], [1], [2], [3, 4]]
 // CHECK: %[[FLIPPED:.*]] = linalg.generic {indexing_maps = [#[[FLIP]], {{.*}}]{{.*}} ins(%[[WG]] : tensor<3x3x3x1x6xf32>)
 // CHECK: %[[WT:.*]] = tensor.collapse_shape %[[FLIPPED]] {{.*}} into tensor<3x3x6x3xf32>
-// CHECK: linalg.conv_2d_nhwc_hwcf
-// CHECK-SAME: dilations = dense<1>
-// CHECK-SAME: strides = dense<1>
-// CHECK-SAME: ins(%[[Z]], %[[WT]] : tensor<2x11x11x6xf32>, tensor<3x3x6x3xf32>)
-// CHECK-SAME: outs(%[[DX0]] : tensor<2x9x9x3xf32>)
+// CHECK: %[[DX0:.*]] = tensor.empty() : tensor<2x9x9x3xf32>
+// CHECK-NOT: linalg.fill {{.*}} -> tensor<2x9x9x3xf32>
+// CHECK: %[[Z00:.*]] = tensor.pad %[[DY]] low[0, 1, 1, 0] high[0, 1, 1, 0]
+// CHECK: %[[W00:.*]] = tensor.extract_slice %[[WT]][0, 0, 0, 0] [2, 2, 6, 3] [2, 2, 1, 1]
+// CHECK: %[[P00:.*]] = linalg.conv_2d_nhwc_hwcf {{.*}}strides = dense<1>{{.*}} ins(%[[Z00]], %[[W00]] : tensor<2x6x6x6xf32>, tensor<2x2x6x3xf32>)
+// CHECK: %[[DX1:.*]] = tensor.insert_slice %[[P00]] into %[[DX0]][0, 0, 0, 0] [2, 5, 5, 3] [1, 2, 2, 1]
+// CHECK: %[[W01:.*]] = tensor.extract_slice %[[WT]][0, 1, 0, 0] [2, 1, 6, 3] [2, 2, 1, 1]
+// CHECK: %[[P01:.*]] = linalg.conv_2d_nhwc_hwcf {{.*}}, %[[W01]] : tensor<2x6x4x6xf32>, tensor<2x1x6x3xf32>)
+// CHECK: %[[DX2:.*]] = tensor.insert_slice %[[P01]] into %[[DX1]][0, 0, 1, 0] [2, 5, 4, 3] [1, 2, 2, 1]
+// CHECK: %[[W10:.*]] = tensor.extract_slice %[[WT]][1, 0, 0, 0] [1, 2, 6, 3] [2, 2, 1, 1]
+// CHECK: %[[P10:.*]] = linalg.conv_2d_nhwc_hwcf {{.*}}, %[[W10]] : tensor<2x4x6x6xf32>, tensor<1x2x6x3xf32>)
+// CHECK: %[[DX3:.*]] = tensor.insert_slice %[[P10]] into %[[DX2]][0, 1, 0, 0] [2, 4, 5, 3] [1, 2, 2, 1]
+// CHECK: %[[W11:.*]] = tensor.extract_slice %[[WT]][1, 1, 0, 0] [1, 1, 6, 3] [2, 2, 1, 1]
+// CHECK: %[[P11:.*]] = linalg.conv_2d_nhwc_hwcf {{.*}} ins(%[[DY]], %[[W11]] : tensor<2x4x4x6xf32>, tensor<1x1x6x3xf32>)
+// CHECK: %[[DX:.*]] = tensor.insert_slice %[[P11]] into %[[DX3]][0, 1, 1, 0] [2, 4, 4, 3] [1, 2, 2, 1]
+// CHECK: return %[[DX]]
 func.func @grad_input_strided(%dy: tensor<2x4x4x6xf32>, %w: tensor<3x3x3x6xf32>) -> tensor<2x9x9x3xf32> {
   %dx = dlc.conv2d_grad_input %dy, %w {input_shape = array<i64: 2, 9, 9, 3>, strides = array<i64: 2, 2>}
       : (tensor<2x4x4x6xf32>, tensor<3x3x3x6xf32>) -> tensor<2x9x9x3xf32>
   return %dx : tensor<2x9x9x3xf32>
+}
+
+// -----
+
+// Stride with dilation keeps the dilated form: dy dilated by the stride (a
+// strided insert into zeros) and padded by the kernel extent, convolved
+// with the flipped filter at the forward dilation.
+
+// CHECK-LABEL: func @grad_input_strided_dilated
+// CHECK: %[[DX0:.*]] = linalg.fill {{.*}} -> tensor<1x9x9x2xf32>
+// CHECK: %[[Z0:.*]] = linalg.fill {{.*}} -> tensor<1x13x13x3xf32>
+// CHECK: %[[Z:.*]] = tensor.insert_slice %{{.*}} into %[[Z0]][0, 4, 4, 0] [1, 3, 3, 3] [1, 2, 2, 1]
+// CHECK: linalg.conv_2d_nhwc_hwcf
+// CHECK-SAME: dilations = dense<2>
+// CHECK-SAME: strides = dense<1>
+// CHECK-SAME: ins(%[[Z]], %{{.*}} : tensor<1x13x13x3xf32>, tensor<3x3x3x2xf32>)
+// CHECK-SAME: outs(%[[DX0]] : tensor<1x9x9x2xf32>)
+func.func @grad_input_strided_dilated(%dy: tensor<1x3x3x3xf32>, %w: tensor<3x3x2x3xf32>) -> tensor<1x9x9x2xf32> {
+  %dx = dlc.conv2d_grad_input %dy, %w {input_shape = array<i64: 1, 9, 9, 2>, strides = array<i64: 2, 2>, dilations = array<i64: 2, 2>}
+      : (tensor<1x3x3x3xf32>, tensor<3x3x2x3xf32>) -> tensor<1x9x9x2xf32>
+  return %dx : tensor<1x9x9x2xf32>
 }
 
 // -----

@@ -277,6 +277,14 @@ std::vector<GradCase> gradientCases() {
   convs.push_back({"k2_s2_same_even", {2, 6, 6, 2}, {2, 2}, 3, {2, 2}});
   convs.back().padding = "same";
   convs.push_back({"k1_s2", {1, 6, 5, 3}, {1, 1}, 4, {2, 2}});
+  // Strided input gradients are one stride-1 convolution per phase
+  // (residue modulo the stride): strides 3, uneven strides, kernels larger
+  // than two strides and pads that shift the phases.
+  convs.push_back({"s3_explicit_pads", {1, 10, 9, 2}, {3, 3}, 3, {3, 3}});
+  convs.back().padding = "explicit", convs.back().pads = {2, 1, 1, 2};
+  convs.push_back({"k5_s2_same", {1, 9, 10, 2}, {5, 5}, 2, {2, 2}});
+  convs.back().padding = "same";
+  convs.push_back({"s2x3_k2x4", {1, 7, 11, 2}, {2, 4}, 3, {2, 3}});
   convs.push_back({"d2", {1, 8, 8, 2}, {3, 3}, 3, {1, 1}, {2, 2}});
   convs.push_back({"s2_d2_same", {1, 9, 8, 2}, {3, 3}, 3, {2, 2}, {2, 2}});
   convs.back().padding = "same";
