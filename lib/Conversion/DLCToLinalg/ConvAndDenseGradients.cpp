@@ -11,7 +11,8 @@
 //    Z[j] = dy[(j - (KH - 1) * d + pad_top) / s] (zero off the grid),
 //    dx[h] = sum_kh Z[h + kh * d] * W[KH - 1 - kh]. Groups carry over: the
 //    backward convolution has F input channels, C outputs and the same
-//    groups.
+//    groups. Strided without dilation, it is split instead into one
+//    stride-1 convolution per phase (see Phase), which skips the zeros.
 //  * conv2d_grad_filter swaps roles: with the padded input viewed as
 //    [C, H, W, N] (channels as the batch, the batch as channels) and the
 //    output gradient as a [OH, OW, N, F] filter,
