@@ -15,6 +15,8 @@
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
@@ -23,6 +25,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/ThreadPool.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
@@ -183,6 +186,74 @@ llvm::Error mlir::dlc::emitObjectFile(llvm::Module &module,
   return llvm::Error::success();
 }
 
+/// Splits an optimized module into `pieces` modules for code generation,
+/// each in its own LLVMContext (code generation of modules that share a
+/// context is not thread-safe): the function definitions go, largest first,
+/// to the lightest piece; each piece keeps the others' functions as
+/// declarations. Local symbols become hidden externals under a name
+/// prefixed with `prefix`, the same in every piece, so that the pieces link;
+/// global variables are defined in the first piece only. The parallel
+/// object parts are per public function, and train_step, with all of its
+/// outlined parallel regions, is most of the code: its code generation
+/// alone took longer than the other part's optimization and code
+/// generation together.
+static llvm::Expected<SmallVector<std::pair<std::unique_ptr<llvm::LLVMContext>,
+                                            std::unique_ptr<llvm::Module>>>>
+splitForCodegen(llvm::Module &module, unsigned pieces, StringRef prefix) {
+  SmallVector<std::pair<int64_t, llvm::Function *>> functions;
+  for (llvm::Function &function : module)
+    if (!function.isDeclaration())
+      functions.emplace_back(function.getInstructionCount(), &function);
+  llvm::stable_sort(functions,
+                    [](auto &a, auto &b) { return a.first > b.first; });
+  SmallVector<int64_t> load(pieces, 0);
+  llvm::StringMap<unsigned> pieceOf;
+  for (llvm::GlobalValue &value : module.global_values()) {
+    if (!value.hasLocalLinkage())
+      continue;
+    value.setName(prefix + (value.hasName() ? value.getName() : "anon"));
+    value.setLinkage(llvm::GlobalValue::ExternalLinkage);
+    value.setVisibility(llvm::GlobalValue::HiddenVisibility);
+  }
+  for (auto &[size, function] : functions) {
+    unsigned lightest =
+        std::min_element(load.begin(), load.end()) - load.begin();
+    load[lightest] += size;
+    pieceOf[function->getName()] = lightest;
+  }
+  SmallString<0> bitcode;
+  {
+    llvm::raw_svector_ostream os(bitcode);
+    llvm::WriteBitcodeToFile(module, os);
+  }
+  SmallVector<std::pair<std::unique_ptr<llvm::LLVMContext>,
+                        std::unique_ptr<llvm::Module>>>
+      result;
+  for (unsigned piece = 0; piece < pieces; ++piece) {
+    auto context = std::make_unique<llvm::LLVMContext>();
+    llvm::Expected<std::unique_ptr<llvm::Module>> copy = llvm::parseBitcodeFile(
+        llvm::MemoryBufferRef(StringRef(bitcode.data(), bitcode.size()),
+                              module.getModuleIdentifier()),
+        *context);
+    if (!copy)
+      return copy.takeError();
+    for (llvm::Function &function : **copy)
+      if (!function.isDeclaration() &&
+          pieceOf.lookup(function.getName()) != piece) {
+        function.deleteBody();
+        function.setComdat(nullptr);
+      }
+    if (piece != 0)
+      for (llvm::GlobalVariable &global : (*copy)->globals())
+        if (global.hasInitializer()) {
+          global.setInitializer(nullptr);
+          global.setComdat(nullptr);
+        }
+    result.emplace_back(std::move(context), std::move(*copy));
+  }
+  return result;
+}
+
 /// Whether `func` is a definition other modules may call.
 static bool isPublicDefinition(LLVM::LLVMFuncOp func) {
   return !func.isExternal() && func.getLinkage() != LLVM::Linkage::Private &&
@@ -256,39 +327,72 @@ mlir::dlc::emitObjectFilesInParallel(
     if (llvm::Error error = completeFirst(*modules.front()))
       return std::move(error);
 
-  // Optimization and code generation: independent LLVM contexts, one
-  // thread each.
-  SmallVector<SmallString<0>> objects(parts);
+  // Optimization: independent LLVM contexts, one thread each. Then code
+  // generation of each part in `parts` pieces (splitForCodegen), all pieces
+  // on the same threads, the largest parts' first.
   SmallVector<std::string> errors(parts);
   SmallVector<double> optimizeSeconds(parts), codegenSeconds(parts);
-  auto compilePart = [&](unsigned part) {
-    llvm::raw_svector_ostream os(objects[part]);
+  using Piece = std::pair<std::unique_ptr<llvm::LLVMContext>,
+                          std::unique_ptr<llvm::Module>>;
+  SmallVector<SmallVector<Piece>> pieces(parts);
+  SmallVector<SmallVector<SmallString<0>>> pieceObjects(parts);
+  llvm::StdThreadPool pool(llvm::hardware_concurrency(parts));
+  std::mutex mutex;
+  auto generate = [&](unsigned part, unsigned piece) {
     auto start = std::chrono::steady_clock::now();
-    llvm::Error error = optimizeForTarget(*modules[part], options);
-    auto optimized = std::chrono::steady_clock::now();
-    if (!error)
-      error = emitObjectFile(*modules[part], os, options);
+    llvm::raw_svector_ostream os(pieceObjects[part][piece]);
+    llvm::Error error =
+        emitObjectFile(*pieces[part][piece].second, os, options);
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    std::lock_guard<std::mutex> lock(mutex);
+    codegenSeconds[part] += seconds;
     if (error)
       errors[part] = llvm::toString(std::move(error));
-    optimizeSeconds[part] =
-        std::chrono::duration<double>(optimized - start).count();
-    codegenSeconds[part] = std::chrono::duration<double>(
-                               std::chrono::steady_clock::now() - optimized)
-                               .count();
   };
-  std::vector<std::thread> threads;
-  for (unsigned part = 1; part < parts; ++part)
-    threads.emplace_back(compilePart, part);
-  compilePart(0);
-  for (std::thread &thread : threads)
-    thread.join();
+  auto optimizePart = [&](unsigned part) {
+    auto start = std::chrono::steady_clock::now();
+    llvm::Error error = optimizeForTarget(*modules[part], options);
+    if (!error && parts == 1) {
+      pieces[part].emplace_back(std::move(contexts[part]),
+                                std::move(modules[part]));
+    } else if (!error) {
+      auto split = splitForCodegen(*modules[part], parts,
+                                   ("dlc.part" + Twine(part) + ".").str());
+      if (split)
+        pieces[part] = std::move(*split);
+      else
+        error = split.takeError();
+    }
+    optimizeSeconds[part] =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    if (error) {
+      std::lock_guard<std::mutex> lock(mutex);
+      errors[part] = llvm::toString(std::move(error));
+      return;
+    }
+    modules[part].reset();
+    contexts[part].reset();
+    pieceObjects[part].resize(pieces[part].size());
+    for (unsigned piece = 0; piece < pieces[part].size(); ++piece)
+      pool.async([&generate, part, piece] { generate(part, piece); });
+  };
+  for (unsigned part = 0; part < parts; ++part)
+    pool.async([&optimizePart, part] { optimizePart(part); });
+  pool.wait();
+  SmallVector<SmallString<0>> objects;
+  for (auto &partObjects : pieceObjects)
+    for (SmallString<0> &object : partObjects)
+      objects.push_back(std::move(object));
   if (options.printTimes)
     for (unsigned part = 0; part < parts; ++part)
       llvm::errs() << llvm::formatv(
-          "dlc:   object {0}: translate {1,7:F1} ms, LLVM opt {2,7:F1} ms, "
-          "codegen {3,7:F1} ms\n",
+          "dlc:   object {0}: translate {1,7:F1} ms, LLVM opt {2,7:F1} ms "
+          "(split included), codegen {3,7:F1} ms in {4} pieces\n",
           part, 1e3 * translateSeconds[part], 1e3 * optimizeSeconds[part],
-          1e3 * codegenSeconds[part]);
+          1e3 * codegenSeconds[part], pieces[part].size());
   for (const std::string &error : errors)
     if (!error.empty())
       return llvm::createStringError(error);

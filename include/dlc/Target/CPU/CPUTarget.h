@@ -154,12 +154,16 @@ translateToLLVMIR(ModuleOp module, llvm::LLVMContext &llvmContext,
 llvm::Error emitObjectFile(llvm::Module &module, llvm::raw_pwrite_stream &os,
                            const CPUPipelineOptions &options = {});
 
-/// Translates, optimizes and compiles an LLVM-dialect `module` as up to
-/// `parts` objects, one per group of its public functions (balanced by
-/// size; each object declares what the others define), the groups'
-/// optimization and code generation in parallel threads. Linked together
-/// they are the object of translateToLLVMIR + emitObjectFile. Public
-/// globals (the model table) are defined in the first part only.
+/// Translates, optimizes and compiles an LLVM-dialect `module` in up to
+/// `parts` parts, one per group of its public functions (balanced by
+/// size), optimized in parallel threads; each optimized part is then split
+/// by function into `parts` pieces for code generation on the same threads
+/// (one function with all its outlined parallel regions, train_step, is
+/// most of the code). The result is one object per piece, the first
+/// part's first; each declares what the others define (local symbols
+/// become hidden ones with a per-part prefix). Linked together they are the
+/// object of translateToLLVMIR + emitObjectFile. Public globals (the model
+/// table) are defined in the first object only.
 /// `completeFirst`, when given, runs on the first part's LLVM IR before it
 /// is optimized.
 llvm::Expected<SmallVector<SmallString<0>>> emitObjectFilesInParallel(
