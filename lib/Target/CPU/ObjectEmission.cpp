@@ -197,8 +197,10 @@ llvm::Error mlir::dlc::emitObjectFile(llvm::Module &module,
 /// outlined parallel regions, is most of the code: its code generation
 /// alone took longer than the other part's optimization and code
 /// generation together.
-static llvm::Expected<SmallVector<std::pair<std::unique_ptr<llvm::LLVMContext>,
-                                            std::unique_ptr<llvm::Module>>>>
+using CodegenPiece = std::pair<std::unique_ptr<llvm::LLVMContext>,
+                               std::unique_ptr<llvm::Module>>;
+
+static llvm::Expected<SmallVector<CodegenPiece>>
 splitForCodegen(llvm::Module &module, unsigned pieces, StringRef prefix) {
   SmallVector<std::pair<int64_t, llvm::Function *>> functions;
   for (llvm::Function &function : module)
@@ -226,9 +228,7 @@ splitForCodegen(llvm::Module &module, unsigned pieces, StringRef prefix) {
     llvm::raw_svector_ostream os(bitcode);
     llvm::WriteBitcodeToFile(module, os);
   }
-  SmallVector<std::pair<std::unique_ptr<llvm::LLVMContext>,
-                        std::unique_ptr<llvm::Module>>>
-      result;
+  SmallVector<CodegenPiece> result;
   for (unsigned piece = 0; piece < pieces; ++piece) {
     auto context = std::make_unique<llvm::LLVMContext>();
     llvm::Expected<std::unique_ptr<llvm::Module>> copy = llvm::parseBitcodeFile(
@@ -328,13 +328,11 @@ mlir::dlc::emitObjectFilesInParallel(
       return std::move(error);
 
   // Optimization: independent LLVM contexts, one thread each. Then code
-  // generation of each part in `parts` pieces (splitForCodegen), all pieces
-  // on the same threads, the largest parts' first.
+  // generation of each part in `parts` pieces (splitForCodegen), queued on
+  // the same threads as soon as their part is optimized.
   SmallVector<std::string> errors(parts);
   SmallVector<double> optimizeSeconds(parts), codegenSeconds(parts);
-  using Piece = std::pair<std::unique_ptr<llvm::LLVMContext>,
-                          std::unique_ptr<llvm::Module>>;
-  SmallVector<SmallVector<Piece>> pieces(parts);
+  SmallVector<SmallVector<CodegenPiece>> pieces(parts);
   SmallVector<SmallVector<SmallString<0>>> pieceObjects(parts);
   llvm::StdThreadPool pool(llvm::hardware_concurrency(parts));
   std::mutex mutex;

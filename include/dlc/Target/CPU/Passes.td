@@ -212,7 +212,9 @@ def CPULowerVectorsPass
   let description = [{
     Runs after bufferization. Hoists the loop-invariant transfer_read /
     transfer_write pairs of the accumulators out of the reduction loops, so
-    that they live in registers, then lowers `vector.contract` to outer
+    that they live in registers (a write of `transpose(broadcast(v))` that
+    only reinserts unit dimensions first becomes a write of `v` with the
+    read's permutation map, as in a filter gradient's tile), then lowers `vector.contract` to outer
     products (FMAs of one broadcast by one vector), multi-dimensional
     transfers to 1-D loads and stores, and shape casts / broadcasts / 
     transposes to what the LLVM conversion expects.
