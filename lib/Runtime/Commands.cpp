@@ -252,6 +252,7 @@ int Cli::train(const ParsedArgs &a) {
   o.checkpointEvery = integer(a, "checkpoint-every", 0, 0);
   o.dropRemainder = a.has("drop-remainder");
   o.logEvery = integer(a, "log-every", 0, 1);
+  auto profileTop = static_cast<size_t>(integer(a, "profile-top", 30, 0));
   o.resume = a.get("resume").str();
   o.reinitialize = a.has("reinitialize");
   o.prefetch = !a.has("no-prefetch");
@@ -344,6 +345,9 @@ int Cli::train(const ParsedArgs &a) {
   applyThreads(o.threads);
   if (a.has("profile") && !hasKernelProfile())
     return fail(printKernelProfile(out));
+  if (a.has("profile-top") && !a.has("profile"))
+    return fail(
+        llvm::createStringError("--profile-top only applies with --profile"));
 
   // Synchronized batch norm is compiled into the step: the flag only
   // checks that it was.
@@ -383,7 +387,7 @@ int Cli::train(const ParsedArgs &a) {
   if (a.has("all-reduce-profile") && !quiet)
     printAllReduceProfile(out, getAllReduceProfile());
   if (a.has("profile"))
-    if (llvm::Error e = printKernelProfile(out, /*top=*/30))
+    if (llvm::Error e = printKernelProfile(out, profileTop))
       return fail(std::move(e));
   switch (*status) {
   case TrainStatus::Finished:
