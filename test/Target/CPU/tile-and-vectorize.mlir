@@ -111,9 +111,10 @@ func.func @conv_bias_init(%x: tensor<2x10x10x16xf32>, %w: tensor<3x3x16x64xf32>,
 // 295K floats) outgrows the cache and the output, so the reduction (filter
 // rows, then blocks of up to 32 of the channels: here all 16) goes
 // outermost and every 1 x 3 x 32 output tile is updated from the slice in
-// cache; no fused init. Inside a tile, the 24 filter columns go 3 at a
-// time and the channels one at a time with the accumulator carried (a
-// whole row at once would read 24 x 16 x 32 floats into vectors).
+// cache; no fused init. Inside a tile, the channels (the layer's samples)
+// go one at a time and, within each, the 24 filter columns 3 at a time with
+// the accumulator carried (a whole row at once would read 24 x 16 x 32
+// floats into vectors); consecutive steps then read neighbouring pixels.
 
 // CHECK-LABEL: func @conv_filter_gradient
 // CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
@@ -124,8 +125,8 @@ func.func @conv_bias_init(%x: tensor<2x10x10x16xf32>, %w: tensor<3x3x16x64xf32>,
 // CHECK: scf.for %{{.*}} = %{{.*}} to %[[C24]] step %[[C1]]
 // CHECK: scf.for %{{.*}} = %{{.*}} to %[[C8]] step %[[C1]]
 // CHECK: scf.for %{{.*}} = %{{.*}} to %[[C3]] step %[[C1]]
-// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C24]] step %[[C3]] iter_args(%[[ACC0:.*]] = %{{.*}}) -> (tensor<1x1x3x32xf32>)
-// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C16]] step %[[C1]] iter_args(%[[ACC:.*]] = %[[ACC0]]) -> (tensor<1x1x3x32xf32>)
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C16]] step %[[C1]] iter_args(%[[ACC0:.*]] = %{{.*}}) -> (tensor<1x1x3x32xf32>)
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C24]] step %[[C3]] iter_args(%[[ACC:.*]] = %[[ACC0]]) -> (tensor<1x1x3x32xf32>)
 // CHECK: vector.transfer_read {{.*}} : tensor<24x24x16x32xf32>, vector<3x1x32xf32>
 // CHECK: vector.transfer_read %[[ACC]]
 // CHECK-COUNT-3: vector.contract {{.*}} : vector<1x3x1xf32>, vector<1x32xf32> into vector<1x3x32xf32>
@@ -162,15 +163,15 @@ func.func @transpose_blocks(%x: tensor<64x9216xf32>) -> tensor<9216x64xf32> {
 // With 16 output channels (two registers) a 3-wide row fills half the 12
 // accumulators: two rows of the "batch" (the layer's input channels) per
 // tile, 2 x 3 x 16. The 64 samples go in two blocks of 32 (one parallel
-// region each), one at a time inside the tile.
+// region each), one at a time inside the tile, each along its row.
 
 // CHECK-LABEL: func @conv_filter_gradient_rows
 // CHECK: scf.for %{{.*}} = %c0 to %c24 step %c1
 // CHECK: scf.for %{{.*}} = %c0 to %c64 step %c32
 // CHECK: scf.for %{{.*}} = %c0 to %c8 step %c2
 // CHECK: scf.for %{{.*}} = %c0 to %c3 step %c1
-// CHECK: scf.for %{{.*}} = %c0 to %c24 step %c3 iter_args(%{{.*}}) -> (tensor<2x1x3x16xf32>)
 // CHECK: scf.for %{{.*}} = %c0 to %c32 step %c1 iter_args(%{{.*}}) -> (tensor<2x1x3x16xf32>)
+// CHECK: scf.for %{{.*}} = %c0 to %c24 step %c3 iter_args(%{{.*}}) -> (tensor<2x1x3x16xf32>)
 // CHECK-COUNT-3: vector.contract {{.*}} : vector<2x3x1xf32>, vector<1x16xf32> into vector<2x3x16xf32>
 func.func @conv_filter_gradient_rows(%x: tensor<8x26x26x64xf32>, %dy: tensor<24x24x64x16xf32>, %init: tensor<8x3x3x16xf32>) -> tensor<8x3x3x16xf32> {
   %y = linalg.conv_2d_nhwc_hwcf ins(%x, %dy : tensor<8x26x26x64xf32>, tensor<24x24x64x16xf32>)
@@ -210,4 +211,45 @@ func.func @transpose_rows(%x: tensor<8x6x6x16xf32>) -> tensor<6x6x8x16xf32> {
   %e = tensor.empty() : tensor<6x6x8x16xf32>
   %t = linalg.transpose ins(%x : tensor<8x6x6x16xf32>) outs(%e : tensor<6x6x8x16xf32>) permutation = [1, 2, 0, 3]
   return %t : tensor<6x6x8x16xf32>
+}
+
+// -----
+
+// The filter gradient's operands as lowered from conv2d_grad_filter: the
+// padded input as CHWN and the output gradient as HWNF, both transposes
+// read only by the convolution. Its tiles read the NHWC tensors in place
+// (the transfers carry the permutation) and neither transpose is computed.
+
+// CHECK-DAG: #[[XMAP:.*]] = affine_map<(d0, d1, d2, d3) -> (d3, d2, d0)>
+// CHECK-DAG: #[[DYMAP:.*]] = affine_map<(d0, d1, d2, d3) -> (d2, d0, d3)>
+// CHECK-LABEL: func @conv_filter_gradient_in_place
+// CHECK-SAME: (%[[X:.*]]: tensor<64x26x26x8xf32>, %[[DY:.*]]: tensor<64x24x24x16xf32>
+// CHECK-NOT: linalg.transpose
+// CHECK: vector.transfer_read %[[X]][{{.*}}], {{.*}}permutation_map = #[[XMAP]]} : tensor<64x26x26x8xf32>, vector<2x5x1xf32>
+// CHECK: vector.transfer_read %[[DY]][{{.*}}], {{.*}}permutation_map = #[[DYMAP]]} : tensor<64x24x24x16xf32>, vector<3x1x16xf32>
+// CHECK-COUNT-3: vector.contract
+// CHECK-NOT: linalg.transpose
+func.func @conv_filter_gradient_in_place(%x: tensor<64x26x26x8xf32>, %dy: tensor<64x24x24x16xf32>, %init: tensor<8x3x3x16xf32>) -> tensor<8x3x3x16xf32> {
+  %ex = tensor.empty() : tensor<8x26x26x64xf32>
+  %xt = linalg.transpose ins(%x : tensor<64x26x26x8xf32>) outs(%ex : tensor<8x26x26x64xf32>) permutation = [3, 1, 2, 0]
+  %ed = tensor.empty() : tensor<24x24x64x16xf32>
+  %dyt = linalg.transpose ins(%dy : tensor<64x24x24x16xf32>) outs(%ed : tensor<24x24x64x16xf32>) permutation = [1, 2, 0, 3]
+  %y = linalg.conv_2d_nhwc_hwcf ins(%xt, %dyt : tensor<8x26x26x64xf32>, tensor<24x24x64x16xf32>)
+                                outs(%init : tensor<8x3x3x16xf32>) -> tensor<8x3x3x16xf32>
+  return %y : tensor<8x3x3x16xf32>
+}
+
+// -----
+
+// A transpose with another reader is computed (in blocks) for both.
+
+// CHECK-LABEL: func @transpose_also_returned
+// CHECK: vector.transpose {{.*}}, [3, 1, 2, 0]
+// CHECK: vector.contract
+func.func @transpose_also_returned(%x: tensor<64x26x26x8xf32>, %dyt: tensor<24x24x64x16xf32>, %init: tensor<8x3x3x16xf32>) -> (tensor<8x3x3x16xf32>, tensor<8x26x26x64xf32>) {
+  %ex = tensor.empty() : tensor<8x26x26x64xf32>
+  %xt = linalg.transpose ins(%x : tensor<64x26x26x8xf32>) outs(%ex : tensor<8x26x26x64xf32>) permutation = [3, 1, 2, 0]
+  %y = linalg.conv_2d_nhwc_hwcf ins(%xt, %dyt : tensor<8x26x26x64xf32>, tensor<24x24x64x16xf32>)
+                                outs(%init : tensor<8x3x3x16xf32>) -> tensor<8x3x3x16xf32>
+  return %y, %xt : tensor<8x3x3x16xf32>, tensor<8x26x26x64xf32>
 }
