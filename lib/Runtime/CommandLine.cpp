@@ -72,8 +72,8 @@ const OptionSpec kOptions[] = {
    "print each compiled kernel's time, GFLOP/s and GB/s at the end (the "
    "model must be compiled with dlc compile --profile)"},
   {"profile-top", "N", Train,
-   "with --profile: print the N slowest kernels (default "
-   "30; 0 prints them all)"},
+   "with --profile: print the N slowest kernels (default 30; 0 prints "
+   "them all)"},
   {"out", "DIR", Train,
    "output directory (default: runs/<model>[-N], or the directory of the "
    "--resume checkpoint)"},
