@@ -8,6 +8,11 @@
                                               not dominate)
   --prefix NAME   compare only tensors whose name starts with NAME (repeat)
   --skip SUFFIX   leave out tensors whose name ends with SUFFIX (repeat)
+  --each          a line per tensor (its difference and scale, ok/DIFFERS)
+
+A tensor with NaN or infinite values, or with another shape, never agrees.
+Also reads what a program's `gradients` command writes (scripts/gpu-check.sh
+compares the CPU's and the GPU's that way).
 
 Prints the worst tensor and its relative difference; exit status 0 when
 the checkpoints agree, 1 when they do not, 2 on a bad file.
@@ -15,6 +20,7 @@ the checkpoints agree, 1 when they do not, 2 on a bad file.
 import argparse
 import array
 import json
+import math
 import struct
 import sys
 
@@ -32,7 +38,7 @@ def load(path):
         if name == "__metadata__":
             continue
         begin, end = info["data_offsets"]
-        tensors[name] = (info["dtype"], body[begin:end])
+        tensors[name] = (info["dtype"], body[begin:end], info["shape"])
     return tensors
 
 
@@ -44,19 +50,23 @@ def main():
     p.add_argument("--rtol", type=float, default=1e-5)
     p.add_argument("--prefix", action="append", default=[])
     p.add_argument("--skip", action="append", default=[])
+    p.add_argument("--each", action="store_true")
     args = p.parse_args()
     a, b = load(args.a), load(args.b)
     if set(a) != set(b):
         print("different tensors:", sorted(set(a) ^ set(b)))
         return 1
-    worst, worst_name, compared = 0.0, "", 0
+    worst, worst_name, compared, failed = 0.0, "", 0, False
     for name in sorted(a):
         if args.prefix and not any(name.startswith(x) for x in args.prefix):
             continue
         if any(name.endswith(x) for x in args.skip):
             continue
-        (da, xa), (db, xb) = a[name], b[name]
+        (da, xa, sa), (db, xb, sb) = a[name], b[name]
         compared += 1
+        if sa != sb:
+            print(f"{name}: shape {sa} vs {sb}")
+            return 1
         if args.exact:
             if da != db or xa != xb:
                 print(f"{name}: the bytes differ")
@@ -68,9 +78,17 @@ def main():
                 return 1
             continue
         va, vb = array.array("f", xa), array.array("f", xb)
+        if not all(math.isfinite(x) for x in va) or not all(
+                math.isfinite(x) for x in vb):
+            print(f"{name}: NaN or infinite values DIFFERS")
+            failed = True
+            continue
         scale = max((abs(x) for x in va), default=0.0) or 1.0
         diff = max((abs(x - y) for x, y in zip(va, vb)), default=0.0)
         rel = diff / scale
+        if args.each:
+            print(f"{name}: max |a-b| {diff:.3g}, max |a| {scale:.3g} "
+                  f"({rel:.2g}) {'ok' if rel <= args.rtol else 'DIFFERS'}")
         if rel > worst or not worst_name:
             worst, worst_name = rel, name
     if compared == 0:
@@ -81,7 +99,7 @@ def main():
         return 0
     print(f"{compared} tensors; worst {worst_name}: max |a-b| / max |a| = "
           f"{worst:.3g} (rtol {args.rtol:g})")
-    return 0 if worst <= args.rtol else 1
+    return 0 if worst <= args.rtol and not failed else 1
 
 
 if __name__ == "__main__":

@@ -27,17 +27,17 @@ struct OptionSpec {
 
 // clang-format off
 const OptionSpec kOptions[] = {
-  {"data", "SPEC", Train | Evaluate,
+  {"data", "SPEC", Train | Evaluate | Gradients,
    "fashion-mnist | mnist | cifar10 | synthetic[:train=N,test=N,shape=HxWxC,"
    "classes=N,noise=X,seed=N] | DIR with IDX or CIFAR-10 files"},
-  {"validation-split", "F", Train | Evaluate,
+  {"validation-split", "F", Train | Evaluate | Gradients,
    "hold out the last fraction F of the training data for validation "
-   "(train: default 0.1; evaluate: the checkpoint's)"},
+   "(train and gradients: default 0.1; evaluate: the checkpoint's)"},
   {"drop-remainder", "", Train,
    "drop the last partial batch of each epoch; by default it is trained, "
    "padded with samples from the start of the epoch's order"},
   {"epochs", "N", Train, "number of epochs (default: the model's, else 10)"},
-  {"batch-size", "N", Train | Evaluate | Predict,
+  {"batch-size", "N", Train | Evaluate | Predict | Gradients,
    "must equal the batch size the model was compiled for (per process: "
    "under mpirun -np N the global batch is N times it)"},
   {"sync-batch-norm", "", Train,
@@ -62,10 +62,10 @@ const OptionSpec kOptions[] = {
   {"optimizer", "NAME", Train,
    "the optimizer is compiled into the model; naming another one is an "
    "error (recompile to change it)"},
-  {"seed", "N", Train | Evaluate,
+  {"seed", "N", Train | Evaluate | Gradients,
    "seed of initialization, shuffling, dropout and synthetic data "
    "(default 0; on --resume, the checkpoint's)"},
-  {"threads", "N", Train | Evaluate | Predict,
+  {"threads", "N", Train | Evaluate | Predict | Gradients,
    "threads the compiled code may use (default: its own choice); recorded "
    "in checkpoints"},
   {"profile", "", Train,
@@ -138,12 +138,14 @@ const OptionSpec kOptions[] = {
    "auto | bar | lines | none (default auto: a bar on a terminal)"},
   {"log-every", "N", Train,
    "lines mode: a line every N steps (default: about 10 per epoch)"},
-  {"checkpoint", "CKPT", Evaluate | Predict | Export,
-   "the checkpoint to load (e.g. runs/<model>/best.safetensors)"},
+  {"checkpoint", "CKPT", Evaluate | Predict | Export | Gradients,
+   "the checkpoint to load (e.g. runs/<model>/best.safetensors; gradients: "
+   "default the initial weights of --seed)"},
   {"format", "F", Export,
    "keras (Keras 3 weights, -o M.weights.h5) or torch (PyTorch weights and "
    "model.py, -o DIR or -o M.safetensors); for ONNX run dlc export"},
-  {"output", "PATH", Export, "the file or directory to write (also -o PATH)"},
+  {"output", "PATH", Export | Gradients,
+   "the file or directory to write (also -o PATH)"},
   {"input", "FILE", Predict,
    "IDX image file (raw or .gz), e.g. t10k-images-idx3-ubyte.gz"},
   {"top", "K", Predict, "print the K most likely classes (default 3)"},
@@ -151,7 +153,7 @@ const OptionSpec kOptions[] = {
   {"raw", "", Predict,
    "print every output of the model (logits or probabilities) in full "
    "precision instead of the top classes"},
-  {"help", "", Train | Evaluate | Predict | Info | Summary | Export,
+  {"help", "", Train | Evaluate | Predict | Info | Summary | Export | Gradients,
    "show this help"},
 };
 // clang-format on
@@ -170,6 +172,8 @@ const struct {
     {"summary", Summary,
      "print the layers, output shapes, parameters and FLOPs (like Keras)"},
     {"export", Export, "write a checkpoint's weights for Keras 3 or PyTorch"},
+    {"gradients", Gradients,
+     "write the loss gradients of the first training batch (safetensors)"},
 };
 
 } // namespace
@@ -259,20 +263,22 @@ std::optional<UsageError>
 cli::parseCommandLine(llvm::ArrayRef<std::string> args, ParsedArgs &parsed) {
   if (args.empty())
     return UsageError{
-        "missing command (train, evaluate, predict, info, summary or "
-        "export)"};
+        "missing command (train, evaluate, predict, info, summary, "
+        "export or gradients)"};
   llvm::StringRef name = args[0];
   auto command =
       llvm::find_if(kCommands, [&](const auto &c) { return name == c.name; });
   if (command == std::end(kCommands))
     return UsageError{"unknown command '" + name.str() +
-                      "' (train, evaluate, predict, info, summary or export)"};
+                      "' (train, evaluate, predict, info, summary, export or "
+                      "gradients)"};
   parsed.command = command->command;
   for (size_t i = 1; i < args.size(); ++i) {
     llvm::StringRef arg = args[i];
     if (arg == "-h")
       arg = "--help";
-    if (arg == "-o" && parsed.command == Export)
+    if (arg == "-o" &&
+        (parsed.command == Export || parsed.command == Gradients))
       arg = "--output";
     if (!arg.consume_front("--"))
       return UsageError{"unexpected argument '" + arg.str() + "'"};

@@ -30,6 +30,7 @@ enum Command : unsigned {
   Info = 8,
   Summary = 16,
   Export = 32,
+  Gradients = 64,
 };
 
 /// The options given on the command line, by name.

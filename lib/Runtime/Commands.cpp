@@ -13,10 +13,12 @@
 #include "dlc/Runtime/Checkpoint.h"
 #include "dlc/Runtime/CheckpointMetadata.h"
 #include "dlc/Runtime/Communicator.h"
+#include "dlc/Runtime/Data/Batcher.h"
 #include "dlc/Runtime/Data/Dataset.h"
 #include "dlc/Runtime/Data/Idx.h"
 #include "dlc/Runtime/Device.h"
 #include "dlc/Runtime/Profile.h"
+#include "dlc/Runtime/Random.h"
 #include "dlc/Runtime/Runtime.h"
 #include "dlc/Runtime/Summary.h"
 #include "dlc/Runtime/Support.h"
@@ -80,6 +82,7 @@ private:
   int predict(const ParsedArgs &a);
   int summary();
   int exportWeights(const ParsedArgs &a);
+  int gradients(const ParsedArgs &a);
 
   int fail(llvm::Error error) {
     err << "error: " << llvm::toString(std::move(error)) << "\n";
@@ -608,6 +611,127 @@ int Cli::exportWeights(const ParsedArgs &a) {
                    out, err);
 }
 
+/// `EXE gradients --data SPEC [--checkpoint C] [--seed N] -o FILE`: the loss
+/// gradients of every parameter that the next training step would apply,
+/// without updating anything. Without --checkpoint that is train's first
+/// step from the initial weights of --seed (epoch 0's first batch, step 0's
+/// dropout and augmentation keys); with one, the step that resuming from it
+/// would run (its weights, position, and by default its seed and
+/// validation split). The file (safetensors) holds `<param>/gradient` for
+/// each parameter, and the inference forward pass of the same batch:
+/// `logits` (predict) and `loss` (eval_step). scripts/gpu-check.sh
+/// compares the CUDA target with the CPU op by op through it.
+int Cli::gradients(const ParsedArgs &a) {
+  if (llvm::Error e = checkCommonOptions(a))
+    return fail(std::move(e));
+  applyThreads(static_cast<int>(integer(a, "threads", 0, 0)));
+  if (usage)
+    return ExitUsage;
+  if (!a.has("output")) {
+    usage = UsageError{program.str() + " gradients needs -o FILE"};
+    return ExitUsage;
+  }
+  std::string spec = dataSpec(a);
+  if (spec.empty()) {
+    usage = UsageError{"--data is required"};
+    return ExitUsage;
+  }
+  if (!model.getGradients())
+    return fail(llvm::createStringError(
+        "this executable has no gradients entry point: compile the model "
+        "with 'dlc compile --gradients'"));
+  if (!device)
+    return fail(llvm::createStringError(deviceProblem));
+  // Where the next step is: the checkpoint's position, else the start.
+  CheckpointInfo saved;
+  saved.validationSplit = 0.1;
+  llvm::Expected<Executor> executor = [&]() -> llvm::Expected<Executor> {
+    if (a.has("checkpoint"))
+      return loadForInference(a, model, *device, saved);
+    auto created = Executor::create(model, *device);
+    if (!created)
+      return created.takeError();
+    saved.seed = static_cast<uint64_t>(integer(a, "seed", 0, 0));
+    if (llvm::Error e = created->initialize(saved.seed, /*reinitialize=*/false))
+      return std::move(e);
+    return created;
+  }();
+  if (!executor)
+    return fail(executor.takeError());
+  double split = number(a, "validation-split", saved.validationSplit, 0,
+                        kMaxValidationSplit);
+  auto seed = static_cast<uint64_t>(
+      integer(a, "seed", static_cast<int64_t>(saved.seed), 0));
+  if (usage)
+    return ExitUsage;
+
+  llvm::ArrayRef<int64_t> shape = model.getInputShape();
+  auto data =
+      loadDataset(spec, {shape[1], shape[2], shape[3], model.getNumClasses(),
+                         seed, model.isFlatInput()});
+  if (!data)
+    return fail(data.takeError());
+  int64_t trainCount =
+      data->train.size() - validationCount(data->train.size(), split);
+  if (trainCount <= 0)
+    return fail(llvm::createStringError(
+        "--validation-split %g leaves no training samples", split));
+  BatchAssembler batches(data->train, model.getSettings().normalization);
+  llvm::SmallVector<uint32_t> rows;
+  batchIndices(epochPermutation(seed, saved.epoch, uint32_t(trainCount)),
+               saved.batch, model.getBatchSize(), rows);
+  batches.assemble(rows, 0, executor->getInput(), executor->getLabels());
+
+  std::vector<Tensor> tensors;
+  std::vector<std::string> names;
+  if (llvm::Error e = executor->gradients(saved.step, int64_t(seed)))
+    return fail(std::move(e));
+  for (auto [i, param] : llvm::enumerate(model.getTensors())) {
+    if (param.group != TensorGroup::Param)
+      break; // Params come first.
+    llvm::Expected<Tensor> host = executor->getGradient(i).download();
+    if (!host)
+      return fail(host.takeError());
+    tensors.push_back(std::move(*host));
+    names.push_back(param.name + "/gradient");
+  }
+  // The inference forward pass of the same batch (no dropout, no
+  // augmentation, batch norm's moving statistics).
+  if (model.getPredict() && model.getNumClasses()) {
+    llvm::Expected<const float *> logits = executor->predict();
+    if (!logits)
+      return fail(logits.takeError());
+    Tensor copy(DType::F32, {model.getBatchSize(), model.getNumClasses()});
+    std::memcpy(copy.data(), *logits, copy.getSizeInBytes());
+    tensors.push_back(std::move(copy));
+    names.push_back("logits");
+  }
+  if (model.getEvalStep()) {
+    llvm::Expected<StepResult> evaluated = executor->evaluate();
+    if (!evaluated)
+      return fail(evaluated.takeError());
+    Tensor loss(DType::F32, {});
+    *loss.data<float>() = evaluated->loss;
+    tensors.push_back(std::move(loss));
+    names.push_back("loss");
+  }
+  std::vector<std::pair<std::string, const Tensor *>> named;
+  for (auto [name, tensor] : llvm::zip(names, tensors))
+    named.push_back({name, &tensor});
+  Metadata metadata{
+      {"content", "gradients"},
+      {"model", model.getName().str()},
+      {"seed", std::to_string(seed)},
+      {"step", std::to_string(saved.step)},
+      {"weights", a.has("checkpoint") ? a.get("checkpoint").str() : "initial"}};
+  if (llvm::Error e = writeFileAtomically(
+          a.get("output"), serializeSafeTensors(named, metadata)))
+    return fail(std::move(e));
+  out << "wrote " << named.size() << " tensors to " << a.get("output") << "\n";
+  out.flush();
+  return ExitSuccess;
+}
+
 int Cli::run(llvm::ArrayRef<std::string> args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h" ||
       args[0] == "help") {
@@ -641,6 +765,9 @@ int Cli::run(llvm::ArrayRef<std::string> args) {
       break;
     case Export:
       status = exportWeights(parsed);
+      break;
+    case Gradients:
+      status = gradients(parsed);
       break;
     }
   }
