@@ -12,6 +12,14 @@
 #          the GPU from the same seed and data, losses and parameters
 #          compared (tolerances below); the GPU run twice, compared exactly
 #          (determinism: no atomics);
+#       1b. every op, forward and gradient: the small models of
+#          scripts/gpu/ops (one op or op family each: conv variants, dense,
+#          batch norm, activations, pooling, add/concat/reshape, dropout,
+#          augmentation, optimizers), the `gradients` command of the CPU and
+#          the GPU program (the gradient of every parameter, the logits and
+#          the loss of one batch) compared tensor by tensor, with tensor
+#          cores (tf32) and with the f32 SIMT kernels, and 5 training steps
+#          compared (f32);
 #       2. the benchmark: cnn_bn (batch 256) and resnet_small (batch 128)
 #          training, dlc's CUDA program against PyTorch eager, channels_last
 #          and torch.compile, one table of images/s and ms/step (dlc with
@@ -19,6 +27,10 @@
 #       3. a kernel time breakdown of one cnn_bn step (DLC_CUDA_PROFILE=1).
 #   scripts/gpu-check.sh bundle DIR    only the library half of prepare, on
 #       the programs (*_cpu, *_cuda) already in DIR.
+#   scripts/gpu-check.sh pack DIR      DIR as one DIR.tar.xz (about 15 MB
+#       instead of about 190: the programs share most of their code, the
+#       runtime) to carry to the GPU machine, where
+#       `tar -xJf DIR.tar.xz && bash DIR/gpu-check.sh run DIR` runs it.
 #   Exit status: 0 when every test passed, 1 otherwise, 77 when there was
 #   no CUDA GPU to run on: then the GPU tests and the benchmark are reported
 #   SKIP (never PASS) and only the CPU programs are run briefly, to check
@@ -34,6 +46,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 # the difference of small gradients.
 LOSS_RTOL=${LOSS_RTOL:-1e-2}
 PARAM_RTOL=${PARAM_RTOL:-5e-2}
+# Per op (1b): relative to each tensor's largest magnitude; tf32 keeps 10
+# bits of mantissa, the f32 kernels only sum in another order.
+GRAD_RTOL_TF32=${GRAD_RTOL_TF32:-2e-2}
+GRAD_RTOL_F32=${GRAD_RTOL_F32:-1e-3}
 read -r -a MODELS <<< "${GPU_CHECK_MODELS:-fashion_mnist/mlp fashion_mnist/cnn fashion_mnist/cnn_bn cifar10/resnet_small}"
 
 prepare() {
@@ -54,8 +70,20 @@ prepare() {
   # benchmark's tensor cores on/off comparison.
   "$dlc" compile "$root/examples/fashion_mnist/cnn_bn.yaml" --target cuda --batch-size 256 --cuda-tensor-cores=false -o "$dir/cnn_bn_b256_simt_cuda" || exit 1
   "$dlc" compile "$root/examples/cifar10/resnet_small.yaml" --target cuda --batch-size 128 --cuda-tensor-cores=false -o "$dir/resnet_small_b128_simt_cuda" || exit 1
+  # 1b: every op model with the gradients entry point, for the CPU, the
+  # GPU with tensor cores and the GPU with the f32 SIMT kernels.
+  mkdir -p "$dir/ops"
+  local op
+  for op in "$here"/gpu/ops/*.yaml; do
+    local name
+    name=$(basename "$op" .yaml)
+    echo "gpu-check: compiling op model $name (cpu, cuda, cuda simt)"
+    "$dlc" compile "$op" --gradients --target cpu --cpu x86-64-v3 -o "$dir/ops/${name}_cpu" || exit 1
+    "$dlc" compile "$op" --gradients --target cuda -o "$dir/ops/${name}_cuda" || exit 1
+    "$dlc" compile "$op" --gradients --target cuda --cuda-tensor-cores=false -o "$dir/ops/${name}_simt_cuda" || exit 1
+  done
   bundle "$dir"
-  cp "$here/gpu/compare_runs.py" "$here/gpu/torch_bench.py" "$0" "$dir/"
+  cp "$here/gpu/compare_runs.py" "$here/gpu/torch_bench.py" "$here/compare-checkpoints.py" "$0" "$dir/"
   echo "gpu-check: prepared $dir ($(du -sh "$dir" | cut -f1)); on the GPU machine: bash $dir/gpu-check.sh run $dir"
 }
 
@@ -66,7 +94,7 @@ prepare() {
 bundle() {
   local dir=$1 exe lib
   mkdir -p "$dir/lib"
-  for exe in "$dir"/*_cpu "$dir"/*_cuda; do
+  for exe in "$dir"/*_cpu "$dir"/*_cuda "$dir"/ops/*_cpu "$dir"/ops/*_cuda; do
     [ -e "$exe" ] || continue
     ldd "$exe" | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | while read -r lib; do
       case $(basename "$lib") in
@@ -77,7 +105,7 @@ bundle() {
   done
   # Self-contained: every library of every program resolves inside DIR/lib
   # or to glibc.
-  for exe in "$dir"/*_cpu "$dir"/*_cuda; do
+  for exe in "$dir"/*_cpu "$dir"/*_cuda "$dir"/ops/*_cpu "$dir"/ops/*_cuda; do
     [ -e "$exe" ] || continue
     if LD_LIBRARY_PATH="$dir/lib" ldd "$exe" | grep -q 'not found'; then
       echo "gpu-check: $exe misses libraries:" >&2
@@ -113,7 +141,7 @@ run() {
   libdir=$dir/lib
   work=$(mktemp -d)
   local missing
-  missing=$(for exe in "$dir"/*_cpu "$dir"/*_cuda; do [ -e "$exe" ] && prog ldd "$exe" | grep 'not found'; done | sort -u)
+  missing=$(for exe in "$dir"/*_cpu "$dir"/*_cuda "$dir"/ops/*_cpu "$dir"/ops/*_cuda; do [ -e "$exe" ] && prog ldd "$exe" | grep 'not found'; done | sort -u)
   if [ -n "$missing" ]; then
     echo "gpu-check: the programs miss libraries on this machine:"; echo "$missing"; exit 1
   fi
@@ -155,11 +183,16 @@ run() {
     fi
   done
 
+  op_checks "$dir" "$work" || failures=$((failures + $?))
+
   echo "== 2. benchmark (synthetic data; dlc: last of 3 epochs of ${STEPS_BENCH:=40} steps, host batching and upload included)"
   local table=$work/table.txt
   printf "%-14s %6s  %-22s %12s %10s\n" model batch implementation images/s ms/step > "$table"
   for exe in cnn_bn_b256_cuda resnet_small_b128_cuda; do
     local name=${exe%_b[0-9]*_cuda} b
+    if [ ! -x "$dir/$exe" ]; then
+      echo "(no $exe in the bundle: not benchmarked)"; continue
+    fi
     b=$(batch_of "$dir/$exe")
     local variant label
     for variant in "" _simt; do
@@ -192,11 +225,62 @@ for line in sys.stdin:
   cat "$table"
 
   echo "== 3. kernel time breakdown: cnn_bn batch 256, one epoch of 3 steps without graphs"
-  DLC_CUDA_PROFILE=1 train "$dir/cnn_bn_b256_cuda" "$work/profile" 3 1 || true
-  sed -n '/^dlc: kernel time/,$p' "$work/profile.log" | head -25
+  if [ -x "$dir/cnn_bn_b256_cuda" ]; then
+    DLC_CUDA_PROFILE=1 train "$dir/cnn_bn_b256_cuda" "$work/profile" 3 1 || true
+    sed -n '/^dlc: kernel time/,$p' "$work/profile.log" | head -25
+  else
+    echo "(no cnn_bn_b256_cuda in the bundle)"
+  fi
 
   echo "== $failures failure(s); logs in $work"
   [ "$failures" -eq 0 ]
+}
+
+# gradients PROGRAM OUT: the program's gradients of one batch (its first
+# training step from seed 1) as safetensors.
+gradients() {
+  prog "$1" gradients --data "synthetic:train=$(( $(batch_of "$1") * 4 )),test=8" \
+    --validation-split 0 --seed 1 -o "$2" > "$2.log" 2>&1
+}
+
+# op_checks DIR WORK: 1b, every op model of DIR/ops on the CPU and the GPU;
+# returns the number of failures.
+op_checks() {
+  local dir=$1 work=$2 failures=0 cpu name
+  echo "== 1b. every op: gradients and logits of one batch (tf32 rtol $GRAD_RTOL_TF32, f32 rtol $GRAD_RTOL_F32), 5 training steps (f32)"
+  for cpu in "$dir"/ops/*_cpu; do
+    [ -e "$cpu" ] || continue
+    name=$(basename "$cpu" _cpu)
+    local out=$work/ops/$name
+    mkdir -p "$out"
+    if ! gradients "$cpu" "$out/cpu.safetensors"; then
+      echo "FAIL $name: the CPU program failed:"; tail -3 "$out/cpu.safetensors.log"; failures=$((failures + 1)); continue
+    fi
+    local variant rtol
+    for variant in cuda simt_cuda; do
+      rtol=$GRAD_RTOL_TF32
+      [ "$variant" = simt_cuda ] && rtol=$GRAD_RTOL_F32
+      local label=tf32
+      [ "$variant" = simt_cuda ] && label=f32
+      if ! gradients "$dir/ops/${name}_$variant" "$out/$variant.safetensors"; then
+        echo "FAIL $name gradients-$label: the GPU program failed:"; tail -3 "$out/$variant.safetensors.log"; failures=$((failures + 1)); continue
+      fi
+      if python3 "$dir/compare-checkpoints.py" --each --rtol "$rtol" "$out/cpu.safetensors" "$out/$variant.safetensors" > "$out/$variant.cmp"; then
+        echo "PASS $name gradients-$label: $(tail -1 "$out/$variant.cmp")"
+      else
+        echo "FAIL $name gradients-$label:"; grep -v ' ok$' "$out/$variant.cmp" | head -6; failures=$((failures + 1))
+      fi
+    done
+    if train "$cpu" "$out/train.cpu" 5 1 && train "$dir/ops/${name}_simt_cuda" "$out/train.gpu" 5 1 &&
+       python3 "$dir/compare_runs.py" "$out/train.cpu" "$out/train.gpu" \
+         --loss-rtol "$GRAD_RTOL_F32" --param-rtol "$GRAD_RTOL_F32" > "$out/train.cmp"; then
+      echo "PASS $name train-f32: $(grep '^parameters' "$out/train.cmp")"
+    else
+      echo "FAIL $name train-f32:"; grep -v ' ok$' "$out/train.cmp" 2>/dev/null | head -6
+      tail -2 "$out/train.gpu.log" 2>/dev/null; failures=$((failures + 1))
+    fi
+  done
+  return "$failures"
 }
 
 # no_gpu_run DIR WORK: without a GPU, the CPU programs run two steps each
@@ -216,6 +300,22 @@ no_gpu_run() {
     echo "SKIP $name gpu-deterministic (no CUDA GPU)"
     skipped=$((skipped + 2))
   done
+  echo "== 1b. every op: skipped (no CUDA GPU); the CPU programs' gradients"
+  local cpu name
+  mkdir -p "$work/ops"
+  for cpu in "$dir"/ops/*_cpu; do
+    [ -e "$cpu" ] || continue
+    name=$(basename "$cpu" _cpu)
+    if gradients "$cpu" "$work/ops/$name.safetensors"; then
+      echo "ok $name: the CPU program writes its gradients"
+    else
+      echo "FAIL $name: the CPU program failed:"; tail -3 "$work/ops/$name.safetensors.log"; failures=$((failures + 1))
+    fi
+    echo "SKIP $name gradients-tf32 (no CUDA GPU)"
+    echo "SKIP $name gradients-f32 (no CUDA GPU)"
+    echo "SKIP $name train-f32 (no CUDA GPU)"
+    skipped=$((skipped + 3))
+  done
   echo "== 2. benchmark: SKIP (no CUDA GPU)"
   echo "== 3. kernel time breakdown: SKIP (no CUDA GPU)"
   skipped=$((skipped + 2))
@@ -224,9 +324,20 @@ no_gpu_run() {
   exit 77
 }
 
+# pack DIR: DIR.tar.xz next to DIR (xz's 64 MiB dictionary at -9 finds the
+# runtime code the programs have in common).
+pack() {
+  local dir parent
+  dir=$(cd "$1" && pwd)
+  parent=$(dirname "$dir")
+  tar -C "$parent" -cf - "$(basename "$dir")" | xz -9 > "$dir.tar.xz" || exit 1
+  echo "gpu-check: packed $dir.tar.xz ($(du -h "$dir.tar.xz" | cut -f1)); on the GPU machine: tar -xJf $(basename "$dir").tar.xz && bash $(basename "$dir")/gpu-check.sh run $(basename "$dir")"
+}
+
 case "${1:-}" in
 bundle) [ $# -eq 2 ] || { echo "usage: $0 bundle DIR" >&2; exit 2; }; bundle "$2" ;;
 prepare) [ $# -eq 2 ] || { echo "usage: $0 prepare DIR" >&2; exit 2; }; prepare "$2" ;;
 run) [ $# -eq 2 ] || { echo "usage: $0 run DIR" >&2; exit 2; }; run "$2" ;;
-*) echo "usage: $0 prepare DIR | run DIR" >&2; exit 2 ;;
+pack) [ $# -eq 2 ] || { echo "usage: $0 pack DIR" >&2; exit 2; }; pack "$2" ;;
+*) echo "usage: $0 prepare DIR | run DIR | bundle DIR | pack DIR" >&2; exit 2 ;;
 esac
