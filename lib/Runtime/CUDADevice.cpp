@@ -19,6 +19,10 @@
 // * A step is run once directly (warm-up: module load, temporaries), then
 //   captured once per set of bound buffers as a CUDA graph, which every
 //   later call replays (DLC_CUDA_GRAPHS=0 turns this off).
+// * The next step's batch is uploaded on a second stream while this step
+//   runs (prefetchToDevice, from the trainer's prefetch thread); the next
+//   call makes the step's stream wait for that copy's event first, outside
+//   any capture, so the graphs hold kernels only.
 //
 //===----------------------------------------------------------------------===//
 
@@ -54,6 +58,7 @@ using CUgraphExec = struct CUgraphExec_st *;
 using CUevent = struct CUevent_st *;
 constexpr CUresult CUDA_SUCCESS = 0;
 constexpr int CU_STREAM_NON_BLOCKING = 1;
+constexpr unsigned CU_EVENT_DISABLE_TIMING = 2;
 constexpr int CU_STREAM_CAPTURE_MODE_RELAXED = 2;
 constexpr int CU_JIT_ERROR_LOG_BUFFER = 5;
 constexpr int CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
@@ -67,9 +72,12 @@ struct Driver {
 #include "CUDADriverFunctions.def"
   CUresult (*cuGetErrorName)(CUresult, const char **) = nullptr;
   CUresult (*cuGetErrorString)(CUresult, const char **) = nullptr;
-  // Only for DLC_CUDA_PROFILE (optional).
+  // Events: for DLC_CUDA_PROFILE and the batch prefetch (optional: without
+  // them both are off).
   CUresult (*cuEventCreate)(CUevent *, unsigned) = nullptr;
   CUresult (*cuEventRecord)(CUevent, CUstream) = nullptr;
+  CUresult (*cuEventDestroy)(CUevent) = nullptr;
+  CUresult (*cuStreamWaitEvent)(CUstream, CUevent, unsigned) = nullptr;
   CUresult (*cuEventSynchronize)(CUevent) = nullptr;
   CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent) = nullptr;
 
@@ -101,6 +109,8 @@ struct Driver {
     resolve(cuEventCreate, "cuEventCreate");
     resolve(cuEventRecord, "cuEventRecord");
     resolve(cuEventSynchronize, "cuEventSynchronize");
+    resolve(cuEventDestroy, "cuEventDestroy_v2");
+    resolve(cuStreamWaitEvent, "cuStreamWaitEvent");
     if (!resolve(cuEventElapsedTime, "cuEventElapsedTime_v2"))
       resolve(cuEventElapsedTime, "cuEventElapsedTime");
     return {};
@@ -139,6 +149,8 @@ public:
   llvm::Error copyToHost(void *dst, DeviceBuffer src, size_t bytes) override;
   llvm::Error copyOnDevice(DeviceBuffer dst, DeviceBuffer src,
                            size_t bytes) override;
+  llvm::Error prefetchToDevice(DeviceBuffer dst, const void *src,
+                               size_t bytes) override;
   llvm::Error synchronize() override;
   void *hostAddress(DeviceBuffer) const override { return nullptr; }
   llvm::Expected<void *> allocateHost(size_t bytes) override;
@@ -173,11 +185,20 @@ private:
     return llvm::createStringError(message);
   }
   CUmodule loadModule(const void *image);
+  /// Makes `stream` wait for the prefetched copies queued so far.
+  llvm::Error waitForPrefetch();
 
   Driver driver;
   CUdevice device = 0;
   CUcontext context = nullptr;
   CUstream stream = nullptr;
+  /// The batch prefetch: its stream, the event after its latest copy, and
+  /// whether `stream` has yet to wait for it (prefetchToDevice runs on the
+  /// trainer's prefetch thread).
+  CUstream copyStream = nullptr;
+  CUevent copied = nullptr;
+  std::mutex copyMutex;
+  bool copyPending = false;
   std::string name = "cuda";
   std::string stickyError;
   std::map<const void *, CUmodule> modules;
@@ -247,6 +268,13 @@ std::string CUDADeviceImpl::open() {
     return driver.describe("cuCtxSetCurrent", r);
   if (CUresult r = driver.cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING))
     return driver.describe("cuStreamCreate", r);
+  if (driver.cuEventCreate && driver.cuEventRecord &&
+      driver.cuStreamWaitEvent && driver.cuEventDestroy) {
+    if (CUresult r = driver.cuStreamCreate(&copyStream, CU_STREAM_NON_BLOCKING))
+      return driver.describe("cuStreamCreate", r);
+    if (CUresult r = driver.cuEventCreate(&copied, CU_EVENT_DISABLE_TIMING))
+      return driver.describe("cuEventCreate", r);
+  }
   if (const char *env = std::getenv("DLC_CUDA_GRAPHS"))
     useGraphs = std::strcmp(env, "0") != 0;
   if (const char *env = std::getenv("DLC_CUDA_PROFILE");
@@ -267,6 +295,8 @@ CUDADeviceImpl::~CUDADeviceImpl() {
   if (!driver.library || !context)
     return;
   driver.cuStreamSynchronize(stream);
+  if (copyStream)
+    driver.cuStreamSynchronize(copyStream);
   if (profile)
     printProfile();
   for (auto &[key, captured] : graphs)
@@ -276,6 +306,10 @@ CUDADeviceImpl::~CUDADeviceImpl() {
     driver.cuMemFree(block);
   for (auto &[image, module] : modules)
     driver.cuModuleUnload(module);
+  if (copied)
+    driver.cuEventDestroy(copied);
+  if (copyStream)
+    driver.cuStreamDestroy(copyStream);
   driver.cuStreamDestroy(stream);
   driver.cuDevicePrimaryCtxRelease(device);
 }
@@ -301,6 +335,8 @@ void CUDADeviceImpl::free(DeviceBuffer buffer) {
   if (!buffer)
     return;
   driver.cuStreamSynchronize(stream);
+  if (copyStream)
+    driver.cuStreamSynchronize(copyStream);
   driver.cuMemFree(reinterpret_cast<CUdeviceptr>(buffer.address));
 }
 
@@ -323,7 +359,11 @@ llvm::Error CUDADeviceImpl::copyToHost(void *dst, DeviceBuffer src,
           driver.cuMemcpyDtoHAsync(
               dst, reinterpret_cast<CUdeviceptr>(src.address), bytes, stream)))
     return e;
-  return synchronize();
+  // The step's stream only: a prefetch in flight need not finish.
+  if (llvm::Error e =
+          check("cuStreamSynchronize", driver.cuStreamSynchronize(stream)))
+    return e;
+  return takeStickyError();
 }
 
 llvm::Error CUDADeviceImpl::copyOnDevice(DeviceBuffer dst, DeviceBuffer src,
@@ -336,11 +376,47 @@ llvm::Error CUDADeviceImpl::copyOnDevice(DeviceBuffer dst, DeviceBuffer src,
                    reinterpret_cast<CUdeviceptr>(src.address), bytes, stream));
 }
 
+llvm::Error CUDADeviceImpl::prefetchToDevice(DeviceBuffer dst, const void *src,
+                                             size_t bytes) {
+  if (!copyStream)
+    return copyToDevice(dst, src, bytes);
+  if (!bytes)
+    return llvm::Error::success();
+  std::lock_guard<std::mutex> lock(copyMutex);
+  // The calling thread (the prefetcher's) needs the context current.
+  if (llvm::Error e = check("cuCtxSetCurrent", driver.cuCtxSetCurrent(context)))
+    return e;
+  if (llvm::Error e = check(
+          "cuMemcpyHtoDAsync_v2",
+          driver.cuMemcpyHtoDAsync(reinterpret_cast<CUdeviceptr>(dst.address),
+                                   src, bytes, copyStream)))
+    return e;
+  // Recorded after every copy: the latest record covers all of them.
+  if (llvm::Error e =
+          check("cuEventRecord", driver.cuEventRecord(copied, copyStream)))
+    return e;
+  copyPending = true;
+  return llvm::Error::success();
+}
+
+llvm::Error CUDADeviceImpl::waitForPrefetch() {
+  std::lock_guard<std::mutex> lock(copyMutex);
+  if (!copyPending)
+    return llvm::Error::success();
+  copyPending = false;
+  return check("cuStreamWaitEvent",
+               driver.cuStreamWaitEvent(stream, copied, 0));
+}
+
 llvm::Error CUDADeviceImpl::synchronize() {
   // A kernel's fault surfaces at the next synchronization.
   if (llvm::Error e =
           check("cuStreamSynchronize", driver.cuStreamSynchronize(stream)))
     return e;
+  if (copyStream)
+    if (llvm::Error e = check("cuStreamSynchronize",
+                              driver.cuStreamSynchronize(copyStream)))
+      return e;
   return takeStickyError();
 }
 
@@ -363,6 +439,10 @@ void CUDADeviceImpl::freeHost(void *memory) {
 
 llvm::Error CUDADeviceImpl::call(const dlc_function_info &fn, void **args,
                                  llvm::ArrayRef<const void *> buffers) {
+  // Before the step, outside any capture: its batch may still be on its
+  // way.
+  if (llvm::Error e = waitForPrefetch())
+    return e;
   Captured &captured =
       graphs[{&fn, std::vector<const void *>(buffers.begin(), buffers.end())}];
   if (captured.exec)

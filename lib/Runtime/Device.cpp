@@ -42,6 +42,11 @@ llvm::Expected<void *> Device::allocateHost(size_t bytes) {
 
 void Device::freeHost(void *memory) { std::free(memory); }
 
+llvm::Error Device::prefetchToDevice(DeviceBuffer dst, const void *src,
+                                     size_t bytes) {
+  return copyToDevice(dst, src, bytes);
+}
+
 llvm::Error Device::call(const dlc_function_info &fn, void **args,
                          llvm::ArrayRef<const void *> buffers) {
   fn.packed(args);

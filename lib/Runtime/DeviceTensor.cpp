@@ -127,6 +127,13 @@ StagedTensor::~StagedTensor() {
     onDevice.getDevice().freeHost(staging);
 }
 
+llvm::Error StagedTensor::prefetch() {
+  if (!staging)
+    return llvm::Error::success();
+  return onDevice.getDevice().prefetchToDevice(
+      onDevice.getBuffer(), view.data(), onDevice.getSizeInBytes());
+}
+
 llvm::Error StagedTensor::download() {
   if (!staging)
     return llvm::Error::success();

@@ -186,12 +186,27 @@ StagedTensor *Executor::deviceScalarFor(const Slot &slot) {
   }
 }
 
+llvm::Error Executor::prefetchBatch(unsigned buffer) {
+  assert(buffer < 2 && "two batch buffers");
+  if (llvm::Error e = batches[buffer].input.prefetch())
+    return e;
+  if (llvm::Error e = batches[buffer].labels.prefetch())
+    return e;
+  batches[buffer].prefetched = true;
+  return llvm::Error::success();
+}
+
 llvm::Error Executor::bindAndCall(const BoundFunction &fn, Call &call) {
-  // The batch the host assembled since the last step.
-  if (llvm::Error e = batches[selected].input.upload())
-    return e;
-  if (llvm::Error e = batches[selected].labels.upload())
-    return e;
+  // The batch the host assembled since the last step, unless prefetchBatch
+  // has already started its upload (the device waits for it).
+  Batch &batch = batches[selected];
+  if (!batch.prefetched) {
+    if (llvm::Error e = batch.input.upload())
+      return e;
+    if (llvm::Error e = batch.labels.upload())
+      return e;
+  }
+  batch.prefetched = false;
   const dlc_function_info &info = *fn.info;
   llvm::SmallVector<const void *, 64> buffers;
   for (int i = 0, e = info.num_args + info.num_results; i < e; ++i) {

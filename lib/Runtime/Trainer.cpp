@@ -909,22 +909,32 @@ llvm::Expected<TrainStatus> TrainingRun::runEpochs() {
     int64_t images = 0;
     unsigned ready = executor->getSelectedBatch();
     bool prefetched = false;
+    // A failed upload of the prefetch job, reported after its wait().
+    std::string prefetchError;
     while (epochHasStep()) {
       injectFault(comm.rank(), position.step);
       auto start = Clock::now();
-      if (prefetched)
+      if (prefetched) {
         prefetcher.wait();
-      else
+        if (!prefetchError.empty())
+          return llvm::createStringError("uploading a batch: " + prefetchError);
+      } else {
         assemble(position.batch, ready);
+      }
       executor->selectBatch(ready);
       // Dropout and augmentation draw by the global row (rank b + i).
       setSampleOffset(int64_t(comm.rank()) * b);
       // The next step's batch, into the other buffer, while this one runs.
       int64_t nextBatch = position.batch + ranks;
       prefetched = epochHasStepAt(nextBatch);
+      // Its upload starts as soon as it is assembled (on a GPU, a copy
+      // alongside this step's kernels), so the step after this one starts
+      // with its batch already on the device.
       if (prefetched)
-        prefetcher.start([&assemble, nextBatch, buffer = ready ^ 1] {
+        prefetcher.start([&, nextBatch, buffer = ready ^ 1] {
           assemble(nextBatch, buffer);
+          if (llvm::Error e = executor->prefetchBatch(buffer))
+            prefetchError = llvm::toString(std::move(e));
         });
       ready ^= 1;
       float lr = float(schedule.at(position.step));

@@ -151,6 +151,11 @@ TEST(TrainerDeviceTest, TrainingAndResumeOnAHostInvisibleDeviceMatchCPU) {
   status = train(**model, device, options, os, es);
   ASSERT_TRUE(bool(status)) << errorMessage(status);
   ASSERT_EQ(*status, TrainStatus::Finished) << err;
+  // Every batch after an epoch's first one was prefetched (input and
+  // labels: two copies each), made only at the call that reads it.
+  int64_t b = (*model)->getBatchSize();
+  int64_t steps = (180 + b - 1) / b; // 200 samples, 10% held out
+  EXPECT_EQ(device.counts.prefetches, 2 * 2 * (steps - 1));
   EXPECT_EQ(checkpointTensors(onCpu.file("last.safetensors")),
             checkpointTensors(onDevice.file("last.safetensors")));
   EXPECT_EQ(checkpointTensors(onCpu.file("best.safetensors")),

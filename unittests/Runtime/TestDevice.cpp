@@ -75,6 +75,28 @@ llvm::Error HostInvisibleDevice::copyToDevice(DeviceBuffer dst, const void *src,
   return llvm::Error::success();
 }
 
+llvm::Error HostInvisibleDevice::prefetchToDevice(DeviceBuffer dst,
+                                                  const void *src,
+                                                  size_t bytes) {
+  EXPECT_LE(bytes, dst.size);
+  std::lock_guard<std::mutex> lock(mutex);
+  ++counts.prefetches;
+  pending.push_back({dst, src, bytes});
+  return llvm::Error::success();
+}
+
+llvm::Error HostInvisibleDevice::call(const dlc_function_info &fn, void **args,
+                                      llvm::ArrayRef<const void *> buffers) {
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (const Pending &copy : pending)
+      if (llvm::Error e = copyToDevice(copy.dst, copy.src, copy.bytes))
+        return e;
+    pending.clear();
+  }
+  return Device::call(fn, args, buffers);
+}
+
 llvm::Error HostInvisibleDevice::copyToHost(void *dst, DeviceBuffer src,
                                             size_t bytes) {
   EXPECT_LE(bytes, src.size);

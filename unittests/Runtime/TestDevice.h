@@ -7,7 +7,10 @@
 //    cannot address (CUDA): its buffers are host memory, so the fake model
 //    can compute on them, but hostAddress is null, so the runtime has to
 //    stage and copy every byte that crosses. A missed upload or download
-//    shows up as results that differ from the CPU device's.
+//    shows up as results that differ from the CPU device's. Like the CUDA
+//    device, it uploads prefetched batches late: prefetchToDevice only
+//    notes the copy, the next call() makes it, so a batch the runtime
+//    skipped uploading, or changed after prefetching, differs too.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +21,7 @@
 #include "dlc/Runtime/DeviceTensor.h"
 
 #include <cstdint>
+#include <mutex>
 #include <vector>
 
 namespace dlc::runtime::testing {
@@ -28,6 +32,7 @@ struct DeviceCounts {
   int64_t copiesToDevice = 0, copiesToHost = 0, copiesOnDevice = 0;
   int64_t bytesToDevice = 0, bytesToHost = 0, bytesOnDevice = 0;
   int64_t synchronizations = 0;
+  int64_t prefetches = 0;
   int64_t copies() const {
     return copiesToDevice + copiesToHost + copiesOnDevice;
   }
@@ -62,10 +67,25 @@ public:
   llvm::Error copyToHost(void *dst, DeviceBuffer src, size_t bytes) override;
   llvm::Error copyOnDevice(DeviceBuffer dst, DeviceBuffer src,
                            size_t bytes) override;
+  llvm::Error prefetchToDevice(DeviceBuffer dst, const void *src,
+                               size_t bytes) override;
   llvm::Error synchronize() override;
   void *hostAddress(DeviceBuffer) const override { return nullptr; }
   llvm::Expected<void *> allocateHost(size_t bytes) override;
   void freeHost(void *memory) override;
+  llvm::Error call(const dlc_function_info &fn, void **args,
+                   llvm::ArrayRef<const void *> buffers) override;
+
+private:
+  struct Pending {
+    DeviceBuffer dst;
+    const void *src;
+    size_t bytes;
+  };
+  /// Prefetched copies not made yet; prefetchToDevice may run on another
+  /// thread.
+  std::mutex mutex;
+  std::vector<Pending> pending;
 };
 
 /// The values of device tensors on the host (fails the test on an error).

@@ -72,6 +72,14 @@ public:
   virtual llvm::Error copyToHost(void *dst, DeviceBuffer src, size_t bytes) = 0;
   virtual llvm::Error copyOnDevice(DeviceBuffer dst, DeviceBuffer src,
                                    size_t bytes) = 0;
+  /// Starts copying `bytes` of host staging memory `src` (from allocateHost)
+  /// to `dst` alongside the work already queued, from any thread: the next
+  /// step's batch is uploaded while this step runs. `src` must stay as it
+  /// is, and no queued work may use `dst`, until the next call(), which
+  /// waits for the copy before it starts. The default is copyToDevice (in
+  /// order with the queued work).
+  virtual llvm::Error prefetchToDevice(DeviceBuffer dst, const void *src,
+                                       size_t bytes);
   /// Waits until every queued transfer and call has finished.
   virtual llvm::Error synchronize() = 0;
 

@@ -88,6 +88,8 @@ public:
   /// Host to device and device to host; nothing to copy on a host-visible
   /// device, where the staging memory is the device memory.
   llvm::Error upload() { return onDevice.upload(view); }
+  /// upload() through Device::prefetchToDevice: alongside the queued work.
+  llvm::Error prefetch();
   llvm::Error download();
 
 private:

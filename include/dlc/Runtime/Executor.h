@@ -55,11 +55,15 @@ public:
   /// next step: [batch, H, W, C] f32 and [batch] i32.
   float *getInput() { return getInput(selected); }
   int32_t *getLabels() { return getLabels(selected); }
-  /// The same for batch buffer `buffer` (0 or 1), selected or not.
+  /// The same for batch buffer `buffer` (0 or 1), selected or not. The
+  /// host is about to write it: the next call uploads it again, unless
+  /// prefetchBatch comes in between.
   float *getInput(unsigned buffer) {
+    batches[buffer].prefetched = false;
     return batches[buffer].input.host().data<float>();
   }
   int32_t *getLabels(unsigned buffer) {
+    batches[buffer].prefetched = false;
     return batches[buffer].labels.host().data<int32_t>();
   }
   /// The steps read batch buffer `buffer` from now on.
@@ -68,6 +72,11 @@ public:
     selected = buffer;
   }
   unsigned getSelectedBatch() const { return selected; }
+  /// Starts uploading batch buffer `buffer`, assembled on the host, while
+  /// the queued step runs (Device::prefetchToDevice); the next call that
+  /// reads it uploads nothing. Any thread; `buffer` must not be the one
+  /// the queued step reads, nor be written again before that call.
+  llvm::Error prefetchBatch(unsigned buffer);
 
   /// One training step on the current batch.
   llvm::Expected<StepResult> train(int64_t step, int64_t seed,
@@ -110,6 +119,8 @@ private:
   /// A batch: input and labels.
   struct Batch {
     StagedTensor input, labels;
+    /// Uploaded by prefetchBatch since it was last read.
+    bool prefetched = false;
   };
   Batch batches[2];
   unsigned selected = 0;

@@ -2,28 +2,35 @@
  * GPU: device memory is host memory, kernels do nothing, and every call the
  * runtime makes is counted. At exit the counts go to $FAKE_CUDA_LOG as
  * "name value" lines. The losses of a run are meaningless (no kernel runs);
- * what is tested is the sequence of driver calls. */
+ * what is tested is the sequence of driver calls. Streams are told apart
+ * (the runtime has one for the steps and one for batch prefetches), and a
+ * copy on the stream being captured is refused as CUDA refuses it; the
+ * counters are atomic (the prefetch thread copies too). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef unsigned long long CUdeviceptr;
-static int capturing;
-static long counts[16];
+static void *_Atomic capturing; /* the stream being captured, or null */
+static _Atomic long counts[16];
 enum { ALLOC, ALLOC_IN_CAPTURE, FREE, MODULE_CUBIN, MODULE_PTX, LAUNCH,
-       LAUNCH_IN_CAPTURE, CAPTURES, GRAPH_LAUNCH, HTOD, DTOH };
+       LAUNCH_IN_CAPTURE, CAPTURES, GRAPH_LAUNCH, HTOD, DTOH,
+       HTOD_OTHER_STREAM, STREAM_WAITS, LAST = STREAM_WAITS };
 static const char *names[] = {"alloc", "alloc_in_capture", "free",
                               "module_cubin", "module_ptx", "launch",
                               "launch_in_capture", "captures", "graph_launch",
-                              "htod", "dtoh"};
+                              "htod", "dtoh", "htod_other_stream",
+                              "stream_waits"};
 static int token;
+static int streams[8], events[8];
+static _Atomic int numStreams, numEvents;
 
 __attribute__((destructor)) static void report(void) {
   const char *path = getenv("FAKE_CUDA_LOG");
   FILE *f = path ? fopen(path, "w") : NULL;
   if (!f)
     return;
-  for (int i = 0; i <= DTOH; ++i)
+  for (int i = 0; i <= LAST; ++i)
     fprintf(f, "%s %ld\n", names[i], counts[i]);
   fclose(f);
 }
@@ -42,9 +49,22 @@ int cuDeviceGetAttribute(int *v, int attribute, int d) {
 int cuDevicePrimaryCtxRetain(void **ctx, int d) { *ctx = &token; return 0; }
 int cuDevicePrimaryCtxRelease_v2(int d) { return 0; }
 int cuCtxSetCurrent(void *ctx) { return 0; }
-int cuStreamCreate(void **s, unsigned flags) { *s = &token; return 0; }
+int cuStreamCreate(void **s, unsigned flags) {
+  *s = &streams[numStreams++ % 8];
+  return 0;
+}
 int cuStreamDestroy_v2(void *s) { return 0; }
 int cuStreamSynchronize(void *s) { return capturing ? 900 : 0; }
+int cuEventCreate(void **e, unsigned flags) {
+  *e = &events[numEvents++ % 8];
+  return 0;
+}
+int cuEventRecord(void *e, void *s) { return s == capturing ? 900 : 0; }
+int cuEventDestroy_v2(void *e) { return 0; }
+int cuStreamWaitEvent(void *s, void *e, unsigned flags) {
+  ++counts[STREAM_WAITS];
+  return capturing ? 900 : 0; /* outside captures only */
+}
 int cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
   ++counts[capturing ? ALLOC_IN_CAPTURE : ALLOC];
   void *m = aligned_alloc(256, (bytes + 255) / 256 * 256);
@@ -62,9 +82,9 @@ int cuMemsetD8Async(CUdeviceptr p, unsigned char v, size_t n, void *s) {
   return 0;
 }
 int cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void *h, size_t n, void *s) {
-  ++counts[HTOD];
+  ++counts[s == (void *)&streams[0] ? HTOD : HTOD_OTHER_STREAM];
   memcpy((void *)d, h, n);
-  return capturing ? 900 : 0;
+  return s == capturing ? 900 : 0;
 }
 int cuMemcpyDtoHAsync_v2(void *h, CUdeviceptr d, size_t n, void *s) {
   ++counts[DTOH];
@@ -107,12 +127,12 @@ int cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz,
   return 0;
 }
 int cuStreamBeginCapture_v2(void *s, int mode) {
-  capturing = 1;
+  capturing = s;
   ++counts[CAPTURES];
   return 0;
 }
 int cuStreamEndCapture(void *s, void **graph) {
-  capturing = 0;
+  capturing = NULL;
   *graph = &token;
   return 0;
 }
