@@ -557,6 +557,8 @@ static std::unique_ptr<mlir::dlc::Target> createTarget() {
     mlir::dlc::CUDAPipelineOptions options;
     options.ptxas = mlir::dlc::findPtxas();
     options.tensorCores = cudaTensorCores;
+    // The kernels compiled on every core (one image per module).
+    options.kernelModules = 0;
     return mlir::dlc::createCUDATarget(options);
   }
   error("unknown --target '" + targetName + "' (this dlc has: cpu, cuda)");

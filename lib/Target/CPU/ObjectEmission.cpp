@@ -263,7 +263,8 @@ static bool isPublicDefinition(LLVM::LLVMFuncOp func) {
 llvm::Expected<SmallVector<SmallString<0>>>
 mlir::dlc::emitObjectFilesInParallel(
     ModuleOp module, const CPUPipelineOptions &options, unsigned parts,
-    llvm::function_ref<llvm::Error(llvm::Module &)> completeFirst) {
+    llvm::function_ref<llvm::Error(llvm::Module &)> completeFirst,
+    unsigned pieces) {
   // Public definitions, largest first, each to the lightest part so far.
   // (Keeping `_mlir_ciface_f` with `f` measured 0.1 s slower on cnn_bn.)
   SmallVector<std::pair<int64_t, std::string>> functions;
@@ -278,6 +279,7 @@ mlir::dlc::emitObjectFilesInParallel(
     return a.first != b.first ? a.first > b.first : a.second < b.second;
   });
   parts = std::max(1u, std::min<unsigned>(parts, functions.size()));
+  unsigned piecesPerPart = pieces ? pieces : parts;
   SmallVector<int64_t> load(parts, 0);
   llvm::StringMap<unsigned> partOf;
   for (auto &[size, name] : functions) {
@@ -332,15 +334,16 @@ mlir::dlc::emitObjectFilesInParallel(
   // the same threads as soon as their part is optimized.
   SmallVector<std::string> errors(parts);
   SmallVector<double> optimizeSeconds(parts), codegenSeconds(parts);
-  SmallVector<SmallVector<CodegenPiece>> pieces(parts);
+  SmallVector<SmallVector<CodegenPiece>> partPieces(parts);
   SmallVector<SmallVector<SmallString<0>>> pieceObjects(parts);
-  llvm::StdThreadPool pool(llvm::hardware_concurrency(parts));
+  llvm::StdThreadPool pool(
+      llvm::hardware_concurrency(std::max(parts, piecesPerPart)));
   std::mutex mutex;
   auto generate = [&](unsigned part, unsigned piece) {
     auto start = std::chrono::steady_clock::now();
     llvm::raw_svector_ostream os(pieceObjects[part][piece]);
     llvm::Error error =
-        emitObjectFile(*pieces[part][piece].second, os, options);
+        emitObjectFile(*partPieces[part][piece].second, os, options);
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count();
@@ -352,14 +355,14 @@ mlir::dlc::emitObjectFilesInParallel(
   auto optimizePart = [&](unsigned part) {
     auto start = std::chrono::steady_clock::now();
     llvm::Error error = optimizeForTarget(*modules[part], options);
-    if (!error && parts == 1) {
-      pieces[part].emplace_back(std::move(contexts[part]),
-                                std::move(modules[part]));
+    if (!error && piecesPerPart == 1) {
+      partPieces[part].emplace_back(std::move(contexts[part]),
+                                    std::move(modules[part]));
     } else if (!error) {
-      auto split = splitForCodegen(*modules[part], parts,
+      auto split = splitForCodegen(*modules[part], piecesPerPart,
                                    ("dlc.part" + Twine(part) + ".").str());
       if (split)
-        pieces[part] = std::move(*split);
+        partPieces[part] = std::move(*split);
       else
         error = split.takeError();
     }
@@ -373,8 +376,8 @@ mlir::dlc::emitObjectFilesInParallel(
     }
     modules[part].reset();
     contexts[part].reset();
-    pieceObjects[part].resize(pieces[part].size());
-    for (unsigned piece = 0; piece < pieces[part].size(); ++piece)
+    pieceObjects[part].resize(partPieces[part].size());
+    for (unsigned piece = 0; piece < partPieces[part].size(); ++piece)
       pool.async([&generate, part, piece] { generate(part, piece); });
   };
   for (unsigned part = 0; part < parts; ++part)
@@ -390,7 +393,7 @@ mlir::dlc::emitObjectFilesInParallel(
           "dlc:   object {0}: translate {1,7:F1} ms, LLVM opt {2,7:F1} ms "
           "(split included), codegen {3,7:F1} ms in {4} pieces\n",
           part, 1e3 * translateSeconds[part], 1e3 * optimizeSeconds[part],
-          1e3 * codegenSeconds[part], pieces[part].size());
+          1e3 * codegenSeconds[part], partPieces[part].size());
   for (const std::string &error : errors)
     if (!error.empty())
       return llvm::createStringError(error);

@@ -4,14 +4,16 @@
 // cubin assembled from it by ptxas, when there is one) become constants of
 // the host module, and every gpu.launch_func a call of the runtime's
 // dlc_cuda_launch (lib/Runtime/CUDADevice.cpp). The executable then needs
-// nothing of upstream's mgpu* runtime and loads its one module lazily, on
-// the device the runtime chose.
+// nothing of upstream's mgpu* runtime and loads its modules lazily, on the
+// device the runtime chose. Several binaries (dlc-cuda-merge-kernel-modules
+// {modules=N}) become one image each, assembled by ptxas in parallel.
 //
 //===----------------------------------------------------------------------===//
 
 #include "dlc/Target/CUDA/Passes.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Threading.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -86,19 +88,21 @@ public:
         ptr(LLVM::LLVMPointerType::get(ctx)), i32(b.getI32Type()),
         i64(b.getI64Type()) {}
 
-  /// `@dlc_cuda_image`, from the PTX and the (possibly empty) cubin.
-  void addImage(StringRef ptx, StringRef cubin) {
+  /// `@dlc_cuda_image<suffix>`, from the PTX and the (possibly empty)
+  /// cubin (`@dlc_cuda_ptx<suffix>`, `@dlc_cuda_cubin<suffix>`).
+  LLVM::GlobalOp addImage(StringRef suffix, StringRef ptx, StringRef cubin) {
     // The driver's JIT reads the PTX as a NUL-terminated string.
     std::string ptxText = ptx.str();
     ptxText.push_back('\0');
-    LLVM::GlobalOp ptxGlobal = bytes("dlc_cuda_ptx", ptxText);
+    LLVM::GlobalOp ptxGlobal = bytes(("dlc_cuda_ptx" + suffix).str(), ptxText);
     LLVM::GlobalOp cubinGlobal =
-        cubin.empty() ? LLVM::GlobalOp() : bytes("dlc_cuda_cubin", cubin);
+        cubin.empty() ? LLVM::GlobalOp()
+                      : bytes(("dlc_cuda_cubin" + suffix).str(), cubin);
     auto type = LLVM::LLVMStructType::getLiteral(ctx, {ptr, i64, ptr, i64});
     OpBuilder::InsertionGuard guard(b);
-    image = LLVM::GlobalOp::create(b, loc, type, /*isConstant=*/true,
-                                   LLVM::Linkage::Private, "dlc_cuda_image",
-                                   Attribute());
+    auto image = LLVM::GlobalOp::create(
+        b, loc, type, /*isConstant=*/true, LLVM::Linkage::Private,
+        ("dlc_cuda_image" + suffix).str(), Attribute());
     OpBuilder r = OpBuilder::atBlockBegin(b.createBlock(&image.getRegion()));
     Value value = LLVM::UndefOp::create(r, loc, type);
     Value fields[] = {
@@ -111,10 +115,12 @@ public:
       value = LLVM::InsertValueOp::create(r, loc, value, field,
                                           ArrayRef<int64_t>{int64_t(i)});
     LLVM::ReturnOp::create(r, loc, value);
+    return image;
   }
 
-  /// Replaces `launch` (operands already in LLVM types) by the runtime call.
-  LogicalResult replaceLaunch(gpu::LaunchFuncOp launch) {
+  /// Replaces `launch` (operands already in LLVM types) by the runtime call
+  /// of a kernel of `image`.
+  LogicalResult replaceLaunch(gpu::LaunchFuncOp launch, LLVM::GlobalOp image) {
     if (!launch.getAsyncDependencies().empty() || launch.getAsyncToken())
       return launch.emitOpError("is asynchronous; the CUDA target's launches "
                                 "run in order on the runtime's stream");
@@ -212,7 +218,6 @@ private:
   OpBuilder b;
   Location loc;
   Type ptr, i32, i64;
-  LLVM::GlobalOp image;
 };
 
 struct EmbedKernelsPass
@@ -233,37 +238,56 @@ struct EmbedKernelsPass
       }
       return;
     }
-    if (binaries.size() != 1) {
-      binaries[1].emitOpError("is a second kernel binary; the CUDA target "
-                              "embeds one (dlc-cuda-merge-kernel-modules)");
-      return signalPassFailure();
-    }
-    gpu::BinaryOp binary = binaries.front();
-    gpu::ObjectAttr object;
-    for (Attribute a : binary.getObjects())
-      if (auto o = dyn_cast<gpu::ObjectAttr>(a);
-          o && o.getFormat() == gpu::CompilationTarget::Assembly)
-        object = o;
-    if (!object) {
-      binary.emitOpError("has no PTX (use gpu-module-to-binary{format=isa})");
-      return signalPassFailure();
-    }
-    StringRef ptx = object.getObject().getValue();
-    std::string cubin;
-    if (!ptxas.empty()) {
-      llvm::Expected<std::string> assembled = assemble(ptxas, cubinArch, ptx);
-      if (!assembled) {
-        binary.emitError(llvm::toString(assembled.takeError()));
+    // Each binary's PTX, and its cubin assembled by ptxas (the binaries in
+    // parallel: each ptxas also splits its module over the cores).
+    struct Image {
+      gpu::BinaryOp binary;
+      StringRef ptx;
+      std::string cubin;
+    };
+    SmallVector<Image> images;
+    for (gpu::BinaryOp binary : binaries) {
+      gpu::ObjectAttr object;
+      for (Attribute a : binary.getObjects())
+        if (auto o = dyn_cast<gpu::ObjectAttr>(a);
+            o && o.getFormat() == gpu::CompilationTarget::Assembly)
+          object = o;
+      if (!object) {
+        binary.emitOpError("has no PTX (use gpu-module-to-binary{format=isa})");
         return signalPassFailure();
       }
-      cubin = std::move(*assembled);
+      images.push_back({binary, object.getObject().getValue(), {}});
     }
+    if (!ptxas.empty() &&
+        failed(failableParallelForEachN(
+            &getContext(), 0, images.size(), [&](size_t i) -> LogicalResult {
+              llvm::Expected<std::string> assembled =
+                  assemble(ptxas, cubinArch, images[i].ptx);
+              if (!assembled)
+                return images[i].binary.emitError(
+                    llvm::toString(assembled.takeError()));
+              images[i].cubin = std::move(*assembled);
+              return success();
+            })))
+      return signalPassFailure();
     Embedder embedder(module);
-    embedder.addImage(ptx, cubin);
-    for (gpu::LaunchFuncOp launch : launches)
-      if (failed(embedder.replaceLaunch(launch)))
+    llvm::DenseMap<StringAttr, LLVM::GlobalOp> imageOf;
+    for (Image &image : images)
+      imageOf[image.binary.getNameAttr()] = embedder.addImage(
+          images.size() == 1 ? "" : ("_" + image.binary.getName()).str(),
+          image.ptx, image.cubin);
+    for (gpu::LaunchFuncOp launch : launches) {
+      LLVM::GlobalOp image = imageOf.lookup(launch.getKernelModuleName());
+      if (!image) {
+        launch.emitOpError("launches a kernel of a module that is no "
+                           "gpu.binary here");
         return signalPassFailure();
-    binary.erase();
+      }
+      if (failed(embedder.replaceLaunch(launch, image)))
+        return signalPassFailure();
+    }
+    for (Image &image : images)
+      image.binary.erase();
     module->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());
   }
 };

@@ -60,13 +60,29 @@ gpu::GPUFuncOp findEquivalent(gpu::GPUFuncOp kernel,
   return nullptr;
 }
 
+/// The size of a kernel, as the NVVM conversion and the NVPTX backend see
+/// it: its operations.
+int64_t kernelCost(Operation *op) {
+  int64_t count = 0;
+  op->walk([&](Operation *) { ++count; });
+  return count;
+}
+
 struct MergeKernelModulesPass
     : public dlc::impl::CUDAMergeKernelModulesPassBase<MergeKernelModulesPass> {
+  using CUDAMergeKernelModulesPassBase::CUDAMergeKernelModulesPassBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<gpu::GPUModuleOp> sources(module.getOps<gpu::GPUModuleOp>());
     if (sources.empty())
       return;
+    if (modules < 1) {
+      module.emitError("dlc-cuda-merge-kernel-modules: modules must be >= 1, "
+                       "got ")
+          << static_cast<int64_t>(modules);
+      return signalPassFailure();
+    }
     OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
     auto merged = gpu::GPUModuleOp::create(b, module.getLoc(), kKernelModule);
     SymbolTable mergedSymbols(merged);
@@ -117,6 +133,58 @@ struct MergeKernelModulesPass
       return signalPassFailure();
     for (gpu::GPUModuleOp source : sources)
       source.erase();
+    if (modules > 1)
+      split(merged, b);
+  }
+
+  /// Spreads the kernels of `merged` over `modules` gpu.modules (fewer if
+  /// there are fewer kernels), largest first into the lightest, and points
+  /// the launches at them. Other symbols of the module (none today) would
+  /// have to be in every part: then it stays whole.
+  void split(gpu::GPUModuleOp merged, OpBuilder &b) {
+    SmallVector<gpu::GPUFuncOp> kernels;
+    for (Operation &op : merged.getBody()->without_terminator()) {
+      auto kernel = dyn_cast<gpu::GPUFuncOp>(&op);
+      if (!kernel)
+        return;
+      kernels.push_back(kernel);
+    }
+    int64_t parts = std::min<int64_t>(modules, kernels.size());
+    if (parts < 2)
+      return;
+    SmallVector<std::pair<int64_t, gpu::GPUFuncOp>> bySize;
+    for (gpu::GPUFuncOp kernel : kernels)
+      bySize.push_back({kernelCost(kernel), kernel});
+    // Stable: equal sizes keep the kernels' order, so the split is the same
+    // on every run.
+    llvm::stable_sort(bySize,
+                      [](auto &x, auto &y) { return x.first > y.first; });
+    SmallVector<gpu::GPUModuleOp> targets;
+    SmallVector<int64_t> load(parts, 0);
+    b.setInsertionPoint(merged);
+    for (int64_t i = 0; i < parts; ++i) {
+      auto part = gpu::GPUModuleOp::create(
+          b, merged.getLoc(), (Twine(kKernelModule) + "_" + Twine(i)).str());
+      part->setAttrs(merged->getAttrs());
+      SymbolTable::setSymbolName(part,
+                                 (Twine(kKernelModule) + "_" + Twine(i)).str());
+      targets.push_back(part);
+    }
+    llvm::DenseMap<StringAttr, StringAttr> moduleOf;
+    for (auto &[cost, kernel] : bySize) {
+      int64_t lightest =
+          std::min_element(load.begin(), load.end()) - load.begin();
+      load[lightest] += cost;
+      Block *body = targets[lightest].getBody();
+      kernel->moveBefore(body, body->end());
+      moduleOf[kernel.getNameAttr()] = targets[lightest].getNameAttr();
+    }
+    getOperation().walk([&](gpu::LaunchFuncOp launch) {
+      StringAttr part = moduleOf.lookup(launch.getKernelName());
+      launch.setKernelAttr(SymbolRefAttr::get(
+          part, {FlatSymbolRefAttr::get(launch.getKernelName())}));
+    });
+    merged.erase();
   }
 };
 

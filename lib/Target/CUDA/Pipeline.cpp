@@ -34,6 +34,9 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Support/Threading.h"
+
+#include <algorithm>
 
 using namespace mlir;
 using namespace mlir::dlc;
@@ -74,8 +77,12 @@ static void addBufferization(OpPassManager &pm) {
 }
 
 /// 2. One gpu.launch per linalg op over blocks x threads, outlined into
-///    one gpu.module (the `gpu` stage).
+///    one gpu.module, or a few to compile in parallel (the `gpu` stage).
 static void addKernels(OpPassManager &pm, const CUDAPipelineOptions &options) {
+  int64_t modules = options.kernelModules;
+  if (modules <= 0)
+    modules = std::clamp<int64_t>(
+        llvm::hardware_concurrency().compute_thread_count(), 1, 8);
   CUDAFormKernelsPassOptions kernels;
   kernels.blockSize = options.blockSize;
   kernels.tensorCores = options.tensorCores;
@@ -84,7 +91,7 @@ static void addKernels(OpPassManager &pm, const CUDAPipelineOptions &options) {
   // kernels would get them as parameters and divide by them at run time.
   pm.addNestedPass<func::FuncOp>(createCUDAFormKernelsPass(kernels));
   pm.addPass(createGpuKernelOutliningPass());
-  pm.addPass(createCUDAMergeKernelModulesPass());
+  pm.addPass(createCUDAMergeKernelModulesPass({modules}));
 }
 
 /// 3. The kernels through NVVM to PTX (in process, no toolkit needed):
@@ -128,9 +135,8 @@ static void addHostToLLVM(OpPassManager &pm,
   pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createGpuToLLVMConversionPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
-  GpuModuleToBinaryPassOptions binary;
-  binary.compilationTarget = "isa";
-  pm.addPass(createGpuModuleToBinaryPass(binary));
+  // gpu-module-to-binary{format=isa}, the modules in parallel.
+  pm.addPass(createCUDASerializeKernelsPass());
   CUDAEmbedKernelsPassOptions embed;
   embed.ptxas = options.ptxas;
   embed.cubinArch = options.cubinArch;
@@ -174,6 +180,11 @@ struct CUDAPipelineCLOptions : PassPipelineOptions<CUDAPipelineCLOptions> {
       *this, "tensor-cores",
       llvm::cl::desc("Contractions as tensor-core kernels (mma.sync tf32)"),
       llvm::cl::init(true)};
+  Option<int64_t> kernelModules{
+      *this, "kernel-modules",
+      llvm::cl::desc("gpu.modules to compile the kernels in, in parallel (0: "
+                     "one per hardware thread, at most 8)"),
+      llvm::cl::init(1)};
   Option<bool> stopAfterOutlining{
       *this, "stop-after-outlining",
       llvm::cl::desc("Stop once the kernels are outlined (the gpu stage)"),
@@ -194,6 +205,7 @@ void mlir::dlc::registerCUDAPipelines() {
         options.cubinArch = cl.cubinArch;
         options.blockSize = cl.blockSize;
         options.tensorCores = cl.tensorCores;
+        options.kernelModules = cl.kernelModules;
         options.stopAfterOutlining = cl.stopAfterOutlining;
         buildLowerToCUDAPipeline(pm, options);
       });

@@ -1,5 +1,6 @@
 // RUN: dlc-opt %s --dlc-lower-to-cuda=stop-after-outlining | FileCheck %s --check-prefix=GPU
 // RUN: dlc-opt %s --dlc-lower-to-cuda | FileCheck %s --check-prefix=HOST
+// RUN: dlc-opt %s --dlc-lower-to-cuda=kernel-modules=2 | FileCheck %s --check-prefix=TWO
 
 // A step with a scalar argument: y = x * lr and sum(y), in place.
 module @m attributes {dlc.model = {functions = [{name = "step", args = [
@@ -68,3 +69,11 @@ module @m attributes {dlc.model = {functions = [{name = "step", args = [
 // HOST: llvm.mlir.global private constant @dlc_args_step()
 // HOST: llvm.mlir.constant(2 : i32)
 // HOST: llvm.mlir.global external constant @dlc_model()
+
+// kernel-modules=2: the two kernels in two modules, serialized side by
+// side, one image each (PTX of its own), each launch with its kernel's.
+// TWO-DAG: llvm.mlir.global private constant @dlc_cuda_ptx_dlc_kernels_0("//{{.*}}.version 8.0
+// TWO-DAG: llvm.mlir.global private constant @dlc_cuda_ptx_dlc_kernels_1("//{{.*}}.version 8.0
+// TWO-DAG: llvm.mlir.global private constant @dlc_cuda_image_dlc_kernels_0()
+// TWO-DAG: llvm.mlir.global private constant @dlc_cuda_image_dlc_kernels_1()
+// TWO-NOT: @dlc_cuda_image(

@@ -1,4 +1,6 @@
 // RUN: dlc-opt %s --dlc-cuda-merge-kernel-modules | FileCheck %s
+// RUN: dlc-opt %s --dlc-cuda-merge-kernel-modules=modules=2 | FileCheck %s --check-prefix=TWO
+// RUN: not dlc-opt %s --dlc-cuda-merge-kernel-modules=modules=0 2>&1 | FileCheck %s --check-prefix=ZERO
 
 // The outlined kernels move into one gpu.module @dlc_kernels. A kernel
 // identical to one already moved (here @b_scale, the same body as @a_scale
@@ -20,6 +22,26 @@
 // CHECK-DAG: gpu.func @d_scale
 // CHECK-NOT: gpu.func @b_scale
 // CHECK-NOT: gpu.module @a_scale
+
+// modules=2: the three distinct kernels spread over two modules, largest
+// first into the lighter one (equal sizes keep their order: @a_scale,
+// @c_scale, then @d_scale into the first of two equal loads); every launch
+// follows its kernel.
+// TWO-LABEL: func.func @a
+// TWO: gpu.launch_func @dlc_kernels_0::@a_scale
+// TWO-LABEL: func.func @b
+// TWO: gpu.launch_func @dlc_kernels_0::@a_scale
+// TWO-LABEL: func.func @c
+// TWO: gpu.launch_func @dlc_kernels_1::@c_scale
+// TWO-LABEL: func.func @d
+// TWO: gpu.launch_func @dlc_kernels_0::@d_scale
+// TWO: gpu.module @dlc_kernels_0 {
+// TWO-NEXT: gpu.func @a_scale
+// TWO: gpu.func @d_scale
+// TWO: gpu.module @dlc_kernels_1 {
+// TWO-NEXT: gpu.func @c_scale
+// TWO-NOT: gpu.module
+// ZERO: modules must be >= 1, got 0
 
 module attributes {gpu.container_module} {
   func.func @a(%m: memref<64xf32>) {

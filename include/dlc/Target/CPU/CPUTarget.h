@@ -165,10 +165,14 @@ llvm::Error emitObjectFile(llvm::Module &module, llvm::raw_pwrite_stream &os,
 /// object of translateToLLVMIR + emitObjectFile. Public globals (the model
 /// table) are defined in the first object only.
 /// `completeFirst`, when given, runs on the first part's LLVM IR before it
-/// is optimized.
+/// is optimized. `pieces` (0: `parts`) is the number of code generation
+/// pieces per part: a module whose private globals must exist once (the
+/// CUDA target's kernel images) is one part, optimized whole, and still
+/// generates code on several threads.
 llvm::Expected<SmallVector<SmallString<0>>> emitObjectFilesInParallel(
     ModuleOp module, const CPUPipelineOptions &options, unsigned parts,
-    llvm::function_ref<llvm::Error(llvm::Module &)> completeFirst = {});
+    llvm::function_ref<llvm::Error(llvm::Module &)> completeFirst = {},
+    unsigned pieces = 0);
 
 /// Every stage at once: a module of dlc and/or linalg ops to a host object.
 llvm::Error compileToObjectFile(ModuleOp module, llvm::raw_pwrite_stream &os,

@@ -55,6 +55,11 @@ struct CUDAPipelineOptions {
   /// kernels (mma.sync tf32, shared-memory tiles); false: the SIMT kernels
   /// of every other op (to compare the two on a GPU).
   bool tensorCores = true;
+  /// The kernels are spread over this many gpu.modules (one embedded image
+  /// each), converted to NVVM, translated to PTX and assembled side by side:
+  /// the lowering's longest steps on as many cores. 0: one per hardware
+  /// thread, at most 8. `--emit=ptx` always makes one (one PTX file).
+  int64_t kernelModules = 1;
   /// Stop after the kernels are outlined (the `gpu` stage).
   bool stopAfterOutlining = false;
 };

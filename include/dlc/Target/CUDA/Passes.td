@@ -126,18 +126,41 @@ def CUDAFormKernelsPass
 
 def CUDAMergeKernelModulesPass
     : Pass<"dlc-cuda-merge-kernel-modules", "::mlir::ModuleOp"> {
-  let summary = "Move every outlined kernel into one gpu.module";
+  let summary = "Move the outlined kernels into one gpu.module (or a few)";
   let description = [{
     gpu-kernel-outlining creates one `gpu.module` per kernel; this pass
     moves all kernels into a single `gpu.module @dlc_kernels` (kernel names
     are unique already) and updates the `gpu.launch_func` references, so
     that the executable embeds one PTX module and one cubin, loaded once.
+    With `modules=N` (N > 1) the kernels go to `@dlc_kernels_0` ...
+    `@dlc_kernels_<N-1>` instead, largest first (by operation count) into
+    the lightest module, so that NVVM conversion, dlc-cuda-serialize-kernels
+    and ptxas work on N balanced modules in parallel; fewer modules when
+    there are fewer kernels.
     A kernel structurally identical to one already moved (same attributes
     but its name, equal bodies up to locations: the forward convolutions
     that @predict, @eval_step, @features and @train_step each launch) is
     dropped, and its launches go to the first one: resnet_small's 457
     outlined kernels are 192 distinct ones, and NVVM, the NVPTX backend and
     ptxas compile 2.6x less code.
+  }];
+  let options = [
+    Option<"modules", "modules", "int64_t", "1",
+           "Number of gpu.modules to spread the kernels over (>= 1)">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def CUDASerializeKernelsPass
+    : Pass<"dlc-cuda-serialize-kernels", "::mlir::ModuleOp"> {
+  let summary = "Every gpu.module to a gpu.binary of PTX, in parallel";
+  let description = [{
+    What `gpu-module-to-binary{format=isa}` does (each module's targets
+    serialized through their TargetAttrInterface: for `#nvvm.target`, the
+    translation to LLVM IR, LLVM's O3 and the NVPTX backend), but for all
+    `gpu.module`s at once on the context's thread pool: upstream's pass
+    serializes one module after the other. The `gpu.binary` ops are then
+    created in module order, so the output does not depend on the threads.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
@@ -162,11 +185,16 @@ def CUDAEmbedKernelsPass
   let summary = "Embed the kernels' PTX (and cubin) and launch them through "
                 "dlc's runtime";
   let description = [{
-    Runs after gpu-module-to-binary{format=isa} and gpu-to-llvm. The PTX of
-    the one `gpu.binary` becomes the constant `@dlc_cuda_ptx`; when
-    `ptxas` names an executable, the PTX is also assembled for `cubin-arch`
-    into `@dlc_cuda_cubin` (the runtime loads the cubin first and falls
-    back to the driver's JIT of the PTX). `@dlc_cuda_image` describes both:
+    Runs after dlc-cuda-serialize-kernels (or gpu-module-to-binary
+    {format=isa}) and gpu-to-llvm. The PTX of a single `gpu.binary` becomes
+    the constant `@dlc_cuda_ptx`; when `ptxas` names an executable, the PTX
+    is also assembled for `cubin-arch` into `@dlc_cuda_cubin` (the runtime
+    loads the cubin first and falls back to the driver's JIT of the PTX).
+    `@dlc_cuda_image` describes both. With several binaries (the modules of
+    dlc-cuda-merge-kernel-modules{modules=N}) each gets its own
+    `@dlc_cuda_ptx_<binary>`, `@dlc_cuda_cubin_<binary>` and
+    `@dlc_cuda_image_<binary>`, ptxas runs on them in parallel, and each
+    launch names the image of its kernel's module:
 
     ```c
     // ptx is NUL-terminated (the JIT wants a string); ptx_size excludes it.
