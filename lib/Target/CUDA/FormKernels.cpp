@@ -21,6 +21,7 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Transforms/CSE.h"
 #include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
 #include "mlir/Transforms/RegionUtils.h"
@@ -627,13 +628,170 @@ bool touchesMemory(Operation *op) {
   return result.wasInterrupted();
 }
 
+/// A reduction of a contraction's output computed in the contraction's
+/// epilogue (conv + batch-norm statistics): `consumer`, the next kernel.
+struct StatisticsEpilogue {
+  linalg::GenericOp consumer;
+  SplitPlan combine;
+};
+
+/// Whether `consumer` sums an elementwise function of `op`'s whole output
+/// per N index of its plan (batch-norm's sum and sum of squares per
+/// channel of a conv or dense output): one input, `op`'s output buffer,
+/// read at every element; its reduction dimensions the output's M
+/// dimensions and its one parallel dimension the output's N dimension;
+/// each result `out_j += f_j(input)` with f_j of the input only. The
+/// contraction must keep all of K in a block (no split K), and the sums
+/// fit the block's shared memory beside the tiles.
+std::optional<StatisticsEpilogue>
+matchStatistics(linalg::LinalgOp op, const tc::ContractionPlan &plan,
+                linalg::LinalgOp next) {
+  auto consumer = dyn_cast<linalg::GenericOp>(next.getOperation());
+  if (!consumer || plan.splitK != 1 || plan.batch != 1 ||
+      plan.nDims.size() != 1 || !consumer.hasPureBufferSemantics() ||
+      consumer.getNumDpsInputs() != 1 ||
+      consumer.getDpsInputs()[0] != op.getDpsInits()[0])
+    return std::nullopt;
+  AffineMap outputMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  AffineMap inputMap =
+      consumer.getMatchingIndexingMap(consumer.getDpsInputOperand(0));
+  if (!inputMap.isIdentity() ||
+      inputMap.getNumDims() != outputMap.getNumResults())
+    return std::nullopt;
+  SmallVector<utils::IteratorType> iterators = consumer.getIteratorTypesArray();
+  unsigned channel = 0;
+  for (unsigned p = 0; p < outputMap.getNumResults(); ++p) {
+    unsigned d = outputMap.getDimPosition(p);
+    bool isN = d == plan.nDims.front();
+    if (!isN && !llvm::is_contained(plan.mDims, d))
+      return std::nullopt;
+    if ((iterators[p] == utils::IteratorType::parallel) != isN)
+      return std::nullopt;
+    if (isN)
+      channel = p;
+  }
+  MLIRContext *ctx = op.getContext();
+  AffineMap perChannel =
+      AffineMap::get(inputMap.getNumDims(), 0, getAffineDimExpr(channel, ctx));
+  Block &body = consumer.getRegion().front();
+  SmallVector<BlockArgument> carried(
+      body.getArguments().take_back(consumer.getNumDpsInits()));
+  StatisticsEpilogue stats{consumer, {}};
+  Type elementType;
+  for (OpOperand &init : consumer.getDpsInitsMutable()) {
+    auto type = cast<MemRefType>(init.get().getType());
+    if (consumer.getMatchingIndexingMap(&init) != perChannel ||
+        type.getRank() != 1 ||
+        (elementType && type.getElementType() != elementType) ||
+        init.get() == op.getDpsInits()[0])
+      return std::nullopt;
+    elementType = type.getElementType();
+    SmallVector<Operation *> combiners;
+    Value added = matchReduction(
+        carried, init.getOperandNumber() - consumer.getNumDpsInputs(),
+        combiners);
+    if (!added || combiners.size() != 1 ||
+        !isa<arith::AddFOp>(combiners.front()))
+      return std::nullopt;
+    stats.combine.combiners.push_back(combiners.front());
+    stats.combine.reduced.push_back(added);
+    stats.combine.neutral.push_back(FloatAttr::get(type.getElementType(), 0.0));
+  }
+  if (!elementType || !elementType.isIntOrFloat() ||
+      tc::statisticsSharedBytes(consumer.getNumDpsInits(),
+                                elementType.getIntOrFloatBitWidth() / 8) +
+              4 * (tc::kBlockM * (tc::kBlockK + tc::kPadA) +
+                   tc::kBlockK * (tc::kBlockN + tc::kPadB)) >
+          48 * 1024)
+    return std::nullopt;
+  // The added values depend on the input only (not on the sums).
+  for (Operation &bodyOp : body.without_terminator()) {
+    if (llvm::is_contained(stats.combine.combiners, &bodyOp))
+      continue;
+    for (Value operand : bodyOp.getOperands())
+      if (llvm::is_contained(carried, operand))
+        return std::nullopt;
+  }
+  stats.combine.partials = plan.tilesM();
+  return stats;
+}
+
+/// Copies out of a buffer that holds a fill's value become fills of their
+/// targets. Bufferization copies a filled tensor that two ops write from
+/// one filled buffer (a conv's zero-initialized output whose buffer a
+/// gradient accumulates into later, batch norm's two sums): as kernels a
+/// fill, then a read and a write of the whole buffer, where one fill of the
+/// target is enough. The source goes when nothing else uses it.
+void fillInsteadOfCopies(RewriterBase &rewriter, func::FuncOp func) {
+  SmallVector<memref::CopyOp> copies(func.getOps<memref::CopyOp>());
+  for (memref::CopyOp copy : copies) {
+    auto alloc = copy.getSource().getDefiningOp<memref::AllocOp>();
+    Block *block = copy->getBlock();
+    if (!alloc || alloc->getBlock() != block)
+      continue;
+    // The last op before the copy that writes the buffer must be a fill of
+    // all of it: users are top-level ops of the block, and the ones between
+    // that fill and the copy only copy out of the buffer.
+    linalg::FillOp fill;
+    bool filled = true;
+    for (Operation *user : alloc->getUsers()) {
+      // Views would hide their own users.
+      if (user->getBlock() != block || isa<ViewLikeOpInterface>(user)) {
+        filled = false;
+        break;
+      }
+      if (!user->isBeforeInBlock(copy))
+        continue;
+      auto f = dyn_cast<linalg::FillOp>(user);
+      if (f && f.hasPureBufferSemantics() &&
+          f.getOutputs().front() == alloc.getResult()) {
+        if (!fill || fill->isBeforeInBlock(f))
+          fill = f;
+        continue;
+      }
+      auto c = dyn_cast<memref::CopyOp>(user);
+      if (c && c.getSource() == alloc.getResult())
+        continue;
+      filled = false; // another writer or reader before the copy
+    }
+    if (!filled || !fill)
+      continue;
+    rewriter.setInsertionPoint(copy);
+    linalg::FillOp::create(rewriter, copy.getLoc(), fill.getInputs(),
+                           ValueRange{copy.getTarget()});
+    rewriter.eraseOp(copy);
+    // The fill now has no reader before the next op that uses the buffer
+    // (a gradient accumulating into it): it moves there, to be fused into
+    // that op's kernel.
+    Operation *nextUser = nullptr;
+    for (Operation *user : alloc->getUsers())
+      if (user != fill.getOperation() && fill->isBeforeInBlock(user) &&
+          (!nextUser || user->isBeforeInBlock(nextUser)))
+        nextUser = user;
+    if (nextUser && !isa<memref::DeallocOp>(nextUser))
+      fill->moveBefore(nextUser);
+    if (llvm::all_of(alloc->getUsers(), [&](Operation *user) {
+          return user == fill || isa<memref::DeallocOp>(user);
+        })) {
+      for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))
+        rewriter.eraseOp(user);
+      rewriter.eraseOp(alloc);
+    }
+  }
+}
+
 /// Replaces the contraction `op` by its tensor-core kernel (plus, for a
 /// split K, the ordered combine of its partials as a SIMT kernel, which
 /// also takes the fused fills: the partial kernel writes every partial).
-LogicalResult formTensorCoreKernel(RewriterBase &rewriter, linalg::LinalgOp op,
-                                   const tc::ContractionPlan &plan,
-                                   ArrayRef<std::pair<Value, Value>> fills,
-                                   int64_t blockSize) {
+/// With `statistics`, the kernel also reduces its output for that
+/// consumer, whose own kernel becomes the ordered combine of the tiles'
+/// partials (with the consumer's fused fills, `statisticsFills`).
+LogicalResult
+formTensorCoreKernel(RewriterBase &rewriter, linalg::LinalgOp op,
+                     const tc::ContractionPlan &plan,
+                     ArrayRef<std::pair<Value, Value>> fills, int64_t blockSize,
+                     const StatisticsEpilogue *statistics = nullptr,
+                     ArrayRef<std::pair<Value, Value>> statisticsFills = {}) {
   auto func = op->getParentOfType<func::FuncOp>();
   std::string name =
       (func.getSymName() + "_" + op->getName().stripDialect() + "_mma").str();
@@ -643,6 +801,33 @@ LogicalResult formTensorCoreKernel(RewriterBase &rewriter, linalg::LinalgOp op,
   for (auto [buffer, value] : fills)
     if (buffer == output)
       fill = value;
+  if (plan.splitK == 1 && statistics) {
+    linalg::GenericOp consumer = statistics->consumer;
+    Location loc = consumer.getLoc();
+    rewriter.setInsertionPoint(op);
+    tc::TileStatistics tile;
+    tile.body = &consumer.getRegion().front();
+    tile.input = tile.body->getArgument(0);
+    tile.added = statistics->combine.reduced;
+    for (Value init : consumer.getDpsInits()) {
+      auto type = cast<MemRefType>(init.getType());
+      tile.partials.push_back(memref::AllocOp::create(
+          rewriter, loc,
+          MemRefType::get({plan.tilesM(), type.getDimSize(0)},
+                          type.getElementType())));
+    }
+    linalg::GenericOp combine =
+        buildCombine(rewriter, consumer, statistics->combine, tile.partials);
+    rewriter.setInsertionPointAfter(combine);
+    for (Value partial : tile.partials)
+      memref::DeallocOp::create(rewriter, loc, partial);
+    if (failed(tc::formTensorCoreKernel(rewriter, op, plan, name, Value(), fill,
+                                        &tile)))
+      return failure();
+    rewriter.eraseOp(consumer);
+    return formKernel(rewriter, combine, combine.getNumLoops() - 1, blockSize,
+                      nullptr, {}, "_statistics_combine", statisticsFills);
+  }
   if (plan.splitK == 1)
     return tc::formTensorCoreKernel(rewriter, op, plan, name, Value(), fill);
 
@@ -689,6 +874,7 @@ struct FormKernelsPass
     }
     IRRewriter rewriter(&getContext());
 
+    fillInsteadOfCopies(rewriter, func);
     // Copies are linalg ops like the others (a kernel each).
     SmallVector<memref::CopyOp> copies;
     func.walk([&](memref::CopyOp copy) { copies.push_back(copy); });
@@ -704,16 +890,20 @@ struct FormKernelsPass
       if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
         ops.push_back(linalgOp);
     // A fill followed by the op that writes its buffer (a reduction's
-    // initial value) is no kernel of its own: the op's threads store the
-    // value into their element first.
+    // initial value; other fills may come in between, of batch norm's two
+    // sums) is no kernel of its own: the op's threads store the value into
+    // their element first.
     DenseMap<Operation *, SmallVector<std::pair<Value, Value>>> fusedFills;
     SmallVector<linalg::LinalgOp> kernels;
     for (auto [i, op] : llvm::enumerate(ops)) {
       auto fill = dyn_cast<linalg::FillOp>(op.getOperation());
-      if (fill && i + 1 < ops.size() && fill.hasPureBufferSemantics() &&
-          ownsOneElementPerPoint(ops[i + 1], fill.getOutputs().front())) {
-        fusedFills[ops[i + 1]].emplace_back(fill.getOutputs().front(),
-                                            fill.getInputs().front());
+      size_t next = i + 1;
+      while (fill && next < ops.size() && isa<linalg::FillOp>(*ops[next]))
+        ++next;
+      if (fill && next < ops.size() && fill.hasPureBufferSemantics() &&
+          ownsOneElementPerPoint(ops[next], fill.getOutputs().front())) {
+        fusedFills[ops[next]].emplace_back(fill.getOutputs().front(),
+                                           fill.getInputs().front());
         rewriter.eraseOp(fill);
         continue;
       }
@@ -733,8 +923,18 @@ struct FormKernelsPass
         FailureOr<tc::ContractionPlan> plan =
             tc::planContraction(op, tensorCoreSplitBlocks);
         if (succeeded(plan)) {
-          if (failed(
-                  formTensorCoreKernel(rewriter, op, *plan, fills, blockSize)))
+          // Batch-norm statistics of the output in the same kernel.
+          std::optional<StatisticsEpilogue> statistics;
+          if (fuseEpilogues && i + 1 < kernels.size())
+            statistics = matchStatistics(op, *plan, kernels[i + 1]);
+          SmallVector<std::pair<Value, Value>> statisticsFills;
+          if (statistics) {
+            fusedEpilogues.insert(kernels[i + 1]);
+            statisticsFills = fusedFills.lookup(kernels[i + 1]);
+          }
+          if (failed(formTensorCoreKernel(rewriter, op, *plan, fills, blockSize,
+                                          statistics ? &*statistics : nullptr,
+                                          statisticsFills)))
             return signalPassFailure();
           continue;
         }

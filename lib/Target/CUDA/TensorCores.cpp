@@ -15,6 +15,7 @@
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/IRMapping.h"
 
 using namespace mlir;
 using namespace mlir::dlc;
@@ -37,6 +38,16 @@ std::pair<AffineExpr, AffineExpr> tc::fragmentC(AffineExpr lane, unsigned i) {
   // c0: (g, 2t), c1: (g, 2t + 1), c2: (g + 8, 2t), c3: (g + 8, 2t + 1).
   AffineExpr g = lane.floorDiv(4), t = lane % 4;
   return {g + 8 * (i / 2), t * 2 + (i % 2)};
+}
+
+AffineExpr tc::statisticsRowGroup(AffineExpr tid) {
+  AffineExpr warp = tid.floorDiv(32), lane = tid % 32;
+  return warp.floorDiv(kWarpsN) * 8 + lane.floorDiv(4);
+}
+
+AffineExpr tc::statisticsColumn(AffineExpr tid, unsigned ni, unsigned c) {
+  AffineExpr warp = tid.floorDiv(32), lane = tid % 32;
+  return (warp % kWarpsN) * kWarpN + ni * kMmaN + (lane % 4) * 2 + c;
 }
 
 std::pair<AffineExpr, AffineExpr> tc::tileElement(AffineExpr tid, int64_t i,
@@ -192,7 +203,10 @@ LogicalResult tc::formTensorCoreKernel(RewriterBase &rewriter,
                                        linalg::LinalgOp op,
                                        const ContractionPlan &plan,
                                        StringRef name, Value partials,
-                                       Value fill) {
+                                       Value fill,
+                                       const TileStatistics *statistics) {
+  assert((!statistics || (!partials && plan.splitK == 1)) &&
+         "statistics need the whole K in one block");
   MLIRContext *ctx = op.getContext();
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
@@ -204,12 +218,21 @@ LogicalResult tc::formTensorCoreKernel(RewriterBase &rewriter,
       MemRefType::get({kBlockM, kBlockK + kPadA}, f32, nullptr, workgroup);
   auto bTileType =
       MemRefType::get({kBlockK, kBlockN + kPadB}, f32, nullptr, workgroup);
+  SmallVector<Type> workgroupTypes = {aTileType, bTileType};
+  // The statistics' per-thread sums, [result][row group][block column].
+  int64_t numStats = statistics ? statistics->added.size() : 0;
+  Type statType;
+  if (statistics) {
+    statType = statistics->added.front().getType();
+    workgroupTypes.push_back(MemRefType::get({numStats, kRowGroups, kBlockN},
+                                             statType, nullptr, workgroup));
+  }
   Value one = kb.index(1);
   auto launch = gpu::LaunchOp::create(
       rewriter, loc, kb.index(plan.tilesM()), kb.index(plan.tilesN()),
       kb.index(plan.batch * plan.splitK), kb.index(kThreads), one, one,
       /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-      /*asyncDependencies=*/{}, TypeRange{aTileType, bTileType},
+      /*asyncDependencies=*/{}, workgroupTypes,
       /*privateAttributions=*/{}, /*clusterSizeX=*/nullptr,
       /*clusterSizeY=*/nullptr, /*clusterSizeZ=*/nullptr,
       /*module=*/nullptr, FlatSymbolRefAttr::get(ctx, name));
@@ -337,8 +360,18 @@ LogicalResult tc::formTensorCoreKernel(RewriterBase &rewriter,
   }
 
   // The epilogue: each accumulator element to its output element (or its
-  // partial), when inside the output.
+  // partial), when inside the output. With statistics, the values stored
+  // are also summed per column: sums[(ni * 2 + c) * numStats + j], over
+  // the thread's four rows of the column in order (mi, then fragmentC's
+  // g and g + 8).
   Value out = op.getDpsInits()[0];
+  SmallVector<Value> sums;
+  Value statZero;
+  if (statistics) {
+    statZero = arith::ConstantOp::create(rewriter, loc,
+                                         rewriter.getFloatAttr(statType, 0.0));
+    sums.assign(tilesPerWarpN * 2 * numStats, statZero);
+  }
   for (int64_t mi = 0; mi < tilesPerWarpM; ++mi) {
     for (int64_t ni = 0; ni < tilesPerWarpN; ++ni) {
       Value acc = loop.getResult(mi * tilesPerWarpN + ni);
@@ -352,9 +385,15 @@ LogicalResult tc::formTensorCoreKernel(RewriterBase &rewriter,
         Value inside =
             arith::AndIOp::create(rewriter, loc, kb.lessThan(mIndex, plan.m),
                                   kb.lessThan(nIndex, plan.n));
-        auto ifOp = scf::IfOp::create(rewriter, loc, inside,
-                                      /*withElseRegion=*/false);
+        SmallVector<Type> statTypes(numStats, statType);
+        auto ifOp = scf::IfOp::create(rewriter, loc, statTypes, inside,
+                                      /*withElseRegion=*/statistics);
         OpBuilder::InsertionGuard inIf(rewriter);
+        if (statistics) {
+          rewriter.setInsertionPointToStart(ifOp.elseBlock());
+          scf::YieldOp::create(rewriter, loc,
+                               SmallVector<Value>(numStats, statZero));
+        }
         rewriter.setInsertionPointToStart(ifOp.thenBlock());
         Value v = vector::ExtractOp::create(rewriter, loc, acc,
                                             ArrayRef<int64_t>{i / 2, i % 2});
@@ -369,7 +408,79 @@ LogicalResult tc::formTensorCoreKernel(RewriterBase &rewriter,
             fill ? fill : memref::LoadOp::create(rewriter, loc, out, element);
         v = arith::AddFOp::create(rewriter, loc, initial, v);
         memref::StoreOp::create(rewriter, loc, v, out, element);
+        if (!statistics) {
+          if (!ifOp.thenBlock()->mightHaveTerminator())
+            scf::YieldOp::create(rewriter, loc);
+          continue;
+        }
+        // What each result adds for this element: the reduction's body
+        // with the stored value as its input.
+        IRMapping mapping;
+        mapping.map(statistics->input, v);
+        for (Operation &bodyOp : statistics->body->without_terminator())
+          if (llvm::all_of(bodyOp.getOperands(), [&](Value operand) {
+                return mapping.contains(operand) ||
+                       operand.getParentBlock() != statistics->body;
+              }))
+            rewriter.clone(bodyOp, mapping);
+        SmallVector<Value> added;
+        for (Value a : statistics->added)
+          added.push_back(mapping.lookup(a));
+        scf::YieldOp::create(rewriter, loc, added);
+        rewriter.setInsertionPointAfter(ifOp);
+        for (int64_t j = 0; j < numStats; ++j) {
+          Value &sum = sums[(ni * 2 + i % 2) * numStats + j];
+          sum = arith::AddFOp::create(rewriter, loc, sum, ifOp.getResult(j));
+        }
       }
+    }
+  }
+  if (statistics) {
+    // The block's sums per column: the threads' sums through shared
+    // memory, then one thread per (result, column) adds the 16 row groups
+    // in order and writes the tile's partial, inside N.
+    Value statTile = launch.getWorkgroupAttributions()[2];
+    Value group = kb.apply(statisticsRowGroup(d0), tid);
+    for (int64_t ni = 0; ni < tilesPerWarpN; ++ni)
+      for (unsigned c = 0; c < 2; ++c) {
+        Value column = kb.apply(statisticsColumn(d0, ni, c), tid);
+        for (int64_t j = 0; j < numStats; ++j)
+          memref::StoreOp::create(rewriter, loc,
+                                  sums[(ni * 2 + c) * numStats + j], statTile,
+                                  ValueRange{kb.index(j), group, column});
+      }
+    gpu::BarrierOp::create(rewriter, loc);
+    // Result j on the threads of half j % 2 of the block.
+    Value half = kb.apply(d0.floorDiv(kBlockN), tid);
+    Value column = kb.apply(d0 % kBlockN, tid);
+    Value n = arith::AddIOp::create(rewriter, loc, colBase, column);
+    Value inN = kb.lessThan(n, plan.n);
+    for (int64_t j = 0; j < numStats; ++j) {
+      Value mine = arith::AndIOp::create(
+          rewriter, loc,
+          arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, half,
+                                kb.index(j % (kThreads / kBlockN))),
+          inN);
+      auto ifOp = scf::IfOp::create(rewriter, loc, mine,
+                                    /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard inIf(rewriter);
+      rewriter.setInsertionPointToStart(ifOp.thenBlock());
+      auto groups =
+          scf::ForOp::create(rewriter, loc, zeroIndex, kb.index(kRowGroups),
+                             kb.index(1), ValueRange{statZero});
+      {
+        OpBuilder::InsertionGuard inLoop(rewriter);
+        rewriter.setInsertionPointToStart(groups.getBody());
+        Value partial = memref::LoadOp::create(
+            rewriter, loc, statTile,
+            ValueRange{kb.index(j), groups.getInductionVar(), column});
+        scf::YieldOp::create(
+            rewriter, loc,
+            ValueRange{arith::AddFOp::create(
+                rewriter, loc, groups.getRegionIterArgs()[0], partial)});
+      }
+      memref::StoreOp::create(rewriter, loc, groups.getResult(0),
+                              statistics->partials[j], ValueRange{tileM, n});
     }
   }
   rewriter.eraseOp(op);

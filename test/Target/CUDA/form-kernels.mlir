@@ -121,3 +121,59 @@ func.func @host_store(%y: memref<4xf32>) {
   memref.store %v, %y[%c0] : memref<4xf32>
   return
 }
+
+// -----
+
+// A copy out of a buffer holding only a fill's value is a fill of its
+// target (no copy kernel); the filled buffer's next user, an op that
+// accumulates into it much later, then gets the fill fused into its own
+// threads. A copy whose source was written after the fill stays a copy
+// (here run by the threads of the kernel before it, as its epilogue).
+// CHECK-LABEL: func.func @copy_of_filled(%arg0: memref<256xf32>, %arg1: memref<256xf32>, %arg2: memref<256xf32>)
+// CHECK-NOT: memref.copy
+// CHECK: gpu.launch {{.*}}function(@copy_of_filled_generic)
+// CHECK: memref.store %cst, %[[A:.*]][%{{.*}}] : memref<256xf32>
+// CHECK: gpu.launch {{.*}}function(@copy_of_filled_generic)
+// CHECK: memref.store %cst, %[[FILLED:.*]][%{{.*}}] : memref<256xf32>
+// CHECK: memref.load %[[A]]
+// CHECK: gpu.launch {{.*}}function(@copy_of_filled_generic)
+// CHECK: memref.store %cst, %[[B:.*]][%{{.*}}] : memref<256xf32>
+// CHECK: memref.load %[[B]]
+// CHECK: memref.store %{{.*}}, %arg2
+// CHECK-NOT: gpu.launch
+// CHECK: return
+func.func @copy_of_filled(%x: memref<256xf32>, %y: memref<256xf32>, %z: memref<256xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %filled = memref.alloc() : memref<256xf32>
+  linalg.fill ins(%zero : f32) outs(%filled : memref<256xf32>)
+  %a = memref.alloc() : memref<256xf32>
+  memref.copy %filled, %a : memref<256xf32> to memref<256xf32>
+  // a += x
+  linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]}
+      ins(%x : memref<256xf32>) outs(%a : memref<256xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.addf %in, %out : f32
+    linalg.yield %s : f32
+  }
+  // filled += a, much later: its fill moves here.
+  linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]}
+      ins(%a : memref<256xf32>) outs(%filled : memref<256xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.addf %in, %out : f32
+    linalg.yield %s : f32
+  }
+  // Written after the fill: a real copy.
+  %b = memref.alloc() : memref<256xf32>
+  linalg.fill ins(%zero : f32) outs(%b : memref<256xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]}
+      ins(%y : memref<256xf32>) outs(%b : memref<256xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.addf %in, %out : f32
+    linalg.yield %s : f32
+  }
+  memref.copy %b, %z : memref<256xf32> to memref<256xf32>
+  memref.dealloc %filled : memref<256xf32>
+  memref.dealloc %a : memref<256xf32>
+  memref.dealloc %b : memref<256xf32>
+  return
+}

@@ -78,3 +78,60 @@ func.func @small_filter_gradient(%x: memref<1x28x28x64xf32>, %dy: memref<26x26x6
     ins(%x, %dy : memref<1x28x28x64xf32>, memref<26x26x64x32xf32>) outs(%dw : memref<1x3x3x32xf32>)
   return
 }
+
+// -----
+
+// Conv + batch-norm statistics: the per-channel sum and sum of squares of
+// the conv output (f64, the `dlc.epilogue` reduction that follows it) are
+// reduced in the conv kernel's epilogue. Bufferization's zero-filled
+// buffer copied into the conv's output becomes a fill of the output, fused
+// into the conv (no fill or copy kernel), and the two sums' filled copies
+// become fills fused into the combine. The kernel gets a third shared
+// buffer (2 sums x 16 row groups x 64 columns, f64), writes one partial
+// per block row and channel after a barrier, and a combine kernel adds the
+// 7 tiles' partials in order: no kernel reads the conv output again.
+// CHECK-LABEL: func.func @conv_statistics
+// CHECK-NOT: gpu.launch {{.*}}function(@conv_statistics_fill
+// CHECK-NOT: function(@conv_statistics_copy
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c7{{.*}}, %{{.*}} = %c1{{.*}}, %{{.*}} = %c1{{.*}}) threads({{.*}}) in (%{{.*}} = %c128,
+// CHECK-SAME: function(@conv_statistics_conv_2d_nhwc_hwcf_mma)
+// CHECK-SAME: workgroup({{.*}} : memref<64x20xf32, #gpu.address_space<workgroup>>, {{.*}} : memref<16x72xf32, #gpu.address_space<workgroup>>, %[[ST:.*]] : memref<2x16x64xf64, #gpu.address_space<workgroup>>)
+// CHECK-COUNT-32: arith.mulf {{.*}} : f64
+// CHECK: memref.store %{{.*}}, %[[ST]]
+// CHECK: gpu.barrier
+// CHECK: scf.for {{.*}} = %c0{{.*}} to %c16{{.*}} iter_args({{.*}}) -> (f64)
+// CHECK: memref.load %[[ST]]
+// CHECK: memref.store %{{.*}}, %[[P0:.*]][%{{.*}}, %{{.*}}] : memref<7x16xf64>
+// CHECK: memref.store %{{.*}}, %[[P1:.*]][%{{.*}}, %{{.*}}] : memref<7x16xf64>
+// CHECK: gpu.launch
+// CHECK-SAME: function(@conv_statistics_generic_statistics_combine)
+// CHECK-NOT: gpu.launch
+// CHECK: return
+func.func @conv_statistics(%x: memref<4x12x12x3xf32>, %w: memref<3x3x3x16xf32>, %sum: memref<16xf64>, %squares: memref<16xf64>) {
+  %zero = arith.constant 0.0 : f32
+  %zero64 = arith.constant 0.0 : f64
+  %filled = memref.alloc() : memref<4x10x10x16xf32>
+  linalg.fill ins(%zero : f32) outs(%filled : memref<4x10x10x16xf32>)
+  %y = memref.alloc() : memref<4x10x10x16xf32>
+  memref.copy %filled, %y : memref<4x10x10x16xf32> to memref<4x10x10x16xf32>
+  memref.dealloc %filled : memref<4x10x10x16xf32>
+  linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>}
+    ins(%x, %w : memref<4x12x12x3xf32>, memref<3x3x3x16xf32>) outs(%y : memref<4x10x10x16xf32>)
+  %init = memref.alloc() : memref<16xf64>
+  linalg.fill ins(%zero64 : f64) outs(%init : memref<16xf64>)
+  memref.copy %init, %sum : memref<16xf64> to memref<16xf64>
+  memref.copy %init, %squares : memref<16xf64> to memref<16xf64>
+  memref.dealloc %init : memref<16xf64>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d3)>, affine_map<(d0, d1, d2, d3) -> (d3)>],
+                  iterator_types = ["reduction", "reduction", "reduction", "parallel"]}
+      ins(%y : memref<4x10x10x16xf32>) outs(%sum, %squares : memref<16xf64>, memref<16xf64>) attrs = {dlc.epilogue} {
+  ^bb0(%in: f32, %s: f64, %q: f64):
+    %e = arith.extf %in : f32 to f64
+    %s1 = arith.addf %s, %e : f64
+    %sq = arith.mulf %e, %e : f64
+    %q1 = arith.addf %q, %sq : f64
+    linalg.yield %s1, %q1 : f64, f64
+  }
+  memref.dealloc %y : memref<4x10x10x16xf32>
+  return
+}

@@ -23,6 +23,8 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -137,9 +139,15 @@ struct Buffer {
   }
 };
 
-/// The kernel of formTensorCoreKernel, thread by thread, on the CPU.
-std::vector<double> emulate(linalg::LinalgOp op, const tc::ContractionPlan &p,
-                            Buffer a, Buffer b, Buffer out) {
+/// The kernel of formTensorCoreKernel, thread by thread, on the CPU. With
+/// `statistics` (no split K), also its TileStatistics epilogue for the sum
+/// and the sum of squares of the stored values per N index: each thread's
+/// column sums, the shared [row group][column] slots (each written once),
+/// the ordered sum of the groups into the tile's partial, then the ordered
+/// combine of the tiles; [n][0] is the sum, [n][1] the sum of squares.
+std::vector<double>
+emulate(linalg::LinalgOp op, const tc::ContractionPlan &p, Buffer a, Buffer b,
+        Buffer out, std::vector<std::array<double, 2>> *statistics = nullptr) {
   using namespace tc;
   AffineMap aMap = p.operandMap(op, *op.getDpsInputOperand(0));
   AffineMap bMap = p.operandMap(op, *op.getDpsInputOperand(1));
@@ -148,6 +156,9 @@ std::vector<double> emulate(linalg::LinalgOp op, const tc::ContractionPlan &p,
   AffineExpr d0 = getAffineDimExpr(0, ctx);
   std::map<std::vector<int64_t>, std::vector<double>> partials;
   std::vector<double> initial = out.data;
+  // [tileM][n][result]: the statistics' partials.
+  std::vector<std::array<double, 2>> statPartials(
+      statistics ? p.tilesM() * p.n : 0, {std::nan(""), std::nan("")});
   for (int64_t tm = 0; tm < p.tilesM(); ++tm)
     for (int64_t tn = 0; tn < p.tilesN(); ++tn)
       for (int64_t z = 0; z < p.batch * p.splitK; ++z) {
@@ -213,8 +224,12 @@ std::vector<double> emulate(linalg::LinalgOp op, const tc::ContractionPlan &p,
                 }
           }
         }
+        // shared[result][group][column], NaN until written.
+        std::vector<double> shared(2 * kRowGroups * kBlockN, std::nan(""));
         for (int64_t tid = 0; tid < kThreads; ++tid) {
           int64_t warp = tid / 32, l = tid % 32;
+          // sums[(ni * 2 + c) * 2 + result], the kernel's order.
+          std::vector<double> sums(4 * 2 * 2, 0.0);
           for (int64_t mi = 0; mi < 2; ++mi)
             for (int64_t ni = 0; ni < 4; ++ni)
               for (unsigned i = 0; i < 4; ++i) {
@@ -222,12 +237,19 @@ std::vector<double> emulate(linalg::LinalgOp op, const tc::ContractionPlan &p,
                 int64_t m =
                     tm * kBlockM + warp / kWarpsN * kWarpM + mi * 16 + r;
                 int64_t n = tn * kBlockN + warp % kWarpsN * kWarpN + ni * 8 + c;
+                // The statistics slot of this element is its column.
+                EXPECT_EQ(tn * kBlockN +
+                              eval(statisticsColumn(d0, ni, i % 2), tid),
+                          n);
                 if (m >= p.m || n >= p.n)
                   continue;
                 SmallVector<int64_t> idx = outMap.compose({m, n, 0, batch});
                 double v = accAt(tid, mi * 4 + ni, i);
                 if (p.splitK == 1) {
                   out.at(idx) += v;
+                  double stored = out.at(idx);
+                  sums[(ni * 2 + i % 2) * 2 + 0] += stored;
+                  sums[(ni * 2 + i % 2) * 2 + 1] += stored * stored;
                   continue;
                 }
                 std::vector<int64_t> key(idx.begin(), idx.end());
@@ -236,8 +258,44 @@ std::vector<double> emulate(linalg::LinalgOp op, const tc::ContractionPlan &p,
                 EXPECT_TRUE(std::isnan(slot[chunk])) << "partial written twice";
                 slot[chunk] = v;
               }
+          if (!statistics)
+            continue;
+          int64_t group = eval(statisticsRowGroup(d0), tid);
+          EXPECT_LT(group, kRowGroups);
+          for (int64_t ni = 0; ni < 4; ++ni)
+            for (int64_t c = 0; c < 2; ++c)
+              for (int64_t j = 0; j < 2; ++j) {
+                int64_t col = eval(statisticsColumn(d0, ni, c), tid);
+                double &slot = shared[(j * kRowGroups + group) * kBlockN + col];
+                EXPECT_TRUE(std::isnan(slot)) << "slot written twice";
+                slot = sums[(ni * 2 + c) * 2 + j];
+              }
         }
+        if (!statistics)
+          continue;
+        // After the barrier: thread t of half j % 2 sums column t % 64.
+        for (int64_t j = 0; j < 2; ++j)
+          for (int64_t col = 0; col < kBlockN; ++col) {
+            int64_t n = tn * kBlockN + col;
+            double sum = 0;
+            for (int64_t g = 0; g < kRowGroups; ++g) {
+              double slot = shared[(j * kRowGroups + g) * kBlockN + col];
+              EXPECT_FALSE(std::isnan(slot)) << "slot never written";
+              sum += slot;
+            }
+            if (n < p.n)
+              statPartials[tm * p.n + n][j] = sum;
+          }
       }
+  if (statistics) {
+    statistics->assign(p.n, {0.0, 0.0});
+    for (int64_t tm = 0; tm < p.tilesM(); ++tm)
+      for (int64_t n = 0; n < p.n; ++n)
+        for (int64_t j = 0; j < 2; ++j) {
+          EXPECT_FALSE(std::isnan(statPartials[tm * p.n + n][j]));
+          (*statistics)[n][j] += statPartials[tm * p.n + n][j];
+        }
+  }
   if (p.splitK > 1) {
     EXPECT_EQ(int64_t(partials.size()), int64_t(out.data.size()));
     for (auto &[key, slot] : partials)
@@ -308,6 +366,52 @@ TEST_F(TensorCoresTest, ConvForwardBoundaryTiles) {
   EXPECT_EQ(plan.k, 27);
   EXPECT_TRUE(plan.aKFastest);  // NHWC input: c innermost.
   EXPECT_FALSE(plan.bKFastest); // HWCF filter: f innermost.
+}
+
+// The conv + batch-norm statistics epilogue (TileStatistics): every output
+// element reaches the sums of its channel exactly once, through the
+// threads' column slots, the shared row groups and the tiles' partials, on
+// boundary tiles in M and N (two tiles of channels). Small integers: the
+// sums are exact, so the kernel's order must give the reference exactly.
+TEST_F(TensorCoresTest, ConvStatisticsEpilogue) {
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(R"mlir(
+    func.func @f(%i: memref<2x9x9x3xf32>, %w: memref<3x3x3x70xf32>,
+                 %o: memref<2x7x7x70xf32>) {
+      linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>,
+                                strides = dense<1> : tensor<2xi64>}
+        ins(%i, %w : memref<2x9x9x3xf32>, memref<3x3x3x70xf32>)
+        outs(%o : memref<2x7x7x70xf32>)
+      return
+    })mlir",
+                                                             &ctx);
+  ASSERT_TRUE(module);
+  linalg::LinalgOp op;
+  module->walk([&](linalg::LinalgOp o) { op = o; });
+  FailureOr<tc::ContractionPlan> plan = tc::planContraction(op, 0);
+  ASSERT_TRUE(succeeded(plan));
+  ASSERT_EQ(plan->splitK, 1);
+  ASSERT_EQ(plan->tilesN(), 2);
+  auto buffer = [&](Value v, int seed) {
+    Buffer buf(cast<MemRefType>(v.getType()));
+    for (size_t i = 0; i < buf.data.size(); ++i)
+      buf.data[i] = double(int64_t((i * 7919 + seed * 104729) % 17) - 8);
+    return buf;
+  };
+  std::vector<std::array<double, 2>> statistics;
+  std::vector<double> result =
+      emulate(op, *plan, buffer(op.getDpsInputs()[0], 1),
+              buffer(op.getDpsInputs()[1], 2), buffer(op.getDpsInits()[0], 3),
+              &statistics);
+  ASSERT_EQ(int64_t(statistics.size()), plan->n);
+  for (int64_t n = 0; n < plan->n; ++n) {
+    double sum = 0, squares = 0;
+    for (size_t e = n; e < result.size(); e += plan->n) {
+      sum += result[e];
+      squares += result[e] * result[e];
+    }
+    EXPECT_EQ(statistics[n][0], sum) << "channel " << n;
+    EXPECT_EQ(statistics[n][1], squares) << "channel " << n;
+  }
 }
 
 TEST_F(TensorCoresTest, ConvForwardStrided) {

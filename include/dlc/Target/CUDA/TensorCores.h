@@ -85,15 +85,51 @@ struct ContractionPlan {
 FailureOr<ContractionPlan> planContraction(linalg::LinalgOp op,
                                            int64_t splitBlocks);
 
+/// Per-channel sums of the contraction's output computed in its epilogue
+/// (conv + batch-norm statistics): a reduction that reads the output once,
+/// over all of M, with one result per N index, `out_j += f_j(element)`.
+/// Each block reduces its 64 x 64 tile's elements (inside M and N) into
+/// `partials[j][tileM][n]` in a fixed order: its threads' rows in order,
+/// then the 16 row groups of the block through shared memory; the caller
+/// combines the tiles in order (deterministic, no atomics).
+struct TileStatistics {
+  /// The reduction's body: its input argument, and per result the value it
+  /// adds for one element (computed from the input only); the body's other
+  /// operations are cloned into the epilogue to compute them.
+  Block *body = nullptr;
+  BlockArgument input;
+  SmallVector<Value> added;
+  /// Per result, a [tilesM, N] buffer of the reduction's element type.
+  SmallVector<Value> partials;
+};
+
+/// The statistics' row groups of a block: a thread holds four rows of each
+/// of its columns (fragmentC's g and g + 8 in both M tiles of its warp),
+/// and the eight g of each warp row are the groups.
+constexpr int64_t kRowGroups = (kBlockM / kWarpM) * 8;
+/// The row group of thread `tid`, and the block column of its statistics
+/// slot (ni, c): the column of fragmentC's element c (and c + 2) in the
+/// warp's N tile ni.
+AffineExpr statisticsRowGroup(AffineExpr tid);
+AffineExpr statisticsColumn(AffineExpr tid, unsigned ni, unsigned c);
+
+/// Bytes of shared memory the statistics of `results` results of `bytes`
+/// each take (kRowGroups x kBlockN each).
+constexpr int64_t statisticsSharedBytes(int64_t results, int64_t bytes) {
+  return results * kRowGroups * kBlockN * bytes;
+}
+
 /// Replaces `op` (bufferized, planned by `plan`) by the tensor-core
 /// gpu.launch named `name`. With `partials`, the kernel writes the partial
 /// sum of chunk p into `partials[p]` (same shape as the output) and the
 /// caller combines them; otherwise it adds its sums to the output's
 /// initial value, `fill` when not null (a fused linalg.fill), else the
-/// output's contents.
+/// output's contents, and with `statistics` (no split K) also reduces the
+/// values it stores into the statistics' partials.
 LogicalResult formTensorCoreKernel(RewriterBase &rewriter, linalg::LinalgOp op,
                                    const ContractionPlan &plan, StringRef name,
-                                   Value partials, Value fill);
+                                   Value partials, Value fill,
+                                   const TileStatistics *statistics = nullptr);
 
 } // namespace mlir::dlc::tc
 
