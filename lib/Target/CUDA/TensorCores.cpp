@@ -288,12 +288,25 @@ LogicalResult tc::formTensorCoreKernel(RewriterBase &rewriter,
     Value k0 = loop.getInductionVar();
     // Stage the A tile (kBlockM x kBlockK) and the B tile (kBlockK x
     // kBlockN): each thread gathers its elements through the operand's
-    // indexing map at clamped indices and zeroes those out of range.
+    // indexing map at clamped indices and zeroes those out of range. A
+    // loop over the thread's elements, not unrolled here: each element's
+    // gather is a conv's whole index arithmetic, and NVVM conversion and
+    // canonicalization would process 16 copies of it per kernel (LLVM's
+    // O3 unrolls the 8 iterations again where that pays).
     auto stage = [&](Value operand, AffineMap indices, Value tile, int64_t rows,
                      int64_t cols, bool colsFastest, bool isA) {
-      for (int64_t i = 0; i < rows * cols / kThreads; ++i) {
-        auto [row, col] = tileElement(d0, i, rows, cols, colsFastest);
-        Value r = kb.apply(row, tid), c = kb.apply(col, tid);
+      auto elements =
+          scf::ForOp::create(rewriter, loc, zeroIndex,
+                             kb.index(rows * cols / kThreads), kb.index(1));
+      OpBuilder::InsertionGuard inElements(rewriter);
+      rewriter.setInsertionPointToStart(elements.getBody());
+      Value i = elements.getInductionVar();
+      {
+        // Element i of the thread: tileElement's tid + i * kThreads.
+        AffineExpr d1 = getAffineDimExpr(1, ctx);
+        auto [row, col] =
+            tileElement(d0 + d1 * kThreads, 0, rows, cols, colsFastest);
+        Value r = kb.apply(row, {tid, i}), c = kb.apply(col, {tid, i});
         Value mn = isA ? arith::AddIOp::create(rewriter, loc, rowBase, r)
                        : arith::AddIOp::create(rewriter, loc, colBase, c);
         Value kk = arith::AddIOp::create(rewriter, loc, k0, isA ? c : r);

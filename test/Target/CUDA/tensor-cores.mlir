@@ -16,7 +16,10 @@
 // CHECK-SAME: function(@dense_matmul_mma)
 // CHECK-SAME: workgroup(%[[SA:.*]] : memref<64x20xf32, #gpu.address_space<workgroup>>, %[[SB:.*]] : memref<16x72xf32, #gpu.address_space<workgroup>>)
 // CHECK: scf.for %{{.*}} = %{{.*}} to %c96 step %c16 iter_args({{.*}}) -> (vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>)
+// Each thread stages 8 elements of each tile, as a loop (LLVM unrolls it).
+// CHECK: scf.for %{{.*}} = %c0 to %c8{{.*}} step %c1
 // CHECK: memref.store %{{.*}}, %[[SA]]
+// CHECK: scf.for %{{.*}} = %c0 to %c8{{.*}} step %c1
 // CHECK: memref.store %{{.*}}, %[[SB]]
 // CHECK: gpu.barrier
 // CHECK: memref.load %[[SA]]
