@@ -10,7 +10,10 @@
 
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/SetVector.h"
 
 namespace mlir::dlc {
 #define GEN_PASS_DEF_CUDAMERGEKERNELMODULESPASS
@@ -118,6 +121,7 @@ struct MergeKernelModulesPass
         renamed[{source.getNameAttr(), oldName}] = mergedSymbols.insert(&op);
       }
     }
+    renameSharedKernels(module, mergedSymbols, renamed);
     WalkResult walk = module.walk([&](gpu::LaunchFuncOp launch) {
       StringAttr name = renamed.lookup(
           {launch.getKernelModuleName(), launch.getKernelName()});
@@ -135,6 +139,46 @@ struct MergeKernelModulesPass
       source.erase();
     if (modules > 1)
       split(merged, b);
+  }
+
+  /// A kernel that several functions launch (the forward convolutions of
+  /// @predict, @eval_step and @train_step after the dedupe) is named after
+  /// the first of them, so a profile would show train_step's forward conv
+  /// as `predict_conv_...`: it becomes `shared_<op>` (the name without that
+  /// function's prefix, made unique).
+  static void renameSharedKernels(
+      ModuleOp module, SymbolTable &symbols,
+      llvm::DenseMap<std::pair<StringAttr, StringAttr>, StringAttr> &renamed) {
+    llvm::MapVector<StringAttr, llvm::SetVector<StringRef>> launchers;
+    module.walk([&](gpu::LaunchFuncOp launch) {
+      StringAttr name = renamed.lookup(
+          {launch.getKernelModuleName(), launch.getKernelName()});
+      auto fn = launch->getParentOfType<FunctionOpInterface>();
+      if (name && fn)
+        launchers[name].insert(fn.getName());
+    });
+    llvm::DenseMap<StringAttr, StringAttr> newNames;
+    for (auto &[name, functions] : launchers) {
+      if (functions.size() < 2)
+        continue;
+      StringRef base = name.getValue();
+      for (StringRef fn : functions)
+        if (base.starts_with(fn) &&
+            base.drop_front(fn.size()).starts_with("_")) {
+          base = base.drop_front(fn.size() + 1);
+          break;
+        }
+      std::string candidate = ("shared_" + base).str();
+      for (unsigned n = 0; symbols.lookup(candidate); ++n)
+        candidate = ("shared_" + base + "_" + Twine(n)).str();
+      StringAttr newName = StringAttr::get(module.getContext(), candidate);
+      if (failed(symbols.rename(symbols.lookup(name), newName)))
+        continue;
+      newNames[name] = newName;
+    }
+    for (auto &[key, name] : renamed)
+      if (StringAttr newName = newNames.lookup(name))
+        name = newName;
   }
 
   /// Spreads the kernels of `merged` over `modules` gpu.modules (fewer if

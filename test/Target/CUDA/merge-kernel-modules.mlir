@@ -5,38 +5,41 @@
 // The outlined kernels move into one gpu.module @dlc_kernels. A kernel
 // identical to one already moved (here @b_scale, the same body as @a_scale
 // under another name and in another module) is dropped and its launch goes
-// to the first; a kernel that differs in one constant (@c_scale) or in its
-// attributes (@d_scale, another known block size) is kept.
+// to the first, now launched by two functions and so renamed
+// @shared_scale (no function's prefix: a profile names kernels by it); a
+// kernel that differs in one constant (@c_scale) or in its attributes
+// (@d_scale, another known block size) is kept.
 
 // CHECK-LABEL: func.func @a
-// CHECK: gpu.launch_func @dlc_kernels::@a_scale
+// CHECK: gpu.launch_func @dlc_kernels::@shared_scale
 // CHECK-LABEL: func.func @b
-// CHECK: gpu.launch_func @dlc_kernels::@a_scale
+// CHECK: gpu.launch_func @dlc_kernels::@shared_scale
 // CHECK-LABEL: func.func @c
 // CHECK: gpu.launch_func @dlc_kernels::@c_scale
 // CHECK-LABEL: func.func @d
 // CHECK: gpu.launch_func @dlc_kernels::@d_scale
 // CHECK: gpu.module @dlc_kernels
-// CHECK-DAG: gpu.func @a_scale
+// CHECK-DAG: gpu.func @shared_scale
 // CHECK-DAG: gpu.func @c_scale
 // CHECK-DAG: gpu.func @d_scale
 // CHECK-NOT: gpu.func @b_scale
+// CHECK-NOT: gpu.func @a_scale
 // CHECK-NOT: gpu.module @a_scale
 
 // modules=2: the three distinct kernels spread over two modules, largest
-// first into the lighter one (equal sizes keep their order: @a_scale,
+// first into the lighter one (equal sizes keep their order: @shared_scale,
 // @c_scale, then @d_scale into the first of two equal loads); every launch
 // follows its kernel.
 // TWO-LABEL: func.func @a
-// TWO: gpu.launch_func @dlc_kernels_0::@a_scale
+// TWO: gpu.launch_func @dlc_kernels_0::@shared_scale
 // TWO-LABEL: func.func @b
-// TWO: gpu.launch_func @dlc_kernels_0::@a_scale
+// TWO: gpu.launch_func @dlc_kernels_0::@shared_scale
 // TWO-LABEL: func.func @c
 // TWO: gpu.launch_func @dlc_kernels_1::@c_scale
 // TWO-LABEL: func.func @d
 // TWO: gpu.launch_func @dlc_kernels_0::@d_scale
 // TWO: gpu.module @dlc_kernels_0 {
-// TWO-NEXT: gpu.func @a_scale
+// TWO-NEXT: gpu.func @shared_scale
 // TWO: gpu.func @d_scale
 // TWO: gpu.module @dlc_kernels_1 {
 // TWO-NEXT: gpu.func @c_scale
