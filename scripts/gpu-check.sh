@@ -256,12 +256,12 @@ op_checks() {
     if ! gradients "$cpu" "$out/cpu.safetensors"; then
       echo "FAIL $name: the CPU program failed:"; tail -3 "$out/cpu.safetensors.log"; failures=$((failures + 1)); continue
     fi
-    local variant rtol
+    local variant rtol label
     for variant in cuda simt_cuda; do
-      rtol=$GRAD_RTOL_TF32
-      [ "$variant" = simt_cuda ] && rtol=$GRAD_RTOL_F32
-      local label=tf32
-      [ "$variant" = simt_cuda ] && label=f32
+      case $variant in
+      cuda) rtol=$GRAD_RTOL_TF32 label=tf32 ;;
+      *) rtol=$GRAD_RTOL_F32 label=f32 ;;
+      esac
       if ! gradients "$dir/ops/${name}_$variant" "$out/$variant.safetensors"; then
         echo "FAIL $name gradients-$label: the GPU program failed:"; tail -3 "$out/$variant.safetensors.log"; failures=$((failures + 1)); continue
       fi

@@ -75,6 +75,13 @@ private:
                                             MonitorSpec spec,
                                             bool withMinDelta);
   std::string dataSpec(const ParsedArgs &a) const;
+  /// --validation-split and --seed, defaulting to `saved`'s (a checkpoint's
+  /// run, so that the same samples are held out).
+  std::pair<double, uint64_t> splitAndSeed(const ParsedArgs &a,
+                                           const CheckpointInfo &saved);
+  /// The data of `spec` in the model's input shape (`seed`: synthetic data).
+  llvm::Expected<DataSplits> loadModelData(llvm::StringRef spec,
+                                           uint64_t seed) const;
   void applyThreads(int threads);
 
   int train(const ParsedArgs &a);
@@ -130,6 +137,22 @@ std::string Cli::dataSpec(const ParsedArgs &a) const {
   if (a.has("data"))
     return a.get("data").str();
   return model.getSettings().dataset;
+}
+
+std::pair<double, uint64_t> Cli::splitAndSeed(const ParsedArgs &a,
+                                              const CheckpointInfo &saved) {
+  double split = number(a, "validation-split", saved.validationSplit, 0,
+                        kMaxValidationSplit);
+  auto seed = static_cast<uint64_t>(
+      integer(a, "seed", static_cast<int64_t>(saved.seed), 0));
+  return {split, seed};
+}
+
+llvm::Expected<DataSplits> Cli::loadModelData(llvm::StringRef spec,
+                                              uint64_t seed) const {
+  llvm::ArrayRef<int64_t> shape = model.getInputShape();
+  return loadDataset(spec, {shape[1], shape[2], shape[3], model.getNumClasses(),
+                            seed, model.isFlatInput()});
 }
 
 void Cli::applyThreads(int threads) {
@@ -447,19 +470,12 @@ int Cli::evaluate(const ParsedArgs &a) {
   auto executor = loadForInference(a, model, *device, saved);
   if (!executor)
     return fail(executor.takeError());
-  // Defaults from the checkpoint's run, so the same samples are held out.
-  double split = number(a, "validation-split", saved.validationSplit, 0,
-                        kMaxValidationSplit);
-  uint64_t seed = static_cast<uint64_t>(
-      integer(a, "seed", static_cast<int64_t>(saved.seed), 0));
+  auto [split, seed] = splitAndSeed(a, saved);
   applyThreads(static_cast<int>(integer(a, "threads", 0, 0)));
   if (usage)
     return ExitUsage;
 
-  llvm::ArrayRef<int64_t> shape = model.getInputShape();
-  auto data =
-      loadDataset(spec, {shape[1], shape[2], shape[3], model.getNumClasses(),
-                         seed, model.isFlatInput()});
+  auto data = loadModelData(spec, seed);
   if (!data)
     return fail(data.takeError());
   const Normalization &norm = model.getSettings().normalization;
@@ -658,17 +674,11 @@ int Cli::gradients(const ParsedArgs &a) {
   }();
   if (!executor)
     return fail(executor.takeError());
-  double split = number(a, "validation-split", saved.validationSplit, 0,
-                        kMaxValidationSplit);
-  auto seed = static_cast<uint64_t>(
-      integer(a, "seed", static_cast<int64_t>(saved.seed), 0));
+  auto [split, seed] = splitAndSeed(a, saved);
   if (usage)
     return ExitUsage;
 
-  llvm::ArrayRef<int64_t> shape = model.getInputShape();
-  auto data =
-      loadDataset(spec, {shape[1], shape[2], shape[3], model.getNumClasses(),
-                         seed, model.isFlatInput()});
+  auto data = loadModelData(spec, seed);
   if (!data)
     return fail(data.takeError());
   int64_t trainCount =

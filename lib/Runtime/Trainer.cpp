@@ -52,7 +52,7 @@ class InterruptScope {
 public:
   InterruptScope() {
     interrupted = 0;
-    struct sigaction action{};
+    struct sigaction action = {};
     action.sa_handler = dlcRuntimeOnSigint;
     sigemptyset(&action.sa_mask);
     action.sa_flags = SA_RESETHAND;
@@ -61,7 +61,7 @@ public:
   ~InterruptScope() { sigaction(SIGINT, &previous, nullptr); }
 
 private:
-  struct sigaction previous{};
+  struct sigaction previous = {};
 };
 } // namespace
 

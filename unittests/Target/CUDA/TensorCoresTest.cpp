@@ -325,27 +325,42 @@ std::vector<double> reference(linalg::LinalgOp op, Buffer a, Buffer b,
   return out.data;
 }
 
+/// The buffer of `v`'s type filled with small integers in [-8, 8]
+/// (sums of their products are exact in doubles).
+Buffer smallIntegers(Value v, int seed) {
+  Buffer buf(cast<MemRefType>(v.getType()));
+  for (size_t i = 0; i < buf.data.size(); ++i)
+    buf.data[i] = double(int64_t((i * 7919 + seed * 104729) % 17) - 8);
+  return buf;
+}
+
+/// The one linalg op of `source` (a func.func on memrefs), parsed into
+/// `module`; null on a parse error.
+linalg::LinalgOp parseContraction(MLIRContext &ctx, StringRef source,
+                                  OwningOpRef<ModuleOp> &module) {
+  module = parseSourceString<ModuleOp>(source, &ctx);
+  EXPECT_TRUE(module);
+  linalg::LinalgOp op;
+  if (module)
+    module->walk([&](linalg::LinalgOp o) { op = o; });
+  return op;
+}
+
 /// Parses `body` (a func.func on memrefs holding one linalg op), plans it,
 /// and compares the emulated kernel with the reference. Returns the plan.
 tc::ContractionPlan check(MLIRContext &ctx, StringRef source,
                           int64_t splitBlocks = 264) {
-  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(source, &ctx);
-  EXPECT_TRUE(module);
-  linalg::LinalgOp op;
-  module->walk([&](linalg::LinalgOp o) { op = o; });
+  OwningOpRef<ModuleOp> module;
+  linalg::LinalgOp op = parseContraction(ctx, source, module);
+  if (!op)
+    return {};
   FailureOr<tc::ContractionPlan> plan = tc::planContraction(op, splitBlocks);
   EXPECT_TRUE(succeeded(plan));
   if (failed(plan))
     return {};
-  auto buffer = [&](Value v, int seed) {
-    Buffer buf(cast<MemRefType>(v.getType()));
-    for (size_t i = 0; i < buf.data.size(); ++i)
-      buf.data[i] = double(int64_t((i * 7919 + seed * 104729) % 17) - 8);
-    return buf;
-  };
-  Buffer a = buffer(op.getDpsInputs()[0], 1);
-  Buffer b = buffer(op.getDpsInputs()[1], 2);
-  Buffer out = buffer(op.getDpsInits()[0], 3);
+  Buffer a = smallIntegers(op.getDpsInputs()[0], 1);
+  Buffer b = smallIntegers(op.getDpsInputs()[1], 2);
+  Buffer out = smallIntegers(op.getDpsInits()[0], 3);
   // Small integers: every sum is exact, so the orders must agree exactly.
   EXPECT_EQ(emulate(op, *plan, a, b, out), reference(op, a, b, out));
   return *plan;
@@ -374,7 +389,8 @@ TEST_F(TensorCoresTest, ConvForwardBoundaryTiles) {
 // boundary tiles in M and N (two tiles of channels). Small integers: the
 // sums are exact, so the kernel's order must give the reference exactly.
 TEST_F(TensorCoresTest, ConvStatisticsEpilogue) {
-  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(R"mlir(
+  OwningOpRef<ModuleOp> module;
+  linalg::LinalgOp op = parseContraction(ctx, R"mlir(
     func.func @f(%i: memref<2x9x9x3xf32>, %w: memref<3x3x3x70xf32>,
                  %o: memref<2x7x7x70xf32>) {
       linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>,
@@ -383,25 +399,17 @@ TEST_F(TensorCoresTest, ConvStatisticsEpilogue) {
         outs(%o : memref<2x7x7x70xf32>)
       return
     })mlir",
-                                                             &ctx);
-  ASSERT_TRUE(module);
-  linalg::LinalgOp op;
-  module->walk([&](linalg::LinalgOp o) { op = o; });
+                                         module);
+  ASSERT_TRUE(op);
   FailureOr<tc::ContractionPlan> plan = tc::planContraction(op, 0);
   ASSERT_TRUE(succeeded(plan));
   ASSERT_EQ(plan->splitK, 1);
   ASSERT_EQ(plan->tilesN(), 2);
-  auto buffer = [&](Value v, int seed) {
-    Buffer buf(cast<MemRefType>(v.getType()));
-    for (size_t i = 0; i < buf.data.size(); ++i)
-      buf.data[i] = double(int64_t((i * 7919 + seed * 104729) % 17) - 8);
-    return buf;
-  };
   std::vector<std::array<double, 2>> statistics;
   std::vector<double> result =
-      emulate(op, *plan, buffer(op.getDpsInputs()[0], 1),
-              buffer(op.getDpsInputs()[1], 2), buffer(op.getDpsInits()[0], 3),
-              &statistics);
+      emulate(op, *plan, smallIntegers(op.getDpsInputs()[0], 1),
+              smallIntegers(op.getDpsInputs()[1], 2),
+              smallIntegers(op.getDpsInits()[0], 3), &statistics);
   ASSERT_EQ(int64_t(statistics.size()), plan->n);
   for (int64_t n = 0; n < plan->n; ++n) {
     double sum = 0, squares = 0;
@@ -474,7 +482,8 @@ TEST_F(TensorCoresTest, FilterGradientSplitK) {
 }
 
 TEST_F(TensorCoresTest, NotAContractionIsLeftToSIMT) {
-  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(R"mlir(
+  OwningOpRef<ModuleOp> module;
+  linalg::LinalgOp op = parseContraction(ctx, R"mlir(
     #m = affine_map<(d0, d1) -> (d0, d1)>
     func.func @f(%a: memref<64x64xf32>, %b: memref<64x64xf32>,
                  %c: memref<64x64xf32>) {
@@ -489,10 +498,8 @@ TEST_F(TensorCoresTest, NotAContractionIsLeftToSIMT) {
       }
       return
     })mlir",
-                                                             &ctx);
-  ASSERT_TRUE(module);
-  linalg::LinalgOp op;
-  module->walk([&](linalg::LinalgOp o) { op = o; });
+                                         module);
+  ASSERT_TRUE(op);
   // Elementwise (no reduction, no N dimension): not a GEMM.
   EXPECT_TRUE(failed(tc::planContraction(op, 264)));
 }
